@@ -1,0 +1,40 @@
+"""Shared fixtures: the repository root, bundled problems and a CLI runner with stable output."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEMS = ROOT / "problems"
+BUNDLED = sorted(PROBLEMS.glob("*.yaml"))
+
+#: Fixed width, no colour, no terminal: output is the same on every machine.
+STABLE_ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def invoke(runner: CliRunner, monkeypatch: pytest.MonkeyPatch):
+    """Run the CLI from the repository root with a stable environment; returns the click Result."""
+    from tutor.cli import app
+
+    monkeypatch.chdir(ROOT)
+    for key, value in STABLE_ENV.items():
+        monkeypatch.setenv(key, value)
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input, env=STABLE_ENV)
+
+    return run
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("NO_COLOR", "1")

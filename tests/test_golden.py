@@ -1,0 +1,35 @@
+"""Golden outputs: the full worked solutions of the bundled problems, exactly as `solve` prints them.
+
+Regenerate after an intended change with `UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`,
+then read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import BUNDLED, ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+CASES = [(p.stem, fmt) for p in BUNDLED for fmt in ("text", "plain")] + [
+    ("ex02-3-3-2", "plain --only new_w1_1_1,new_w2_2_1,new_w2_2_2,new_w3_2_2"),
+    ("mazur-2-2-2", "plain --only w5+,w1+ --digits 9"),
+]
+
+
+def _name(stem: str, args: str) -> str:
+    return f"{stem}.{args.replace(' --', '.').replace(' ', '=').replace(',', '+').replace('^', '')}.txt"
+
+
+@pytest.mark.parametrize(("stem", "args"), CASES, ids=[_name(*c) for c in CASES])
+def test_solve_output_matches_golden(invoke, stem, args):
+    fmt, *rest = args.split(" ")
+    result = invoke("solve", f"problems/{stem}.yaml", "--format", fmt, *rest)
+    assert result.exit_code == 0, result.output
+    golden = GOLDEN / _name(stem, args)
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(result.stdout)
+    assert golden.exists(), f"missing {golden.name}: run with UPDATE_GOLDEN=1"
+    assert result.stdout == golden.read_text()

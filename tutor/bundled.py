@@ -1,0 +1,38 @@
+"""The problems that ship with the package, and finding a problem by file path or bundled name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tutor.errors import UserError
+
+
+def bundled_dir() -> Path:
+    """Where the bundled problems are: inside the installed package, or `problems/` of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "bundled_problems"
+    return installed if installed.is_dir() else here.parent / "problems"
+
+
+def bundled_problems() -> list[Path]:
+    """Every bundled problem file, sorted by name."""
+    folder = bundled_dir()
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def find_problem(name: str) -> Path:
+    """A problem file: `name` as a path if it exists, else a bundled problem named by its stem or a unique prefix."""
+    path = Path(name)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in name or "\\" in name:
+        return path
+    candidates = bundled_problems()
+    exact = [p for p in candidates if p.stem == name]
+    if exact:
+        return exact[0]
+    prefixed = [p for p in candidates if p.stem.startswith(name)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if len(prefixed) > 1:
+        names = ", ".join(p.stem for p in prefixed)
+        raise UserError(f"'{name}' could mean several bundled problems: {names}", source=name)
+    raise UserError("no such file, and no bundled problem of that name (see `backprop-tutor list`)", source=name)

@@ -1,0 +1,183 @@
+"""The `backprop-tutor` command: a thin typer layer over the library.
+
+Every user mistake ends as one line on stderr and exit code 2. The engine and numpy are imported
+inside the commands, so `--help` and `--version` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Callable, Optional
+
+import typer
+
+from tutor import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+app = typer.Typer(
+    name="backprop-tutor",
+    help="Step-by-step backpropagation for small neural networks: every net input, activation, "
+         "chain-rule factor, delta, gradient and weight update of a problem file, always right.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    plain = "plain"
+    json = "json"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"backprop-tutor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", help="Show the version and exit.", callback=_version, is_eager=True)] = None,
+) -> None:
+    """Step-by-step backpropagation for small neural networks."""
+
+
+def _console(plain: bool = False, stderr: bool = False) -> "Console":
+    from rich.console import Console
+
+    if plain:
+        return Console(stderr=stderr, no_color=True, color_system=None, highlight=False, emoji=False,
+                       force_terminal=False, width=_width())
+    return Console(stderr=stderr, highlight=False, emoji=False, width=_width())
+
+
+def _width() -> int | None:
+    """Terminal width, or 80 columns when output is not a terminal (unless COLUMNS says otherwise)."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    return None if sys.stdout.isatty() else 80
+
+
+def _run(action: Callable[[], None]) -> None:
+    """Run a command body; a user mistake becomes one message on stderr and exit code 2."""
+    from tutor.errors import UserError
+
+    try:
+        action()
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def solve(
+    problem: Annotated[str, typer.Argument(
+        help="A problem file (YAML), or the name of a bundled problem such as mazur-2-2-2 (see `list`).",
+        show_default=False)],
+    only: Annotated[Optional[str], typer.Option(
+        "--only", metavar="KEY[,KEY...]",
+        help="Show only the derivation of these quantities (keys such as new_w1_1_1, or the problem's own "
+             "labels such as w5+), each with its full chain and, for a weight, its path-sum.")] = None,
+    digits: Annotated[int, typer.Option(
+        "--digits", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
+    output: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="text: tables (coloured on a terminal); plain: ASCII tables, no colour; "
+                               "json: the whole trace for programs.")] = OutputFormat.text,
+    steps: Annotated[Optional[int], typer.Option(
+        "--steps", min=1, help="Run this many gradient-descent steps: the loss history, and the full "
+                               "trace of the first step.")] = None,
+) -> None:
+    """Compute and show every number of one forward and backward pass of PROBLEM."""
+
+    def action() -> None:
+        from tutor.bundled import find_problem
+        from tutor.problem_file import load_problem
+        from tutor.solver import solve as solve_problem
+
+        trace = solve_problem(load_problem(find_problem(problem)), steps=steps or 1)
+        keys = [k.strip() for k in only.split(",") if k.strip()] if only else []
+        for key in keys:
+            trace.resolve(key)  # report a wrong key before printing anything
+        if output is OutputFormat.json:
+            from tutor.render_json import trace_to_dict, write_trace_json
+
+            history = steps is not None
+            if keys:
+                import json
+
+                wanted = {trace.resolve(k) for k in keys}
+                typer.echo(json.dumps(trace_to_dict(trace, include_history=history, keys=wanted)))
+            else:
+                write_trace_json(trace, sys.stdout, include_history=history)
+            return
+        from tutor.render_text import TextView
+
+        view = TextView(_console(plain=output is OutputFormat.plain), digits=digits,
+                        plain=output is OutputFormat.plain)
+        if keys:
+            view.derivations(trace, keys)
+        else:
+            view.solution(trace)
+
+    _run(action)
+
+
+@app.command()
+def check(
+    problems: Annotated[list[str], typer.Argument(
+        help="Problem files (or bundled problem names) to validate.", show_default=False)],
+) -> None:
+    """Validate problem files and print each network's shape; exit code 2 if any is invalid."""
+
+    def action() -> None:
+        from tutor.bundled import find_problem
+        from tutor.errors import UserError
+        from tutor.problem_file import load_problem
+
+        failed = 0
+        for name in problems:
+            try:
+                typer.echo(f"{name}: ok, {load_problem(find_problem(name)).summary()}")
+            except UserError as exc:
+                failed += 1
+                typer.echo(f"error: {exc}", err=True)
+        if failed:
+            typer.echo(f"{failed} of {len(problems)} problem files are invalid", err=True)
+            raise typer.Exit(2)
+
+    _run(action)
+
+
+@app.command(name="list")
+def list_problems() -> None:
+    """List the bundled problems, each with a one-line description."""
+
+    def action() -> None:
+        from tutor.bundled import bundled_problems
+        from tutor.problem_file import load_problem
+
+        for path in bundled_problems():
+            problem = load_problem(path)
+            about = problem.description or problem.name
+            typer.echo(f"{path.stem:<24} {problem.shape_text:<10} {about}")
+
+    _run(action)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

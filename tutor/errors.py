@@ -1,0 +1,40 @@
+"""The project's own errors: every user mistake becomes one of these, never a traceback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class UserError(Exception):
+    """A mistake in something the user gave us; the CLI prints `str(error)` and exits with code 2.
+
+    `source` is the file (or other input) the mistake is in, `line`/`column` are 1-based where known,
+    and `field` is the dotted path of the offending entry, e.g. ``layers[1].weights``.
+    """
+
+    message: str
+    source: str | None = None
+    line: int | None = None
+    column: int | None = None
+    field: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        where = self.source or ""
+        if where and self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        what = f"{self.field}: {self.message}" if self.field else self.message
+        return f"{where}: {what}" if where else what
+
+
+class ProblemError(UserError):
+    """A problem file that cannot be read or does not describe a valid network."""
+
+
+class KeyLookupError(UserError):
+    """A quantity key (or display label) that the problem does not have."""

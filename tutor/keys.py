@@ -1,0 +1,79 @@
+"""Stable, typeable ASCII keys for every quantity of a step, and their parsing.
+
+Layers and neurons count from 1; `{l}` is the layer, `{j}` the neuron, `{i}` the input of the layer:
+
+    net{l}_{j}  out{l}_{j}  loss  loss_{j}  dL_dout{l}_{j}  dout_dnet{l}_{j}  delta{l}_{j}
+    dL_dw{l}_{j}_{i}  dL_db{l}_{j}  new_w{l}_{j}_{i}  new_b{l}_{j}
+
+A layer with one shared bias has `dL_db{l}` and `new_b{l}`. In a batch, per-sample quantities carry the
+sample after an `@`: `net2_1@3`, `loss@3` (that sample's loss), `loss_2@3`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KINDS = (
+    "net", "out", "loss", "dloss_dout", "dout_dnet", "delta", "grad_weight", "grad_bias", "new_weight", "new_bias",
+)
+
+SECTIONS = ("forward", "loss", "backward", "updates")
+
+SECTION_OF_KIND = {
+    "net": "forward", "out": "forward", "loss": "loss", "dloss_dout": "backward", "dout_dnet": "backward",
+    "delta": "backward", "grad_weight": "backward", "grad_bias": "backward", "new_weight": "updates",
+    "new_bias": "updates",
+}
+
+_PREFIX = {
+    "net": "net", "out": "out", "dloss_dout": "dL_dout", "dout_dnet": "dout_dnet", "delta": "delta",
+    "grad_weight": "dL_dw", "grad_bias": "dL_db", "new_weight": "new_w", "new_bias": "new_b",
+}
+_KIND_OF_PREFIX = {prefix: kind for kind, prefix in _PREFIX.items()}
+
+_KEY = re.compile(
+    r"^(?:(?P<loss>loss)(?:_(?P<lj>[1-9][0-9]*))?"
+    r"|(?P<prefix>net|out|dL_dout|dout_dnet|delta|dL_dw|dL_db|new_w|new_b)(?P<layer>[1-9][0-9]*)"
+    r"(?:_(?P<j>[1-9][0-9]*))?(?:_(?P<i>[1-9][0-9]*))?)"
+    r"(?:@(?P<sample>[1-9][0-9]*))?$"
+)
+
+
+@dataclass(frozen=True)
+class KeyParts:
+    """What a key names: kind, 1-based layer (None for the loss), neuron j, input i, sample s."""
+
+    kind: str
+    layer: int | None = None
+    j: int | None = None
+    i: int | None = None
+    sample: int | None = None
+
+
+def make_key(kind: str, layer: int | None = None, j: int | None = None, i: int | None = None,
+             sample: int | None = None) -> str:
+    """The key of one quantity; `sample` only for per-sample quantities of a batch."""
+    if kind == "loss":
+        key = "loss" if j is None else f"loss_{j}"
+    else:
+        key = f"{_PREFIX[kind]}{layer}"
+        if j is not None:
+            key += f"_{j}"
+        if i is not None:
+            key += f"_{i}"
+    return key if sample is None else f"{key}@{sample}"
+
+
+def parse_key(key: str) -> KeyParts | None:
+    """The parts of a well-formed key, or None. Whether the problem has it is checked by the trace."""
+    match = _KEY.match(key.strip())
+    if not match:
+        return None
+    sample = int(match["sample"]) if match["sample"] else None
+    if match["loss"]:
+        return KeyParts("loss", None, int(match["lj"]) if match["lj"] else None, None, sample)
+    kind = _KIND_OF_PREFIX[match["prefix"]]
+    j = int(match["j"]) if match["j"] else None
+    i = int(match["i"]) if match["i"] else None
+    return KeyParts(kind, int(match["layer"]), j, i, sample)

@@ -1,0 +1,119 @@
+"""The validated problem: a network, one sample or a batch, a loss and a learning rate.
+
+Everything here is already checked (shapes agree, numbers are finite); the loader in
+`tutor.problem_file` is the only place that builds these from user input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from tutor.activations import Activation
+from tutor.losses import Loss
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One dense layer: `weights[j, i]` is w_ji, from input i of the layer to neuron j."""
+
+    weights: np.ndarray  # (neurons, inputs)
+    biases: np.ndarray  # (neurons,)
+    activation: Activation
+    shared_bias: bool = False  # one bias for the whole layer (a single number in the file)
+
+    @property
+    def size(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def fan_in(self) -> int:
+        return int(self.weights.shape[1])
+
+
+@dataclass(frozen=True)
+class Notation:
+    """Display names, so a problem prints in its course's notation (all 1-based in the defaults)."""
+
+    inputs: tuple[str, ...]
+    neurons: tuple[tuple[str, ...], ...]  # per layer, per neuron
+    weights: tuple[tuple[tuple[str, ...], ...], ...]  # per layer, [j][i]
+    biases: tuple[tuple[str, ...], ...]  # per layer: one name if the bias is shared, else one per neuron
+    out: str = "out"
+    loss: str = "L"
+
+    @staticmethod
+    def default(shape: tuple[int, ...], shared: tuple[bool, ...]) -> "Notation":
+        """Generic layered notation: x_i, net_j^l, out_j^l, w_ji^l, b_j^l."""
+        layers = range(1, len(shape))
+        return Notation(
+            inputs=tuple(f"x_{i}" for i in range(1, shape[0] + 1)),
+            neurons=tuple(tuple(f"{j}^{l}" for j in range(1, shape[l] + 1)) for l in layers),
+            weights=tuple(
+                tuple(tuple(default_weight_name(l, j, i) for i in range(1, shape[l - 1] + 1))
+                      for j in range(1, shape[l] + 1))
+                for l in layers
+            ),
+            biases=tuple(
+                (f"b^{l}",) if shared[l - 1] else tuple(f"b_{j}^{l}" for j in range(1, shape[l] + 1))
+                for l in layers
+            ),
+        )
+
+
+def default_weight_name(layer: int, j: int, i: int) -> str:
+    """w_ji^l, with a comma between the indices once either has two digits."""
+    sep = "," if j > 9 or i > 9 else ""
+    return f"w_{j}{sep}{i}^{layer}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated problem file."""
+
+    inputs: np.ndarray  # (samples, inputs), always 2-D
+    targets: np.ndarray  # (samples, outputs), always 2-D
+    batch: bool  # the file gave a list of samples (even a list of one)
+    layers: tuple[Layer, ...]
+    loss: Loss
+    learning_rate: float
+    update_biases: bool
+    notation: Notation
+    name: str = ""
+    source: str | None = None  # where the problem comes from (a course, a blog post)
+    description: str | None = None
+    labels: tuple[int, ...] | None = None  # class indices, when the file gave labels instead of targets
+    path: str | None = None  # the file it was read from
+    content_hash: str = field(default="", compare=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (int(self.inputs.shape[1]),) + tuple(layer.size for layer in self.layers)
+
+    @property
+    def shape_text(self) -> str:
+        return "-".join(str(n) for n in self.shape)
+
+    @property
+    def samples(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @cached_property
+    def parameter_count(self) -> int:
+        return sum(layer.weights.size + (1 if layer.shared_bias else layer.size) for layer in self.layers)
+
+    def summary(self) -> str:
+        """One line: shape, activations, loss, samples; e.g. ``2-2-2 sigmoid/sigmoid half_sse, 1 sample``."""
+        acts = "/".join(layer.activation.describe() for layer in self.layers)
+        samples = f"batch of {self.samples}" if self.batch else "1 sample"
+        return f"{self.shape_text} {acts}, {self.loss.name}, {samples}, learning rate {self.learning_rate:g}"
+
+
+def content_hash(text: str) -> str:
+    """A short stable hash of a problem file's text (progress and gradebooks refer to it)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

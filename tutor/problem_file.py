@@ -1,0 +1,482 @@
+"""Read a problem file (format version 1) into a validated `Problem`.
+
+Every mistake raises `ProblemError` naming the file, the line and column, and the field, e.g.
+``hw.yaml:7:5: layers[1].weights: expected 2 rows (one per neuron) of 3 numbers (one per input of the
+layer), got 2 rows of 2``. Field paths count list entries from 0, as in the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+import numpy as np
+
+from tutor.activations import ACTIVATIONS, Activation, make_activation
+from tutor.errors import ProblemError, UserError
+from tutor.losses import LOSSES, make_loss
+from tutor.problem import FORMAT_VERSION, Layer, Notation, Problem, content_hash
+from tutor.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
+
+TOP_KEYS = (
+    "format", "name", "description", "source", "inputs", "targets", "labels", "layers", "loss",
+    "learning_rate", "update_biases", "notation",
+)
+REQUIRED_KEYS = ("inputs", "layers", "loss", "learning_rate")
+LAYER_KEYS = ("weights", "biases", "activation")
+NOTATION_KEYS = ("inputs", "neurons", "weights", "biases", "out", "loss")
+
+
+def load_problem(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Problem:
+    """Read, parse and validate a problem file."""
+    source = str(path)
+    try:
+        text = read_text(path, max_bytes=max_bytes, what="problem file")
+    except UserError as exc:
+        raise ProblemError(exc.message, source=exc.source, line=exc.line, column=exc.column, field=exc.field) from None
+    return parse_problem(text, source=source)
+
+
+def parse_problem(text: str, *, source: str = "<string>") -> Problem:
+    """Parse and validate the text of a problem file."""
+    try:
+        data = parse_yaml(text, source=source)
+    except UserError as exc:
+        raise ProblemError(exc.message, source=exc.source, line=exc.line, column=exc.column, field=exc.field) from None
+    return _Reader(source, text).problem(data)
+
+
+def closest(word: str, choices: Sequence[str]) -> str:
+    """A ``; did you mean 'x'?`` hint, or an empty string."""
+    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def describe_value(value: Any) -> str:
+    """How a wrong value is named in messages: its type, and the value itself when short."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        return f"the text '{_cut(value)}'" if value.strip() else "empty text"
+    if isinstance(value, list):
+        return f"a list of {len(value)}" if value else "an empty list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"{_shown(value)} ({type(value).__name__})"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def _shown(value: Any) -> str:
+    try:
+        return _cut(repr(value))
+    except ValueError:  # an integer too long for Python to print
+        return "a very long number"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)  # bool is an int subclass and is not a number here
+
+
+def _is_finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the range of floats
+        return False
+
+
+def _not_finite(value: int | float) -> str:
+    """How a number that cannot be used is named: nan and inf, or an integer too large for a float."""
+    if isinstance(value, float):
+        return f"{value} (numbers must be finite)"
+    return f"{_shown(value)} (too large: numbers must be finite)"
+
+
+class _Reader:
+    """Validates the parsed data of one file; `fail` turns a field path into a located error."""
+
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.text = text
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    def fail(self, path: FieldPath, message: str, *, key: object = None) -> NoReturn:
+        position = locate_key(self.text, path, key) if key is not None else None
+        position = position or locate(self.text, path)
+        line, column = position if position else (None, None)
+        field = format_path([*path, key] if isinstance(key, str) else path) or None
+        raise ProblemError(message, source=self.source, line=line, column=column, field=field)
+
+    def check_keys(self, mapping: dict, path: FieldPath, allowed: Sequence[str], required: Sequence[str]) -> None:
+        for key in mapping:
+            if not isinstance(key, str):
+                self.fail(path, f"keys must be text, got {describe_value(key)}", key=key)
+            if key not in allowed:
+                self.fail(path, f"unknown key{closest(key, allowed)} (allowed: {', '.join(allowed)})", key=key)
+        for key in required:
+            if key not in mapping:
+                self.fail(path, f"missing key '{key}'")
+
+    # -- scalars --------------------------------------------------------------------------------
+
+    def number(self, value: Any, path: FieldPath, what: str = "a number") -> float:
+        if not _is_number(value):
+            self.fail(path, f"expected {what}, got {describe_value(value)}")
+        if not _is_finite(value):
+            self.fail(path, f"expected {what}, got {_not_finite(value)}")
+        return float(value)
+
+    def text_field(self, value: Any, path: FieldPath) -> str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str) or not value.strip():
+            self.fail(path, f"expected text, got {describe_value(value)}")
+        return value.strip()
+
+    def mapping(self, value: Any, path: FieldPath, what: str) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected {what} (a mapping of keys to values), got {describe_value(value)}")
+        return value
+
+    def vector(self, value: Any, path: FieldPath, length: int | None, what: str) -> np.ndarray:
+        """A list of finite numbers, of `length` if given."""
+        expected = f"a list of {what}" if length is None else f"a list of {_plural(length, 'number')} ({what})"
+        if not isinstance(value, list) or not value:
+            self.fail(path, f"expected {expected}, got {describe_value(value)}")
+        if length is not None and len(value) != length:
+            self.fail(path, f"expected {_plural(length, 'number')} ({what}), got {len(value)}")
+        return self._numbers(value, path)
+
+    def _numbers(self, row: list, path: FieldPath) -> np.ndarray:
+        if not all(_is_number(v) for v in row):
+            bad = next(i for i, v in enumerate(row) if not _is_number(v))
+            what = "a list" if isinstance(row[bad], list) else describe_value(row[bad])
+            self.fail([*path, bad], f"expected a number, got {what}")
+        try:
+            array = np.array(row, dtype=float)
+        except OverflowError:  # an integer beyond the range of floats
+            array = np.array([v if _is_finite(v) else math.inf for v in row], dtype=float)
+        if not np.all(np.isfinite(array)):
+            bad = int(np.flatnonzero(~np.isfinite(array))[0])
+            self.fail([*path, bad], f"expected a number, got {_not_finite(row[bad])}")
+        return array
+
+    def matrix(self, value: Any, path: FieldPath, cols: int, what_row: str, what_col: str,
+               one_row_hint: str | None = None) -> np.ndarray:
+        """A non-empty list of rows, each of `cols` finite numbers.
+
+        `one_row_hint` names what a single row stands for (``one neuron``): a flat list of `cols`
+        numbers is then refused with a hint to wrap it in another pair of brackets.
+        """
+        numbers = _plural(cols, "number")
+        if not isinstance(value, list) or not value:
+            self.fail(path, f"expected a list of rows ({what_row}), each a list of {numbers}, got {describe_value(value)}")
+        if not all(isinstance(row, list) for row in value):
+            if one_row_hint and all(_is_number(v) for v in value) and len(value) == cols:
+                self.fail(path, f"expected a list of rows ({what_row}), got a flat list of {numbers}; for "
+                                f"{one_row_hint} wrap it in another pair of brackets: [[{_short(value)}]]")
+            bad = next(i for i, row in enumerate(value) if not isinstance(row, list))
+            self.fail([*path, bad], f"expected a row of {numbers} ({what_col}), got {describe_value(value[bad])}")
+        lengths = {len(row) for row in value}
+        if lengths != {cols}:
+            if len(lengths) == 1:
+                self.fail(path, f"expected {_plural(len(value), 'row')} ({what_row}) of {numbers} ({what_col}), "
+                                f"got {_plural(len(value), 'row')} of {lengths.pop()}")
+            bad = next(i for i, row in enumerate(value) if len(row) != cols)
+            self.fail([*path, bad], f"expected {numbers} ({what_col}), got {len(value[bad])} (rows differ in length)")
+        rows = [self._numbers(row, [*path, j]) for j, row in enumerate(value)]
+        return np.vstack(rows)
+
+    # -- the document ---------------------------------------------------------------------------
+
+    def problem(self, data: Any) -> Problem:
+        if data is None:
+            self.fail([], "the file is empty; a problem file is a mapping with inputs, layers, targets, loss "
+                          "and learning_rate")
+        data = self.mapping(data, [], "a problem")
+        self.check_keys(data, [], TOP_KEYS, REQUIRED_KEYS)
+        version = data.get("format", FORMAT_VERSION)
+        if version != FORMAT_VERSION or isinstance(version, bool):
+            self.fail(["format"], f"unsupported format version {_shown(version)}; this version reads format "
+                                  f"{FORMAT_VERSION}")
+        inputs, batch = self.inputs(data["inputs"])
+        layers = self.layers(data["layers"], inputs.shape[1])
+        loss = self.loss(data["loss"])
+        targets, labels = self.targets(data, inputs.shape[0], batch, layers[-1].size)
+        self.check_targets(data, targets, labels, loss.name, loss.target_range, layers[-1].activation)
+        learning_rate = self.number(data["learning_rate"], ["learning_rate"])
+        if learning_rate < 0:
+            self.fail(["learning_rate"], f"must not be negative, got {learning_rate:g} (gradient descent steps against "
+                                         "the gradient by a positive rate)")
+        update_biases = data.get("update_biases", True)
+        if not isinstance(update_biases, bool):
+            self.fail(["update_biases"], f"expected true or false, got {describe_value(update_biases)}")
+        shape = (inputs.shape[1],) + tuple(layer.size for layer in layers)
+        shared = tuple(layer.shared_bias for layer in layers)
+        notation = self.notation(data.get("notation"), shape, shared)
+        optional = {key: self.text_field(data[key], [key]) for key in ("name", "source", "description") if
+                    data.get(key) is not None}
+        return Problem(
+            inputs=inputs, targets=targets, batch=batch, layers=layers, loss=loss, learning_rate=learning_rate,
+            update_biases=update_biases, notation=notation, name=optional.get("name") or _stem(self.source),
+            source=optional.get("source"), description=optional.get("description"), labels=labels,
+            path=None if self.source.startswith("<") else self.source, content_hash=content_hash(self.text),
+        )
+
+    def inputs(self, value: Any) -> tuple[np.ndarray, bool]:
+        path = ["inputs"]
+        if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+            width = len(value[0])
+            if width == 0:
+                self.fail([*path, 0], "expected at least one number per sample, got an empty list")
+            return self.matrix(value, path, width, "one per sample", "one per input"), True
+        if isinstance(value, list) and any(isinstance(row, list) for row in value):
+            self.fail(path, "mixes numbers and lists; give one sample as a list of numbers or a batch as a "
+                            "list of lists (one row per sample)")
+        return self.vector(value, path, None, "input values")[np.newaxis, :], False
+
+    def layers(self, value: Any, fan_in: int) -> tuple[Layer, ...]:
+        if not isinstance(value, list) or not value:
+            got = "an empty list" if value == [] else describe_value(value)
+            self.fail(["layers"], f"expected a list of layers (each with weights, biases and activation), got {got}")
+        layers = []
+        for index, entry in enumerate(value):
+            layer = self.layer(entry, index, fan_in, is_output=index == len(value) - 1)
+            layers.append(layer)
+            fan_in = layer.size
+        return tuple(layers)
+
+    def layer(self, entry: Any, index: int, fan_in: int, *, is_output: bool) -> Layer:
+        path: list[str | int] = ["layers", index]
+        entry = self.mapping(entry, path, "a layer")
+        self.check_keys(entry, path, LAYER_KEYS, LAYER_KEYS)
+        weights = self.matrix(entry["weights"], [*path, "weights"], fan_in, "one per neuron",
+                              "one per input of the layer", one_row_hint="one neuron")
+        neurons = weights.shape[0]
+        bias_value = entry["biases"]
+        if isinstance(bias_value, list):
+            if len(bias_value) != neurons:
+                self.fail([*path, "biases"], f"expected {neurons} numbers (one per neuron) or a single shared number, "
+                                             f"got {len(bias_value)}")
+            biases, shared = self.vector(bias_value, [*path, "biases"], neurons, "one per neuron"), False
+        else:
+            biases = np.full(neurons, self.number(bias_value, [*path, "biases"], "a number or a list of numbers"))
+            shared = True
+        activation = self.activation(entry["activation"], [*path, "activation"])
+        if activation.name == "softmax" and not is_output:
+            self.fail([*path, "activation"], "softmax is only allowed in the output layer")
+        return Layer(weights=weights, biases=biases, activation=activation, shared_bias=shared)
+
+    def activation(self, value: Any, path: FieldPath) -> Activation:
+        names = list(ACTIVATIONS)
+        if isinstance(value, dict):
+            self.check_keys(value, path, ["name", "slope", "alpha"], ["name"])
+            name, params = value["name"], {k: v for k, v in value.items() if k != "name"}
+        else:
+            name, params = value, {}
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            where = [*path, "name"] if isinstance(value, dict) else path
+            hint = closest(name, names) if isinstance(name, str) else ""
+            self.fail(where, f"unknown activation {describe_value(name)}{hint} (choose from {', '.join(names)})")
+        allowed = ACTIVATIONS[name][1]
+        for key, param in params.items():
+            if key not in allowed:
+                takes = ", ".join(allowed) or "no parameters"
+                self.fail(path, f"{name} does not take '{key}' (it takes {takes})", key=key)
+            self.number(param, [*path, key])
+        if name == "leaky_relu" and "slope" in params and params["slope"] < 0:
+            self.fail([*path, "slope"], f"must not be negative, got {params['slope']:g}")
+        if name == "elu" and "alpha" in params and params["alpha"] <= 0:
+            self.fail([*path, "alpha"], f"must be positive, got {params['alpha']:g}")
+        return make_activation(name, **{k: float(v) for k, v in params.items()})
+
+    def loss(self, value: Any):
+        names = list(LOSSES)
+        if not isinstance(value, str) or value not in LOSSES:
+            hint = closest(value, names) if isinstance(value, str) else ""
+            self.fail(["loss"], f"unknown loss {describe_value(value)}{hint} (choose from {', '.join(names)})")
+        return make_loss(value)
+
+    def targets(self, data: dict, samples: int, batch: bool, outputs: int) -> tuple[np.ndarray, tuple[int, ...] | None]:
+        if "targets" in data and "labels" in data:
+            self.fail(["labels"], "give either targets or labels (class indices), not both")
+        if "labels" in data:
+            return self.labels(data["labels"], samples, batch, outputs)
+        if "targets" not in data:
+            self.fail([], "missing key 'targets' (or 'labels' with class indices for a classifier)")
+        value, path = data["targets"], ["targets"]
+        if batch:
+            if outputs == 1 and isinstance(value, list) and all(_is_number(v) for v in value):
+                return self.vector(value, path, samples, "one per sample")[:, np.newaxis], None
+            if not isinstance(value, list) or len(value) != samples:
+                self.fail(path, f"expected {_plural(samples, 'row')} (one per sample, as in inputs) of "
+                                f"{_plural(outputs, 'number')} (one per output), got {describe_value(value)}")
+            return self.matrix(value, path, outputs, "one per sample", "one per output"), None
+        if _is_number(value) and outputs == 1:
+            return np.array([[self.number(value, path)]]), None
+        if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+            self.fail(path, "expected one list of numbers (one per output), got a list of lists; inputs is a single "
+                            "sample, so give a batch of inputs too or a single row of targets")
+        return self.vector(value, path, outputs, "one per output")[np.newaxis, :], None
+
+    def labels(self, value: Any, samples: int, batch: bool, outputs: int) -> tuple[np.ndarray, tuple[int, ...]]:
+        path = ["labels"]
+        if outputs < 2:
+            self.fail(path, f"labels (class indices) need an output layer of at least 2 neurons, got {outputs}")
+        values = value if isinstance(value, list) else [value]
+        if batch and (not isinstance(value, list) or len(value) != samples):
+            got = len(value) if isinstance(value, list) else describe_value(value)
+            self.fail(path, f"expected {samples} class indices (one per sample), got {got}")
+        if not batch and len(values) != 1:
+            self.fail(path, f"expected one class index (inputs is a single sample), got {len(values)}")
+        for i, label in enumerate(values):
+            where = [*path, i] if isinstance(value, list) else path
+            if type(label) is not int:
+                self.fail(where, f"expected a class index (a whole number from 0 to {outputs - 1}), got "
+                                 f"{describe_value(label)}")
+            if not 0 <= label < outputs:
+                self.fail(where, f"class index {label} is out of range: the output layer has {outputs} neurons, "
+                                 f"numbered 0 to {outputs - 1}")
+        targets = np.zeros((len(values), outputs))
+        targets[np.arange(len(values)), values] = 1.0
+        return targets, tuple(values)
+
+    def check_targets(self, data: dict, targets: np.ndarray, labels: Any, loss: str,
+                      target_range: tuple[float, float] | None, output: Activation) -> None:
+        if labels is not None:
+            return
+        if target_range is not None:
+            low, high = target_range
+            outside = (targets < low) | (targets > high)
+            if outside.any():
+                s, j = (int(k) for k in np.argwhere(outside)[0])
+                self.fail(self.target_path(data["targets"], targets, s, j),
+                          f"{loss} needs targets from {low:g} to {high:g}, got {targets[s, j]:g}")
+        if loss == "cross_entropy" and output.name == "softmax":
+            sums = targets.sum(axis=1)
+            bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-9)
+            if bad.size:
+                s = int(bad[0])
+                self.fail(self.target_path(data["targets"], targets, s, None),
+                          f"with a softmax output, cross_entropy targets must add up to 1 (a probability "
+                          f"distribution), got {sums[s]:g}")
+
+    @staticmethod
+    def target_path(value: Any, targets: np.ndarray, sample: int, output: int | None) -> list[str | int]:
+        """Where target `[sample, output]` (or the row of `sample` if `output` is None) is in the file."""
+        if not isinstance(value, list):  # a single number: one sample, one output
+            return ["targets"]
+        if value and isinstance(value[0], list):  # one row per sample
+            return ["targets", sample] + ([output] if output is not None else [])
+        if targets.shape[0] == 1:  # one sample's outputs
+            return ["targets"] + ([output] if output is not None else [])
+        return ["targets", sample]  # a batch with one output: one number per sample
+
+    def notation(self, value: Any, shape: tuple[int, ...], shared: tuple[bool, ...]) -> Notation:
+        default = Notation.default(shape, shared)
+        if value is None:
+            return default
+        path = ["notation"]
+        value = self.mapping(value, path, "notation")
+        self.check_keys(value, path, NOTATION_KEYS, ())
+        layers = len(shape) - 1
+        inputs = self.names(value["inputs"], [*path, "inputs"], shape[0], "one per input") if "inputs" in value \
+            else default.inputs
+        neurons = self.per_layer(value, "neurons", layers, default.neurons,
+                                 lambda v, p, l: self.names(v, p, shape[l + 1], "one per neuron"))
+        weights = self.per_layer(value, "weights", layers, default.weights,
+                                 lambda v, p, l: self.weight_names(v, p, shape[l + 1], shape[l]))
+        biases = self.per_layer(value, "biases", layers, default.biases,
+                                lambda v, p, l: self.bias_names(v, p, shape[l + 1], shared[l]))
+        out = self.text_field(value["out"], [*path, "out"]) if "out" in value else default.out
+        loss = self.text_field(value["loss"], [*path, "loss"]) if "loss" in value else default.loss
+        notation = Notation(inputs=inputs, neurons=neurons, weights=weights, biases=biases, out=out, loss=loss)
+        self.check_unique(notation, value, shared)
+        return notation
+
+    def per_layer(self, value: dict, key: str, layers: int, default: tuple, read) -> tuple:
+        if key not in value:
+            return default
+        path = ["notation", key]
+        entries = value[key]
+        if not isinstance(entries, list) or len(entries) != layers:
+            got = len(entries) if isinstance(entries, list) else describe_value(entries)
+            self.fail(path, f"expected {layers} entries (one per layer), got {got}")
+        return tuple(read(entry, [*path, l], l) for l, entry in enumerate(entries))
+
+    def names(self, value: Any, path: FieldPath, count: int, what: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or len(value) != count:
+            got = len(value) if isinstance(value, list) else describe_value(value)
+            self.fail(path, f"expected {count} names ({what}), got {got}")
+        return tuple(self.text_field(v, [*path, i]) for i, v in enumerate(value))
+
+    def weight_names(self, value: Any, path: FieldPath, rows: int, cols: int) -> tuple[tuple[str, ...], ...]:
+        if isinstance(value, list) and all(isinstance(row, list) for row in value) and value:
+            if len(value) != rows:
+                self.fail(path, f"expected {rows} rows of weight names (one per neuron), got {len(value)}")
+            return tuple(self.names(row, [*path, j], cols, "one per input of the layer") for j, row in enumerate(value))
+        flat = self.names(value, path, rows * cols, f"{rows} x {cols}, row by row: the weights into neuron 1 first")
+        return tuple(flat[j * cols:(j + 1) * cols] for j in range(rows))
+
+    def bias_names(self, value: Any, path: FieldPath, neurons: int, shared: bool) -> tuple[str, ...]:
+        if shared:
+            if isinstance(value, list):
+                self.fail(path, "this layer has one shared bias (a single number), so give it a single name")
+            return (self.text_field(value, path),)
+        return self.names(value, path, neurons, "one per neuron")
+
+    def check_unique(self, notation: Notation, given: dict, shared: tuple[bool, ...]) -> None:
+        """Every display name must be different; a clash is reported where the file gives the name."""
+        seen: dict[str, list[str | int]] = {}
+        for name, path in self.named_places(notation, given, shared):
+            if name in seen:
+                first = seen[name]
+                where, other = (path, first) if self.in_file(path, given) else (first, path)
+                also = f"also for {format_path(other)}" if self.in_file(other, given) else \
+                    f"also the default name for {format_path(other)}"
+                self.fail(where, f"the name '{name}' is used twice ({also}); every name must be different")
+            seen[name] = path
+
+    @staticmethod
+    def named_places(notation: Notation, given: dict, shared: tuple[bool, ...]):
+        """(name, path in the notation) for every display name, in file order."""
+        for i, name in enumerate(notation.inputs):
+            yield name, ["notation", "inputs", i]
+        for l, names in enumerate(notation.neurons):
+            for j, name in enumerate(names):
+                yield name, ["notation", "neurons", l, j]
+        for l, rows in enumerate(notation.weights):
+            entries = given.get("weights")
+            flat = not (isinstance(entries, list) and l < len(entries) and isinstance(entries[l], list)
+                        and entries[l] and all(isinstance(row, list) for row in entries[l]))
+            cols = len(rows[0]) if rows else 0
+            for j, row in enumerate(rows):
+                for i, name in enumerate(row):
+                    yield name, ["notation", "weights", l] + ([j * cols + i] if flat else [j, i])
+        for l, names in enumerate(notation.biases):
+            for j, name in enumerate(names):
+                yield name, ["notation", "biases", l] + ([] if shared[l] else [j])
+
+    @staticmethod
+    def in_file(path: list[str | int], given: dict) -> bool:
+        """Whether the notation in the file gives the name at `path` (rather than the default)."""
+        return path[1] in given
+
+
+def _short(values: list) -> str:
+    return ", ".join(f"{v:g}" if _is_finite(v) else _shown(v) for v in values[:4]) + (", ..." if len(values) > 4 else "")
+
+
+def _stem(source: str) -> str:
+    return Path(source).stem if not source.startswith("<") else "problem"

@@ -1,0 +1,117 @@
+"""The trace as JSON for programs (format documented in docs/json-output.md). Full precision always.
+
+Big networks have hundreds of thousands of weight quantities; their records are written as text
+directly (their keys are plain ASCII and need no escaping), which is several times faster than
+building and encoding a dict for each.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import IO, Any, Iterator
+
+import numpy as np
+
+from tutor.trace import Trace, WeightBlock
+
+JSON_FORMAT_VERSION = 1
+_QUANTITIES = "\x00quantities\x00"
+
+
+def trace_to_dict(trace: Trace, *, include_history: bool = False, keys: set[str] | None = None) -> dict[str, Any]:
+    """Plain data for one step: the loss, per-layer arrays, every quantity (or those in `keys`), the history."""
+    data = _summary(trace, include_history)
+    data["quantities"] = [r for r in trace.records() if keys is None or r["key"] in keys]
+    return _finite_or_null(data)
+
+
+def write_trace_json(trace: Trace, stream: IO[str], *, include_history: bool = False) -> None:
+    """Write the whole trace as one JSON document (same content as `trace_to_dict`), fast."""
+    data = _summary(trace, include_history)
+    data["quantities"] = _QUANTITIES
+    head, tail = json.dumps(_finite_or_null(data), allow_nan=False).split(json.dumps(_QUANTITIES))
+    stream.write(head)
+    stream.write("[")
+    first = True
+    for chunk in _quantity_chunks(trace):
+        if not first:
+            stream.write(", ")
+        stream.write(chunk)
+        first = False
+    stream.write("]")
+    stream.write(tail)
+    stream.write("\n")
+
+
+def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
+    problem, step = trace.problem, trace.step
+    layers = []
+    for layer, ls in zip(problem.layers, step.layers):
+        per_sample = (lambda a: a.tolist()) if problem.batch else (lambda a: a[0].tolist())
+        layers.append({
+            "activation": layer.activation.describe(),
+            "net": per_sample(ls.net),
+            "out": per_sample(ls.out),
+            "dloss_dout": per_sample(ls.dloss_dout),
+            "dout_dnet": None if ls.dout_dnet is None else per_sample(ls.dout_dnet),
+            "delta": per_sample(ls.delta),
+            "grad_weights": ls.grad_weights.tolist(),
+            "grad_biases": _bias_shape(ls.grad_biases, layer.shared_bias),
+            "new_weights": ls.new_weights.tolist(),
+            "new_biases": _bias_shape(ls.new_biases, layer.shared_bias),
+        })
+    history = trace.history
+    data: dict[str, Any] = {
+        "format": JSON_FORMAT_VERSION,
+        "problem": {
+            "name": problem.name,
+            "path": problem.path,
+            "hash": problem.content_hash,
+            "shape": list(problem.shape),
+            "samples": problem.samples,
+            "batch": problem.batch,
+            "loss": problem.loss.name,
+            "learning_rate": problem.learning_rate,
+            "update_biases": problem.update_biases,
+        },
+        "loss": step.loss,
+        "loss_after_update": float(history[1]) if history is not None and len(history) > 1 else None,
+        "layers": layers,
+    }
+    if include_history and history is not None:
+        data["history"] = [float(v) for v in history]
+    return data
+
+
+def _quantity_chunks(trace: Trace) -> Iterator[str]:
+    for item in trace.record_blocks():
+        if isinstance(item, WeightBlock):
+            yield from _weight_block_text(trace, item)
+        else:
+            yield json.dumps(_finite_or_null(item), allow_nan=False)
+
+
+def _weight_block_text(trace: Trace, block: WeightBlock) -> Iterator[str]:
+    kind, layer = block.kind, block.layer
+    prefix = f'"kind": "{kind}", "layer": {layer}, "index": ['
+    for key, j, i, value, deps in trace.weight_rows(block):
+        number = repr(value) if math.isfinite(value) else "null"
+        depends = '", "'.join(deps)
+        yield (f'{{"key": "{key}", {prefix}{j}, {i}], "value": {number}, '
+               f'"depends_on": ["{depends}"]}}')
+
+
+def _bias_shape(values: np.ndarray, shared: bool) -> float | list[float]:
+    return float(values[0]) if shared else values.tolist()
+
+
+def _finite_or_null(value: Any) -> Any:
+    """JSON has no inf or NaN: a diverging history, say, shows them as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    return value
