@@ -2,9 +2,10 @@
 
 `random_spec` draws a network as plain data (a dict shaped like a problem file), `to_problem` turns it
 into a `Problem` through the real loader (`parse_problem` on the JSON text, which is YAML too), and
-`Reference` recomputes forward values and losses from that same plain data with formulas written
-here from scratch (it reads only the problem's data from `tutor`), so a mistake in `tutor.activations`,
-`tutor.losses` or `tutor.engine` cannot hide itself.
+`Reference` recomputes forward values and losses from a loaded problem's data (arrays, activation
+names and parameters, loss name) with formulas written here from scratch, in extended precision, so a
+mistake in `tutor.activations`, `tutor.losses` or `tutor.engine` cannot hide itself. `CONFIGS` and
+`grid_spec` give the activation x loss x shape grid of the gradient checks.
 """
 
 from __future__ import annotations
@@ -36,9 +37,22 @@ LOSSES = ("half_sse", "sse", "mse", "bce", "cross_entropy")
 KINKED = {"relu", "leaky_relu", "elu"}
 #: Net inputs closer than this to 0 are resampled for the piecewise activations.
 KINK_MARGIN = 1e-3
+#: bce/cross_entropy outputs closer than this to 0 (or 1 for bce) are resampled: dL/do ~ 1/o there,
+#: and a step of h = 1e-6 in o has a truncation error of about (h / o)^2 relative, 1e-8 at o = 0.01.
+OUTPUT_MARGIN = 1e-2
 
 
 # -- the reference implementation --------------------------------------------------------------------
+
+
+#: The reference computes in extended precision where the platform has it (80-bit long double on x86-64
+#: Linux). A central difference (L(p + h) - L(p - h)) / 2h with h = 1e-6 divides the loss's rounding
+#: error by 2e-6: in float64 that is ~1e-10 per unit of loss, and several times more where the loss is
+#: ill-conditioned (bce of a softmax output of 0.986 differences 1 - o), which on ordinary examples
+#: reached 2e-9 and broke the 1e-9 floor. In long double the same difference is good to ~1e-13.
+REF_DTYPE = np.longdouble
+#: The finite differences' own rounding error per unit of loss (about eps / h, with a margin of 100).
+FD_NOISE = 100 * float(np.finfo(REF_DTYPE).eps) / 1e-6
 
 
 def _act_name(spec) -> str:
@@ -49,7 +63,9 @@ def ref_activation(spec, net: np.ndarray) -> np.ndarray:
     """out = f(net), written out by hand; `net` has the neurons on its last axis."""
     name = _act_name(spec)
     params = {} if isinstance(spec, str) else spec
-    net = np.asarray(net, dtype=float)
+    net = np.asarray(net)
+    if net.dtype.kind != "f":
+        net = net.astype(float)
     if name == "sigmoid":
         return 1.0 / (1.0 + np.exp(-net))
     if name == "tanh":
@@ -102,16 +118,17 @@ class Reference:
     """A from-scratch forward pass and loss over plain arrays, with hooks for finite differences.
 
     Built from a loaded `Problem` only to read its data (arrays, activation names and parameters, loss
-    name); every number is recomputed here with the formulas above.
+    name); every number is recomputed here with the formulas above, in REF_DTYPE.
     """
 
-    def __init__(self, problem: Problem) -> None:
-        self.inputs = np.array(problem.inputs, dtype=float)
-        self.targets = np.array(problem.targets, dtype=float)
+    def __init__(self, problem: Problem, dtype=None) -> None:
+        dtype = REF_DTYPE if dtype is None else dtype
+        self.inputs = np.array(problem.inputs, dtype=dtype)
+        self.targets = np.array(problem.targets, dtype=dtype)
         self.loss = problem.loss.name
         self.layers = [
-            RefLayer(np.array(layer.weights, dtype=float),
-                     np.array(layer.biases[:1] if layer.shared_bias else layer.biases, dtype=float),
+            RefLayer(np.array(layer.weights, dtype=dtype),
+                     np.array(layer.biases[:1] if layer.shared_bias else layer.biases, dtype=dtype),
                      {"name": layer.activation.name, **layer.activation.params}, layer.shared_bias)
             for layer in problem.layers
         ]
@@ -137,12 +154,13 @@ class Reference:
         _, outs = self.forward(**offsets)
         return ref_loss(self.loss, outs[-1], self.targets)
 
-    def batch_loss(self) -> float:
-        return float(np.mean(self.sample_losses()))
+    def batch_loss(self):
+        """The mean of the samples' losses, in REF_DTYPE (not rounded to float64)."""
+        return np.mean(self.sample_losses())
 
-    def sample_loss(self, s: int, **offsets) -> float:
+    def sample_loss(self, s: int, **offsets):
         _, outs = self.forward(self.inputs[s:s + 1], **offsets)
-        return float(ref_loss(self.loss, outs[-1], self.targets[s:s + 1])[0])
+        return ref_loss(self.loss, outs[-1], self.targets[s:s + 1])[0]
 
     def parameters(self):
         """(description, array, index) of every weight and bias parameter, to perturb in place."""
@@ -164,7 +182,7 @@ def central_difference(f, array: np.ndarray, index, h: float = 1e-6) -> float:
         down = f()
     finally:
         array[index] = old
-    return (up - down) / (2 * h)
+    return float((up - down) / (2 * h))
 
 
 def close(fd: float, exact: float, *, rel: float = 1e-6, abs_: float = 1e-9) -> bool:
@@ -258,11 +276,15 @@ def acceptable(spec: dict) -> bool:
     for layer, net in zip(ref.layers, nets):
         if _act_name(layer.activation) in KINKED and np.any(np.abs(net) < KINK_MARGIN):
             return False
-    o = outs[-1]
-    if spec["loss"] == "bce" and np.any((o <= 1e-6) | (o >= 1 - 1e-6)):
-        return False
-    if spec["loss"] == "cross_entropy" and np.any((o <= 1e-6) & (ref.targets > 0)):
-        return False
+    return outputs_in_range(spec["loss"], outs[-1], ref.targets)
+
+
+def outputs_in_range(loss: str, o: np.ndarray, t: np.ndarray) -> bool:
+    """bce and cross_entropy outputs at least OUTPUT_MARGIN from where their logarithms blow up."""
+    if loss == "bce":
+        return bool(np.all((o >= OUTPUT_MARGIN) & (o <= 1 - OUTPUT_MARGIN)))
+    if loss == "cross_entropy":
+        return not np.any((o < OUTPUT_MARGIN) & (t > 0))
     return True
 
 

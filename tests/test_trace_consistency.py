@@ -29,24 +29,9 @@ CASES = [pytest.param(lambda p=p: load_problem(p), id=p.name) for p in PROBLEM_F
     pytest.param(lambda s=s: to_problem(s), id=name) for name, s in SPECS.items()
 ]
 
-# trace.py yields dL/dout_j, dout/dnet_j and delta_j neuron by neuron, but a softmax layer's delta_j
-# (without the cross-entropy shortcut) depends on dL/dout_k of *every* neuron k of the layer, so
-# delta_1 comes before dL/dout_2 depends on. Reported; remove this mark once trace.py orders them.
-SOFTMAX_ORDER_BUG = "trace.py: softmax delta_j listed before the dL/dout_k (k > j) it depends on"
-
-
-def _softmax_without_shortcut(spec_or_path) -> bool:
-    if not isinstance(spec_or_path, dict):
-        return False
-    return spec_or_path["layers"][-1]["activation"] == "softmax" and spec_or_path["loss"] != "cross_entropy"
-
-
-ORDER_CASES = [pytest.param(lambda p=p: load_problem(p), id=p.name) for p in PROBLEM_FILES] + [
-    pytest.param(lambda s=s: to_problem(s), id=name,
-                 marks=[pytest.mark.xfail(reason=SOFTMAX_ORDER_BUG, strict=False)] if _softmax_without_shortcut(s)
-                 else [])
-    for name, s in SPECS.items()
-]
+# A softmax layer's delta_j (without the cross-entropy shortcut) depends on dL/dout_k of every neuron k
+# of the layer, so these cases check that the trace lists all of them first.
+ORDER_CASES = CASES
 
 
 def test_samples_cover_what_they_claim():

@@ -42,10 +42,8 @@ class Activation:
 
 
 def _sigmoid(net: Array) -> Array:
-    # Split by sign so that exp never overflows.
-    net = np.asarray(net, dtype=float)
-    e = np.exp(-np.abs(net))
-    return np.where(net >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    # 1 / (1 + exp(-net)) = exp(-ln(1 + exp(-net))): logaddexp never overflows and keeps full precision.
+    return np.exp(-np.logaddexp(0.0, -np.asarray(net, dtype=float)))
 
 
 def _softmax(net: Array) -> Array:

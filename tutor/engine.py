@@ -69,8 +69,9 @@ def train(problem: Problem, steps: int) -> tuple[Step, np.ndarray]:
     history[0] = first.loss
     weights = [layer.new_weights for layer in first.layers]
     biases = [layer.new_biases for layer in first.layers]
+    step = _fast_stepper(problem)
     for k in range(1, steps):
-        history[k], weights, biases = _fast_step(problem, weights, biases)
+        history[k], weights, biases = step(weights, biases)
     history[steps] = forward_loss(problem, weights, biases) if steps else first.loss
     return first, history[: steps + 1]
 
@@ -133,9 +134,14 @@ def _local_delta(problem: Problem, index: int, net: np.ndarray, out: np.ndarray,
         if activation.name == "sigmoid" and index == len(problem.layers) - 1:
             delta = _saturated_sigmoid_delta(problem, out, delta)
         return dout_dnet, delta
-    if problem.loss.name == "cross_entropy":  # softmax + cross-entropy: dL/dnet = o - t
-        return None, out - problem.targets
-    return None, out * (grad - np.sum(grad * out, axis=1, keepdims=True))
+    return None, _softmax_delta(problem, out, grad)
+
+
+def _softmax_delta(problem: Problem, out: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """dL/dnet of a softmax layer: o - t with cross-entropy, else the Jacobian-vector product."""
+    if problem.loss.name == "cross_entropy":
+        return out - problem.targets
+    return out * (grad - np.sum(grad * out, axis=1, keepdims=True))
 
 
 def _saturated_sigmoid_delta(problem: Problem, out: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -158,27 +164,58 @@ def _saturated_sigmoid_delta(problem: Problem, out: np.ndarray, delta: np.ndarra
     else:
         cancelled = -targets * (1.0 - out)
     return np.where(bad, cancelled, delta)
-    if problem.loss.name == "cross_entropy":  # softmax + cross-entropy: dL/dnet = o - t
-        return None, out - problem.targets
-    return None, out * (grad - np.sum(grad * out, axis=1, keepdims=True))
 
 
-def _fast_step(problem: Problem, weights: list[np.ndarray], biases: list[np.ndarray]):
-    """Loss and updated parameters only: the inner loop of `train`."""
-    inputs, nets, outs = _forward(problem, weights, biases)
-    loss = float(np.mean(problem.loss.value(outs[-1], problem.targets)))
-    grad = problem.loss.gradient(outs[-1], problem.targets)
-    m, rate = problem.samples, problem.learning_rate
-    new_w, new_b = list(weights), list(biases)
-    for index in range(len(problem.layers) - 1, -1, -1):
-        _, delta = _local_delta(problem, index, nets[index], outs[index], grad)
-        w = weights[index]
-        grad = delta @ w
-        new_w[index] = w - rate * (delta.T @ inputs[index]) / m
-        if problem.update_biases:
-            grad_b = delta.sum().reshape(1) / m if problem.layers[index].shared_bias else delta.mean(axis=0)
-            new_b[index] = biases[index] - rate * grad_b
-    return loss, new_w, new_b
+def _fast_stepper(problem: Problem):
+    """A function (weights, biases) -> (loss, new weights, new biases): the inner loop of `train`.
+
+    The same arithmetic as `_step`, with everything that does not change between steps looked up once,
+    so that thousands of steps cost little more than the numpy operations themselves.
+    """
+    layers = problem.layers
+    count = len(layers)
+    forwards = [layer.activation.forward for layer in layers]
+    x, targets = problem.inputs, problem.targets
+    shares, gradient = problem.loss.shares, problem.loss.gradient
+    m = problem.samples
+    scale = problem.learning_rate / m
+    update_biases = problem.update_biases
+    shared = [layer.shared_bias for layer in layers]
+    guard_saturation = layers[-1].activation.name == "sigmoid" and problem.loss.name in ("bce", "cross_entropy")
+
+    def step(weights: list[np.ndarray], biases: list[np.ndarray]):
+        outs, nets = [x], []
+        out = x
+        for forward, w, b in zip(forwards, weights, biases):
+            net = out @ w.T + b
+            out = forward(net)
+            nets.append(net)
+            outs.append(out)
+        loss = shares(out, targets).sum() / m
+        grad = gradient(out, targets)
+        new_w, new_b = list(weights), list(biases)
+        for index in range(count - 1, -1, -1):
+            if guard_saturation and index == count - 1:
+                _, delta = _local_delta(problem, index, nets[index], outs[index + 1], grad)
+            else:
+                _, delta = _local_delta_fast(layers[index].activation, problem, nets[index], outs[index + 1], grad)
+            w = weights[index]
+            if index:
+                grad = delta @ w
+            new_w[index] = w - scale * (delta.T @ outs[index])
+            if update_biases:
+                step_b = delta.sum() if shared[index] else delta.sum(axis=0)
+                new_b[index] = biases[index] - scale * step_b
+        return loss, new_w, new_b
+
+    return step
+
+
+def _local_delta_fast(activation, problem: Problem, net: np.ndarray, out: np.ndarray, grad: np.ndarray):
+    """delta alone, without the saturation guard (which only a sigmoid output under bce/CE needs)."""
+    if activation.derivative is not None:
+        return None, grad * activation.derivative(net, out)
+    return None, _softmax_delta(problem, out, grad)
 
 
 def _check_outputs(problem: Problem, output: np.ndarray) -> None:

@@ -317,7 +317,7 @@ class _Reader:
             self.fail([], "missing key 'targets' (or 'labels' with class indices for a classifier)")
         value, path = data["targets"], ["targets"]
         if batch:
-            if outputs == 1 and isinstance(value, list) and all(_is_number(v) for v in value):
+            if outputs == 1 and isinstance(value, list) and value and not any(isinstance(v, list) for v in value):
                 return self.vector(value, path, samples, "one per sample")[:, np.newaxis], None
             if not isinstance(value, list) or len(value) != samples:
                 self.fail(path, f"expected {_plural(samples, 'row')} (one per sample, as in inputs) of "
@@ -456,10 +456,10 @@ class _Reader:
         for l, names in enumerate(notation.neurons):
             for j, name in enumerate(names):
                 yield name, ["notation", "neurons", l, j]
+        entries = given.get("weights")
         for l, rows in enumerate(notation.weights):
-            entries = given.get("weights")
-            flat = not (isinstance(entries, list) and l < len(entries) and isinstance(entries[l], list)
-                        and entries[l] and all(isinstance(row, list) for row in entries[l]))
+            written = entries[l] if isinstance(entries, list) and l < len(entries) else None
+            flat = isinstance(written, list) and not (written and all(isinstance(row, list) for row in written))
             cols = len(rows[0]) if rows else 0
             for j, row in enumerate(rows):
                 for i, name in enumerate(row):

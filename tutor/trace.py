@@ -122,7 +122,7 @@ class Labels:
         if kind == "dloss_dout":
             return f"d{self.loss}/d{self.out(layer, j, s)}"
         if kind == "dout_dnet":
-            return f"d{self.out(layer, j)}/d{self.net(layer, j, s)}"
+            return f"d{self.out(layer, j, s)}/d{self.net(layer, j, s)}"
         if kind == "delta":
             return f"delta_{self.neuron(layer, j)}{self._s(s)}"
         if kind == "grad_weight":
@@ -273,12 +273,16 @@ class _Builder:
 
     def _backward_entries(self, l: int) -> Iterator[Entry]:
         layer = self.p.layers[l - 1]
+        neurons = range(1, layer.size + 1)
         for s in range(self.m):
-            for j in range(1, layer.size + 1):
-                yield ("dloss_dout", l, j, None, s)
-                if layer.activation.elementwise:
+            if layer.activation.elementwise:  # neuron by neuron, as a worked solution goes
+                for j in neurons:
+                    yield ("dloss_dout", l, j, None, s)
                     yield ("dout_dnet", l, j, None, s)
-                yield ("delta", l, j, None, s)
+                    yield ("delta", l, j, None, s)
+            else:  # a softmax neuron's delta needs every dL/dout of its layer
+                yield from (("dloss_dout", l, j, None, s) for j in neurons)
+                yield from (("delta", l, j, None, s) for j in neurons)
         yield WeightBlock("grad_weight", l)
         for j in self._bias_indices(l):
             yield ("grad_bias", l, j, None, None)

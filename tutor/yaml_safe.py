@@ -155,13 +155,12 @@ def read_text(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        if line_start == 0 and raw.startswith(b"\xef\xbb\xbf"):
-            line_start = 3
-        column = len(raw[line_start:exc.start].decode("utf-8", "replace")) + 1
+        data, start = exc.object, exc.start  # after the byte-order mark, if any
+        line_start = data.rfind(b"\n", 0, start) + 1
+        column = len(data[line_start:start].decode("utf-8", "replace")) + 1
         raise UserError(
-            f"not UTF-8 text (byte {exc.start + 1}, 0x{raw[exc.start]:02x}, cannot be decoded)",
-            source=source, line=raw.count(b"\n", 0, exc.start) + 1, column=column,
+            f"not UTF-8 text (byte {len(raw) - len(data) + start + 1}, 0x{data[start]:02x}, cannot be decoded)",
+            source=source, line=data.count(b"\n", 0, start) + 1, column=column,
         ) from None
 
 

@@ -1,0 +1,117 @@
+"""Benchmarks: each compares a whole `backprop-tutor` process with a baseline process and prints the ratio.
+
+    python bench/run.py            # all benchmarks, 7 runs each (the median counts)
+    python bench/run.py --runs 3 startup
+
+Targets (docs/benchmarks.md):
+- startup: `solve problems/ex02-3-3-2.yaml` within 1.5x of `python -c "import numpy, yaml, rich, typer"`;
+- big-json: `solve --format json` on a 784-128-64-10 network within 2x of parsing its ~1 MB YAML file with
+  PyYAML's C loader, and under 500 MB of memory;
+- steps: `solve mazur-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy loop doing the same.
+The command is run as `python -m tutor` so that no launcher script (pyenv shims, say) is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from make_big_problem import big_problem_text  # noqa: E402
+
+PY = sys.executable
+TUTOR = [PY, "-m", "tutor"]
+
+MINIMAL_LOOP = """
+import numpy as np
+x = np.array([0.05, 0.10]); t = np.array([0.01, 0.99])
+W1 = np.array([[0.15, 0.20], [0.25, 0.30]]); W2 = np.array([[0.40, 0.45], [0.50, 0.55]])
+b1, b2, lr = 0.35, 0.60, 0.5
+for _ in range(10000):
+    h = 1 / (1 + np.exp(-(W1 @ x + b1)))
+    o = 1 / (1 + np.exp(-(W2 @ h + b2)))
+    E = 0.5 * np.sum((t - o) ** 2)
+    d2 = (o - t) * o * (1 - o)
+    d1 = (W2.T @ d2) * h * (1 - h)
+    W2 = W2 - lr * np.outer(d2, h)
+    W1 = W1 - lr * np.outer(d1, x)
+print(E)
+"""
+
+
+def timed(command: list[str]) -> tuple[float, int]:
+    """Wall time of one process, and the peak memory (KB) of the processes run so far."""
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
+                   env={**os.environ, "NO_COLOR": "1"})
+    elapsed = time.perf_counter() - start
+    return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+def median_time(command: list[str], runs: int) -> float:
+    timed(command)  # warm the file cache and .pyc files
+    return statistics.median(timed(command)[0] for _ in range(runs))
+
+
+def compare(name: str, ours: list[str], baseline: list[str], target: float, runs: int) -> bool:
+    mine = median_time(ours, runs)
+    base = median_time(baseline, runs)
+    ratio = mine / base
+    verdict = "ok" if ratio <= target else "SLOW"
+    print(f"{name:<10} ours {mine:7.3f} s  baseline {base:7.3f} s  ratio {ratio:5.2f} (target <= {target})  {verdict}")
+    return ratio <= target
+
+
+def bench_startup(runs: int) -> bool:
+    return compare("startup", TUTOR + ["solve", "problems/ex02-3-3-2.yaml"],
+                   [PY, "-c", "import numpy, yaml, rich, typer"], 1.5, runs)
+
+
+def bench_big_json(runs: int) -> bool:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big-784.yaml"
+        path.write_text(big_problem_text())
+        print(f"big-json   problem file {path.stat().st_size / 1e6:.2f} MB")
+        ok = compare("big-json", TUTOR + ["solve", str(path), "--format", "json"],
+                     [PY, "-c", f"import yaml; yaml.load(open({str(path)!r}), Loader=yaml.CSafeLoader)"], 2.0, runs)
+        memory = _peak_memory(TUTOR + ["solve", str(path), "--format", "json"])
+        print(f"big-json   peak memory {memory / 1024:.0f} MB (target < 500 MB)  {'ok' if memory < 500 * 1024 else 'BIG'}")
+        return ok and memory < 500 * 1024
+
+
+def _peak_memory(command: list[str]) -> int:
+    """Peak resident memory (KB) of one run, measured in a fresh child so earlier runs do not count."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL);"
+             " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([PY, "-c", probe, *command], check=True, capture_output=True, text=True, cwd=ROOT)
+    return int(out.stdout.strip())
+
+
+def bench_steps(runs: int) -> bool:
+    return compare("steps", TUTOR + ["solve", "problems/mazur-2-2-2.yaml", "--steps", "10000", "--format", "json"],
+                   [PY, "-c", MINIMAL_LOOP], 2.0, runs)
+
+
+BENCHMARKS = {"startup": bench_startup, "big-json": bench_big_json, "steps": bench_steps}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs of each command (the median counts)")
+    args = parser.parse_args()
+    results = [BENCHMARKS[name](args.runs) for name in (args.names or BENCHMARKS)]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

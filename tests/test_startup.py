@@ -1,0 +1,43 @@
+"""Start-up stays light: help and version must not import numpy or the engine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+PROBE = """
+import sys
+from tutor.cli import app
+try:
+    app([{args}])
+except SystemExit:
+    pass
+heavy = sorted(m for m in ("numpy", "yaml", "tutor.engine", "tutor.trace") if m in sys.modules)
+print("heavy=" + ",".join(heavy))
+"""
+
+
+def _heavy_modules_after(*args: str) -> str:
+    code = PROBE.format(args=", ".join(repr(a) for a in args))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    return result.stdout.strip().splitlines()[-1].removeprefix("heavy=")
+
+
+def test_help_imports_no_numpy():
+    assert _heavy_modules_after("--help") == ""
+
+
+def test_command_help_imports_no_numpy():
+    assert _heavy_modules_after("solve", "--help") == ""
+
+
+def test_version_imports_no_numpy():
+    assert _heavy_modules_after("--version") == ""
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "tutor", "--version"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0
+    assert result.stdout.startswith("backprop-tutor ")
