@@ -8,7 +8,8 @@ Targets (docs/benchmarks.md):
 - big-json: `solve --format json` on a 784-128-64-10 network within 2x of parsing its ~1 MB YAML file with
   PyYAML's C loader, and under 500 MB of memory;
 - steps: `solve mazur-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy loop doing the same.
-The command is run as `python -m tutor` so that no launcher script (pyenv shims, say) is measured.
+The command is run as `python -m tutor` so that no launcher script (pyenv shims, say) is measured, and
+the package is byte-compiled first, as an install does.
 """
 
 from __future__ import annotations
@@ -57,15 +58,14 @@ def timed(command: list[str]) -> tuple[float, int]:
     return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 
-def median_time(command: list[str], runs: int) -> float:
-    timed(command)  # warm the file cache and .pyc files
-    return statistics.median(timed(command)[0] for _ in range(runs))
-
-
 def compare(name: str, ours: list[str], baseline: list[str], target: float, runs: int) -> bool:
-    mine = median_time(ours, runs)
-    base = median_time(baseline, runs)
-    ratio = mine / base
+    """Time both commands in alternation (so a machine that speeds up or slows down affects both alike)."""
+    timed(ours)  # warm the file cache
+    timed(baseline)
+    pairs = [(timed(ours)[0], timed(baseline)[0]) for _ in range(runs)]
+    mine = statistics.median(p[0] for p in pairs)
+    base = statistics.median(p[1] for p in pairs)
+    ratio = statistics.median(p[0] / p[1] for p in pairs)
     verdict = "ok" if ratio <= target else "SLOW"
     print(f"{name:<10} ours {mine:7.3f} s  baseline {base:7.3f} s  ratio {ratio:5.2f} (target <= {target})  {verdict}")
     return ratio <= target
@@ -104,11 +104,17 @@ def bench_steps(runs: int) -> bool:
 BENCHMARKS = {"startup": bench_startup, "big-json": bench_big_json, "steps": bench_steps}
 
 
+def compile_package() -> None:
+    """Byte-compile the package as `pip install` does, even where PYTHONDONTWRITEBYTECODE is set."""
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "tutor")], check=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each command (the median counts)")
     args = parser.parse_args()
+    compile_package()
     results = [BENCHMARKS[name](args.runs) for name in (args.names or BENCHMARKS)]
     return 0 if all(results) else 1
 

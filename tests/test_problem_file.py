@@ -388,7 +388,8 @@ def test_ragged_weight_rows():
 
 def test_ragged_input_rows():
     text = edit("inputs: [0.05, 0.10]", "inputs: [[0.05, 0.10], [1, 2, 3]]")
-    check(error(text), at(text, "[1, 2, 3]"), "inputs[1]", "expected 2 numbers (one per input), got 3 (rows differ in length)")
+    check(error(text), at(text, "[1, 2, 3]"), "inputs[1]",
+          "expected 2 numbers (one per input), got 3 (rows differ in length)")
 
 
 def test_flat_weights_for_one_neuron_hint_to_wrap():
@@ -470,9 +471,10 @@ def test_input_that_is_not_finite(written, got):
     check(error(text), at(text, written), "inputs[1]", f"expected a number, got {got} (numbers must be finite)")
 
 
-@pytest.mark.parametrize("written, got", [(".nan", "nan (numbers must be finite)"), ("-.inf", "-inf (numbers must be finite)"),
-                                          ("fast", "the text 'fast'"), ("true", "true (a boolean)"),
-                                          ("''", "empty text"), ("[0.5]", "a list of 1")])
+@pytest.mark.parametrize("written, got", [
+    (".nan", "nan (numbers must be finite)"), ("-.inf", "-inf (numbers must be finite)"), ("fast", "the text 'fast'"),
+    ("true", "true (a boolean)"), ("''", "empty text"), ("[0.5]", "a list of 1"),
+])
 def test_learning_rate_that_is_not_a_number(written, got):
     text = edit("learning_rate: 0.5", f"learning_rate: {written}")
     check(error(text), at(text, written), "learning_rate", f"expected a number, got {got}")
@@ -488,7 +490,8 @@ def test_number_too_large_for_a_float():
 
 def test_shared_bias_that_is_not_a_number():
     text = edit("biases: 0.35", "biases: yes")
-    check(error(text), at(text, "yes"), "layers[0].biases", "expected a number or a list of numbers, got true (a boolean)")
+    check(error(text), at(text, "yes"), "layers[0].biases",
+          "expected a number or a list of numbers, got true (a boolean)")
     text = edit("biases: [0.60, 0.60]", "biases: [0.60, .nan]")
     check(error(text), at(text, ".nan"), "layers[1].biases[1]", "expected a number, got nan (numbers must be finite)")
 
@@ -503,7 +506,8 @@ def test_unknown_activation_suggests():
 
 def test_activation_parameter_it_does_not_take():
     text = edit("activation: sigmoid\n  - weights", "activation: {name: leaky_relu, alpha: 0.2}\n  - weights")
-    check(error(text), at(text, "alpha"), "layers[0].activation.alpha", "leaky_relu does not take 'alpha' (it takes slope)")
+    check(error(text), at(text, "alpha"), "layers[0].activation.alpha",
+          "leaky_relu does not take 'alpha' (it takes slope)")
     text = edit("activation: sigmoid\n  - weights", "activation: {name: tanh, slope: 0.2}\n  - weights")
     check(error(text), at(text, "slope"), "layers[0].activation.slope",
           "tanh does not take 'slope' (it takes no parameters)")
@@ -536,7 +540,9 @@ def test_activation_parameter_that_is_not_a_number():
     check(error(text), at(text, "big"), "layers[0].activation.alpha", "expected a number, got the text 'big'")
 
 
-@pytest.mark.parametrize("written, hint", [("mse2", "mse"), ("crossentropy", "cross_entropy"), ("half-sse", "half_sse")])
+@pytest.mark.parametrize("written, hint", [
+    ("mse2", "mse"), ("crossentropy", "cross_entropy"), ("half-sse", "half_sse"),
+])
 def test_unknown_loss_suggests(written, hint):
     text = edit("loss: half_sse", f"loss: {written}")
     check(error(text), at(text, written), "loss", None, f"unknown loss the text '{written}'; did you mean '{hint}'?",
@@ -580,7 +586,8 @@ def test_batch_targets_with_the_wrong_number_of_rows():
 
 
 def test_batch_targets_with_rows_of_the_wrong_width():
-    text = edit("inputs: [0.05, 0.10]\ntargets: [0.01, 0.99]", "inputs: [[0.05, 0.10], [1, 2]]\ntargets: [[0.01], [0.5]]")
+    text = edit("inputs: [0.05, 0.10]\ntargets: [0.01, 0.99]",
+                "inputs: [[0.05, 0.10], [1, 2]]\ntargets: [[0.01], [0.5]]")
     check(error(text), at(text, "[[0.01"), "targets",
           "expected 2 rows (one per sample) of 2 numbers (one per output), got 2 rows of 1")
 
@@ -744,7 +751,8 @@ def test_notation_list_for_a_shared_bias():
 
 def test_notation_not_a_mapping():
     text = BASE + "notation: [a, b]\n"
-    check(error(text), at(text, "[a, b]"), "notation", "expected notation (a mapping of keys to values), got a list of 2")
+    check(error(text), at(text, "[a, b]"), "notation",
+          "expected notation (a mapping of keys to values), got a list of 2")
 
 
 # -- reading the file -------------------------------------------------------------------------------

@@ -9,14 +9,11 @@ from __future__ import annotations
 import os
 import sys
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Callable, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 
 from tutor import __version__
-
-if TYPE_CHECKING:
-    from rich.console import Console
 
 app = typer.Typer(
     name="backprop-tutor",
@@ -47,22 +44,6 @@ def main_options(
         "--version", help="Show the version and exit.", callback=_version, is_eager=True)] = None,
 ) -> None:
     """Step-by-step backpropagation for small neural networks."""
-
-
-def _console(plain: bool = False, stderr: bool = False) -> "Console":
-    from rich.console import Console
-
-    if plain:
-        return Console(stderr=stderr, no_color=True, color_system=None, highlight=False, emoji=False,
-                       force_terminal=False, width=_width())
-    return Console(stderr=stderr, highlight=False, emoji=False, width=_width())
-
-
-def _width() -> int | None:
-    """Terminal width, or 80 columns when output is not a terminal (unless COLUMNS says otherwise)."""
-    if os.environ.get("COLUMNS", "").isdigit():
-        return int(os.environ["COLUMNS"])
-    return None if sys.stdout.isatty() else 80
 
 
 def _run(action: Callable[[], None]) -> None:
@@ -120,10 +101,11 @@ def solve(
             else:
                 write_trace_json(trace, sys.stdout, include_history=history)
             return
+        from tutor.output import make_sink
         from tutor.render_text import TextView
 
-        view = TextView(_console(plain=output is OutputFormat.plain), digits=digits,
-                        plain=output is OutputFormat.plain)
+        plain = output is OutputFormat.plain
+        view = TextView(make_sink(sys.stdout, plain=plain), digits=digits, plain=plain)
         if keys:
             view.derivations(trace, keys)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 
 @dataclass
@@ -30,6 +31,14 @@ class UserError(Exception):
                 where += f":{self.column}"
         what = f"{self.field}: {self.message}" if self.field else self.message
         return f"{where}: {what}" if where else what
+
+
+def closest(word: object, choices: Sequence[str]) -> str:
+    """A ``; did you mean 'x'?`` hint for a mistyped name, or an empty string."""
+    import difflib  # only needed for an error message
+
+    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
 
 
 class ProblemError(UserError):

@@ -6,7 +6,7 @@ Everything here is already checked (shapes agree, numbers are finite); the loade
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -42,7 +42,7 @@ class Notation:
 
     inputs: tuple[str, ...]
     neurons: tuple[tuple[str, ...], ...]  # per layer, per neuron
-    weights: tuple[tuple[tuple[str, ...], ...], ...]  # per layer, [j][i]
+    weights: tuple[Sequence[tuple[str, ...]], ...]  # per layer, [j][i]
     biases: tuple[tuple[str, ...], ...]  # per layer: one name if the bias is shared, else one per neuron
     out: str = "out"
     loss: str = "L"
@@ -54,16 +54,28 @@ class Notation:
         return Notation(
             inputs=tuple(f"x_{i}" for i in range(1, shape[0] + 1)),
             neurons=tuple(tuple(f"{j}^{l}" for j in range(1, shape[l] + 1)) for l in layers),
-            weights=tuple(
-                tuple(tuple(default_weight_name(l, j, i) for i in range(1, shape[l - 1] + 1))
-                      for j in range(1, shape[l] + 1))
-                for l in layers
-            ),
+            weights=tuple(DefaultWeightNames(l, shape[l], shape[l - 1]) for l in layers),
             biases=tuple(
                 (f"b^{l}",) if shared[l - 1] else tuple(f"b_{j}^{l}" for j in range(1, shape[l] + 1))
                 for l in layers
             ),
         )
+
+
+class DefaultWeightNames(Sequence):
+    """The default names w_ji^l of one layer, row by row, made when asked for (a big layer has 100,000)."""
+
+    def __init__(self, layer: int, rows: int, cols: int) -> None:
+        self.layer, self.rows, self.cols = layer, rows, cols
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __getitem__(self, j: int) -> tuple[str, ...]:  # type: ignore[override]
+        if not -self.rows <= j < self.rows:
+            raise IndexError(j)
+        j = j % self.rows
+        return tuple(default_weight_name(self.layer, j + 1, i) for i in range(1, self.cols + 1))
 
 
 def default_weight_name(layer: int, j: int, i: int) -> str:
@@ -116,4 +128,6 @@ class Problem:
 
 def content_hash(text: str) -> str:
     """A short stable hash of a problem file's text (progress and gradebooks refer to it)."""
+    import hashlib  # only needed once a file is read; keeps start-up light
+
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -7,7 +7,6 @@ layer), got 2 rows of 2``. Field paths count list entries from 0, as in the file
 
 from __future__ import annotations
 
-import difflib
 import math
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
@@ -15,7 +14,7 @@ from typing import Any, NoReturn, Sequence
 import numpy as np
 
 from tutor.activations import ACTIVATIONS, Activation, make_activation
-from tutor.errors import ProblemError, UserError
+from tutor.errors import closest, ProblemError, UserError
 from tutor.losses import LOSSES, make_loss
 from tutor.problem import FORMAT_VERSION, Layer, Notation, Problem, content_hash
 from tutor.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
@@ -46,12 +45,6 @@ def parse_problem(text: str, *, source: str = "<string>") -> Problem:
     except UserError as exc:
         raise ProblemError(exc.message, source=exc.source, line=exc.line, column=exc.column, field=exc.field) from None
     return _Reader(source, text).problem(data)
-
-
-def closest(word: str, choices: Sequence[str]) -> str:
-    """A ``; did you mean 'x'?`` hint, or an empty string."""
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
 
 
 def describe_value(value: Any) -> str:
@@ -181,7 +174,8 @@ class _Reader:
         """
         numbers = _plural(cols, "number")
         if not isinstance(value, list) or not value:
-            self.fail(path, f"expected a list of rows ({what_row}), each a list of {numbers}, got {describe_value(value)}")
+            self.fail(path, f"expected a list of rows ({what_row}), each a list of {numbers}, "
+                            f"got {describe_value(value)}")
         if not all(isinstance(row, list) for row in value):
             if one_row_hint and all(_is_number(v) for v in value) and len(value) == cols:
                 self.fail(path, f"expected a list of rows ({what_row}), got a flat list of {numbers}; for "
@@ -475,7 +469,8 @@ class _Reader:
 
 
 def _short(values: list) -> str:
-    return ", ".join(f"{v:g}" if _is_finite(v) else _shown(v) for v in values[:4]) + (", ..." if len(values) > 4 else "")
+    shown = ", ".join(f"{v:g}" if _is_finite(v) else _shown(v) for v in values[:4])
+    return shown + (", ..." if len(values) > 4 else "")
 
 
 def _stem(source: str) -> str:

@@ -13,7 +13,7 @@ from typing import IO, Any, Iterator
 
 import numpy as np
 
-from tutor.trace import Trace, WeightBlock
+from tutor.trace import Trace, WeightBlock, WeightRow
 
 JSON_FORMAT_VERSION = 1
 _QUANTITIES = "\x00quantities\x00"
@@ -30,18 +30,20 @@ def write_trace_json(trace: Trace, stream: IO[str], *, include_history: bool = F
     """Write the whole trace as one JSON document (same content as `trace_to_dict`), fast."""
     data = _summary(trace, include_history)
     data["quantities"] = _QUANTITIES
-    head, tail = json.dumps(_finite_or_null(data), allow_nan=False).split(json.dumps(_QUANTITIES))
-    stream.write(head)
-    stream.write("[")
-    first = True
+    head, tail = _dumps(data).split(json.dumps(_QUANTITIES))
+    stream.write(head + "[")
+    separator = ""
     for chunk in _quantity_chunks(trace):
-        if not first:
-            stream.write(", ")
-        stream.write(chunk)
-        first = False
-    stream.write("]")
-    stream.write(tail)
-    stream.write("\n")
+        stream.write(separator + chunk)
+        separator = ", "
+    stream.write("]" + tail + "\n")
+
+
+def _dumps(data: Any) -> str:
+    try:
+        return json.dumps(data, allow_nan=False)
+    except ValueError:  # inf or NaN somewhere: rare, so only then walk the data
+        return json.dumps(_finite_or_null(data), allow_nan=False)
 
 
 def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
@@ -87,19 +89,25 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
 def _quantity_chunks(trace: Trace) -> Iterator[str]:
     for item in trace.record_blocks():
         if isinstance(item, WeightBlock):
-            yield from _weight_block_text(trace, item)
+            for row in trace.weight_rows(item):
+                yield _weight_row_text(item, row)
         else:
-            yield json.dumps(_finite_or_null(item), allow_nan=False)
+            yield _dumps(item)
 
 
-def _weight_block_text(trace: Trace, block: WeightBlock) -> Iterator[str]:
-    kind, layer = block.kind, block.layer
-    prefix = f'"kind": "{kind}", "layer": {layer}, "index": ['
-    for key, j, i, value, deps in trace.weight_rows(block):
-        number = repr(value) if math.isfinite(value) else "null"
-        depends = '", "'.join(deps)
-        yield (f'{{"key": "{key}", {prefix}{j}, {i}], "value": {number}, '
-               f'"depends_on": ["{depends}"]}}')
+def _weight_row_text(block: WeightBlock, row: WeightRow) -> str:
+    """The records of one row of weights as JSON text: plain ASCII keys need no escaping."""
+    prefix = f'"kind": "{block.kind}", "layer": {block.layer}, "index": [{row.j}, '
+    numbers = map(repr, row.values) if all(map(math.isfinite, row.values)) else map(_number, row.values)
+    sep = '", "'
+    return ", ".join(
+        f'{{"key": "{key}", {prefix}{i}], "value": {number}, "depends_on": ["{sep.join(deps)}"]}}'
+        for i, key, number, deps in zip(range(1, len(row.keys) + 1), row.keys, numbers, row.depends_on)
+    )
+
+
+def _number(value: float) -> str:
+    return repr(value) if math.isfinite(value) else "null"
 
 
 def _bias_shape(values: np.ndarray, shared: bool) -> float | list[float]:

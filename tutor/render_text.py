@@ -1,19 +1,16 @@
-"""Terminal views of a trace: the worked solution, chosen derivations, and problem summaries.
+"""Terminal views of a trace: the worked solution and chosen derivations.
 
-Built from rich `Text` objects, never markup strings, so names such as ``w[1]`` print as typed.
-`plain=True` gives ASCII tables without colour, for pasting into homework.
+Views produce styled lines (never rich markup strings, so names such as ``w[1]`` print as typed) and
+hand them to a sink from `tutor.output`. `plain=True` gives framed ASCII tables without colour, for
+pasting into homework.
 """
 
 from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence
 
-from rich import box
-from rich.console import Console, Group
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
-
+from tutor.layout import Cell, Column, StyledLine, cell, paragraph, render_table
+from tutor.output import PlainSink, RichSink
 from tutor.problem import Problem
 from tutor.trace import Quantity, Trace
 
@@ -21,6 +18,8 @@ from tutor.trace import Quantity, Trace
 MAX_ROWS = 40
 
 Formatter = Callable[[float], str]
+
+QUANTITY_COLUMNS = [Column("quantity"), Column("formula", wrap=True), Column("value", justify="right")]
 
 
 def number_formatter(digits: int) -> Formatter:
@@ -34,56 +33,58 @@ def number_formatter(digits: int) -> Formatter:
 
 
 class TextView:
-    """Renders traces to a rich console, coloured or plain."""
+    """Renders traces as styled lines to a sink (coloured on a terminal, plain elsewhere)."""
 
-    def __init__(self, console: Console, digits: int = 6, plain: bool = False) -> None:
-        self.console = console
+    def __init__(self, sink: PlainSink | RichSink, digits: int = 6, plain: bool = False) -> None:
+        self.sink = sink
         self.fmt = number_formatter(digits)
         self.plain = plain
-        self.box = box.ASCII if plain else box.SIMPLE_HEAD
+
+    def style(self, name: str) -> str:
+        """A rich style, or none at all in plain output."""
+        return "" if self.plain else name
 
     # -- building blocks ---------------------------------------------------------------------------
 
     def heading(self, text: str) -> None:
-        self.console.print()
-        self.console.print(Text(text, style="bold underline" if not self.plain else ""))
+        self.sink.write([[], *paragraph(text, self.sink.width, self.style("bold underline"))])
 
     def note(self, text: str) -> None:
-        self.console.print(Text(text, style="dim" if not self.plain else ""))
+        self.sink.write(paragraph(text, self.sink.width, self.style("dim")))
 
-    def table(self, title: str | None = None) -> Table:
-        table = Table(box=self.box, title=Text(title) if title else None, title_justify="left",
-                      show_edge=self.plain, pad_edge=False, expand=False)
-        return table
+    def lines(self, text: str, style: str = "") -> None:
+        self.sink.write(paragraph(text, self.sink.width, style))
 
-    def quantity_table(self, quantities: Sequence[Quantity], title: str | None = None) -> Table:
+    def print_table(self, columns: list[Column], rows: list[list[Cell]], title: str = "") -> None:
+        self.sink.write(render_table(columns, rows, self.sink.width, ascii_only=self.plain, title=title,
+                                     header_style=self.style("bold"), rule="─" if self.sink.unicode else "-"))
+
+    def quantity_table(self, quantities: Sequence[Quantity], title: str = "") -> None:
         """quantity | formula | value, one row per quantity (long tables elided in the middle)."""
-        table = self.table(title)
-        table.add_column("quantity", no_wrap=True)
-        table.add_column("formula", overflow="fold")
-        table.add_column("value", justify="right", no_wrap=True)
+        rows = []
         for q in _elide(quantities):
             if q is None:
-                table.add_row(Text("..."), Text(f"{len(quantities) - MAX_ROWS} more rows (see --only KEY or "
-                                                "--format json)"), Text(""))
-                continue
-            table.add_row(self.quantity_cell(q), self.formula_cell(q), Text(self.fmt(q.value)))
-        return table
+                more = f"{len(quantities) - MAX_ROWS} more rows (see --only KEY or --format json)"
+                rows.append([cell("..."), cell(more), cell("")])
+            else:
+                rows.append([self.quantity_cell(q), self.formula_cell(q), cell(self.fmt(q.value))])
+        self.print_table(QUANTITY_COLUMNS, rows, title)
 
-    def quantity_cell(self, q: Quantity) -> Text:
-        cell = Text(q.label, style="bold" if not self.plain else "")
+    def quantity_cell(self, q: Quantity) -> Cell:
+        lines: Cell = [(q.label, self.style("bold"))]
         if q.key != q.label:
-            cell.append("\n" + q.key, style="dim" if not self.plain else "")
-        return cell
+            lines.append((q.key, self.style("dim")))
+        return lines
 
-    def formula_cell(self, q: Quantity) -> Text:
-        cell = Text(q.symbolic())
+    def formula_cell(self, q: Quantity) -> Cell:
+        symbolic = q.symbolic()
         numbers = q.substituted(self.fmt)
-        if numbers != q.symbolic():
-            cell.append("\n= " + numbers)
+        lines: Cell = [(symbolic, "")]
+        if numbers != symbolic:
+            lines.append(("= " + numbers, ""))
         if q.note:
-            cell.append("\n(" + q.note + ")", style="dim italic" if not self.plain else "")
-        return cell
+            lines.append(("(" + q.note + ")", self.style("dim italic")))
+        return lines
 
     # -- the worked solution -------------------------------------------------------------------------
 
@@ -99,17 +100,9 @@ class TextView:
         self.summary(trace)
 
     def network(self, problem: Problem) -> None:
-        lines = Text()
-        title = problem.name
-        if problem.path:
-            title += f"  ({problem.path})"
-        lines.append(title + "\n", style="bold" if not self.plain else "")
-        if problem.description:
-            lines.append(problem.description + "\n")
-        if problem.source:
-            lines.append(f"Source: {problem.source}\n")
-        lines.append(self.shape_line(problem))
-        self.console.print(Panel(lines, box=self.box, expand=False) if not self.plain else lines)
+        self.lines(problem.name + (f"  ({problem.path})" if problem.path else ""), self.style("bold"))
+        lines = [line for line in (problem.description, problem.source and f"Source: {problem.source}") if line]
+        self.lines("\n".join([*lines, self.shape_line(problem)]))
 
     def shape_line(self, problem: Problem) -> str:
         notation = problem.notation
@@ -125,38 +118,34 @@ class TextView:
     def matrix_view(self, problem: Problem) -> None:
         """Shapes of every matrix of a batch step, as in the matrix (vectorised) view."""
         self.heading("Matrix view")
-        table = self.table()
-        for name in ("matrix", "shape", "how it is computed"):
-            table.add_column(name)
-        m, shape = problem.samples, problem.shape
-        table.add_row("X = A0", f"({m}, {shape[0]})", "one row per sample")
-        L = len(problem.layers)
+        m, shape, L = problem.samples, problem.shape, len(problem.layers)
+        rows = [[cell("X = A0"), cell(f"({m}, {shape[0]})"), cell("one row per sample")]]
         for l in range(1, L + 1):
-            table.add_row(f"W{l}", f"({shape[l]}, {shape[l - 1]})", "row j: the weights into neuron j (as in the file)")
-            table.add_row(f"Z{l}", f"({m}, {shape[l]})", f"A{l - 1} @ W{l}.T + b{l}")
-            table.add_row(f"A{l}", f"({m}, {shape[l]})", f"{problem.layers[l - 1].activation.name}(Z{l})")
+            rows.append([cell(f"W{l}"), cell(f"({shape[l]}, {shape[l - 1]})"),
+                         cell("row j: the weights into neuron j (as in the file)")])
+            rows.append([cell(f"Z{l}"), cell(f"({m}, {shape[l]})"), cell(f"A{l - 1} @ W{l}.T + b{l}")])
+            rows.append([cell(f"A{l}"), cell(f"({m}, {shape[l]})"),
+                         cell(f"{problem.layers[l - 1].activation.name}(Z{l})")])
+        softmax_ce = problem.loss.name == "cross_entropy" and not problem.layers[-1].activation.elementwise
         for l in range(L, 0, -1):
             if l == L:
-                how = "P - Y (softmax + cross-entropy)" if (problem.loss.name == "cross_entropy" and
-                                                            not problem.layers[-1].activation.elementwise) \
-                    else f"dL/dA{L} * f'(Z{L}), per sample"
+                how = "P - Y (softmax + cross-entropy)" if softmax_ce else f"dL/dA{L} * f'(Z{L}), per sample"
             else:
                 how = f"(dZ{l + 1} @ W{l + 1}) * f'(Z{l})"
-            table.add_row(f"dZ{l}", f"({m}, {shape[l]})", how)
-            table.add_row(f"dW{l}", f"({shape[l]}, {shape[l - 1]})", f"dZ{l}.T @ A{l - 1} / {m}")
-        self.console.print(table)
+            rows.append([cell(f"dZ{l}"), cell(f"({m}, {shape[l]})"), cell(how)])
+            rows.append([cell(f"dW{l}"), cell(f"({shape[l]}, {shape[l - 1]})"), cell(f"dZ{l}.T @ A{l - 1} / {m}")])
+        self.print_table([Column("matrix"), Column("shape"), Column("how it is computed", wrap=True)], rows)
 
     def forward(self, trace: Trace) -> None:
         self.heading("Forward pass")
         for l in range(1, len(trace.problem.layers) + 1):
             act = trace.problem.layers[l - 1].activation
             rows = [q for q in trace if q.kind in ("net", "out") and q.layer == l]
-            self.console.print(self.quantity_table(rows, f"Layer {l} ({act.describe()}: out = {act.formula})"))
+            self.quantity_table(rows, f"Layer {l} ({act.describe()}: out = {act.formula})")
 
     def loss(self, trace: Trace) -> None:
         self.heading("Loss")
-        rows = [q for q in trace if q.kind == "loss"]
-        self.console.print(self.quantity_table(rows))
+        self.quantity_table([q for q in trace if q.kind == "loss"])
 
     def backward(self, trace: Trace) -> None:
         self.heading("Backward pass")
@@ -164,57 +153,52 @@ class TextView:
         for l in range(len(problem.layers), 0, -1):
             act = problem.layers[l - 1].activation
             rows = [q for q in trace if q.kind in ("dloss_dout", "dout_dnet", "delta") and q.layer == l]
-            title = f"Layer {l}: deltas ({act.describe()}: dout/dnet = {act.derivative_formula})"
-            self.console.print(self.quantity_table(rows, title))
+            self.quantity_table(rows, f"Layer {l}: deltas ({act.describe()}: dout/dnet = {act.derivative_formula})")
             grads = [q for q in trace if q.kind in ("grad_weight", "grad_bias") and q.layer == l]
-            self.console.print(self.quantity_table(grads, f"Layer {l}: gradients"))
+            self.quantity_table(grads, f"Layer {l}: gradients")
 
     def updates(self, trace: Trace) -> None:
         problem = trace.problem
         self.heading(f"Updates (new = old - {problem.learning_rate:g} * gradient, all gradients from the old weights)")
+        columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
-            table = self.table(f"Layer {l}")
-            for name, justify in (("parameter", "left"), ("old", "right"), ("gradient", "right"), ("new", "right")):
-                table.add_column(name, justify=justify)
-            rows = [q for q in trace if q.kind in ("new_weight", "new_bias") and q.layer == l]
-            for q in _elide(rows):
+            quantities = [q for q in trace if q.kind in ("new_weight", "new_bias") and q.layer == l]
+            rows = []
+            for q in _elide(quantities):
                 if q is None:
-                    table.add_row("...", "", "", f"{len(rows) - MAX_ROWS} more")
+                    rows.append([cell("..."), cell(""), cell(""), cell(f"{len(quantities) - MAX_ROWS} more")])
                     continue
                 old, grad = q.formula[0], q.formula[-1]
-                table.add_row(self.quantity_cell(q), self.fmt(old.value), self.fmt(grad.value),
-                              f"{self.fmt(old.value)} -> {self.fmt(q.value)}")
-            self.console.print(table)
+                rows.append([self.quantity_cell(q), cell(self.fmt(old.value)), cell(self.fmt(grad.value)),
+                             cell(f"{self.fmt(old.value)} -> {self.fmt(q.value)}")])
+            self.print_table(columns, rows, f"Layer {l}")
         if not problem.update_biases:
             self.note("Biases are kept (update_biases: false); their gradients are shown above.")
 
     def summary(self, trace: Trace) -> None:
         self.heading("Summary")
-        history = trace.history
-        lines = [f"{trace.problem.notation.loss} before the update: {self.fmt(trace.loss)}"]
+        history, name = trace.history, trace.problem.notation.loss
+        lines = [f"{name} before the update: {self.fmt(trace.loss)}"]
         if history is not None and len(history) >= 2:
-            lines.append(f"{trace.problem.notation.loss} after the update:  {self.fmt(history[1])}")
+            lines.append(f"{name} after the update:  {self.fmt(history[1])}")
         grads = [q for q in trace if q.kind == "grad_weight"]
         if grads:
             big = max(grads, key=lambda q: abs(q.value))
             lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
-        self.console.print(Text("\n".join(lines)))
+        self.lines("\n".join(lines))
         if history is not None and len(history) > 2:
             self.history(history)
 
     def history(self, history: Sequence[float]) -> None:
         steps = len(history) - 1
         self.heading(f"Loss over {steps} steps")
-        table = self.table()
-        table.add_column("updates so far", justify="right")
-        table.add_column("loss", justify="right")
         shown = list(range(min(steps + 1, 6)))
-        tail = [k for k in (steps - 1, steps) if k not in shown and k > 0]
-        for n, k in enumerate(shown + tail):
-            if tail and k == tail[0] and k > shown[-1] + 1:
-                table.add_row("...", "")
-            table.add_row(str(k), self.fmt(history[k]))
-        self.console.print(table)
+        tail = [k for k in (steps - 1, steps) if k > shown[-1]]
+        rows = [[cell(str(k)), cell(self.fmt(history[k]))] for k in shown]
+        if tail and tail[0] > shown[-1] + 1:
+            rows.append([cell("..."), cell("")])
+        rows += [[cell(str(k)), cell(self.fmt(history[k]))] for k in tail]
+        self.print_table([Column("updates so far", "right"), Column("loss", "right")], rows)
 
     # -- chosen derivations -----------------------------------------------------------------------------
 
@@ -225,11 +209,10 @@ class TextView:
             key = trace.resolve(name)
             target = trace[key]
             self.heading(f"{target.label}  ({key})")
-            self.console.print(self.quantity_table(trace.closure([key])))
-            weight = _weight_of(target)
-            if weight is None or target.layer is None:
+            self.quantity_table(trace.closure([key]))
+            if target.kind not in ("grad_weight", "new_weight") or target.layer is None:
                 continue
-            paths = path_sum(trace, target.layer, *weight)
+            paths = path_sum(trace, target.layer, *target.index)
             if not paths.expanded:
                 self.note(f"{paths.count} paths lead from the loss to this weight: more than {MAX_PATHS}, so "
                           "the path-sum is not listed; the delta form above gives the same sum.")
@@ -239,24 +222,16 @@ class TextView:
     def path_table(self, paths) -> None:
         mean = f", averaged over {paths.mean_over} samples" if paths.mean_over > 1 else ""
         noun = "path" if paths.count == 1 else "paths"
-        table = self.table(f"Path-sum: {paths.label} over {paths.count} {noun}{mean}")
-        table.add_column("#", justify="right")
-        table.add_column("path and its product of local derivatives", overflow="fold")
-        table.add_column("value", justify="right", no_wrap=True)
+        rows = []
         for n, path in enumerate(paths.paths, start=1):
-            cell = Text(" -> ".join(path.nodes))
-            cell.append("\n" + " * ".join(f.symbol for f in path.factors))
-            cell.append("\n= " + " * ".join(self.fmt(f.value) for f in path.factors))
-            table.add_row(str(n), cell, self.fmt(path.value))
-        total = f"sum{' / ' + str(paths.mean_over) if paths.mean_over > 1 else ''}"
-        table.add_row("", Text(total), Text(self.fmt(paths.total), style="bold" if not self.plain else ""))
-        self.console.print(table)
-
-
-def _weight_of(q: Quantity) -> tuple[int, int] | None:
-    if q.kind in ("grad_weight", "new_weight") and len(q.index) == 2:
-        return q.index[0], q.index[1]
-    return None
+            lines = cell(" -> ".join(path.nodes), " * ".join(f.symbol for f in path.factors),
+                         "= " + " * ".join(self.fmt(f.value) for f in path.factors))
+            rows.append([cell(str(n)), lines, cell(self.fmt(path.value))])
+        total = "sum" + (f" / {paths.mean_over}" if paths.mean_over > 1 else "")
+        rows.append([cell(""), cell(total), cell((self.fmt(paths.total), self.style("bold")))])
+        columns = [Column("#", "right"), Column("path and its product of local derivatives", wrap=True),
+                   Column("value", "right")]
+        self.print_table(columns, rows, f"Path-sum: {paths.label} over {paths.count} {noun}{mean}")
 
 
 def _names(names: Sequence[str]) -> str:

@@ -7,7 +7,6 @@ a student's own earlier values it gives what follows from them.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterator, Sequence, Union
@@ -15,7 +14,7 @@ from typing import Callable, Iterator, Sequence, Union
 import numpy as np
 
 from tutor.engine import Step
-from tutor.errors import KeyLookupError
+from tutor.errors import KeyLookupError, closest
 from tutor.keys import SECTION_OF_KIND, make_key
 from tutor.problem import Problem
 
@@ -186,8 +185,7 @@ class Trace:
         folded.update({key.lower(): key for key in self._by_key})
         if name.lower() in folded:
             return folded[name.lower()]
-        match = difflib.get_close_matches(name, list(self._by_key) + list(self._by_label), n=1, cutoff=0.6)
-        hint = f"; did you mean '{match[0]}'?" if match else ""
+        hint = closest(name, list(self._by_key) + list(self._by_label))
         raise KeyLookupError(f"this problem has no quantity '{name}'{hint} (see the list of keys in "
                              "`backprop-tutor solve --format json` or docs/keys.md)")
 
@@ -210,12 +208,22 @@ class Trace:
         """Like `records`, but each layer's weight gradients (or updates) come as one `WeightBlock`."""
         yield from self._builder.record_blocks()
 
-    def weight_rows(self, block: "WeightBlock") -> Iterator[tuple[str, int, int, float, list[str]]]:
-        """(key, j, i, value, depends_on) for each weight of a block."""
+    def weight_rows(self, block: "WeightBlock") -> Iterator["WeightRow"]:
+        """The rows (one per neuron) of a block of weight quantities."""
         yield from self._builder.weight_rows(block)
 
 
 Entry = tuple  # (kind, layer, j, i, s): s is the 0-based sample, j and i are 1-based
+
+
+@dataclass(frozen=True)
+class WeightRow:
+    """The weights into neuron j of one layer: their keys, values and dependencies, for i = 1, 2, ..."""
+
+    j: int
+    keys: list[str]
+    values: list[float]
+    depends_on: list[list[str]]
 
 
 @dataclass(frozen=True)
@@ -381,8 +389,10 @@ class _Builder:
                 yield item
                 continue
             kind, layer = item.kind, item.layer
-            for key, j, i, value, deps in self.weight_rows(item):
-                yield {"key": key, "kind": kind, "layer": layer, "index": [j, i], "value": value, "depends_on": deps}
+            for row in self.weight_rows(item):
+                for i, (key, value, deps) in enumerate(zip(row.keys, row.values, row.depends_on), start=1):
+                    yield {"key": key, "kind": kind, "layer": layer, "index": [row.j, i], "value": value,
+                           "depends_on": list(deps)}
 
     def record_blocks(self) -> Iterator[dict | "WeightBlock"]:
         """Records as dicts, except each weight block, which `weight_rows` lists without per-entry calls."""
@@ -393,26 +403,23 @@ class _Builder:
                 yield {"key": self.key(*item), "kind": item[0], "layer": item[1], "index": list(self.index(*item)),
                        "value": self.value(*item), "depends_on": list(self.deps(*item))}
 
-    def weight_rows(self, block: "WeightBlock") -> Iterator[tuple[str, int, int, float, list[str]]]:
-        """(key, j, i, value, depends_on) of each weight in a block, row by row; same keys as `key`/`deps`."""
+    def weight_rows(self, block: "WeightBlock") -> Iterator["WeightRow"]:
+        """The weights into each neuron j of a block's layer: keys, values and dependencies, i = 1, 2, ..."""
         l = block.layer
         ls = self.step.layers[l - 1]
         n, fan_in = ls.weights.shape
         values = (ls.grad_weights if block.kind == "grad_weight" else ls.new_weights).tolist()
-        if block.kind == "new_weight":
-            for j in range(1, n + 1):
-                row = values[j - 1]
-                for i in range(1, fan_in + 1):
-                    key = f"dL_dw{l}_{j}_{i}"
-                    yield f"new_w{l}_{j}_{i}", j, i, row[i - 1], [key]
-            return
+        inputs = range(1, fan_in + 1)
         at = [f"@{t + 1}" for t in range(self.m)] if self.batch else [""]
+        outs = [[f"out{l - 1}_{i}{a}" for a in at] for i in inputs] if l > 1 else None
         for j in range(1, n + 1):
-            row = values[j - 1]
+            grads = [f"dL_dw{l}_{j}_{i}" for i in inputs]
+            if block.kind == "new_weight":
+                yield WeightRow(j, [f"new_w{l}_{j}_{i}" for i in inputs], values[j - 1], [[g] for g in grads])
+                continue
             deltas = [f"delta{l}_{j}{a}" for a in at]
-            for i in range(1, fan_in + 1):
-                deps = deltas if l == 1 else deltas + [f"out{l - 1}_{i}{a}" for a in at]
-                yield f"dL_dw{l}_{j}_{i}", j, i, row[i - 1], deps
+            deps = [deltas] * fan_in if outs is None else [deltas + o for o in outs]
+            yield WeightRow(j, grads, values[j - 1], deps)
 
     # -- formulas and recomputation -------------------------------------------------------------------
 

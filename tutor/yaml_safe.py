@@ -34,6 +34,11 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _FLOAT_WITHOUT_DOT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
 _TAG_PREFIX = "tag:yaml.org,2002:"
+_FLOAT_TAG = _TAG_PREFIX + "float"
+_SCALAR = yaml.ScalarNode
+#: Plain decimal numbers such as 0.25, -1.5e-3 or 12.: read as floats without PyYAML's generic resolver.
+_PLAIN_FLOAT = re.compile(
+    r"-?(?:(?:[1-9][0-9]*|0)\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z|-?(?:[1-9][0-9]*|0)[eE][-+]?[0-9]+\Z").match
 
 
 class _DuplicateKey(Exception):
@@ -81,6 +86,25 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                 f"not accepted: merge keys (<<) expand this document to more than {MAX_MERGED_KEYS:,} keys",
                 line=node.start_mark.line + 1, column=node.start_mark.column + 1,
             )
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        # Most scalars of a big problem file are plain decimals; settle those with one regex.
+        if kind is _SCALAR and implicit[0] and _PLAIN_FLOAT(value):
+            return _FLOAT_TAG
+        return super().resolve(kind, value, implicit)
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> list:
+        # A row of plain floats is built directly; anything else goes through the generic constructor.
+        values = []
+        for child in node.value:
+            if child.tag == _FLOAT_TAG and type(child) is yaml.ScalarNode:
+                try:
+                    values.append(float(child.value))
+                    continue
+                except ValueError:
+                    pass
+            values.append(self.construct_object(child, deep=deep))
+        return values
 
     def construct_yaml_float(self, node: yaml.Node) -> float:
         try:
@@ -339,7 +363,8 @@ def _path_at(text: str, mark: Any) -> list[str | int] | None:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 step = key.value if isinstance(key, yaml.ScalarNode) else "?"
-                if (key.start_mark.line, key.start_mark.column) == where and (found is None or len(path) + 1 > len(found)):
+                at_mark = (key.start_mark.line, key.start_mark.column) == where
+                if at_mark and (found is None or len(path) + 1 > len(found)):
                     found = [*path, step]
                 stack.append((value, [*path, step]))
         elif isinstance(node, yaml.SequenceNode):
