@@ -230,3 +230,30 @@ def test_user_text_is_not_read_as_markup(invoke, tmp_path):
     result = invoke("solve", str(problem), "-f", "plain")
     assert result.exit_code == 0, result.output
     assert "x[1]" in result.stdout and "[bold]x2[/bold]" in result.stdout
+
+
+INVALID_FILES = {
+    "not yaml": ("inputs: [1, 2\n", "not valid YAML"),
+    "not a mapping": ("- 1\n- 2\n", "expected a problem (a mapping of keys to values)"),
+    "unknown key": ("inputs: [1]\ntargets: [1]\nlayers: []\nloss: mse\nlearning_rte: 0.1\n", "did you mean 'learning_rate'"),
+    "python tag": ("inputs: !!python/object/apply:os.system ['true']\n", "is not allowed"),
+    "negative rate": ((ROOT / MAZUR).read_text().replace("learning_rate: 0.5", "learning_rate: -0.5"),
+                      "learning_rate: must not be negative"),
+    "softmax hidden": ((ROOT / EX02).read_text().replace("activation: relu", "activation: softmax"),
+                       "softmax is only allowed in the output layer"),
+    "nan weight": ((ROOT / MAZUR).read_text().replace("[0.15, 0.20]", "[.nan, 0.20]"), "numbers must be finite"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INVALID_FILES))
+def test_invalid_files_exit_2_with_one_line(invoke, tmp_path, name):
+    text, message = INVALID_FILES[name]
+    path = tmp_path / "problem.yaml"
+    path.write_text(text)
+    for command in ("solve", "check"):
+        result = invoke(command, str(path))
+        assert result.exit_code == 2, result.output
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and message in errors[0], result.stderr
+        assert str(path) in errors[0]
+        assert "Traceback" not in result.output

@@ -18,7 +18,7 @@ from tutor.losses import Loss
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
 class Layer:
     """One dense layer: `weights[j, i]` is w_ji, from input i of the layer to neuron j."""
 
@@ -84,7 +84,7 @@ def default_weight_name(layer: int, j: int, i: int) -> str:
     return f"w_{j}{sep}{i}^{layer}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
 class Problem:
     """A validated problem file."""
 
