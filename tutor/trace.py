@@ -47,6 +47,9 @@ class Quantity:
     depends_on: tuple[str, ...]
     compute: Callable[..., float]
     note: str = ""
+    j: int | None = None  # the neuron (1-based), or the output for a loss share
+    i: int | None = None  # the input of the layer, for a weight
+    sample: int | None = None  # 1-based, for per-sample quantities of a batch
 
     @property
     def section(self) -> str:
@@ -157,7 +160,14 @@ class Trace:
 
     @cached_property
     def _by_label(self) -> dict[str, str]:
-        return {q.label: q.key for q in self.quantities}
+        """Display labels, and the short forms courses also write: dE/dw5 for dE_total/dw5."""
+        labels = {q.label: q.key for q in self.quantities}
+        loss, base = self.labels.loss, self.labels.loss_base
+        if base != loss:
+            for label, key in list(labels.items()):
+                if label.startswith(f"d{loss}/"):
+                    labels.setdefault(f"d{base}/" + label[len(loss) + 2:], key)
+        return labels
 
     def __getitem__(self, key: str) -> Quantity:
         return self._by_key[self.resolve(key)]
@@ -173,6 +183,11 @@ class Trace:
 
     def keys(self) -> list[str]:
         return [q.key for q in self.quantities]
+
+    def key_for(self, kind: str, layer: int | None = None, j: int | None = None, i: int | None = None,
+                sample: int | None = None) -> str:
+        """The key of a quantity of this trace; `sample` (1-based) only matters for a batch."""
+        return make_key(kind, layer, j, i, sample if self.problem.batch else None)
 
     def resolve(self, name: str) -> str:
         """The key for `name`, which may be a key or a display label (``w5+``, ``dE_total/dw5``)."""
@@ -429,7 +444,8 @@ class _Builder:
         return Quantity(
             key=self.key(*entry), kind=kind, layer=l, index=self.index(*entry), value=self.value(*entry),
             label=self.labels.of(kind, l, j, i, None if s is None else s + 1),
-            formula=tuple(formula), depends_on=self.deps(*entry), compute=compute, note=note,
+            formula=tuple(formula), depends_on=self.deps(*entry), compute=compute, note=note, j=j, i=i,
+            sample=s + 1 if self.batch and s is not None else None,
         )
 
     def _term(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> Term:

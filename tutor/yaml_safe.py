@@ -403,3 +403,20 @@ def locate_key(text: str, path: FieldPath, key: object) -> tuple[int, int] | Non
             if k.value == key if isinstance(key, str) else k.tag != _TAG_PREFIX + "str":
                 return _position(k)
     return None
+
+
+def top_level_scalars(text: str) -> dict[str, tuple[str | None, int, int]]:
+    """For a top-level mapping: key -> (the value's text as written, or None if not a plain scalar, line, column).
+
+    Answer sheets need the digits a student typed (0.5930 is given to 4 decimals), which parsing into a
+    float loses. Called only after `parse_yaml` accepted the text.
+    """
+    node = _compose(text)
+    found: dict[str, tuple[str | None, int, int]] = {}
+    if not isinstance(node, yaml.MappingNode):
+        return found
+    for key, value in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            raw = value.value if isinstance(value, yaml.ScalarNode) else None
+            found[key.value] = (raw, *_position(value))
+    return found
