@@ -82,3 +82,11 @@ def test_readme_quick_start_has_the_two_commands():
 def test_readme_links_resolve():
     for target in re.findall(r"\]\((docs/[^)#]+)", README):
         assert (ROOT / target).exists(), target
+
+
+def test_every_catalogued_mistake_is_documented():
+    from tutor.mistakes import CATALOGUE
+
+    text = (ROOT / "docs" / "mistakes.md").read_text()
+    for mistake in CATALOGUE:
+        assert f"| `{mistake.id}` |" in text

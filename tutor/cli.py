@@ -156,6 +156,63 @@ def list_problems() -> None:
     _run(action)
 
 
+# --- `new`: generated practice problems (tutor/generate.py) ---------------------------------------
+@app.command()
+def new(
+    seed: Annotated[Optional[int], typer.Option(
+        "--seed", help="Seed of the random numbers: the same seed and options always give the same problem "
+                       "(default: a random seed, recorded in the file).")] = None,
+    shape: Annotated[str, typer.Option(
+        "--shape", metavar="N-N[-N...]", help="Inputs, then the neurons of each layer up to the outputs: 2 to 6 "
+                                              "numbers, each 1 to 10.")] = "2-2-2",
+    activation: Annotated[str, typer.Option(
+        "--activation", help="Activation of the hidden layers: sigmoid, tanh, relu, leaky_relu, linear, elu or "
+                             "softplus.")] = "sigmoid",
+    loss: Annotated[str, typer.Option(
+        "--loss", help="half_sse, sse, mse, bce or cross_entropy.")] = "half_sse",
+    output_activation: Annotated[Optional[str], typer.Option(
+        "--output-activation", help="Activation of the output layer (default: sigmoid; softmax with a class "
+                                    "label for cross_entropy).")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(
+        "--learning-rate", help="The learning rate (default: 0.1, 0.25 or 0.5, chosen by the seed).")] = None,
+    allow_saturated: Annotated[bool, typer.Option(
+        "--allow-saturated", help="Skip the checks that no sigmoid or tanh neuron is saturated and no ReLU is "
+                                  "dead or at its kink.")] = False,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the problem to FILE instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Write a fresh practice problem with nice numbers, to a file or to standard output.
+
+    Instructors can give every student their own variant (say --seed STUDENT_NUMBER) and regenerate it later.
+    """
+
+    def action() -> None:
+        import secrets
+
+        from tutor.errors import UserError
+        from tutor.generate import generate_problem, parse_shape
+
+        used_seed = secrets.randbelow(1_000_000) if seed is None else seed
+        text = generate_problem(used_seed, parse_shape(shape), activation, loss, output_activation, learning_rate,
+                                allow_saturated)
+        if output is None:
+            typer.echo(text, nl=False)
+            return
+        try:
+            with open(output, "w" if force else "x", encoding="utf-8") as file:
+                file.write(text)
+        except FileExistsError:
+            raise UserError(f"{output} already exists; use --force to overwrite it") from None
+        except OSError as exc:
+            raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+        typer.echo(f"wrote {output} (seed {used_seed})")
+
+    _run(action)
+# --- end of `new` ---------------------------------------------------------------------------------
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
