@@ -61,7 +61,7 @@ def path_count(trace: Trace, layer: int) -> int:
 def path_sum(trace: Trace, layer: int, j: int, i: int) -> PathSum:
     """The path-sum of dL/dw_ji^l (all indices 1-based)."""
     problem = trace.problem
-    key = trace._builder.key("grad_weight", layer, j, i, None)
+    key = trace.key_for("grad_weight", layer, j, i)
     label = trace[key].label
     count = path_count(trace, layer)
     if count > MAX_PATHS:
@@ -116,5 +116,5 @@ def _output_heads(trace: Trace, k: int, s: int):
 
 
 def _factor(trace: Trace, kind: str, layer: int, j: int, s: int) -> Term:
-    q = trace[trace._builder.key(kind, layer, j, None, s)]
+    q = trace[trace.key_for(kind, layer, j, None, s + 1)]
     return Term(q.label, q.value)
