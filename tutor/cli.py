@@ -6,7 +6,6 @@ inside the commands, so `--help` and `--version` start fast.
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import Enum
 from typing import Annotated, Callable, Optional
@@ -211,6 +210,194 @@ def new(
 
     _run(action)
 # --- end of `new` ---------------------------------------------------------------------------------
+
+
+# --- `grade` and `template`: grading answer sheets (tutor/grader.py, tutor/gradebook.py) ---------------
+class ToleranceMode(str, Enum):
+    either = "either"
+    relative = "relative"
+    absolute = "absolute"
+    precision = "precision"
+
+
+@app.command()
+def grade(
+    problem: Annotated[str, typer.Argument(
+        help="The problem file (or bundled problem name) the sheets answer.", show_default=False)],
+    sheets: Annotated[str, typer.Argument(
+        metavar="SHEET_OR_FOLDER", help="An answer sheet (YAML: key or label -> number), or a folder of them: "
+                                        "every *.yaml and *.yml file in it, one per student.", show_default=False)],
+    out: Annotated[Optional[str], typer.Option(
+        "--out", metavar="DIR", help="Write gradebook.csv and one Markdown feedback file per student into DIR "
+                                     "(created if needed; nothing is written outside it).")] = None,
+    output: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="text: a table per sheet (coloured on a terminal), or a line per student for a "
+                               "folder; plain: no colour; json: results for programs.")] = OutputFormat.text,
+    digits: Annotated[int, typer.Option(
+        "--digits", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
+    tolerance_mode: Annotated[Optional[ToleranceMode], typer.Option(
+        "--tolerance-mode", help="either (relative or absolute), relative, absolute, or precision (judged at "
+                                 "the decimals the student gave). Default: the problem's grading section, "
+                                 "else either.", show_default=False)] = None,
+    relative: Annotated[Optional[float], typer.Option(
+        "--relative", min=0.0, help="Relative tolerance (default: the problem's, else 0.01).")] = None,
+    absolute: Annotated[Optional[float], typer.Option(
+        "--absolute", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")] = None,
+    follow_through_credit: Annotated[Optional[float], typer.Option(
+        "--follow-through-credit", min=0.0, max=1.0,
+        help="Share of a key's points a follow-through earns, 0 to 1 (default: the problem's, else 1).")] = None,
+    reveal: Annotated[bool, typer.Option(
+        "--reveal", help="Show the expected values in the students' feedback files.")] = False,
+) -> None:
+    """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points."""
+
+    def action() -> None:
+        from tutor.gradebook import grade_command
+
+        grade_command(problem, sheets, out=out, output=output.value, digits=digits,
+                      mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
+                      follow_through_credit=follow_through_credit, reveal=reveal)
+
+    _run(action)
+
+
+@app.command()
+def template(
+    problem: Annotated[str, typer.Argument(
+        help="The problem file (or bundled problem name).", show_default=False)],
+    only: Annotated[Optional[str], typer.Option(
+        "--only", metavar="KEY[,KEY...]", help="Only these of the asked quantities (keys or labels).")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the sheet to FILE instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Write a blank answer sheet for PROBLEM: each asked key, with its label and what it is."""
+
+    def action() -> None:
+        from tutor.bundled import find_problem
+        from tutor.errors import UserError
+        from tutor.grader import asked_quantities, select, template_text
+        from tutor.problem_file import load_problem
+        from tutor.solver import solve as solve_problem
+
+        trace = solve_problem(load_problem(find_problem(problem)))
+        asked = asked_quantities(trace)
+        if only is not None:
+            names = [k.strip() for k in only.split(",") if k.strip()]
+            if not names:
+                raise UserError("--only needs at least one key")
+            asked = select(asked, trace, names)
+        text = template_text(trace, asked)
+        if output is None:
+            typer.echo(text, nl=False)
+            return
+        try:
+            with open(output, "w" if force else "x", encoding="utf-8") as file:
+                file.write(text)
+        except FileExistsError:
+            raise UserError(f"{output} already exists; use --force to overwrite it") from None
+        except OSError as exc:
+            raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+        typer.echo(f"wrote {output} ({len(asked)} keys)")
+
+    _run(action)
+# --- end of `grade` and `template` ---------------------------------------------------------------------
+
+
+# --- `quiz` and `progress`: practice with feedback, and saved progress (tutor/quiz.py) --------------
+class Focus(str, Enum):
+    all = "all"
+    forward = "forward"
+    loss = "loss"
+    backward = "backward"
+    updates = "updates"
+
+
+@app.command()
+def quiz(
+    problem: Annotated[Optional[str], typer.Argument(
+        metavar="[PROBLEM]", show_default=False,
+        help="A problem file (YAML) or bundled problem name; without it, a fresh practice problem is "
+             "generated.")] = None,
+    seed: Annotated[Optional[int], typer.Option(
+        "--seed", min=0, help="Generated problem: seed of its random numbers (the same seed gives the same "
+                              "problem; default: a random seed, shown).")] = None,
+    shape: Annotated[Optional[str], typer.Option(
+        "--shape", metavar="N-N[-N...]", help="Generated problem: inputs, then the neurons of each layer "
+                                              "(default 2-2-2).")] = None,
+    activation: Annotated[Optional[str], typer.Option(
+        "--activation", help="Generated problem: the hidden layers' activation (default sigmoid).")] = None,
+    loss: Annotated[Optional[str], typer.Option(
+        "--loss", help="Generated problem: the loss (default half_sse).")] = None,
+    allow_saturated: Annotated[bool, typer.Option(
+        "--allow-saturated", help="Generated problem: allow saturated sigmoid or tanh neurons and dead or kinked "
+                                  "ReLUs.")] = False,
+    focus: Annotated[Focus, typer.Option(
+        "--focus", help="Ask only one section's quantities.")] = Focus.all,
+    only: Annotated[Optional[str], typer.Option(
+        "--only", metavar="KEY[,KEY...]", help="Ask only these quantities (keys or the problem's labels).")] = None,
+    limit: Annotated[Optional[int], typer.Option(
+        "--limit", min=1, help="Ask at most N questions (the first N in order).")] = None,
+    review: Annotated[bool, typer.Option(
+        "--review", help="Ask the kinds of quantity you get wrong most, due ones first (spaced repetition over "
+                         "your saved progress).")] = False,
+    answers: Annotated[Optional[str], typer.Option(
+        "--answers", metavar="SHEET.yaml", help="Check a whole answer sheet (key: number), question by question, "
+                                                "instead of asking.")] = None,
+    output: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="text (coloured on a terminal), plain (no colour), or json: results, score and "
+                               "max_score.")] = OutputFormat.text,
+    db: Annotated[Optional[str], typer.Option(
+        "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
+                                     "$XDG_DATA_HOME/backprop-tutor).")] = None,
+    tolerance_mode: Annotated[ToleranceMode, typer.Option(
+        "--tolerance-mode", help="either: within --relative or --absolute; relative or absolute: only that one; "
+                                 "precision: to the decimals the answer gives.")] = ToleranceMode.either,
+    relative: Annotated[float, typer.Option(
+        "--relative", min=0.0, help="Relative tolerance (0.01 is 1%).")] = 0.01,
+    absolute: Annotated[float, typer.Option(
+        "--absolute", min=0.0, help="Absolute tolerance.")] = 5e-4,
+) -> None:
+    """Practise a problem step by step: each intermediate value in solution order, checked, explained and saved.
+
+    At the prompt type a number or an expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775))), or hint, skip, reveal, quit.
+    Piped standard input gives one answer per line.
+    """
+
+    def action() -> None:
+        from tutor.quiz_command import QuizOptions, run_quiz
+
+        code = run_quiz(QuizOptions(
+            problem=problem, seed=seed, shape=shape, activation=activation, loss=loss,
+            allow_saturated=allow_saturated, focus=focus.value,
+            only=only, limit=limit, review=review, answers=answers, output=output.value, db=db,
+            tolerance_mode=tolerance_mode.value, relative=relative, absolute=absolute))
+        if code:
+            raise typer.Exit(code)
+
+    _run(action)
+
+
+@app.command()
+def progress(
+    db: Annotated[Optional[str], typer.Option(
+        "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
+                                     "$XDG_DATA_HOME/backprop-tutor).")] = None,
+    output: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="text (coloured on a terminal), plain (no colour) or json.")] = OutputFormat.text,
+    sessions: Annotated[int, typer.Option(
+        "--sessions", min=1, help="How many recent sessions to list.")] = 10,
+) -> None:
+    """Show your quiz history, accuracy per kind of quantity and the weakest kinds."""
+
+    def action() -> None:
+        from tutor.quiz_command import run_progress
+
+        run_progress(db, output.value, sessions)
+
+    _run(action)
+# --- end of `quiz` and `progress` -----------------------------------------------------------------
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Judging a student's values against the trace: tolerance, follow-through and diagnosis.
 
 The quiz and the grader share this. A value is
-- `correct` when it is within tolerance of the true value;
+- `correct` when it is within tolerance of the true value, or right when computed from the student's
+  own earlier answers that are themselves accepted (what rounding at every step gives);
 - `follow_through` when it is wrong, but right when computed from the student's own earlier answers
   (only answers they actually gave count, so the credit cannot be gamed);
 - `wrong` otherwise, with the catalogued mistake that reproduces it, if any;
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
 from tutor.mistakes import CATALOGUE, Mistake
@@ -120,55 +122,22 @@ class Judge:
     def judge(self, answers: Mapping[str, Answer], keys: Iterable[str] | None = None) -> list[Judgement]:
         """A judgement for each of `keys` (default: every key answered), in solution order."""
         wanted = set(answers) if keys is None else set(keys)
-        numbers = {k: a.value for k, a in answers.items() if a.value is not None}
-        world = self.world(numbers)
-        verdicts = []
-        wrong: list[tuple[Quantity, Answer, Judgement]] = []
-        for q in self.trace.quantities:
-            if q.key not in wanted:
-                continue
-            judgement = self._judge_one(q, answers.get(q.key) or Answer(q.key), numbers, world)
-            verdicts.append(judgement)
-            if judgement.verdict == "wrong":
-                wrong.append((q, judgement.answer, judgement))
+        call = _Call(self, answers)
+        verdicts = [call.judge(q, answers.get(q.key) or Answer(q.key))
+                    for q in self.trace.quantities if q.key in wanted]
+        wrong = [(self.trace[j.key], j.answer) for j in verdicts if j.verdict == "wrong"]
         if wrong:
-            diagnoses = self._diagnose([(q, a) for q, a, _ in wrong], numbers)
+            diagnoses = self._diagnose(wrong, call.numbers, call.world)
             verdicts = [_with_diagnosis(j, diagnoses.get(j.key)) for j in verdicts]
         return verdicts
 
-    def _judge_one(self, q: Quantity, answer: Answer, numbers: Mapping[str, float],
-                   world: Mapping[str, float]) -> Judgement:
-        if answer.error is not None:
-            return Judgement(q.key, "invalid", q.value, answer)
-        if answer.value is None:
-            return Judgement(q.key, "missing", q.value, answer)
-        if self.tolerance.accepts(answer.value, q.value, answer.decimals):
-            return Judgement(q.key, "correct", q.value, answer)
-        consistent = q.compute(*[world[d] for d in q.depends_on])
-        used = self.own_wrong_inputs(q, numbers)
-        if used and self.tolerance.accepts(answer.value, consistent, answer.decimals):
-            return Judgement(q.key, "follow_through", q.value, answer, used, consistent)
-        return Judgement(q.key, "wrong", q.value, answer, (), consistent)
+    @cached_property
+    def order(self) -> dict[str, int]:
+        """Each key's place in the solution order."""
+        return {key: n for n, key in enumerate(self.trace.keys())}
 
-    def own_wrong_inputs(self, q: Quantity, numbers: Mapping[str, float]) -> tuple[str, ...]:
-        """The student's answers upstream of `q` that are not correct (those a follow-through rests on)."""
-        found: list[str] = []
-        seen: set[str] = set()
-        stack = list(q.depends_on)
-        while stack:
-            key = stack.pop()
-            if key in seen:
-                continue
-            seen.add(key)
-            if key in numbers:
-                if not self.tolerance.accepts(numbers[key], self.trace[key].value):
-                    found.append(key)
-                continue  # their own value stands in for everything above it
-            stack.extend(self.trace[key].depends_on)
-        order = {k: n for n, k in enumerate(self.trace.keys())}
-        return tuple(sorted(found, key=order.__getitem__))
-
-    def _diagnose(self, wrong: list[tuple[Quantity, Answer]], numbers: Mapping[str, float]) -> dict[str, Mistake]:
+    def _diagnose(self, wrong: list[tuple[Quantity, Answer]], numbers: Mapping[str, float],
+                  right: Mapping[str, float]) -> dict[str, Mistake]:
         """For each wrong answer, the catalogued mistake that reproduces it.
 
         First each mistake's own rule at that very step (from the student's world); then, for answers
@@ -176,7 +145,6 @@ class Judge:
         recomputed under the mistake's rule (their own answers stay as given) and the answer compared
         with what follows.
         """
-        right = self.world(numbers)
         found: dict[str, Mistake] = {}
         for q, answer in wrong:
             right_here = q.compute(*[right[d] for d in q.depends_on])
@@ -202,6 +170,69 @@ class Judge:
             and self.tolerance.accepts(answer.value, c, answer.decimals)
             for c in candidates
         )
+
+
+class _Call:
+    """One call of `Judge.judge`: the student's world, and which of their answers are accepted."""
+
+    def __init__(self, judge: Judge, answers: Mapping[str, Answer]) -> None:
+        self.judge_ = judge
+        self.trace = judge.trace
+        self.tolerance = judge.tolerance
+        self.answers = answers
+        self.numbers = {k: a.value for k, a in answers.items() if a.value is not None}
+        self.world = judge.world(self.numbers)
+        self._accepted: dict[str, bool] = {}
+
+    def judge(self, q: Quantity, answer: Answer) -> Judgement:
+        if answer.error is not None:
+            return Judgement(q.key, "invalid", q.value, answer)
+        if answer.value is None:
+            return Judgement(q.key, "missing", q.value, answer)
+        if self.tolerance.accepts(answer.value, q.value, answer.decimals):
+            return Judgement(q.key, "correct", q.value, answer)
+        consistent = self.consistent(q)
+        inputs = self.own_inputs(q)
+        if inputs and self.tolerance.accepts(answer.value, consistent, answer.decimals):
+            wrong_inputs = tuple(k for k in inputs if not self.accepted(k))
+            if not wrong_inputs:  # rounding at every step: right from their own accepted values
+                return Judgement(q.key, "correct", q.value, answer, (), consistent)
+            return Judgement(q.key, "follow_through", q.value, answer, wrong_inputs, consistent)
+        return Judgement(q.key, "wrong", q.value, answer, (), consistent)
+
+    def consistent(self, q: Quantity) -> float:
+        """What `q` is when computed from the student's own values."""
+        return q.compute(*[self.world[d] for d in q.depends_on])
+
+    def own_inputs(self, q: Quantity) -> tuple[str, ...]:
+        """The student's answers nearest upstream of `q` (their value stands in for all above it)."""
+        found: set[str] = set()
+        seen: set[str] = set()
+        stack = list(q.depends_on)
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in self.numbers:
+                found.add(key)
+            else:
+                stack.extend(self.trace[key].depends_on)
+        return tuple(sorted(found, key=self.judge_.order.__getitem__))
+
+    def accepted(self, key: str) -> bool:
+        """An answer counts as right: within tolerance, or right from the student's own accepted values."""
+        if key not in self._accepted:
+            answer = self.answers[key]
+            q = self.trace[key]
+            value, decimals = answer.value, answer.decimals
+            ok = self.tolerance.accepts(value, q.value, decimals)
+            if not ok:
+                inputs = self.own_inputs(q)
+                ok = bool(inputs) and self.tolerance.accepts(value, self.consistent(q), decimals) \
+                    and all(self.accepted(k) for k in inputs)
+            self._accepted[key] = ok
+        return self._accepted[key]
 
 
 def _first_different(candidates: list[float], right: float) -> float:

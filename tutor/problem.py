@@ -78,6 +78,20 @@ class DefaultWeightNames(Sequence):
         return tuple(default_weight_name(self.layer, j + 1, i) for i in range(1, self.cols + 1))
 
 
+@dataclass(frozen=True)
+class Grading:
+    """How answers to this problem are graded (the file's `grading:` section); None means the default.
+
+    The defaults live with the judge (`tutor.judge`): tolerance "either" (1% relative or 5e-4 absolute)
+    and full follow-through credit.
+    """
+
+    mode: str | None = None  # either, relative, absolute or precision
+    relative: float | None = None
+    absolute: float | None = None
+    follow_through_credit: float | None = None
+
+
 def default_weight_name(layer: int, j: int, i: int) -> str:
     """w_ji^l, with a comma between the indices once either has two digits."""
     sep = "," if j > 9 or i > 9 else ""
@@ -102,6 +116,10 @@ class Problem:
     labels: tuple[int, ...] | None = None  # class indices, when the file gave labels instead of targets
     path: str | None = None  # the file it was read from
     content_hash: str = field(default="", compare=False)
+    #: The quantities students must answer, as written in the file (keys or display labels) with their
+    #: points, in file order; None: every quantity, one point each. Checked against a trace by the grader.
+    ask: tuple[tuple[str, float], ...] | None = None
+    grading: Grading = Grading()
 
     @property
     def shape(self) -> tuple[int, ...]:

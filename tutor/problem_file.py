@@ -16,16 +16,19 @@ import numpy as np
 from tutor.activations import ACTIVATIONS, Activation, make_activation
 from tutor.errors import closest, ProblemError, UserError
 from tutor.losses import LOSSES, make_loss
-from tutor.problem import FORMAT_VERSION, Layer, Notation, Problem, content_hash
+from tutor.problem import FORMAT_VERSION, Grading, Layer, Notation, Problem, content_hash
 from tutor.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
 
 TOP_KEYS = (
     "format", "name", "description", "source", "inputs", "targets", "labels", "layers", "loss",
-    "learning_rate", "update_biases", "notation",
+    "learning_rate", "update_biases", "notation", "ask", "grading",
 )
 REQUIRED_KEYS = ("inputs", "layers", "loss", "learning_rate")
 LAYER_KEYS = ("weights", "biases", "activation")
 NOTATION_KEYS = ("inputs", "neurons", "weights", "biases", "out", "loss")
+GRADING_KEYS = ("tolerance", "follow_through_credit")
+TOLERANCE_KEYS = ("mode", "relative", "absolute")
+TOLERANCE_MODES = ("either", "relative", "absolute", "precision")
 
 
 def load_problem(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Problem:
@@ -221,12 +224,82 @@ class _Reader:
         notation = self.notation(data.get("notation"), shape, shared)
         optional = {key: self.text_field(data[key], [key]) for key in ("name", "source", "description") if
                     data.get(key) is not None}
+        ask = self.ask(data["ask"]) if data.get("ask") is not None else None
+        grading = self.grading(data["grading"]) if data.get("grading") is not None else Grading()
         return Problem(
             inputs=inputs, targets=targets, batch=batch, layers=layers, loss=loss, learning_rate=learning_rate,
             update_biases=update_biases, notation=notation, name=optional.get("name") or _stem(self.source),
             source=optional.get("source"), description=optional.get("description"), labels=labels,
             path=None if self.source.startswith("<") else self.source, content_hash=content_hash(self.text),
+            ask=ask, grading=grading,
         )
+
+    # -- grading ----------------------------------------------------------------------------------
+
+    def ask(self, value: Any) -> tuple[tuple[str, float], ...]:
+        """`ask`: a list of keys or labels (one point each), or a mapping of key or label to points.
+
+        The names themselves can only be checked against a trace: the grader does that.
+        """
+        path = ["ask"]
+        what = "a list of the keys students must answer (one point each) or a mapping of key to points"
+        if isinstance(value, list):
+            if not value:
+                self.fail(path, f"expected {what}, got an empty list")
+            entries = [(self.text_field(name, [*path, n]), 1.0) for n, name in enumerate(value)]
+        elif isinstance(value, dict):
+            if not value:
+                self.fail(path, f"expected {what}, got an empty mapping")
+            entries = []
+            for name, points in value.items():
+                if not isinstance(name, str) or not name.strip():
+                    self.fail(path, f"keys must be the names of quantities, got {describe_value(name)}", key=name)
+                if not _is_number(points) or not _is_finite(points) or points <= 0:
+                    self.fail([*path, name], f"expected the points for {name} (a positive number), got "
+                                             f"{describe_value(points)}")
+                entries.append((name.strip(), float(points)))
+        else:
+            self.fail(path, f"expected {what}, got {describe_value(value)}")
+        seen: dict[str, int] = {}
+        for n, (name, _) in enumerate(entries):
+            if name in seen:
+                where = [*path, n] if isinstance(value, list) else [*path, name]
+                self.fail(where, f"'{name}' is listed twice; list each quantity once")
+            seen[name] = n
+        return tuple(entries)
+
+    def grading(self, value: Any) -> Grading:
+        path = ["grading"]
+        value = self.mapping(value, path, "grading settings (tolerance, follow_through_credit)")
+        self.check_keys(value, path, GRADING_KEYS, ())
+        mode = relative = absolute = credit = None
+        if value.get("tolerance") is not None:
+            where = [*path, "tolerance"]
+            tolerance = self.mapping(value["tolerance"], where, "a tolerance (mode, relative, absolute)")
+            self.check_keys(tolerance, where, TOLERANCE_KEYS, ())
+            if "mode" in tolerance:
+                mode = tolerance["mode"]
+                if not isinstance(mode, str) or mode not in TOLERANCE_MODES:
+                    hint = closest(mode, TOLERANCE_MODES) if isinstance(mode, str) else ""
+                    self.fail([*where, "mode"], f"unknown tolerance mode {describe_value(mode)}{hint} (choose from "
+                                                f"{', '.join(TOLERANCE_MODES)})")
+            if "relative" in tolerance:
+                relative = self.non_negative(tolerance["relative"], [*where, "relative"], "a relative tolerance")
+            if "absolute" in tolerance:
+                absolute = self.non_negative(tolerance["absolute"], [*where, "absolute"], "an absolute tolerance")
+        if "follow_through_credit" in value:
+            where = [*path, "follow_through_credit"]
+            credit = self.number(value["follow_through_credit"], where, "a number from 0 to 1")
+            if not 0 <= credit <= 1:
+                self.fail(where, f"expected a number from 0 to 1 (the share of a key's points a follow-through "
+                                 f"earns), got {credit:g}")
+        return Grading(mode=mode, relative=relative, absolute=absolute, follow_through_credit=credit)
+
+    def non_negative(self, value: Any, path: FieldPath, what: str) -> float:
+        number = self.number(value, path, what)
+        if number < 0:
+            self.fail(path, f"must not be negative, got {number:g}")
+        return number
 
     def inputs(self, value: Any) -> tuple[np.ndarray, bool]:
         path = ["inputs"]

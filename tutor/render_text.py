@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence
 
-from tutor.layout import Cell, Column, StyledLine, cell, paragraph, render_table
+from tutor.layout import Cell, Column, cell, paragraph, render_table
 from tutor.output import PlainSink, RichSink
 from tutor.problem import Problem
 from tutor.trace import Quantity, Trace

@@ -195,7 +195,7 @@ def parse_yaml(text: str, *, source: str = "<string>", max_bytes: int = DEFAULT_
     if "\x00" in text:
         line, column = _line_column(text, text.index("\x00"))
         raise UserError("not a YAML text file (it contains NUL characters)", source=source, line=line, column=column)
-    _check_depth(text, source)
+    check_depth(text, source)
     try:
         loader = _Loader(text)
     except UnicodeEncodeError as exc:  # a lone surrogate: only possible in text that did not come from a file
@@ -214,7 +214,7 @@ def parse_yaml(text: str, *, source: str = "<string>", max_bytes: int = DEFAULT_
             field=format_path(path) if path else None,
         ) from None
     except yaml.MarkedYAMLError as exc:
-        raise _yaml_error(exc, source, text) from None
+        raise yaml_error(exc, source, text) from None
     except yaml.reader.ReaderError as exc:
         line, column = _line_column(text, exc.position)
         character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
@@ -248,7 +248,7 @@ def _line_column(text: str, index: int) -> tuple[int, int]:
     return text.count("\n", 0, index) + 1, index - line_start + 1
 
 
-def _yaml_error(exc: yaml.MarkedYAMLError, source: str, text: str) -> UserError:
+def yaml_error(exc: yaml.MarkedYAMLError, source: str, text: str) -> UserError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "invalid YAML"
     path: list[str | int] | None = None
@@ -271,7 +271,7 @@ def _yaml_error(exc: yaml.MarkedYAMLError, source: str, text: str) -> UserError:
                      field=format_path(path) if path else None)
 
 
-def _check_depth(text: str, source: str) -> None:
+def check_depth(text: str, source: str) -> None:
     """Refuse text nested deeper than MAX_DEPTH before the C parser can overflow its stack on it."""
     if len(_NESTING_INDICATOR.findall(text)) <= MAX_DEPTH:
         return

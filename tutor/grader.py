@@ -1,0 +1,328 @@
+"""Grading answer sheets: every asked value checked against the engine, with follow-through and diagnosis.
+
+A problem file says what is asked (`ask:`, default every quantity at one point) and how it is judged
+(`grading:`); `Grader` holds one trace and one `Judge` for a problem and grades any number of sheets
+with them. A sheet is a YAML mapping of key (or display label) to number; it is untrusted, so it is
+composed once with the safe loader and only its top-level scalars are ever read (nothing is built from
+tags, nested lists or aliases). A sheet that cannot be read at all (not YAML, not a mapping, too big, a
+hostile tag, an alias bomb) is `invalid` as a whole; a bad value, a duplicate or an unknown key is a
+format problem of that key only.
+
+Verdicts (from `tutor.judge`) and points: `correct` earns the key's points, `follow_through` the
+follow-through credit times the points, `wrong`, `missing` and `invalid` nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from tutor.answers import SheetReader, clean, short
+from tutor.errors import ProblemError, UserError
+from tutor.judge import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, Answer, Judge, Judgement, Tolerance
+from tutor.mistakes import Mistake
+from tutor.problem import Problem
+from tutor.trace import Quantity, Trace
+from tutor.yaml_safe import locate, locate_key, read_text
+
+TOLERANCE_MODES = ("either", "relative", "absolute", "precision")
+DEFAULT_FOLLOW_THROUGH_CREDIT = 1.0
+# -- settings and what is asked --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How answers are judged: the tolerance, and the share of points a follow-through earns."""
+
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    follow_through_credit: float = DEFAULT_FOLLOW_THROUGH_CREDIT
+
+    def describe(self) -> str:
+        return f"tolerance {self.tolerance.describe()}; follow-through credit {self.follow_through_credit:g}"
+
+
+def settings_for(problem: Problem, *, mode: str | None = None, relative: float | None = None,
+                 absolute: float | None = None, follow_through_credit: float | None = None) -> Settings:
+    """The problem file's `grading:` settings, each overridden by the command line where given."""
+    grading = problem.grading
+
+    def pick(override, from_file, default):
+        return override if override is not None else from_file if from_file is not None else default
+
+    mode = pick(mode, grading.mode, "either")
+    if mode not in TOLERANCE_MODES:
+        raise UserError(f"unknown tolerance mode '{mode}' (choose from {', '.join(TOLERANCE_MODES)})")
+    values = {"relative": pick(relative, grading.relative, DEFAULT_RELATIVE),
+              "absolute": pick(absolute, grading.absolute, DEFAULT_ABSOLUTE),
+              "follow-through credit": pick(follow_through_credit, grading.follow_through_credit,
+                                            DEFAULT_FOLLOW_THROUGH_CREDIT)}
+    for name, value in values.items():
+        if not math.isfinite(value) or value < 0:
+            raise UserError(f"the {name} must be a finite number >= 0, got {value:g}")
+    if values["follow-through credit"] > 1:
+        raise UserError(f"the follow-through credit is a share of the points, from 0 to 1; got "
+                        f"{values['follow-through credit']:g}")
+    return Settings(Tolerance(relative=values["relative"], absolute=values["absolute"], mode=mode),
+                    values["follow-through credit"])
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One quantity students must answer, and its points (a whole number of points is stored as such)."""
+
+    quantity: Quantity
+    points: float = 1.0
+    key: str = field(init=False, repr=False)
+    label: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.quantity.key)
+        object.__setattr__(self, "label", self.quantity.label)
+
+
+def asked_quantities(trace: Trace) -> list[Asked]:
+    """What the problem asks, in solution order: its `ask:` section, or every quantity at one point.
+
+    A name in `ask:` that the problem does not have (or two names for one quantity) is a `ProblemError`
+    located in the problem file.
+    """
+    problem = trace.problem
+    if problem.ask is None:
+        return [Asked(q) for q in trace.quantities]
+    chosen: dict[str, tuple[str, float]] = {}
+    for index, (name, points) in enumerate(problem.ask):
+        try:
+            key = trace.resolve(name)
+        except UserError as exc:
+            raise _ask_error(problem, index, name, exc.message) from None
+        if key in chosen:
+            raise _ask_error(problem, index, name, f"'{name}' and '{chosen[key][0]}' are the same quantity ({key}); "
+                                                   "list it once")
+        chosen[key] = (name, points)
+    return [Asked(q, _tidy(chosen[q.key][1])) for q in trace.quantities if q.key in chosen]
+
+
+def _ask_error(problem: Problem, index: int, name: str, message: str) -> ProblemError:
+    """A mistake in the problem's `ask:` section, located in its file when the file can be read again."""
+    line = column = None
+    field_name = f"ask[{index}]"
+    if problem.path:
+        try:
+            text = read_text(problem.path, what="problem file")
+        except UserError:
+            text = None
+        if text is not None:
+            position = locate_key(text, ["ask"], name)
+            if position is not None:
+                field_name = f"ask.{name}"
+            else:
+                position = locate(text, ["ask", index])
+            line, column = position if position else (None, None)
+    return ProblemError(message, source=problem.path or problem.name, line=line, column=column, field=field_name)
+
+
+def select(asked: Sequence[Asked], trace: Trace, names: Iterable[str]) -> list[Asked]:
+    """The asked quantities named (keys or labels), in solution order; a name not asked is a `UserError`."""
+    by_key = {a.key: a for a in asked}
+    wanted: set[str] = set()
+    for name in names:
+        key = trace.resolve(name)
+        if key not in by_key:
+            raise UserError(f"'{name}' ({key}) is not asked in this problem (see its ask: section)")
+        wanted.add(key)
+    return [a for a in asked if a.key in wanted]
+
+
+# -- results -----------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class KeyResult:
+    """The grade of one asked key."""
+
+    asked: Asked
+    judgement: Judgement
+    points: float
+    line: int | None = None  # where the sheet gives it
+    key: str = field(init=False)
+    label: str = field(init=False)
+    verdict: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key, self.label, self.verdict = self.asked.key, self.asked.label, self.judgement.verdict
+
+    @property
+    def given(self) -> float | None:
+        return self.judgement.answer.value
+
+    @property
+    def expected(self) -> float:
+        return self.judgement.expected
+
+    @property
+    def diagnosis(self) -> Mistake | None:
+        return self.judgement.diagnosis
+
+    @property
+    def message(self) -> str | None:
+        """Why an invalid value is not a number."""
+        return self.judgement.answer.error
+
+    @property
+    def text(self) -> str | None:
+        """The value as typed (shortened), for invalid answers."""
+        text = self.judgement.answer.text
+        return None if text is None else short(clean(text))
+
+
+@dataclass
+class SheetResult:
+    """The grade of one sheet."""
+
+    source: str
+    student: str
+    results: list[KeyResult]
+    problems: list[str] = field(default_factory=list)  # format problems, each prefixed with its line
+    error: str | None = None  # why the whole sheet is invalid
+
+    @property
+    def score(self) -> float:
+        return _tidy(sum(r.points for r in self.results))
+
+    @property
+    def max_score(self) -> float:
+        return _tidy(sum(r.asked.points for r in self.results))
+
+    def verdicts(self) -> dict[str, str]:
+        return {r.key: r.verdict for r in self.results}
+
+
+# -- the grader ----------------------------------------------------------------------------------------------
+
+
+class Grader:
+    """Grades sheets for one problem: the trace, the judge and the name lookup are built once."""
+
+    def __init__(self, trace: Trace, settings: Settings | None = None, asked: Sequence[Asked] | None = None) -> None:
+        self.trace = trace
+        self.settings = settings or settings_for(trace.problem)
+        self.asked = list(asked) if asked is not None else asked_quantities(trace)
+        self.asked_keys = frozenset(a.key for a in self.asked)
+        self.judge = Judge(trace, self.settings.tolerance)
+        self.reader = SheetReader(trace, self.asked_keys)
+
+    @property
+    def max_score(self) -> float:
+        return _tidy(sum(a.points for a in self.asked))
+
+    # -- whole sheets ------------------------------------------------------------------------------
+
+    def grade_file(self, path: str | Path, student: str | None = None) -> SheetResult:
+        """Grade a sheet file; one that cannot be read is invalid as a whole (never an exception)."""
+        student = student if student is not None else Path(path).stem
+        return self._grade(lambda: self.reader.read_file(path), str(path), student)
+
+    def grade_text(self, text: str, *, source: str = "<sheet>", student: str = "student") -> SheetResult:
+        return self._grade(lambda: self.reader.read_text(text, source=source), source, student)
+
+    def _grade(self, read, source: str, student: str) -> SheetResult:
+        try:
+            sheet = read()
+        except UserError as exc:
+            where = f"line {exc.line}: " if exc.line is not None else ""
+            return self.invalid_sheet(source, student, where + clean(exc.message))
+        return self.grade_answers(sheet.answers, source=source, student=student, lines=sheet.lines,
+                                  problems=sheet.problems)
+
+    def invalid_sheet(self, source: str, student: str, message: str) -> SheetResult:
+        results = [KeyResult(a, Judgement(a.key, "invalid", a.quantity.value, Answer(a.key, error=message)), 0.0)
+                   for a in self.asked]
+        return SheetResult(source, student, results, [message], message)
+
+    def grade_answers(self, answers: Mapping[str, Answer], *, source: str = "<sheet>", student: str = "student",
+                      lines: Mapping[str, int] | None = None, problems: Sequence[str] = ()) -> SheetResult:
+        """Judge answers (by key) to the asked quantities and award points."""
+        answers = {k: a for k, a in answers.items() if k in self.asked_keys}
+        judgements = {j.key: j for j in self.judge.judge(answers, self.asked_keys)}
+        credit = self.settings.follow_through_credit
+        lines = lines or {}
+        results = []
+        for asked in self.asked:
+            judgement = judgements[asked.key]
+            if judgement.verdict == "correct":
+                points = asked.points
+            elif judgement.verdict == "follow_through":
+                points = _tidy(asked.points * credit)
+            else:
+                points = 0.0
+            results.append(KeyResult(asked, judgement, points, lines.get(asked.key)))
+        return SheetResult(source, student, results, list(problems))
+
+
+# -- blank sheets --------------------------------------------------------------------------------------------
+
+
+def describe(trace: Trace, q: Quantity) -> str:
+    """A short description of a quantity in the problem's notation, for a blank sheet's comments."""
+    labels = trace.labels
+    layers = len(trace.problem.layers)
+    sample = f" (sample {q.sample})" if q.sample is not None else ""
+    if q.kind == "loss":
+        if q.j is not None:
+            return f"output {labels.neuron(layers, q.j)}'s share of the loss{sample}"
+        if q.sample is not None:
+            return f"the loss of sample {q.sample}"
+        return "the loss (the mean over the batch)" if trace.problem.batch else "the loss"
+    if q.kind in ("grad_bias", "new_bias"):
+        bias = labels.bias(q.layer, q.j)
+        return f"gradient of {bias}" if q.kind == "grad_bias" else f"{bias} after the update"
+    if q.kind in ("grad_weight", "new_weight"):
+        weight = labels.weight(q.layer, q.j, q.i)
+        source = labels.input(q.i) if q.layer == 1 else labels.neuron(q.layer - 1, q.i)
+        path = f"{source} -> {labels.neuron(q.layer, q.j)}"
+        return f"gradient of {weight} ({path})" if q.kind == "grad_weight" else f"{weight} ({path}) after the update"
+    neuron = labels.neuron(q.layer, q.j)
+    return {
+        "net": f"net input of {neuron}",
+        "out": f"output of {neuron}",
+        "dloss_dout": f"the loss's derivative with respect to {neuron}'s output",
+        "dout_dnet": f"the activation's derivative at {neuron}",
+        "delta": f"delta of {neuron} (the loss's derivative with respect to its net input)",
+    }[q.kind] + sample
+
+
+def template_text(trace: Trace, asked: Sequence[Asked]) -> str:
+    """A blank answer sheet: one `key:` line per asked quantity, each with a comment in the problem's notation."""
+    problem = trace.problem
+    width = max((len(a.key) for a in asked), default=0) + 1
+    lines = [
+        f"# Answer sheet: {_one_line(problem.name)} (problem {problem.content_hash or 'file'})",
+        "# Write a number (or arithmetic such as 0.5 - 0.5*0.082167) after each key; leave blank what you skip.",
+        "# The label after '#' may be written instead of the key.",
+    ]
+    for a in asked:
+        points = "" if a.points == 1 else f" [{_points_text(a.points)} points]"
+        label = f"{a.label} : " if a.label != a.key else ""
+        lines.append(f"{(a.key + ':').ljust(width)}   # {label}{describe(trace, a.quantity)}{points}")
+    return "\n".join(lines) + "\n"
+
+
+# -- small helpers -----------------------------------------------------------------------------------------
+
+
+def _tidy(value: float) -> float:
+    """Points without float noise (0.1 + 0.2 is 0.3), and whole numbers as such."""
+    value = round(value, 9) + 0.0
+    return float(int(value)) if value.is_integer() else value
+
+
+@lru_cache(maxsize=1024)
+def _points_text(value: float) -> str:
+    return f"{_tidy(value):.6f}".rstrip("0").rstrip(".")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(clean(text).split())

@@ -1,0 +1,372 @@
+"""The quiz's and the progress report's terminal side: what is printed, and where answers are read from.
+
+`QuizView` prints the problem, each question and what happened to each answer (the events of
+`tutor.quiz`), then the summary; `TerminalReader` prompts on a terminal and `LineReader` reads piped
+standard input line by line. `outcome_to_dict` and `report_to_dict` are the `--format json` forms.
+Nothing here decides anything about an answer: that is `tutor.quiz` and `tutor.judge`.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import IO, Callable
+
+from tutor.judge import Tolerance
+from tutor.layout import Column, cell
+from tutor.progress import ProgressReport
+from tutor.quiz import (Asked, Event, Help, HintGiven, Invalid, Judged, Question, QuizOutcome, Reply, Revealed,
+                        Skipped)
+from tutor.render_text import TextView
+from tutor.trace import Quantity, Trace
+
+PROMPT = "> "
+
+#: Kinds of quantity in words, for the progress report.
+KIND_NAMES = {
+    "net": "net inputs", "out": "outputs", "loss": "losses", "dloss_dout": "dL/dout", "dout_dnet": "dout/dnet",
+    "delta": "deltas", "grad_weight": "weight gradients", "grad_bias": "bias gradients",
+    "new_weight": "updated weights", "new_bias": "updated biases",
+}
+
+STOPPED = {
+    "end": "",
+    "quit": "Stopped (quit)",
+    "eof": "End of input",
+    "interrupt": "Interrupted (Ctrl-C)",
+}
+
+COMMAND_HELP = ("Type a number or an arithmetic expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775)), tanh(0.5), 2^3), "
+                "or: hint (the formula, then with numbers), skip, reveal (the worked line), quit.")
+
+
+def duration(seconds: float) -> str:
+    """``12s``, ``3m 05s``, ``1h 02m``."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def worked_line(q: Quantity, fmt: Callable[[float], str]) -> str:
+    """``out_h1 = sigmoid(net_h1) = sigmoid(0.3775) = 0.59327``."""
+    parts = [q.label, q.symbolic()]
+    numbers = q.substituted(fmt)
+    if numbers != parts[-1]:
+        parts.append(numbers)
+    value = fmt(q.value)
+    if value != parts[-1]:
+        parts.append(value)
+    return " = ".join(parts)
+
+
+class QuizView(TextView):
+    """Prints a quiz as it happens: an event handler (call it with each event) plus the problem and summary."""
+
+    def __init__(self, sink, digits: int = 6, plain: bool = False, echo: bool = False) -> None:
+        super().__init__(sink, digits=digits, plain=plain)
+        self.echo_answers = echo  # show each answer read (piped input, sheets), so the transcript reads well
+
+    # -- before the questions -----------------------------------------------------------------------
+
+    def problem_card(self, trace: Trace, note: str = "") -> None:
+        """The problem's given numbers in its own notation: what the student computes from."""
+        problem = trace.problem
+        self.network(problem)
+        labels = trace.labels
+        rows = []
+        for s in range(problem.samples):
+            at = f" (sample {s + 1})" if problem.batch else ""
+            inputs = ", ".join(f"{labels.input(i)} = {self.fmt(problem.inputs[s, i - 1])}"
+                               for i in range(1, problem.shape[0] + 1))
+            rows.append([cell("inputs" + at), cell(inputs)])
+            n_out = problem.layers[-1].size
+            targets = ", ".join(f"{labels.target(j, s + 1 if problem.batch else None, len(problem.layers))} = "
+                                f"{self.fmt(trace.step.targets[s, j - 1])}" for j in range(1, n_out + 1))
+            rows.append([cell("targets" + at), cell(targets)])
+        for l, layer in enumerate(problem.layers, start=1):
+            weights = ", ".join(f"{labels.weight(l, j, i)} = {self.fmt(layer.weights[j - 1, i - 1])}"
+                                for j in range(1, layer.size + 1) for i in range(1, layer.fan_in + 1))
+            indices = [None] if layer.shared_bias else range(1, layer.size + 1)
+            biases = ", ".join(f"{labels.bias(l, j)} = {self.fmt(layer.biases[0 if j is None else j - 1])}"
+                               for j in indices)
+            rows.append([cell(f"layer {l} weights"), cell(weights)])
+            rows.append([cell(f"layer {l} biases"), cell(biases)])
+        rows.append([cell("learning rate"), cell(f"eta = {self.fmt(problem.learning_rate)}")])
+        self.print_table([Column("given"), Column("values", wrap=True)], rows)
+        if note:
+            self.note(note)
+
+    def intro(self, count: int, tolerance: Tolerance) -> None:
+        noun = "question" if count == 1 else "questions"
+        self.lines(f"\n{count} {noun}, in the order a worked solution computes them; answers are accepted "
+                   f"{tolerance.describe()}.")
+        self.note(COMMAND_HELP)
+
+    # -- events ---------------------------------------------------------------------------------------
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Asked):
+            self.asked(event)
+        elif isinstance(event, Invalid):
+            self.lines(f"Not a number: {event.message}. Type a number or an expression (or help).",
+                       self.style("yellow"))
+        elif isinstance(event, Judged):
+            self.judged(event)
+        elif isinstance(event, HintGiven):
+            self.hint(event)
+        elif isinstance(event, Revealed):
+            self.lines("Worked line: " + worked_line(event.question.quantity, self.fmt), self.style("cyan"))
+            if event.question.quantity.note:
+                self.note("(" + event.question.quantity.note + ")")
+        elif isinstance(event, Skipped):
+            self.lines("Skipped.", self.style("dim"))
+        elif isinstance(event, Help):
+            self.note(COMMAND_HELP)
+
+    def asked(self, event: Asked) -> None:
+        q = event.question
+        self.sink.write([[], [(f"[{event.number}/{event.total}] ", self.style("dim")),
+                              (q.description, self.style("bold")), (f" ({q.label})", self.style("cyan")),
+                              (f"  [key {q.key}]", self.style("dim"))]])
+
+    def echo(self, text: str) -> None:
+        if self.echo_answers:
+            self.sink.write([[(PROMPT + text, "")]])
+
+    def judged(self, event: Judged) -> None:
+        j, q = event.judgement, event.question
+        exact = f"{q.label} = {self.fmt(j.expected)}"
+        if j.verdict == "correct":
+            self.lines(f"Correct: {exact}.", self.style("green"))
+        elif j.verdict == "follow_through":
+            yours = ", ".join(f"{label} = {value}" for label, value in event.follows) or "earlier answers"
+            self.lines(f"Accepted: consistent with your {yours} (with the exact values, {exact}).",
+                       self.style("green"))
+        elif j.verdict == "missing":
+            self.lines("No answer given.", self.style("yellow"))
+        elif j.verdict == "invalid":
+            self.lines(f"Not a number: {j.answer.error}.", self.style("yellow"))
+        else:
+            tries = "" if event.tries < 2 else f" ({event.tries} tries)"
+            self.lines(f"Not quite{tries}.", self.style("red"))
+            if j.diagnosis is not None:
+                self.lines(f"Looks like: {j.diagnosis.explanation} [{j.diagnosis.id}]", self.style("yellow"))
+            if not event.final:
+                self.note("Try again, or type hint for the formula (reveal shows the worked line).")
+
+    def hint(self, event: HintGiven) -> None:
+        q = event.question.quantity
+        if event.level == 1:
+            self.lines(f"Hint: {q.label} = {q.symbolic()}", self.style("cyan"))
+        elif event.level == 2:
+            numbers = event.student.substituted(self.fmt)
+            self.lines(f"Hint: {q.label} = {q.symbolic()} = {numbers}", self.style("cyan"))
+            if q.note:
+                self.note("(" + q.note + ")")
+        else:
+            self.note("No more hints: type reveal for the worked line, or skip.")
+
+    # -- after the questions -------------------------------------------------------------------------
+
+    def summary(self, outcome: QuizOutcome, saved_to: str | None = None) -> None:
+        asked = len(outcome.results)
+        stop = STOPPED[outcome.stopped]
+        if stop:
+            self.lines(f"\n{stop} after {asked} of {outcome.planned} questions.", self.style("yellow"))
+        self.heading("Summary")
+        percent = f" ({100 * outcome.score / outcome.max_score:.0f}%)" if outcome.max_score else ""
+        self.lines(f"{outcome.score} of {outcome.max_score} right{percent} in {duration(outcome.seconds)}.")
+        sections = outcome.by_section()
+        if sections:
+            verdicts = ["correct", "follow_through", "wrong", "missing"]
+            if any(counts["invalid"] for counts in sections.values()):
+                verdicts.append("invalid")
+            columns = [Column("section"), Column("asked", "right")]
+            columns += [Column(v.replace("_", "-"), "right") for v in verdicts] + [Column("score", "right")]
+            rows = []
+            totals = {v: 0 for v in ["asked", *verdicts]}
+            for section, counts in sections.items():
+                right = counts["correct"] + counts["follow_through"]
+                rows.append([cell(section), cell(str(counts["asked"]))] + [cell(str(counts[v])) for v in verdicts]
+                            + [cell(f"{right}/{counts['asked']}")])
+                for v in totals:
+                    totals[v] += counts[v]
+            if len(sections) > 1:
+                right = totals["correct"] + totals["follow_through"]
+                rows.append([cell(("total", self.style("bold"))), cell(str(totals["asked"]))]
+                            + [cell(str(totals[v])) for v in verdicts] + [cell(f"{right}/{totals['asked']}")])
+            self.print_table(columns, rows)
+        missed = outcome.missed()
+        if missed:
+            self.heading("Missed")
+            for r in missed:
+                what = r.verdict + (", revealed" if r.revealed else "") + (", skipped" if r.skipped else "")
+                given = f", you gave {r.judgement.answer.text}" if r.judgement.answer.text else ""
+                self.lines(f"{r.question.label} [{r.question.key}]: {what}{given}; it is "
+                           f"{self.fmt(r.judgement.expected)}")
+        mistakes = outcome.mistakes()
+        if mistakes:
+            self.heading("Mistakes diagnosed")
+            for mistake, results in mistakes:
+                where = ", ".join(r.question.label for r in results)
+                self.lines(f"{mistake.id} ({where}): {mistake.explanation}")
+        if saved_to:  # not wrapped: a path cut in two cannot be copied
+            self.sink.write([[], [(f"Progress saved to {saved_to} (see `backprop-tutor progress`).",
+                                   self.style("dim"))]])
+
+    # -- the progress report --------------------------------------------------------------------------
+
+    def progress(self, report: ProgressReport) -> None:
+        if not report.answers:
+            self.lines(f"No answers saved yet in {report.db}: practise with `backprop-tutor quiz`.")
+            return
+        self.lines(f"{report.answers} answers in {report.session_count} sessions ({report.db})",
+                   self.style("bold"))
+        self.heading("Recent sessions")
+        rows = []
+        for s in report.sessions:
+            stopped = "" if s.stopped in (None, "end") else STOPPED.get(s.stopped, s.stopped).lower()
+            rows.append([cell(s.started.replace("T", " ").rstrip("Z")), cell(s.problem), cell(s.mode),
+                         cell(f"{s.right}/{s.answered}"), cell(stopped or ("finished" if s.finished else ""))])
+        self.print_table([Column("started (UTC)"), Column("problem", wrap=True), Column("mode"),
+                          Column("right", "right"), Column("ended")], rows)
+        self.heading("Accuracy by kind of quantity")
+        rows = []
+        for k in report.kinds:
+            due = "due now" if k.state.due else f"in {2 ** k.state.box - 1 - k.state.sessions_since} sessions"
+            rows.append([cell(k.kind), cell(KIND_NAMES.get(k.kind, k.kind)), cell(str(k.answered)),
+                         cell(f"{100 * k.accuracy:.0f}%"), cell(f"{100 * (1 - k.state.error):.0f}%"), cell(due)])
+        self.print_table([Column("kind"), Column("what"), Column("answered", "right"), Column("accuracy", "right"),
+                          Column("recently", "right"), Column("review")], rows)
+        if report.weakest:
+            self.heading("Weakest kinds")
+            by_kind = {k.kind: k for k in report.kinds}
+            for kind in report.weakest:
+                stats = by_kind[kind]
+                often = f"; often {stats.common_mistake}" if stats.common_mistake else ""
+                self.lines(f"{kind} ({KIND_NAMES.get(kind, kind)}): {stats.right} of {stats.answered} right{often}")
+            self.note("Practise them with `backprop-tutor quiz --review`.")
+        if report.mistakes:
+            self.heading("Mistakes diagnosed")
+            for mistake, count in report.mistakes:
+                self.lines(f"{mistake}: {count}")
+
+
+# -- reading answers ---------------------------------------------------------------------------------
+
+
+class TerminalReader:
+    """Prompts on a terminal (with line editing where readline exists); None at end of input (Ctrl-D)."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stdout
+        try:
+            import readline  # noqa: F401  (line editing and history for input())
+        except ImportError:  # pragma: no cover - not on every platform
+            pass
+
+    def __call__(self, question: Question) -> Reply:
+        self.stream.flush()
+        try:
+            if self.stream is sys.stdout:
+                return input(PROMPT)
+            self.stream.write(PROMPT)  # input() would prompt on standard output
+            self.stream.flush()
+            return input()
+        except EOFError:
+            return None
+
+
+class LineReader:
+    """Reads one answer per line from a stream that is not a terminal; None at end of input."""
+
+    def __init__(self, stream: IO[str], view: QuizView | None = None) -> None:
+        self.stream = stream
+        self.view = view
+
+    def __call__(self, question: Question) -> Reply:
+        line = self.stream.readline()
+        if not line:
+            return None
+        text = line.rstrip("\r\n")
+        if self.view is not None:
+            self.view.echo(text)
+        return text
+
+
+def echoing(read: Callable[[Question], Reply], view: QuizView) -> Callable[[Question], Reply]:
+    """`read`, showing each answer it gives (for answer sheets)."""
+
+    def wrapped(question: Question) -> Reply:
+        reply = read(question)
+        if reply is not None and not isinstance(reply, str):
+            view.echo(reply.text if reply.text is not None else "(no answer)")
+        return reply
+
+    return wrapped
+
+
+# -- JSON ------------------------------------------------------------------------------------------------
+
+
+def _number(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
+def outcome_to_dict(outcome: QuizOutcome, trace: Trace, tolerance: Tolerance, extra: dict | None = None) -> dict:
+    """The `--format json` output of a quiz: results, score and max_score, and how the quiz went."""
+    problem = trace.problem
+    results = []
+    for r in outcome.results:
+        j = r.judgement
+        results.append({
+            "key": r.question.key,
+            "label": r.question.label,
+            "kind": r.question.kind,
+            "section": r.question.section,
+            "answer": _number(j.answer.value),
+            "text": j.answer.text,
+            "verdict": j.verdict,
+            "diagnosis": j.diagnosis.id if j.diagnosis else None,
+            "expected": j.expected,
+            "follows_from": list(j.follows_from),
+            "error": j.answer.error,
+            "tries": r.tries,
+            "hints": r.hints,
+            "revealed": r.revealed,
+        })
+    return {
+        "problem": {"name": problem.name, "path": problem.path, "hash": problem.content_hash, **(extra or {})},
+        "results": results,
+        "score": outcome.score,
+        "max_score": outcome.max_score,
+        "questions": outcome.planned,
+        "stopped": outcome.stopped,
+        "seconds": round(outcome.seconds, 3),
+        "tolerance": {"mode": tolerance.mode, "relative": tolerance.relative, "absolute": tolerance.absolute},
+        "sections": outcome.by_section(),
+        "mistakes": [{"id": m.id, "explanation": m.explanation, "keys": [r.question.key for r in rs]}
+                     for m, rs in outcome.mistakes()],
+    }
+
+
+def report_to_dict(report: ProgressReport) -> dict:
+    """The `progress --format json` output."""
+    return {
+        "db": report.db,
+        "answers": report.answers,
+        "session_count": report.session_count,
+        "sessions": [{"id": s.id, "started": s.started, "finished": s.finished, "problem": s.problem,
+                      "problem_hash": s.problem_hash, "mode": s.mode, "questions": s.questions,
+                      "answered": s.answered, "right": s.right, "stopped": s.stopped} for s in report.sessions],
+        "kinds": [{"kind": k.kind, "answered": k.answered, "right": k.right, "accuracy": k.accuracy,
+                   "recent_error": k.state.error, "box": k.state.box, "due": k.state.due,
+                   "common_mistake": k.common_mistake} for k in report.kinds],
+        "weakest": report.weakest,
+        "mistakes": [{"id": m, "count": n} for m, n in report.mistakes],
+    }
