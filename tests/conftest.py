@@ -16,6 +16,18 @@ BUNDLED = sorted(PROBLEMS.glob("*.yaml"))
 STABLE_ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}
 
 
+@pytest.fixture(autouse=True)
+def private_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the real home: the default progress database goes under a temporary XDG_DATA_HOME."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A private progress database for one test."""
+    return tmp_path / "progress.sqlite3"
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()

@@ -15,16 +15,6 @@ from tutor.progress import (HALF_LIFE, SCHEMA_VERSION, AnswerRecord, ProgressSto
 MAZUR = "problems/mazur-2-2-2.yaml"
 
 
-@pytest.fixture(autouse=True)
-def private_data_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    return tmp_path / "progress.sqlite3"
-
-
 def record(position: int, key: str, kind: str, verdict: str, **extra) -> AnswerRecord:
     fields = dict(label=key, answer="1", value=1.0, diagnosis=None, tries=1, hints=0, revealed=False)
     fields.update(extra)

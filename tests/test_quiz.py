@@ -22,17 +22,6 @@ MAZUR = "problems/mazur-2-2-2.yaml"
 EX02 = "problems/ex02-3-3-2.yaml"
 
 
-@pytest.fixture(autouse=True)
-def private_data_home(tmp_path, monkeypatch):
-    """Never touch the real home: the default database goes under a temporary XDG_DATA_HOME."""
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
-@pytest.fixture
-def db(tmp_path) -> Path:
-    return tmp_path / "progress.sqlite3"
-
-
 def sig(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
@@ -226,7 +215,7 @@ def test_each_mistake_is_diagnosed(invoke, db, tmp_path, mistake, problem, name,
     result = invoke("quiz", problem, "--only", name, "--db", str(db), input=lines(num(wrong), "reveal"))
     assert result.exit_code == 0, result.output
     assert "Not quite." in result.stdout
-    assert f"Looks like: " in result.stdout and f"[{mistake}]" in result.stdout
+    assert "Looks like: " in result.stdout and f"[{mistake}]" in result.stdout
     assert num(wrong) not in result.stdout.split("Looks like:")[1].split("\n")[0]  # no number given away
     assert "Try again" in result.stdout
     assert "Mistakes diagnosed" in result.stdout

@@ -59,6 +59,23 @@ def _run(action: Callable[[], None]) -> None:
         raise typer.Exit(130) from None
 
 
+def _write_or_print(text: str, output: str | None, force: bool) -> bool:
+    """Write `text` to `output` (never over an existing file unless `force`), or print it; True if written."""
+    from tutor.errors import UserError
+
+    if output is None:
+        typer.echo(text, nl=False)
+        return False
+    try:
+        with open(output, "w" if force else "x", encoding="utf-8") as file:
+            file.write(text)
+    except FileExistsError:
+        raise UserError(f"{output} already exists; use --force to overwrite it") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+    return True
+
+
 @app.command()
 def solve(
     problem: Annotated[str, typer.Argument(
@@ -190,26 +207,15 @@ def new(
     def action() -> None:
         import secrets
 
-        from tutor.errors import UserError
         from tutor.generate import generate_problem, parse_shape
 
         used_seed = secrets.randbelow(1_000_000) if seed is None else seed
         text = generate_problem(used_seed, parse_shape(shape), activation, loss, output_activation, learning_rate,
                                 allow_saturated)
-        if output is None:
-            typer.echo(text, nl=False)
-            return
-        try:
-            with open(output, "w" if force else "x", encoding="utf-8") as file:
-                file.write(text)
-        except FileExistsError:
-            raise UserError(f"{output} already exists; use --force to overwrite it") from None
-        except OSError as exc:
-            raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
-        typer.echo(f"wrote {output} (seed {used_seed})")
+        if _write_or_print(text, output, force):
+            typer.echo(f"wrote {output} (seed {used_seed})")
 
     _run(action)
-# --- end of `new` ---------------------------------------------------------------------------------
 
 
 # --- `grade` and `template`: grading answer sheets (tutor/grader.py, tutor/gradebook.py) ---------------
@@ -289,20 +295,10 @@ def template(
                 raise UserError("--only needs at least one key")
             asked = select(asked, trace, names)
         text = template_text(trace, asked)
-        if output is None:
-            typer.echo(text, nl=False)
-            return
-        try:
-            with open(output, "w" if force else "x", encoding="utf-8") as file:
-                file.write(text)
-        except FileExistsError:
-            raise UserError(f"{output} already exists; use --force to overwrite it") from None
-        except OSError as exc:
-            raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
-        typer.echo(f"wrote {output} ({len(asked)} keys)")
+        if _write_or_print(text, output, force):
+            typer.echo(f"wrote {output} ({len(asked)} keys)")
 
     _run(action)
-# --- end of `grade` and `template` ---------------------------------------------------------------------
 
 
 # --- `quiz` and `progress`: practice with feedback, and saved progress (tutor/quiz.py) --------------
@@ -397,7 +393,6 @@ def progress(
         run_progress(db, output.value, sessions)
 
     _run(action)
-# --- end of `quiz` and `progress` -----------------------------------------------------------------
 
 
 def main() -> None:
