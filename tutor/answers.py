@@ -25,7 +25,7 @@ from tutor.errors import UserError, closest
 from tutor.expression import ExpressionError, decimals_given, evaluate
 from tutor.judge import Answer
 from tutor.trace import Trace
-from tutor.yaml_safe import check_depth, read_text, yaml_error
+from tutor.yaml_safe import check_depth, check_expanded_size, read_text, yaml_error
 
 #: Answer sheets are small; anything bigger is refused before parsing.
 SHEET_MAX_BYTES = 256 * 1024
@@ -83,7 +83,7 @@ class _SheetLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 
 def compose_sheet(text: str, source: str = "<sheet>") -> yaml.Node | None:
-    """The node tree of a sheet's text, checked to be plain data; any failure is a `SheetError`.
+    """The node tree of a sheet's text, checked to be plain data; any failure is a `UserError`.
 
     Duplicate keys are not refused here (the grader reports them per key), and no value is constructed,
     so tags, aliases and nesting cost nothing beyond these checks.
@@ -111,36 +111,19 @@ def compose_sheet(text: str, source: str = "<sheet>") -> yaml.Node | None:
 
 def _check_nodes(root: yaml.Node, source: str) -> None:
     """Refuse tags that would build objects, aliases that expand too far and aliases to themselves."""
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
 
-    def size(node: yaml.Node) -> int:
+    def refuse_tags(node: yaml.Node) -> None:
         if node.tag not in _SAFE_TAGS:
             tag = "!!" + node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
             raise SheetError(f"the tag {short(tag)} is not allowed (an answer sheet holds plain numbers only)",
                              source=source, line=node.start_mark.line + 1, column=node.start_mark.column + 1)
-        if isinstance(node, yaml.ScalarNode):
-            return 1
-        ident = id(node)
-        if ident in sizes:
-            return sizes[ident]
-        if ident in active:
-            raise SheetError("not accepted: an alias refers to the structure that contains it", source=source)
-        active.add(ident)
-        children = [child for pair in node.value for child in pair] if isinstance(node, yaml.MappingNode) \
-            else node.value
-        total = 1 + sum(size(child) for child in children)
-        active.discard(ident)
-        if total > SHEET_MAX_VALUES:
-            raise SheetError(f"not accepted: aliases expand this sheet to more than {SHEET_MAX_VALUES:,} values",
-                             source=source)
-        sizes[ident] = total
-        return total
 
-    try:
-        size(root)
-    except RecursionError:
-        raise SheetError("not accepted: the YAML is nested too deeply", source=source) from None
+    def children(node: yaml.Node) -> list[yaml.Node] | None:
+        if isinstance(node, yaml.MappingNode):
+            return [child for pair in node.value for child in pair]
+        return node.value if isinstance(node, yaml.SequenceNode) else None
+
+    check_expanded_size(root, children, SHEET_MAX_VALUES, source, "this sheet", refuse_tags)
 
 
 def answer_from_text(key: str, text: str) -> Answer:

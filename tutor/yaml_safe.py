@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import yaml
 
@@ -292,11 +292,30 @@ def check_depth(text: str, source: str) -> None:
 
 def _check_expansion(data: Any, source: str) -> None:
     """Refuse documents whose aliases expand to too many values, or refer to themselves."""
+
+    def children(node: Any) -> Iterable[Any] | None:
+        if isinstance(node, dict):
+            return node.values()
+        return node if isinstance(node, list) else None
+
+    check_expanded_size(data, children, MAX_EXPANDED_NODES, source, "this document")
+
+
+def check_expanded_size(root: Any, children: Callable[[Any], Iterable[Any] | None], limit: int, source: str,
+                        what: str, visit: Callable[[Any], None] | None = None) -> int:
+    """The number of values `root` expands to with aliases followed (shared parts counted each time).
+
+    Refuses more than `limit` values and aliases that contain themselves, in time linear in the distinct
+    parts; `children(node)` lists a node's parts (None for a leaf) and `visit` may refuse a node.
+    """
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
     def size(node: Any) -> int:
-        if not isinstance(node, (list, dict)):
+        if visit is not None:
+            visit(node)
+        parts = children(node)
+        if parts is None:
             return 1
         ident = id(node)
         if ident in sizes:
@@ -304,19 +323,15 @@ def _check_expansion(data: Any, source: str) -> None:
         if ident in active:
             raise UserError("not accepted: an alias refers to the structure that contains it", source=source)
         active.add(ident)
-        children = node.values() if isinstance(node, dict) else node
-        total = 1 + sum(size(child) for child in children)
+        total = 1 + sum(size(child) for child in parts)
         active.discard(ident)
-        if total > MAX_EXPANDED_NODES:
-            raise UserError(
-                f"not accepted: aliases expand this document to more than {MAX_EXPANDED_NODES:,} values",
-                source=source,
-            )
+        if total > limit:
+            raise UserError(f"not accepted: aliases expand {what} to more than {limit:,} values", source=source)
         sizes[ident] = total
         return total
 
     try:
-        size(data)
+        return size(root)
     except RecursionError:
         raise UserError("not accepted: the YAML is nested too deeply", source=source) from None
 
