@@ -158,3 +158,19 @@ def test_solve_history_is_train_history():
     for steps in (1, 25):
         _, history = train(problem, steps)
         np.testing.assert_array_equal(solve(problem, steps=steps).history, history)
+
+
+@pytest.mark.parametrize("path", PROBLEM_FILES, ids=lambda p: p.name)
+def test_formula_terms_name_the_quantities_they_stand_for(path):
+    from tutor.trace import Term
+
+    trace = solve(load_problem(path))
+    keyed = 0
+    for q in trace:
+        for part in q.formula:
+            if isinstance(part, Term) and part.key is not None:
+                keyed += 1
+                assert part.key in q.depends_on or part.key == q.key, (q.key, part.key)
+                assert part.value == trace[part.key].value
+                assert part.symbol == trace[part.key].label
+    assert keyed > 0

@@ -428,8 +428,7 @@ class QuizSession:
         differs from the one they would compute)."""
         numbers = {k: a.value for k, a in self.answers.items() if a.value is not None and k != q.key}
         world = self.judge.world(numbers)
-        by_label = {self.trace[d].label: world[d] for d in q.depends_on}
-        formula = tuple(Term(p.symbol, by_label[p.symbol]) if isinstance(p, Term) and p.symbol in by_label else p
+        formula = tuple(replace(p, value=world[p.key]) if isinstance(p, Term) and p.key in world else p
                         for p in q.formula)
         value = q.compute(*[world[d] for d in q.depends_on])
         return replace(q, formula=formula, value=value)

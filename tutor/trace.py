@@ -24,10 +24,11 @@ MAX_TERMS_SHOWN = 8
 
 @dataclass(frozen=True)
 class Term:
-    """One number in a formula, with the symbol it stands for."""
+    """One number in a formula, with the symbol it stands for (and its key, when that is a quantity)."""
 
     symbol: str
     value: float
+    key: str | None = None
 
 
 Part = Union[str, Term]
@@ -450,11 +451,12 @@ class _Builder:
 
     def _term(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> Term:
         label = self.labels.of(kind, l, j, i, None if s is None else s + 1)
-        return Term(label, self.value(kind, l, j, i, s))
+        return Term(label, self.value(kind, l, j, i, s), self.key(kind, l, j, i, s))
 
     def _input_term(self, l: int, i: int, s: int) -> Term:
         ls = self.step.layers[l - 1]
-        return Term(self.labels.layer_input(l, i, s + 1), float(ls.inputs[s, i - 1]))
+        key = self.key("out", l - 1, i, None, s) if l > 1 else None
+        return Term(self.labels.layer_input(l, i, s + 1), float(ls.inputs[s, i - 1]), key)
 
     def _net(self, l, j, i, s):
         layer = self.p.layers[l - 1]
