@@ -7,6 +7,7 @@ Targets (docs/benchmarks.md):
 - startup: `solve problems/ex02-3-3-2.yaml` within 1.5x of `python -c "import numpy, yaml, rich, typer"`;
 - big-json: `solve --format json` on a 784-128-64-10 network within 2x of parsing its ~1 MB YAML file with
   PyYAML's C loader, and under 500 MB of memory;
+- big-text: the same network's worked solution as text within 3x of that parse (tables are elided);
 - steps: `solve mazur-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy loop doing the same.
 The command is run as `python -m tutor` so that no launcher script (pyenv shims, say) is measured, and
 the package is byte-compiled first, as an install does.
@@ -88,6 +89,15 @@ def bench_big_json(runs: int) -> bool:
         return ok and memory < 500 * 1024
 
 
+def bench_big_text(runs: int) -> bool:
+    """The worked solution of the big network as text: long tables are elided, so only what is shown is built."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "big-784.yaml"
+        path.write_text(big_problem_text())
+        return compare("big-text", TUTOR + ["solve", str(path), "--format", "plain"],
+                       [PY, "-c", f"import yaml; yaml.load(open({str(path)!r}), Loader=yaml.CSafeLoader)"], 3.0, runs)
+
+
 def _peak_memory(command: list[str]) -> int:
     """Peak resident memory (KB) of one run, measured in a fresh child so earlier runs do not count."""
     probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL);"
@@ -101,7 +111,7 @@ def bench_steps(runs: int) -> bool:
                    [PY, "-c", MINIMAL_LOOP], 2.0, runs)
 
 
-BENCHMARKS = {"startup": bench_startup, "big-json": bench_big_json, "steps": bench_steps}
+BENCHMARKS = {"startup": bench_startup, "big-json": bench_big_json, "big-text": bench_big_text, "steps": bench_steps}
 
 
 def compile_package() -> None:

@@ -257,3 +257,20 @@ def test_invalid_files_exit_2_with_one_line(invoke, tmp_path, name):
         assert len(errors) == 1 and message in errors[0], result.stderr
         assert str(path) in errors[0]
         assert "Traceback" not in result.output
+
+
+def test_wide_layers_are_elided_in_text(invoke, tmp_path):
+    width = 30  # 60 net/out rows in layer 1: more than a table shows
+    row = "[" + ", ".join(["0.1"] * 2) + "]"
+    problem = tmp_path / "wide.yaml"
+    problem.write_text(
+        "inputs: [0.5, 0.2]\ntargets: [0.3]\nlayers:\n"
+        f"  - {{weights: [{', '.join([row] * width)}], biases: 0.1, activation: tanh}}\n"
+        f"  - {{weights: [[{', '.join(['0.05'] * width)}]], biases: [0.2], activation: sigmoid}}\n"
+        "loss: half_sse\nlearning_rate: 0.1\n")
+    result = invoke("solve", str(problem), "-f", "plain")
+    assert result.exit_code == 0, result.output
+    assert "20 more rows (see --only KEY or --format json)" in result.stdout  # 60 rows, 40 shown
+    # the forward table lists the 30 nets, then the 30 outputs: the first and last 20 rows are shown
+    assert "| net_20^1 " in result.stdout and "| net_21^1 " not in result.stdout
+    assert "| out_11^1 " in result.stdout and "| out_10^1 " not in result.stdout

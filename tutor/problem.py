@@ -71,11 +71,25 @@ class DefaultWeightNames(Sequence):
     def __len__(self) -> int:
         return self.rows
 
-    def __getitem__(self, j: int) -> tuple[str, ...]:  # type: ignore[override]
+    def __getitem__(self, j: int) -> "_DefaultWeightRow":  # type: ignore[override]
         if not -self.rows <= j < self.rows:
             raise IndexError(j)
-        j = j % self.rows
-        return tuple(default_weight_name(self.layer, j + 1, i) for i in range(1, self.cols + 1))
+        return _DefaultWeightRow(self.layer, j % self.rows + 1, self.cols)
+
+
+class _DefaultWeightRow(Sequence):
+    """The default names of the weights into neuron j: one name is made per access, not the whole row."""
+
+    def __init__(self, layer: int, j: int, cols: int) -> None:
+        self.layer, self.j, self.cols = layer, j, cols
+
+    def __len__(self) -> int:
+        return self.cols
+
+    def __getitem__(self, i: int) -> str:  # type: ignore[override]
+        if not -self.cols <= i < self.cols:
+            raise IndexError(i)
+        return default_weight_name(self.layer, self.j, i % self.cols + 1)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
+
 from tutor.layout import Cell, Column, cell, paragraph, render_table
 from tutor.output import PlainSink, RichSink
 from tutor.problem import Problem
@@ -140,21 +142,21 @@ class TextView:
         self.heading("Forward pass")
         for l in range(1, len(trace.problem.layers) + 1):
             act = trace.problem.layers[l - 1].activation
-            rows = [q for q in trace if q.kind in ("net", "out") and q.layer == l]
+            rows = trace.select(("net", "out"), l)
             self.quantity_table(rows, f"Layer {l} ({act.describe()}: out = {act.formula})")
 
     def loss(self, trace: Trace) -> None:
         self.heading("Loss")
-        self.quantity_table([q for q in trace if q.kind == "loss"])
+        self.quantity_table(trace.select(("loss",)))
 
     def backward(self, trace: Trace) -> None:
         self.heading("Backward pass")
         problem = trace.problem
         for l in range(len(problem.layers), 0, -1):
             act = problem.layers[l - 1].activation
-            rows = [q for q in trace if q.kind in ("dloss_dout", "dout_dnet", "delta") and q.layer == l]
+            rows = trace.select(("dloss_dout", "dout_dnet", "delta"), l)
             self.quantity_table(rows, f"Layer {l}: deltas ({act.describe()}: dout/dnet = {act.derivative_formula})")
-            grads = [q for q in trace if q.kind in ("grad_weight", "grad_bias") and q.layer == l]
+            grads = trace.select(("grad_weight", "grad_bias"), l)
             self.quantity_table(grads, f"Layer {l}: gradients")
 
     def updates(self, trace: Trace) -> None:
@@ -162,7 +164,7 @@ class TextView:
         self.heading(f"Updates (new = old - {problem.learning_rate:g} * gradient, all gradients from the old weights)")
         columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
-            quantities = [q for q in trace if q.kind in ("new_weight", "new_bias") and q.layer == l]
+            quantities = trace.select(("new_weight", "new_bias"), l)
             rows = []
             for q in _elide(quantities):
                 if q is None:
@@ -181,10 +183,8 @@ class TextView:
         lines = [f"{name} before the update: {self.fmt(trace.loss)}"]
         if history is not None and len(history) >= 2:
             lines.append(f"{name} after the update:  {self.fmt(history[1])}")
-        grads = [q for q in trace if q.kind == "grad_weight"]
-        if grads:
-            big = max(grads, key=lambda q: abs(q.value))
-            lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
+        big = _largest_weight_gradient(trace)
+        lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
         self.lines("\n".join(lines))
         if history is not None and len(history) > 2:
             self.history(history)
@@ -232,6 +232,18 @@ class TextView:
         columns = [Column("#", "right"), Column("path and its product of local derivatives", wrap=True),
                    Column("value", "right")]
         self.print_table(columns, rows, f"Path-sum: {paths.label} over {paths.count} {noun}{mean}")
+
+
+def _largest_weight_gradient(trace: Trace) -> Quantity:
+    """The weight gradient largest in size (the first of equals, in solution order), found in the arrays."""
+    best: tuple[float, int, int, int] | None = None
+    for l in range(len(trace.problem.layers), 0, -1):  # the solution's order: output layer first
+        grads = np.abs(trace.step.layers[l - 1].grad_weights)
+        j, i = np.unravel_index(int(np.argmax(grads)), grads.shape)
+        if best is None or grads[j, i] > best[0]:
+            best = (float(grads[j, i]), l, int(j) + 1, int(i) + 1)
+    assert best is not None
+    return trace[trace.key_for("grad_weight", best[1], best[2], best[3])]
 
 
 def _names(names: Sequence[str]) -> str:

@@ -8,6 +8,7 @@ a student's own earlier values it gives what follows from them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence as SequenceABC
 from functools import cached_property
 from typing import Callable, Iterator, Sequence, Union
 
@@ -153,37 +154,60 @@ class Trace:
 
     @cached_property
     def quantities(self) -> tuple[Quantity, ...]:
-        return tuple(self._builder.build(entry) for entry in self._builder.entries())
+        """Every quantity, in solution order (built once; a big network's take a while: see `select`)."""
+        return tuple(self._get(key) for key in self._position)
 
     @cached_property
-    def _by_key(self) -> dict[str, Quantity]:
-        return {q.key: q for q in self.quantities}
+    def _entries(self) -> list[Entry]:
+        return list(self._builder.entries())
+
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        """Each key's place in the solution order."""
+        return {self._builder.key(*entry): n for n, entry in enumerate(self._entries)}
+
+    @cached_property
+    def _built(self) -> dict[str, Quantity]:
+        return {}
+
+    def _get(self, key: str) -> Quantity:
+        """The quantity with this key, built the first time it is asked for."""
+        q = self._built.get(key)
+        if q is None:
+            q = self._built[key] = self._builder.build(self._entries[self._position[key]])
+        return q
 
     @cached_property
     def _by_label(self) -> dict[str, str]:
         """Display labels, and the short forms courses also write: dE/dw5 for dE_total/dw5."""
-        labels = {q.label: q.key for q in self.quantities}
+        of, key = self.labels.of, self._builder.key
+        labels = {of(e[0], e[1], e[2], e[3], None if e[4] is None else e[4] + 1): key(*e) for e in self._entries}
         loss, base = self.labels.loss, self.labels.loss_base
         if base != loss:
-            for label, key in list(labels.items()):
+            for label, k in list(labels.items()):
                 if label.startswith(f"d{loss}/"):
-                    labels.setdefault(f"d{base}/" + label[len(loss) + 2:], key)
+                    labels.setdefault(f"d{base}/" + label[len(loss) + 2:], k)
         return labels
 
     def __getitem__(self, key: str) -> Quantity:
-        return self._by_key[self.resolve(key)]
+        return self._get(self.resolve(key))
 
     def __contains__(self, key: str) -> bool:
-        return key in self._by_key
+        return key in self._position
 
     def __iter__(self) -> Iterator[Quantity]:
         return iter(self.quantities)
 
     def __len__(self) -> int:
-        return self._builder.count()
+        return len(self._entries)
 
     def keys(self) -> list[str]:
-        return [q.key for q in self.quantities]
+        return list(self._position)
+
+    def select(self, kinds: Sequence[str], layer: int | None = None) -> "QuantityView":
+        """The quantities of these kinds (of one layer, if given), in solution order, built only when read."""
+        entries = [e for e in self._entries if e[0] in kinds and (layer is None or e[1] == layer)]
+        return QuantityView(self, [self._builder.key(*e) for e in entries])
 
     def key_for(self, kind: str, layer: int | None = None, j: int | None = None, i: int | None = None,
                 sample: int | None = None) -> str:
@@ -193,15 +217,15 @@ class Trace:
     def resolve(self, name: str) -> str:
         """The key for `name`, which may be a key or a display label (``w5+``, ``dE_total/dw5``)."""
         name = name.strip()
-        if name in self._by_key:
+        if name in self._position:
             return name
         if name in self._by_label:
             return self._by_label[name]
         folded = {label.lower(): key for label, key in self._by_label.items()}
-        folded.update({key.lower(): key for key in self._by_key})
+        folded.update({key.lower(): key for key in self._position})
         if name.lower() in folded:
             return folded[name.lower()]
-        hint = closest(name, list(self._by_key) + list(self._by_label))
+        hint = closest(name, list(self._position) + list(self._by_label))
         raise KeyLookupError(f"this problem has no quantity '{name}'{hint} (see the list of keys in "
                              "`backprop-tutor solve --format json` or docs/keys.md)")
 
@@ -213,8 +237,8 @@ class Trace:
             key = stack.pop()
             if key not in wanted:
                 wanted.add(key)
-                stack.extend(self._by_key[key].depends_on)
-        return [q for q in self.quantities if q.key in wanted]
+                stack.extend(self._get(key).depends_on)
+        return [self._get(key) for key in sorted(wanted, key=self._position.__getitem__)]
 
     def records(self) -> Iterator[dict]:
         """Quantities as plain dicts (key, kind, layer, index, value, depends_on), built without formulas."""
@@ -230,6 +254,22 @@ class Trace:
 
 
 Entry = tuple  # (kind, layer, j, i, s): s is the 0-based sample, j and i are 1-based
+
+
+class QuantityView(SequenceABC):
+    """Some of a trace's quantities, in solution order; each is built when first read."""
+
+    def __init__(self, trace: Trace, keys: list[str]) -> None:
+        self.trace = trace
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self.trace[key] for key in self.keys[index]]
+        return self.trace[self.keys[index]]
 
 
 @dataclass(frozen=True)
