@@ -41,6 +41,11 @@ def closest(word: object, choices: Sequence[str]) -> str:
     return f"; did you mean '{match[0]}'?" if match else ""
 
 
+def plural(count: int, word: str) -> str:
+    """"1 row", "2 rows": a count with its noun."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 class ProblemError(UserError):
     """A problem file that cannot be read or does not describe a valid network."""
 

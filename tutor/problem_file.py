@@ -14,7 +14,7 @@ from typing import Any, NoReturn, Sequence
 import numpy as np
 
 from tutor.activations import ACTIVATIONS, Activation, make_activation
-from tutor.errors import closest, ProblemError, UserError
+from tutor.errors import ProblemError, UserError, closest, plural
 from tutor.losses import LOSSES, make_loss
 from tutor.problem import FORMAT_VERSION, Grading, Layer, Notation, Problem, content_hash
 from tutor.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
@@ -74,10 +74,6 @@ def _shown(value: Any) -> str:
         return _cut(repr(value))
     except ValueError:  # an integer too long for Python to print
         return "a very long number"
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _is_number(value: Any) -> bool:
@@ -147,11 +143,11 @@ class _Reader:
 
     def vector(self, value: Any, path: FieldPath, length: int | None, what: str) -> np.ndarray:
         """A list of finite numbers, of `length` if given."""
-        expected = f"a list of {what}" if length is None else f"a list of {_plural(length, 'number')} ({what})"
+        expected = f"a list of {what}" if length is None else f"a list of {plural(length, 'number')} ({what})"
         if not isinstance(value, list) or not value:
             self.fail(path, f"expected {expected}, got {describe_value(value)}")
         if length is not None and len(value) != length:
-            self.fail(path, f"expected {_plural(length, 'number')} ({what}), got {len(value)}")
+            self.fail(path, f"expected {plural(length, 'number')} ({what}), got {len(value)}")
         return self._numbers(value, path)
 
     def _numbers(self, row: list, path: FieldPath) -> np.ndarray:
@@ -175,7 +171,7 @@ class _Reader:
         `one_row_hint` names what a single row stands for (``one neuron``): a flat list of `cols`
         numbers is then refused with a hint to wrap it in another pair of brackets.
         """
-        numbers = _plural(cols, "number")
+        numbers = plural(cols, "number")
         if not isinstance(value, list) or not value:
             self.fail(path, f"expected a list of rows ({what_row}), each a list of {numbers}, "
                             f"got {describe_value(value)}")
@@ -188,8 +184,8 @@ class _Reader:
         lengths = {len(row) for row in value}
         if lengths != {cols}:
             if len(lengths) == 1:
-                self.fail(path, f"expected {_plural(len(value), 'row')} ({what_row}) of {numbers} ({what_col}), "
-                                f"got {_plural(len(value), 'row')} of {lengths.pop()}")
+                self.fail(path, f"expected {plural(len(value), 'row')} ({what_row}) of {numbers} ({what_col}), "
+                                f"got {plural(len(value), 'row')} of {lengths.pop()}")
             bad = next(i for i, row in enumerate(value) if len(row) != cols)
             self.fail([*path, bad], f"expected {numbers} ({what_col}), got {len(value[bad])} (rows differ in length)")
         rows = [self._numbers(row, [*path, j]) for j, row in enumerate(value)]
@@ -387,8 +383,8 @@ class _Reader:
             if outputs == 1 and isinstance(value, list) and value and not any(isinstance(v, list) for v in value):
                 return self.vector(value, path, samples, "one per sample")[:, np.newaxis], None
             if not isinstance(value, list) or len(value) != samples:
-                self.fail(path, f"expected {_plural(samples, 'row')} (one per sample, as in inputs) of "
-                                f"{_plural(outputs, 'number')} (one per output), got {describe_value(value)}")
+                self.fail(path, f"expected {plural(samples, 'row')} (one per sample, as in inputs) of "
+                                f"{plural(outputs, 'number')} (one per output), got {describe_value(value)}")
             return self.matrix(value, path, outputs, "one per sample", "one per output"), None
         if _is_number(value) and outputs == 1:
             return np.array([[self.number(value, path)]]), None

@@ -12,6 +12,7 @@ import math
 import sys
 from typing import IO, Callable
 
+from tutor.errors import plural
 from tutor.judge import Tolerance
 from tutor.layout import Column, cell
 from tutor.progress import ProgressReport
@@ -225,7 +226,7 @@ class QuizView(TextView):
         if not report.answers:
             self.lines(f"No answers saved yet in {report.db}: practise with `backprop-tutor quiz`.")
             return
-        self.lines(f"{report.answers} answers in {report.session_count} sessions ({report.db})",
+        self.lines(f"{plural(report.answers, 'answer')} in {plural(report.session_count, 'session')} ({report.db})",
                    self.style("bold"))
         self.heading("Recent sessions")
         rows = []
