@@ -204,3 +204,10 @@ def test_an_unexplained_wrong_answer_has_no_diagnosis(mazur):
 
 def test_by_id_covers_the_catalogue():
     assert set(BY_ID) == {m.id for m in CATALOGUE}
+
+
+def test_a_mistake_on_the_true_inputs_is_found_even_after_a_slip(mazur):
+    # out_h1 slipped (so their net_o1 differs), but sigma'(net_o1) was then taken on the true net_o1
+    slipped_net_o1 = 0.40 * 0.9 + 0.45 * OUT_H2 + 0.60
+    given = answers(out1_1=0.9, net2_1=slipped_net_o1, dout_dnet2_1=NET_O1 * (1 - NET_O1))
+    assert verdicts(Judge(mazur), given)["dout_dnet2_1"] == ("wrong", "sigmoid_derivative_on_net")

@@ -132,6 +132,11 @@ class Judge:
         return verdicts
 
     @cached_property
+    def true_values(self) -> dict[str, float]:
+        """Every quantity's true value, by key."""
+        return {q.key: q.value for q in self.trace.quantities}
+
+    @cached_property
     def order(self) -> dict[str, int]:
         """Each key's place in the solution order."""
         return {key: n for n, key in enumerate(self.trace.keys())}
@@ -140,7 +145,8 @@ class Judge:
                   right: Mapping[str, float]) -> dict[str, Mistake]:
         """For each wrong answer, the catalogued mistake that reproduces it.
 
-        First each mistake's own rule at that very step (from the student's world); then, for answers
+        First each mistake's own rule at that very step (from the student's world, or from the true
+        values, for a student who took an input from the key rather than their own work); then, for answers
         still unexplained, a mistake made in an earlier step the student did not write down: the world is
         recomputed under the mistake's rule (their own answers stay as given) and the answer compared
         with what follows.
@@ -149,7 +155,10 @@ class Judge:
         for q, answer in wrong:
             right_here = q.compute(*[right[d] for d in q.depends_on])
             for mistake in self.mistakes:
-                if self._explains(mistake.candidates(self.trace, q, right), q, answer, right_here):
+                candidates = mistake.candidates(self.trace, q, right)
+                if candidates and not self._explains(candidates, q, answer, right_here):
+                    candidates = mistake.candidates(self.trace, q, self.true_values)  # the key's inputs, not theirs
+                if self._explains(candidates, q, answer, right_here):
                     found[q.key] = mistake
                     break
         for mistake in self.mistakes:
