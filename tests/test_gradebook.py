@@ -314,7 +314,7 @@ def test_the_progress_bar_only_runs_when_asked():
 def test_template_prints_every_asked_key(invoke):
     result = invoke("template", "mazur")
     assert result.exit_code == 0
-    assert "new_w2_1_1:     # w5+ : w5 (h1 -> o1) after the update" in result.stdout
+    assert "new_w2_1_1:     # w5+ : w5 after the update (h1 -> o1)" in result.stdout
     assert result.stdout.count("\n") == 41 + 3
 
 

@@ -505,7 +505,7 @@ def test_an_unknown_name_in_ask_is_a_located_problem_file_error(tmp_path):
 
 def test_the_template_is_a_valid_blank_sheet(mazur, grader):
     text = template_text(mazur, grader.asked)
-    assert "new_w2_1_1:     # w5+ : w5 (h1 -> o1) after the update\n" in text
+    assert "new_w2_1_1:     # w5+ : w5 after the update (h1 -> o1)\n" in text
     assert "out1_1:         # out_h1 : output of h1\n" in text
     result = grader.grade_text(text)
     assert {r.verdict for r in result.results} == {"missing"} and result.problems == []

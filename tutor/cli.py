@@ -102,7 +102,9 @@ def solve(
         from tutor.solver import solve as solve_problem
 
         trace = solve_problem(load_problem(find_problem(problem)), steps=steps or 1)
-        keys = [k.strip() for k in only.split(",") if k.strip()] if only else []
+        from tutor.keys import split_keys
+
+        keys = split_keys(only)
         for key in keys:
             trace.resolve(key)  # report a wrong key before printing anything
         if output is OutputFormat.json:
@@ -284,13 +286,14 @@ def template(
         from tutor.bundled import find_problem
         from tutor.errors import UserError
         from tutor.grader import asked_quantities, select, template_text
+        from tutor.keys import split_keys
         from tutor.problem_file import load_problem
         from tutor.solver import solve as solve_problem
 
         trace = solve_problem(load_problem(find_problem(problem)))
         asked = asked_quantities(trace)
         if only is not None:
-            names = [k.strip() for k in only.split(",") if k.strip()]
+            names = split_keys(only)
             if not names:
                 raise UserError("--only needs at least one key")
             asked = select(asked, trace, names)

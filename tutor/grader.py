@@ -25,7 +25,7 @@ from tutor.errors import ProblemError, UserError
 from tutor.judge import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, Answer, Judge, Judgement, Tolerance
 from tutor.mistakes import Mistake
 from tutor.problem import Problem
-from tutor.trace import Quantity, Trace
+from tutor.trace import Quantity, Trace, describe
 from tutor.yaml_safe import locate, locate_key, read_text
 
 TOLERANCE_MODES = ("either", "relative", "absolute", "precision")
@@ -263,35 +263,6 @@ class Grader:
 
 
 # -- blank sheets --------------------------------------------------------------------------------------------
-
-
-def describe(trace: Trace, q: Quantity) -> str:
-    """A short description of a quantity in the problem's notation, for a blank sheet's comments."""
-    labels = trace.labels
-    layers = len(trace.problem.layers)
-    sample = f" (sample {q.sample})" if q.sample is not None else ""
-    if q.kind == "loss":
-        if q.j is not None:
-            return f"output {labels.neuron(layers, q.j)}'s share of the loss{sample}"
-        if q.sample is not None:
-            return f"the loss of sample {q.sample}"
-        return "the loss (the mean over the batch)" if trace.problem.batch else "the loss"
-    if q.kind in ("grad_bias", "new_bias"):
-        bias = labels.bias(q.layer, q.j)
-        return f"gradient of {bias}" if q.kind == "grad_bias" else f"{bias} after the update"
-    if q.kind in ("grad_weight", "new_weight"):
-        weight = labels.weight(q.layer, q.j, q.i)
-        source = labels.input(q.i) if q.layer == 1 else labels.neuron(q.layer - 1, q.i)
-        path = f"{source} -> {labels.neuron(q.layer, q.j)}"
-        return f"gradient of {weight} ({path})" if q.kind == "grad_weight" else f"{weight} ({path}) after the update"
-    neuron = labels.neuron(q.layer, q.j)
-    return {
-        "net": f"net input of {neuron}",
-        "out": f"output of {neuron}",
-        "dloss_dout": f"the loss's derivative with respect to {neuron}'s output",
-        "dout_dnet": f"the activation's derivative at {neuron}",
-        "delta": f"delta of {neuron} (the loss's derivative with respect to its net input)",
-    }[q.kind] + sample
 
 
 def template_text(trace: Trace, asked: Sequence[Asked]) -> str:

@@ -77,3 +77,8 @@ def parse_key(key: str) -> KeyParts | None:
     j = int(match["j"]) if match["j"] else None
     i = int(match["i"]) if match["i"] else None
     return KeyParts(kind, int(match["layer"]), j, i, sample)
+
+
+def split_keys(text: str | None) -> list[str]:
+    """The names in a ``--only KEY[,KEY...]`` option, stripped; empty entries are dropped."""
+    return [name.strip() for name in (text or "").split(",") if name.strip()]

@@ -68,7 +68,7 @@ def load_trace(options: QuizOptions):
 def run_quiz(options: QuizOptions) -> int:
     """Run a quiz; returns the exit code (0, or 130 after Ctrl-C)."""
     from tutor.judge import Judge, Tolerance
-    from tutor.keys import KINDS
+    from tutor.keys import KINDS, split_keys
     from tutor.output import make_sink
     from tutor.progress import ProgressStore, default_db_path
     from tutor.quiz import QuizSession, select_questions, sheet_reader
@@ -77,7 +77,7 @@ def run_quiz(options: QuizOptions) -> int:
     trace, note, extra = load_trace(options)
     tolerance = Tolerance(relative=options.relative, absolute=options.absolute, mode=options.tolerance_mode)
     judge = Judge(trace, tolerance)
-    only = [k.strip() for k in options.only.split(",") if k.strip()] if options.only else []
+    only = split_keys(options.only)
     path = options.db or default_db_path()
     store = ProgressStore.open(path)
     try:

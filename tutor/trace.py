@@ -253,6 +253,46 @@ class Trace:
         yield from self._builder.weight_rows(block)
 
 
+def describe(trace: "Trace", q: Quantity) -> str:
+    """What `q` is, in words and the problem's notation: "net input of h1", "w5 after the update".
+
+    Used for quiz questions and for the comments of blank answer sheets.
+    """
+    labels = trace.labels
+    sample = f" (sample {q.sample})" if q.sample is not None else ""
+    if q.kind == "loss":
+        if q.j is not None:
+            output = _neuron(labels.neuron(len(trace.problem.layers), q.j))
+            return f"{output}'s share of the loss{sample}"
+        return f"the loss of sample {q.sample}" if q.sample is not None else "the total loss"
+    neuron = _neuron(labels.neuron(q.layer, q.j)) if q.j is not None else ""
+    if q.kind == "net":
+        return f"net input of {neuron}{sample}"
+    if q.kind == "out":
+        return f"output of {neuron}{sample}"
+    if q.kind == "dloss_dout":
+        return f"derivative of the loss with respect to the output of {neuron}{sample}"
+    if q.kind == "dout_dnet":
+        return f"derivative of {neuron}'s activation, dout/dnet{sample}"
+    if q.kind == "delta":
+        return f"delta of {neuron}, the loss's derivative with respect to its net input{sample}"
+    if q.kind in ("grad_weight", "new_weight"):
+        weight = labels.weight(q.layer, q.j, q.i)
+        source = labels.input(q.i) if q.layer == 1 else _neuron(labels.neuron(q.layer - 1, q.i))
+        if q.kind == "new_weight":
+            return f"{weight} after the update ({source} -> {neuron})"
+        return f"gradient of the loss with respect to {weight} ({source} -> {neuron})"
+    bias = labels.bias(q.layer, q.j)
+    if q.kind == "new_bias":
+        return f"{bias} after the update"
+    return f"gradient of the loss with respect to {bias}"
+
+
+def _neuron(name: str) -> str:
+    """A neuron's name in a sentence: ``h1``, or ``neuron 2^1`` for the default notation's bare indices."""
+    return f"neuron {name}" if name[:1].isdigit() else name
+
+
 Entry = tuple  # (kind, layer, j, i, s): s is the 0-based sample, j and i are 1-based
 
 
