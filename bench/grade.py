@@ -55,8 +55,8 @@ def timed(command: list[str]) -> float:
 
 def make_sheets(folder: Path, count: int, seed: int = 4) -> None:
     """Write `count` sheets for EX02 into `folder` (name: student-0001.yaml, ...)."""
-    from tutor.judge import Judge
-    from tutor.mistakes import BY_ID
+    from tutor.teach.judge import Judge
+    from tutor.teach.mistakes import BY_ID
     from tutor.solver import solve
 
     trace = solve(PROBLEM)

@@ -36,7 +36,7 @@ def runner() -> CliRunner:
 @pytest.fixture
 def invoke(runner: CliRunner, monkeypatch: pytest.MonkeyPatch):
     """Run the CLI from the repository root with a stable environment; returns the click Result."""
-    from tutor.cli import app
+    from tutor.cli.app import app
 
     monkeypatch.chdir(ROOT)
     for key, value in STABLE_ENV.items():

@@ -4,7 +4,7 @@
 into a `Problem` through the real loader (`parse_problem` on the JSON text, which is YAML too), and
 `Reference` recomputes forward values and losses from a loaded problem's data (arrays, activation
 names and parameters, loss name) with formulas written here from scratch, in extended precision, so a
-mistake in `tutor.activations`, `tutor.losses` or `tutor.engine` cannot hide itself. `CONFIGS` and
+mistake in `tutor.model.activations`, `tutor.model.losses` or `tutor.engine.step` cannot hide itself. `CONFIGS` and
 `grid_spec` give the activation x loss x shape grid of the gradient checks.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tutor.problem import Problem
-from tutor.problem_file import parse_problem
+from tutor.problem.validated import Problem
+from tutor.problem.loader import parse_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEM_FILES = sorted((ROOT / "problems").glob("*.yaml"))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import BUNDLED
-from tutor.bundled import bundled_problems, find_problem
+from tutor.problem.bundled import bundled_problems, find_problem
 from tutor.errors import UserError
-from tutor.problem_file import load_problem
+from tutor.problem.loader import load_problem
 from tutor.solver import solve
 
 

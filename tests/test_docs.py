@@ -8,11 +8,11 @@ import pytest
 import typer
 
 from tests.conftest import BUNDLED, ROOT
-from tutor.activations import ACTIVATIONS
-from tutor.cli import app
-from tutor.keys import KINDS
-from tutor.losses import LOSSES
-from tutor.problem_file import LAYER_KEYS, NOTATION_KEYS, TOP_KEYS
+from tutor.model.activations import ACTIVATIONS
+from tutor.cli.app import app
+from tutor.trace.keys import KINDS
+from tutor.model.losses import LOSSES
+from tutor.problem.loader import LAYER_KEYS, NOTATION_KEYS, TOP_KEYS
 
 COMMANDS_DOC = (ROOT / "docs" / "commands.md").read_text()
 FORMAT_DOC = (ROOT / "docs" / "problem-format.md").read_text()
@@ -85,7 +85,7 @@ def test_readme_links_resolve():
 
 
 def test_every_catalogued_mistake_is_documented():
-    from tutor.mistakes import CATALOGUE
+    from tutor.teach.mistakes import CATALOGUE
 
     text = (ROOT / "docs" / "mistakes.md").read_text()
     for mistake in CATALOGUE:

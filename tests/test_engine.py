@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tutor.engine import run_step, train
-from tutor.problem_file import load_problem
+from tutor.engine.step import run_step, train
+from tutor.problem.loader import load_problem
 from tutor.solver import solve
 
 PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
@@ -212,7 +212,7 @@ layers:
 loss: half_sse
 learning_rate: 0.5
 """
-    from tutor.problem_file import parse_problem
+    from tutor.problem.loader import parse_problem
 
     batch = run_step(parse_problem(text))
     singles = []
@@ -237,7 +237,7 @@ def test_training_through_a_saturated_sigmoid_output_stays_finite(target, rate):
     # A large learning rate drives the sigmoid output to exactly 1.0 (or 0.0) after one update. There
     # bce's dL/dout is 0/0 and dout/dnet is 0; their product used to be NaN and poison every later
     # weight. The cancelled form gives the limit, (o - t) / n.
-    from tutor.problem_file import parse_problem
+    from tutor.problem.loader import parse_problem
 
     problem = parse_problem(f"""
 inputs: [1.0, -1.0]

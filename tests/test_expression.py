@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tutor import expression
+from tutor.teach import expression
 from tutor.errors import UserError
-from tutor.expression import (
+from tutor.teach.expression import (
     CONSTANTS,
     FUNCTIONS,
     ExpressionError,

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tutor.errors import UserError
-from tutor.generate import generate_problem, hidden_activations, parse_shape
-from tutor.losses import LOSSES
-from tutor.problem_file import parse_problem
+from tutor.problem.generate import generate_problem, hidden_activations, parse_shape
+from tutor.model.losses import LOSSES
+from tutor.problem.loader import parse_problem
 from tutor.solver import solve
 
 SHAPES = [(2, 2, 2), (3, 3, 2), (1, 1), (2, 1), (4, 5, 3), (2, 3, 2, 1), (3, 4, 4, 2), (10, 10, 10, 10, 10, 10)]
@@ -224,9 +224,9 @@ def test_bad_seeds(seed, message):
 
 
 def test_impossible_rules_are_a_clear_error(monkeypatch):
-    import tutor.generate
+    import tutor.problem.generate
 
-    monkeypatch.setattr(tutor.generate, "net_trouble", lambda *args, **kwargs: "dead (relu with net <= 0.05)")
+    monkeypatch.setattr(tutor.problem.generate, "net_trouble", lambda *args, **kwargs: "dead (relu with net <= 0.05)")
     with pytest.raises(UserError, match="could not generate a 2-2-2 relu/sigmoid problem .* try another seed, or "
                                         "--allow-saturated"):
         generate_problem(1, activation="relu")

@@ -19,9 +19,9 @@ from tests.netgen import (
     ACTIVATIONS, CONFIGS, FD_NOISE, KINK_MARGIN, KINKED, LOSSES, PROBLEM_FILES, Reference, central_difference, close,
     grid_spec, output_allowed, outputs_in_range, ref_activation, sample_specs, to_problem,
 )
-from tutor.engine import run_step
-from tutor.problem import Problem
-from tutor.problem_file import load_problem
+from tutor.engine.step import run_step
+from tutor.problem.validated import Problem
+from tutor.problem.loader import load_problem
 
 H = 1e-6
 #: Gradients agree to a relative error below REL, or an absolute error below ABS for tiny gradients.

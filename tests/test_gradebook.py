@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import PROBLEMS, ROOT
 from tests.test_grader import BLOG, SLIP, mazur_by_hand, sheet, slipped_chain
-from tutor.gradebook import csv_cell, markdown_text, progress_bar, sanitise, student_ids, write_inside
+from tutor.teach.gradebook import csv_cell, markdown_text, progress_bar, sanitise, student_ids, write_inside
 
 MAZUR = str(PROBLEMS / "mazur-2-2-2.yaml")
 MAZUR_TEXT = (PROBLEMS / "mazur-2-2-2.yaml").read_text()
@@ -405,7 +405,7 @@ def test_blog_labels_on_the_command_line(invoke, tmp_path):
 
 
 def test_grade_help_imports_no_numpy():
-    probe = ("import sys\nfrom tutor.cli import app\ntry:\n    app(['grade', '--help'])\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in ('numpy', 'yaml', 'tutor.engine', 'tutor.grader') if m in sys.modules))")
+    probe = ("import sys\nfrom tutor.cli.app import app\ntry:\n    app(['grade', '--help'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('numpy', 'yaml', 'tutor.engine.step', 'tutor.teach.grader') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import PROBLEMS
 from tutor.errors import ProblemError, UserError
-from tutor.answers import SheetError, compose_sheet, simple_entries
-from tutor.grader import Grader, asked_quantities, select, settings_for, template_text
-from tutor.judge import Judge
-from tutor.mistakes import CATALOGUE
-from tutor.problem_file import parse_problem
+from tutor.teach.sheets import SheetError, compose_sheet, simple_entries
+from tutor.teach.grader import Grader, asked_quantities, select, settings_for, template_text
+from tutor.teach.judge import Judge
+from tutor.teach.mistakes import CATALOGUE
+from tutor.problem.loader import parse_problem
 from tutor.solver import solve
 
 MAZUR_TEXT = (PROBLEMS / "mazur-2-2-2.yaml").read_text()

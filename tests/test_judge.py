@@ -11,9 +11,9 @@ import math
 import pytest
 
 from tests.conftest import PROBLEMS
-from tutor.judge import Answer, Judge, Tolerance
-from tutor.mistakes import BY_ID, CATALOGUE
-from tutor.problem_file import parse_problem
+from tutor.teach.judge import Answer, Judge, Tolerance
+from tutor.teach.mistakes import BY_ID, CATALOGUE
+from tutor.problem.loader import parse_problem
 from tutor.solver import solve
 
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tutor.errors import ProblemError
-from tutor.problem import Problem
-from tutor.problem_file import parse_problem
+from tutor.problem.validated import Problem
+from tutor.problem.loader import parse_problem
 
 MAZUR_TEXT = (Path(__file__).resolve().parent.parent / "problems" / "mazur-2-2-2.yaml").read_text(encoding="utf-8")
 MAZUR = yaml.safe_load(MAZUR_TEXT)

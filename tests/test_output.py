@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tutor.layout import Column, cell, paragraph, render_table
-from tutor.output import PlainSink, RichSink, make_sink, output_width, wants_colour
+from tutor.views.layout import Column, cell, paragraph, render_table
+from tutor.views.output import PlainSink, RichSink, make_sink, output_width, wants_colour
 
 
 class FakeTerminal(io.StringIO):
@@ -80,7 +80,7 @@ def test_paragraph_wraps_each_line():
 
 
 def test_plain_solve_does_not_import_rich_console():
-    code = ("import sys\nfrom tutor.cli import app\ntry:\n    app(['solve', 'problems/mazur-2-2-2.yaml'])\n"
+    code = ("import sys\nfrom tutor.cli.app import app\ntry:\n    app(['solve', 'problems/mazur-2-2-2.yaml'])\n"
             "except SystemExit:\n    pass\nprint('rich.console' in sys.modules, file=sys.stderr)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stderr.strip().splitlines()[-1] == "False"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import BUNDLED, PROBLEMS
-from tutor.paths import MAX_PATHS, path_count, path_sum
+from tutor.trace.pathsum import MAX_PATHS, path_count, path_sum
 from tutor.solver import solve
 
 
@@ -43,7 +43,7 @@ def test_path_sum_equals_the_gradient_for_every_weight(path):
 
 
 def test_softmax_with_mse_goes_through_every_output(tmp_path):
-    from tutor.problem_file import parse_problem
+    from tutor.problem.loader import parse_problem
 
     problem = parse_problem(
         "inputs: [0.5, -0.2]\ntargets: [0.2, 0.3, 0.5]\nlayers:\n"
@@ -57,7 +57,7 @@ def test_softmax_with_mse_goes_through_every_output(tmp_path):
 
 
 def test_too_many_paths_are_not_listed():
-    from tutor.problem_file import parse_problem
+    from tutor.problem.loader import parse_problem
 
     width = 20
     row = "[" + ", ".join(["0.1"] * width) + "]"

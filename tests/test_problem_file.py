@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tutor.errors import ProblemError
-from tutor.problem_file import load_problem, parse_problem
+from tutor.problem.loader import load_problem, parse_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 MAZUR = ROOT / "problems" / "mazur-2-2-2.yaml"
@@ -866,7 +866,7 @@ def test_flat_batch_targets_with_a_value_that_is_not_a_number():
 
 def test_valid_files_are_read_without_looking_up_positions(monkeypatch):
     """Positions are found by re-parsing only when there is an error to report, never on the fast path."""
-    import tutor.problem_file as module
+    import tutor.problem.loader as module
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a valid file must not be re-parsed to locate fields")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tutor.errors import UserError
-from tutor.progress import (HALF_LIFE, SCHEMA_VERSION, AnswerRecord, ProgressStore, default_db_path,
+from tutor.teach.progress import (HALF_LIFE, SCHEMA_VERSION, AnswerRecord, ProgressStore, default_db_path,
                             recent_error, review_order, review_states)
 
 MAZUR = "problems/mazur-2-2-2.yaml"

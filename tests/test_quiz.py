@@ -229,7 +229,7 @@ def test_each_mistake_is_diagnosed(invoke, db, tmp_path, mistake, problem, name,
 
 
 def test_every_catalogued_mistake_has_a_prompt_test():
-    from tutor.mistakes import CATALOGUE
+    from tutor.teach.mistakes import CATALOGUE
 
     assert {m.id for m in CATALOGUE} == {d[0] for d in DIAGNOSES}
 
@@ -328,7 +328,7 @@ def test_end_of_input_json_has_the_results_so_far(invoke, db):
 
 
 def test_ctrl_c_saves_and_summarises(invoke, db, monkeypatch):
-    from tutor import render_quiz
+    from tutor.views import quiz as render_quiz
 
     read = render_quiz.LineReader.__call__
     calls = []
@@ -476,7 +476,7 @@ def test_generated_problem_same_seed_same_problem(invoke, db):
     # and delta for 2 neurons, 4 weight and 2 bias gradients), updates (per layer: 4 weights, 2 biases).
     assert first["questions"] == 8 + 3 + 2 * (6 + 4 + 2) + 2 * (4 + 2)
 
-    from tutor.generate import generate_problem
+    from tutor.problem.generate import generate_problem
 
     problem = yaml.safe_load(generate_problem(7, (2, 2, 2)))
     w, b, x = problem["layers"][0]["weights"][0], problem["layers"][0]["biases"][0], problem["inputs"]
@@ -625,8 +625,8 @@ class ListLog:
 
 
 def run_session(trace, keys, replies, log=None, **kwargs):
-    from tutor.judge import Judge
-    from tutor.quiz import QuizSession, Recorder, select_questions
+    from tutor.teach.judge import Judge
+    from tutor.teach.quiz import QuizSession, Recorder, select_questions
 
     questions = select_questions(trace, only=keys)
     events = Recorder()
@@ -645,7 +645,7 @@ def run_session(trace, keys, replies, log=None, **kwargs):
 
 
 def test_session_events(mazur_trace):
-    from tutor.quiz import Asked, HintGiven, Invalid, Judged, Revealed
+    from tutor.teach.quiz import Asked, HintGiven, Invalid, Judged, Revealed
 
     outcome, events = run_session(mazur_trace, ["net_h1", "out_h1"],
                                   ["nope", "0.5", "0.5", "hint", "hint", num(sig(0.5))])
@@ -695,8 +695,8 @@ def test_interrupt_during_saving_is_held_until_the_answer_is_saved(mazur_trace):
 
 
 def test_select_questions_review_order(mazur_trace):
-    from tutor.progress import ReviewState
-    from tutor.quiz import select_questions
+    from tutor.teach.progress import ReviewState
+    from tutor.teach.quiz import select_questions
 
     def state(kind, error, due=True):
         return ReviewState(kind, 3, error, 0 if due else 2, 0, due)

@@ -9,12 +9,12 @@ from tests.conftest import ROOT
 
 PROBE = """
 import sys
-from tutor.cli import app
+from tutor.cli.app import app
 try:
     app([{args}])
 except SystemExit:
     pass
-heavy = sorted(m for m in ("numpy", "yaml", "tutor.engine", "tutor.trace") if m in sys.modules)
+heavy = sorted(m for m in ("numpy", "yaml", "tutor.engine.step", "tutor.trace.trace") if m in sys.modules)
 print("heavy=" + ",".join(heavy))
 """
 

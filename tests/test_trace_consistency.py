@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from tests.netgen import ACTIVATIONS, CONFIGS, LOSSES, PROBLEM_FILES, grid_spec, sample_specs, to_problem
-from tutor.engine import Step, bias_parameters, run_step, train
-from tutor.problem import Problem
-from tutor.problem_file import load_problem
+from tutor.engine.step import Step, bias_parameters, run_step, train
+from tutor.problem.validated import Problem
+from tutor.problem.loader import load_problem
 from tutor.solver import solve
 
 SPECS = sample_specs()
@@ -162,7 +162,7 @@ def test_solve_history_is_train_history():
 
 @pytest.mark.parametrize("path", PROBLEM_FILES, ids=lambda p: p.name)
 def test_formula_terms_name_the_quantities_they_stand_for(path):
-    from tutor.trace import Term
+    from tutor.trace.trace import Term
 
     trace = solve(load_problem(path))
     keyed = 0

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tutor.errors import UserError
-from tutor.yaml_safe import (
+from tutor.problem.yaml_safe import (
     MAX_DEPTH,
     format_path,
     load_yaml_file,
@@ -233,7 +233,7 @@ def test_deep_nesting_is_refused(text, where_):
 def test_deep_nesting_does_not_crash_the_interpreter():
     """libyaml's composer recurses in C and segfaults on very deep nesting; run it in a fresh process."""
     code = (
-        "from tutor.problem_file import parse_problem\n"
+        "from tutor.problem.loader import parse_problem\n"
         "from tutor.errors import ProblemError\n"
         "for text in ('[' * 100000, '{a: ' * 100000, '- ' * 100000):\n"
         "    try:\n"

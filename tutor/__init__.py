@@ -19,11 +19,11 @@ __version__ = "0.1.0"
 __all__ = ["load_problem", "parse_problem", "solve", "Trace", "Problem", "UserError", "ProblemError", "__version__"]
 
 _LAZY = {
-    "load_problem": "tutor.problem_file",
-    "parse_problem": "tutor.problem_file",
+    "load_problem": "tutor.problem.loader",
+    "parse_problem": "tutor.problem.loader",
     "solve": "tutor.solver",
-    "Trace": "tutor.trace",
-    "Problem": "tutor.problem",
+    "Trace": "tutor.trace.trace",
+    "Problem": "tutor.problem.validated",
     "UserError": "tutor.errors",
     "ProblemError": "tutor.errors",
 }

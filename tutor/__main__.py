@@ -1,5 +1,5 @@
 """`python -m tutor`: the same as the `backprop-tutor` command."""
 
-from tutor.cli import main
+from tutor.cli.app import main
 
 main()

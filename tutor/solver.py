@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tutor.engine import train
-from tutor.problem import Problem
-from tutor.problem_file import load_problem
-from tutor.trace import Trace
+from tutor.engine.step import train
+from tutor.problem.validated import Problem
+from tutor.problem.loader import load_problem
+from tutor.trace.trace import Trace
 
 
 def solve(problem: Problem | str | Path, steps: int = 1) -> Trace:

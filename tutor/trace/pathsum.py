@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from itertools import product
 
-from tutor.trace import Term, Trace
+from tutor.trace.trace import Term, Trace
 
 #: Past this many paths the expansion is not shown (the delta form is).
 MAX_PATHS = 256

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, Sequence
 
 from tutor.errors import UserError
-from tutor.answers import clean, short
-from tutor.grader import Grader, KeyResult, SheetResult, _points_text
-from tutor.layout import Cell, Column, StyledLine, cell, paragraph, render_table
-from tutor.render_text import number_formatter
+from tutor.teach.sheets import clean, short
+from tutor.teach.grader import Grader, KeyResult, SheetResult, _points_text
+from tutor.views.layout import Cell, Column, StyledLine, cell, paragraph, render_table
+from tutor.views.text import number_formatter
 
 GRADEBOOK = "gradebook.csv"
 SHEET_SUFFIXES = (".yaml", ".yml")
@@ -441,9 +441,9 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
                   mode: str | None = None, relative: float | None = None, absolute: float | None = None,
                   follow_through_credit: float | None = None, reveal: bool = False) -> None:
     """`backprop-tutor grade`: grade one sheet or a folder, print the result, write files with `out`."""
-    from tutor.bundled import find_problem
-    from tutor.grader import settings_for
-    from tutor.problem_file import load_problem
+    from tutor.problem.bundled import find_problem
+    from tutor.teach.grader import settings_for
+    from tutor.problem.loader import load_problem
     from tutor.solver import solve
 
     stdout, stderr = sys.stdout, sys.stderr
@@ -470,7 +470,7 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
     elif folder:
         stdout.write("".join(line + "\n" for line in [*folder_lines(results), "", *summarise(results).lines()]))
     else:
-        from tutor.output import make_sink
+        from tutor.views.output import make_sink
 
         plain = output == "plain"
         SheetView(make_sink(stdout, plain=plain), grader, digits, plain).sheet(results[0])

@@ -1,6 +1,6 @@
 """A small, fast layout of tables and paragraphs into styled lines.
 
-A styled line is a list of (text, style) pieces; `tutor.output` writes them, through rich when there
+A styled line is a list of (text, style) pieces; `tutor.views.output` writes them, through rich when there
 is colour to show, as plain text otherwise. rich's own Table measures and wraps every cell through its
 full layout engine, which costs most of `solve`'s run time on a typical problem; these tables only need
 fixed columns, one wrapping column and a style per cell line, so laying them out here is several times

@@ -2,10 +2,10 @@
 
 Pure logic, no terminal: a `QuizSession` asks its questions through a `read` function (a terminal, piped
 standard input or an answer sheet behind it) and reports what happens as events (`Asked`, `Invalid`,
-`Judged`, `HintGiven`, `Revealed`, `Skipped`) to an `emit` function; `tutor.render_quiz` prints them.
-Each answer is judged by `tutor.judge.Judge` against the student's own earlier answers, so an answer
+`Judged`, `HintGiven`, `Revealed`, `Skipped`) to an `emit` function; `tutor.views.quiz` prints them.
+Each answer is judged by `tutor.teach.judge.Judge` against the student's own earlier answers, so an answer
 that follows from an earlier slip is accepted as `follow_through`, and wrong answers carry the
-catalogued mistake that reproduces them (`tutor.mistakes`).
+catalogued mistake that reproduces them (`tutor.teach.mistakes`).
 
 At the prompt the student types a number or an arithmetic expression, or one of the commands `hint`
 (first the formula, then the formula with the student's own numbers), `skip`, `reveal`, `quit` (and
@@ -28,12 +28,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping, Sequence, Union
 
-from tutor.answers import parse_answer
-from tutor.judge import Answer, Judge, Judgement
-from tutor.keys import SECTIONS
-from tutor.mistakes import Mistake
-from tutor.progress import AnswerRecord, ReviewState, review_order
-from tutor.trace import Quantity, Term, Trace, describe
+from tutor.teach.sheets import parse_answer
+from tutor.teach.judge import Answer, Judge, Judgement
+from tutor.trace.keys import SECTIONS
+from tutor.teach.mistakes import Mistake
+from tutor.teach.progress import AnswerRecord, ReviewState, review_order
+from tutor.trace.trace import Quantity, Term, Trace, describe
 
 #: Verdicts that score a point.
 RIGHT = ("correct", "follow_through")

@@ -1,7 +1,7 @@
 """The validated problem: a network, one sample or a batch, a loss and a learning rate.
 
 Everything here is already checked (shapes agree, numbers are finite); the loader in
-`tutor.problem_file` is the only place that builds these from user input.
+`tutor.problem.loader` is the only place that builds these from user input.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from functools import cached_property
 
 import numpy as np
 
-from tutor.activations import Activation
-from tutor.losses import Loss
+from tutor.model.activations import Activation
+from tutor.model.losses import Loss
 
 FORMAT_VERSION = 1
 
@@ -96,7 +96,7 @@ class _DefaultWeightRow(Sequence):
 class Grading:
     """How answers to this problem are graded (the file's `grading:` section); None means the default.
 
-    The defaults live with the judge (`tutor.judge`): tolerance "either" (1% relative or 5e-4 absolute)
+    The defaults live with the judge (`tutor.teach.judge`): tolerance "either" (1% relative or 5e-4 absolute)
     and full follow-through credit.
     """
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tutor.errors import ProblemError
-from tutor.problem import Problem
+from tutor.problem.validated import Problem
 
 
 @dataclass(frozen=True)

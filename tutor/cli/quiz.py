@@ -1,7 +1,7 @@
 """The `quiz` and `progress` commands put together: problem, questions, reader, view, progress database.
 
-`tutor.cli` parses the options and calls `run_quiz` / `run_progress`; the session itself is
-`tutor.quiz`, its output `tutor.render_quiz` and the database `tutor.progress`.
+`tutor.cli.app` parses the options and calls `run_quiz` / `run_progress`; the session itself is
+`tutor.teach.quiz`, its output `tutor.views.quiz` and the database `tutor.teach.progress`.
 """
 
 from __future__ import annotations
@@ -47,14 +47,14 @@ def load_trace(options: QuizOptions):
         if given:
             raise UserError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for generated problems; "
                             "give either a PROBLEM file or these options, not both")
-        from tutor.bundled import find_problem
-        from tutor.problem_file import load_problem
+        from tutor.problem.bundled import find_problem
+        from tutor.problem.loader import load_problem
 
         return solve(load_problem(find_problem(options.problem))), "", {}
     import secrets
 
-    from tutor.generate import generate_problem, parse_shape
-    from tutor.problem_file import parse_problem
+    from tutor.problem.generate import generate_problem, parse_shape
+    from tutor.problem.loader import parse_problem
 
     seed = secrets.randbelow(1_000_000) if options.seed is None else options.seed
     text = generate_problem(seed, parse_shape(options.shape or "2-2-2"), options.activation or "sigmoid",
@@ -67,12 +67,12 @@ def load_trace(options: QuizOptions):
 
 def run_quiz(options: QuizOptions) -> int:
     """Run a quiz; returns the exit code (0, or 130 after Ctrl-C)."""
-    from tutor.judge import Judge, Tolerance
-    from tutor.keys import KINDS, split_keys
-    from tutor.output import make_sink
-    from tutor.progress import ProgressStore, default_db_path
-    from tutor.quiz import QuizSession, select_questions, sheet_reader
-    from tutor.render_quiz import LineReader, QuizView, TerminalReader, echoing, outcome_to_dict
+    from tutor.teach.judge import Judge, Tolerance
+    from tutor.trace.keys import KINDS, split_keys
+    from tutor.views.output import make_sink
+    from tutor.teach.progress import ProgressStore, default_db_path
+    from tutor.teach.quiz import QuizSession, select_questions, sheet_reader
+    from tutor.views.quiz import LineReader, QuizView, TerminalReader, echoing, outcome_to_dict
 
     trace, note, extra = load_trace(options)
     tolerance = Tolerance(relative=options.relative, absolute=options.absolute, mode=options.tolerance_mode)
@@ -95,7 +95,7 @@ def run_quiz(options: QuizOptions) -> int:
                         echo=not interactive)
         given = {}
         if options.answers is not None:
-            from tutor.answers import SheetReader
+            from tutor.teach.sheets import SheetReader
 
             sheet = SheetReader(trace).read_file(options.answers)
             for problem in sheet.problems:
@@ -136,9 +136,9 @@ def run_quiz(options: QuizOptions) -> int:
 
 def run_progress(db: str | None, output: str, sessions: int) -> None:
     """Print the progress report."""
-    from tutor.output import make_sink
-    from tutor.progress import ProgressReport, ProgressStore, default_db_path
-    from tutor.render_quiz import QuizView, report_to_dict
+    from tutor.views.output import make_sink
+    from tutor.teach.progress import ProgressReport, ProgressStore, default_db_path
+    from tutor.views.quiz import QuizView, report_to_dict
 
     path = db or default_db_path()
     store = ProgressStore.open_existing(path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from tutor.trace import Quantity, Trace
+from tutor.trace.trace import Quantity, Trace
 
 World = Mapping[str, float]
 Rule = Callable[[Trace, Quantity, World], list[float]]

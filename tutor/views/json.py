@@ -13,7 +13,7 @@ from typing import IO, Any, Iterator
 
 import numpy as np
 
-from tutor.trace import Trace, WeightBlock, WeightRow
+from tutor.trace.trace import Trace, WeightBlock, WeightRow
 
 JSON_FORMAT_VERSION = 1
 _QUANTITIES = "\x00quantities\x00"

@@ -22,10 +22,10 @@ from typing import Iterable, Iterator
 import yaml
 
 from tutor.errors import UserError, closest
-from tutor.expression import ExpressionError, decimals_given, evaluate
-from tutor.judge import Answer
-from tutor.trace import Trace
-from tutor.yaml_safe import check_depth, check_expanded_size, read_text, yaml_error
+from tutor.teach.expression import ExpressionError, decimals_given, evaluate
+from tutor.teach.judge import Answer
+from tutor.trace.trace import Trace
+from tutor.problem.yaml_safe import check_depth, check_expanded_size, read_text, yaml_error
 
 #: Answer sheets are small; anything bigger is refused before parsing.
 SHEET_MAX_BYTES = 256 * 1024
@@ -43,7 +43,7 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Tags of plain data: those the safe constructor knows, plus `<<` and `=` as implicitly resolved.
 _SAFE_TAGS = frozenset(tag for tag in _BaseLoader.yaml_constructors if tag) | {_MERGE, _TAG + "value"}
 #: A plain decimal number, read with float() directly (the expression parser handles everything else);
-#: the groups give the decimals typed, as `tutor.expression.decimals_given` counts them.
+#: the groups give the decimals typed, as `tutor.teach.expression.decimals_given` counts them.
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]+))?\Z").match
 #: What YAML 1.1 reads as null, true/false or a date in a plain (unquoted) scalar.
 _PLAIN_NULL = frozenset(["", "~", "null", "Null", "NULL"])

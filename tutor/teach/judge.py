@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
-from tutor.mistakes import CATALOGUE, Mistake
-from tutor.trace import Quantity, Trace
+from tutor.teach.mistakes import CATALOGUE, Mistake
+from tutor.trace.trace import Quantity, Trace
 
 VERDICTS = ("correct", "follow_through", "wrong", "missing", "invalid")
 

@@ -1,9 +1,9 @@
 """The quiz's and the progress report's terminal side: what is printed, and where answers are read from.
 
 `QuizView` prints the problem, each question and what happened to each answer (the events of
-`tutor.quiz`), then the summary; `TerminalReader` prompts on a terminal and `LineReader` reads piped
+`tutor.teach.quiz`), then the summary; `TerminalReader` prompts on a terminal and `LineReader` reads piped
 standard input line by line. `outcome_to_dict` and `report_to_dict` are the `--format json` forms.
-Nothing here decides anything about an answer: that is `tutor.quiz` and `tutor.judge`.
+Nothing here decides anything about an answer: that is `tutor.teach.quiz` and `tutor.teach.judge`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import sys
 from typing import IO, Callable
 
 from tutor.errors import plural
-from tutor.judge import Tolerance
-from tutor.layout import Column, cell
-from tutor.progress import ProgressReport
-from tutor.quiz import (Asked, Event, Help, HintGiven, Invalid, Judged, Question, QuizOutcome, Reply, Revealed,
+from tutor.teach.judge import Tolerance
+from tutor.views.layout import Column, cell
+from tutor.teach.progress import ProgressReport
+from tutor.teach.quiz import (Asked, Event, Help, HintGiven, Invalid, Judged, Question, QuizOutcome, Reply, Revealed,
                         Skipped)
-from tutor.render_text import TextView
-from tutor.trace import Quantity, Trace
+from tutor.views.text import TextView
+from tutor.trace.trace import Quantity, Trace
 
 PROMPT = "> "
 

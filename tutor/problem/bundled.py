@@ -9,9 +9,9 @@ from tutor.errors import UserError
 
 def bundled_dir() -> Path:
     """Where the bundled problems are: inside the installed package, or `problems/` of a source checkout."""
-    here = Path(__file__).resolve().parent
-    installed = here / "bundled_problems"
-    return installed if installed.is_dir() else here.parent / "problems"
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "bundled_problems"
+    return installed if installed.is_dir() else package.parent / "problems"
 
 
 def bundled_problems() -> list[Path]:

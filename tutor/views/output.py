@@ -11,7 +11,7 @@ import shutil
 import sys
 from typing import IO, Iterable
 
-from tutor.layout import StyledLine
+from tutor.views.layout import StyledLine
 
 
 def wants_colour(stream: IO[str], plain: bool) -> bool:

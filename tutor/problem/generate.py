@@ -28,9 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
-from tutor.activations import ACTIVATIONS, make_activation
+from tutor.model.activations import ACTIVATIONS, make_activation
 from tutor.errors import UserError, closest
-from tutor.losses import LOSSES
+from tutor.model.losses import LOSSES
 
 MIN_UNITS, MAX_UNITS = 1, 10
 MIN_LAYERS, MAX_LAYERS = 2, 6  # numbers in a shape: the inputs, then each layer of neurons
@@ -316,7 +316,7 @@ def generate_problem(
     `allow_saturated`, no neuron is saturated, dead or at its kink (see the module docstring).
     Raises `UserError` for a bad option, or if no such problem was found.
     """
-    from tutor.problem_file import parse_problem
+    from tutor.problem.loader import parse_problem
     from tutor.solver import solve
 
     seed, shape, activation, loss, output, learning_rate = _check_options(

@@ -8,7 +8,7 @@ tags, nested lists or aliases). A sheet that cannot be read at all (not YAML, no
 hostile tag, an alias bomb) is `invalid` as a whole; a bad value, a duplicate or an unknown key is a
 format problem of that key only.
 
-Verdicts (from `tutor.judge`) and points: `correct` earns the key's points, `follow_through` the
+Verdicts (from `tutor.teach.judge`) and points: `correct` earns the key's points, `follow_through` the
 follow-through credit times the points, `wrong`, `missing` and `invalid` nothing.
 """
 
@@ -20,13 +20,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from tutor.answers import SheetReader, clean, short
+from tutor.teach.sheets import SheetReader, clean, short
 from tutor.errors import ProblemError, UserError
-from tutor.judge import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, Answer, Judge, Judgement, Tolerance
-from tutor.mistakes import Mistake
-from tutor.problem import Problem
-from tutor.trace import Quantity, Trace, describe
-from tutor.yaml_safe import locate, locate_key, read_text
+from tutor.teach.judge import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, Answer, Judge, Judgement, Tolerance
+from tutor.teach.mistakes import Mistake
+from tutor.problem.validated import Problem
+from tutor.trace.trace import Quantity, Trace, describe
+from tutor.problem.yaml_safe import locate, locate_key, read_text
 
 TOLERANCE_MODES = ("either", "relative", "absolute", "precision")
 DEFAULT_FOLLOW_THROUGH_CREDIT = 1.0

@@ -262,7 +262,7 @@ class ProgressStore:
 
     def report(self, recent_sessions: int = 10, kinds: Sequence[str] | None = None) -> "ProgressReport":
         """History, accuracy per kind and the weakest kinds, for `backprop-tutor progress`."""
-        from tutor.keys import KINDS
+        from tutor.trace.keys import KINDS
 
         history = self.kind_history()
         order = list(kinds or KINDS)

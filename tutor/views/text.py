@@ -1,7 +1,7 @@
 """Terminal views of a trace: the worked solution and chosen derivations.
 
 Views produce styled lines (never rich markup strings, so names such as ``w[1]`` print as typed) and
-hand them to a sink from `tutor.output`. `plain=True` gives framed ASCII tables without colour, for
+hand them to a sink from `tutor.views.output`. `plain=True` gives framed ASCII tables without colour, for
 pasting into homework.
 """
 
@@ -11,10 +11,10 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from tutor.layout import Cell, Column, cell, paragraph, render_table
-from tutor.output import PlainSink, RichSink
-from tutor.problem import Problem
-from tutor.trace import Quantity, Trace
+from tutor.views.layout import Cell, Column, cell, paragraph, render_table
+from tutor.views.output import PlainSink, RichSink
+from tutor.problem.validated import Problem
+from tutor.trace.trace import Quantity, Trace
 
 #: Longest table printed in full; bigger ones show their start and end.
 MAX_ROWS = 40
@@ -203,7 +203,7 @@ class TextView:
     # -- chosen derivations -----------------------------------------------------------------------------
 
     def derivations(self, trace: Trace, keys: Iterable[str]) -> None:
-        from tutor.paths import MAX_PATHS, path_sum  # only needed here
+        from tutor.trace.pathsum import MAX_PATHS, path_sum  # only needed here
 
         for name in keys:
             key = trace.resolve(name)

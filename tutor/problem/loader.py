@@ -13,11 +13,11 @@ from typing import Any, NoReturn, Sequence
 
 import numpy as np
 
-from tutor.activations import ACTIVATIONS, Activation, make_activation
+from tutor.model.activations import ACTIVATIONS, Activation, make_activation
 from tutor.errors import ProblemError, UserError, closest, plural
-from tutor.losses import LOSSES, make_loss
-from tutor.problem import FORMAT_VERSION, Grading, Layer, Notation, Problem, content_hash
-from tutor.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
+from tutor.model.losses import LOSSES, make_loss
+from tutor.problem.validated import FORMAT_VERSION, Grading, Layer, Notation, Problem, content_hash
+from tutor.problem.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
 
 TOP_KEYS = (
     "format", "name", "description", "source", "inputs", "targets", "labels", "layers", "loss",

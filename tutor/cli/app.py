@@ -97,18 +97,18 @@ def solve(
     """Compute and show every number of one forward and backward pass of PROBLEM."""
 
     def action() -> None:
-        from tutor.bundled import find_problem
-        from tutor.problem_file import load_problem
+        from tutor.problem.bundled import find_problem
+        from tutor.problem.loader import load_problem
         from tutor.solver import solve as solve_problem
 
         trace = solve_problem(load_problem(find_problem(problem)), steps=steps or 1)
-        from tutor.keys import split_keys
+        from tutor.trace.keys import split_keys
 
         keys = split_keys(only)
         for key in keys:
             trace.resolve(key)  # report a wrong key before printing anything
         if output is OutputFormat.json:
-            from tutor.render_json import trace_to_dict, write_trace_json
+            from tutor.views.json import trace_to_dict, write_trace_json
 
             history = steps is not None
             if keys:
@@ -119,8 +119,8 @@ def solve(
             else:
                 write_trace_json(trace, sys.stdout, include_history=history)
             return
-        from tutor.output import make_sink
-        from tutor.render_text import TextView
+        from tutor.views.output import make_sink
+        from tutor.views.text import TextView
 
         plain = output is OutputFormat.plain
         view = TextView(make_sink(sys.stdout, plain=plain), digits=digits, plain=plain)
@@ -140,9 +140,9 @@ def check(
     """Validate problem files and print each network's shape; exit code 2 if any is invalid."""
 
     def action() -> None:
-        from tutor.bundled import find_problem
+        from tutor.problem.bundled import find_problem
         from tutor.errors import UserError
-        from tutor.problem_file import load_problem
+        from tutor.problem.loader import load_problem
 
         failed = 0
         for name in problems:
@@ -163,8 +163,8 @@ def list_problems() -> None:
     """List the bundled problems, each with a one-line description."""
 
     def action() -> None:
-        from tutor.bundled import bundled_problems
-        from tutor.problem_file import load_problem
+        from tutor.problem.bundled import bundled_problems
+        from tutor.problem.loader import load_problem
 
         for path in bundled_problems():
             problem = load_problem(path)
@@ -174,7 +174,7 @@ def list_problems() -> None:
     _run(action)
 
 
-# --- `new`: generated practice problems (tutor/generate.py) ---------------------------------------
+# --- `new`: generated practice problems (tutor/problem/generate.py) ---------------------------------------
 @app.command()
 def new(
     seed: Annotated[Optional[int], typer.Option(
@@ -209,7 +209,7 @@ def new(
     def action() -> None:
         import secrets
 
-        from tutor.generate import generate_problem, parse_shape
+        from tutor.problem.generate import generate_problem, parse_shape
 
         used_seed = secrets.randbelow(1_000_000) if seed is None else seed
         text = generate_problem(used_seed, parse_shape(shape), activation, loss, output_activation, learning_rate,
@@ -220,7 +220,7 @@ def new(
     _run(action)
 
 
-# --- `grade` and `template`: grading answer sheets (tutor/grader.py, tutor/gradebook.py) ---------------
+# --- `grade` and `template`: grading answer sheets (tutor/teach/grader.py, tutor/teach/gradebook.py) ---------------
 class ToleranceMode(str, Enum):
     either = "either"
     relative = "relative"
@@ -260,7 +260,7 @@ def grade(
     """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points."""
 
     def action() -> None:
-        from tutor.gradebook import grade_command
+        from tutor.teach.gradebook import grade_command
 
         grade_command(problem, sheets, out=out, output=output.value, digits=digits,
                       mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
@@ -283,11 +283,11 @@ def template(
     """Write a blank answer sheet for PROBLEM: each asked key, with its label and what it is."""
 
     def action() -> None:
-        from tutor.bundled import find_problem
+        from tutor.problem.bundled import find_problem
         from tutor.errors import UserError
-        from tutor.grader import asked_quantities, select, template_text
-        from tutor.keys import split_keys
-        from tutor.problem_file import load_problem
+        from tutor.teach.grader import asked_quantities, select, template_text
+        from tutor.trace.keys import split_keys
+        from tutor.problem.loader import load_problem
         from tutor.solver import solve as solve_problem
 
         trace = solve_problem(load_problem(find_problem(problem)))
@@ -304,7 +304,7 @@ def template(
     _run(action)
 
 
-# --- `quiz` and `progress`: practice with feedback, and saved progress (tutor/quiz.py) --------------
+# --- `quiz` and `progress`: practice with feedback, and saved progress (tutor/teach/quiz.py) --------------
 class Focus(str, Enum):
     all = "all"
     forward = "forward"
@@ -365,7 +365,7 @@ def quiz(
     """
 
     def action() -> None:
-        from tutor.quiz_command import QuizOptions, run_quiz
+        from tutor.cli.quiz import QuizOptions, run_quiz
 
         code = run_quiz(QuizOptions(
             problem=problem, seed=seed, shape=shape, activation=activation, loss=loss,
@@ -391,7 +391,7 @@ def progress(
     """Show your quiz history, accuracy per kind of quantity and the weakest kinds."""
 
     def action() -> None:
-        from tutor.quiz_command import run_progress
+        from tutor.cli.quiz import run_progress
 
         run_progress(db, output.value, sessions)
 

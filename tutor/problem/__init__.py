@@ -1,0 +1,1 @@
+"""Problems: the file format and its safe YAML loading, the validated problem, bundled problems, the generator."""

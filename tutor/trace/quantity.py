@@ -1,0 +1,81 @@
+"""The pieces of a trace: a quantity (key, value, formula, dependencies) and the terms of its formula."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from tutor.trace.keys import SECTION_OF_KIND
+
+
+
+@dataclass(frozen=True)
+class Term:
+    """One number in a formula, with the symbol it stands for (and its key, when that is a quantity)."""
+
+    symbol: str
+    value: float
+    key: str | None = None
+
+
+Part = Union[str, Term]
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One named quantity of a step."""
+
+    key: str
+    kind: str
+    layer: int | None
+    index: tuple[int, ...]
+    value: float
+    label: str  # in the problem's notation, e.g. "dE_total/dw5"
+    formula: tuple[Part, ...]  # the right-hand side, in symbols and numbers
+    depends_on: tuple[str, ...]
+    compute: Callable[..., float]
+    note: str = ""
+    j: int | None = None  # the neuron (1-based), or the output for a loss share
+    i: int | None = None  # the input of the layer, for a weight
+    sample: int | None = None  # 1-based, for per-sample quantities of a batch
+
+    @property
+    def section(self) -> str:
+        return SECTION_OF_KIND[self.kind]
+
+    def symbolic(self) -> str:
+        """The formula in symbols, e.g. ``w5 * out_h1 + w6 * out_h2 + b2``."""
+        return "".join(p if isinstance(p, str) else p.symbol for p in self.formula)
+
+    def substituted(self, fmt: Callable[[float], str]) -> str:
+        """The formula with numbers in place of symbols; a negative number after an operator gets brackets."""
+        out: list[str] = []
+        for part in self.formula:
+            if isinstance(part, Term):
+                text = fmt(part.value)
+                after_operator = bool(out) and out[-1].rstrip()[-1:] in ("*", "/", "+", "-", "^")
+                out.append(f"({text})" if after_operator and text.startswith("-") else text)
+            else:
+                out.append(part)
+        return "".join(out)
+
+Entry = tuple  # (kind, layer, j, i, s): s is the 0-based sample, j and i are 1-based
+
+
+@dataclass(frozen=True)
+class WeightRow:
+    """The weights into neuron j of one layer: their keys, values and dependencies, for i = 1, 2, ..."""
+
+    j: int
+    keys: list[str]
+    values: list[float]
+    depends_on: list[list[str]]
+
+
+@dataclass(frozen=True)
+class WeightBlock:
+    """All grad_weight (or new_weight) entries of one layer, row by row: most of a big network's quantities."""
+
+    kind: str
+    layer: int
+

@@ -1,0 +1,159 @@
+"""The trace of one step: every named quantity with its value, formula and dependencies.
+
+Views, the quiz and the grader all walk this. Each `Quantity` carries `compute`, which recomputes its
+value from the values of `depends_on` (in that order); with the true values it gives `value`, and with
+a student's own earlier values it gives what follows from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence as SequenceABC
+from functools import cached_property
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from tutor.engine.step import Step
+from tutor.errors import KeyLookupError, closest
+from tutor.problem.validated import Problem
+from tutor.trace.builder import Builder
+from tutor.trace.keys import make_key
+from tutor.trace.labels import Labels, describe
+from tutor.trace.quantity import Entry, Part, Quantity, Term, WeightBlock, WeightRow
+
+__all__ = ["Trace", "QuantityView", "Quantity", "Term", "Part", "WeightBlock", "WeightRow", "describe"]
+
+
+
+class Trace:
+    """All quantities of one step, in the order a worked solution computes them."""
+
+    def __init__(self, problem: Problem, step: Step, history: np.ndarray | None = None) -> None:
+        self.problem = problem
+        self.step = step
+        self.history = history
+        self.labels = Labels(problem)
+        self._builder = Builder(problem, step, self.labels)
+
+    @property
+    def loss(self) -> float:
+        return self.step.loss
+
+    @cached_property
+    def quantities(self) -> tuple[Quantity, ...]:
+        """Every quantity, in solution order (built once; a big network's take a while: see `select`)."""
+        return tuple(self._get(key) for key in self._position)
+
+    @cached_property
+    def _entries(self) -> list[Entry]:
+        return list(self._builder.entries())
+
+    @cached_property
+    def _position(self) -> dict[str, int]:
+        """Each key's place in the solution order."""
+        return {self._builder.key(*entry): n for n, entry in enumerate(self._entries)}
+
+    @cached_property
+    def _built(self) -> dict[str, Quantity]:
+        return {}
+
+    def _get(self, key: str) -> Quantity:
+        """The quantity with this key, built the first time it is asked for."""
+        q = self._built.get(key)
+        if q is None:
+            q = self._built[key] = self._builder.build(self._entries[self._position[key]])
+        return q
+
+    @cached_property
+    def _by_label(self) -> dict[str, str]:
+        """Display labels, and the short forms courses also write: dE/dw5 for dE_total/dw5."""
+        of, key = self.labels.of, self._builder.key
+        labels = {of(e[0], e[1], e[2], e[3], None if e[4] is None else e[4] + 1): key(*e) for e in self._entries}
+        loss, base = self.labels.loss, self.labels.loss_base
+        if base != loss:
+            for label, k in list(labels.items()):
+                if label.startswith(f"d{loss}/"):
+                    labels.setdefault(f"d{base}/" + label[len(loss) + 2:], k)
+        return labels
+
+    def __getitem__(self, key: str) -> Quantity:
+        return self._get(self.resolve(key))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._position
+
+    def __iter__(self) -> Iterator[Quantity]:
+        return iter(self.quantities)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def keys(self) -> list[str]:
+        return list(self._position)
+
+    def select(self, kinds: Sequence[str], layer: int | None = None) -> "QuantityView":
+        """The quantities of these kinds (of one layer, if given), in solution order, built only when read."""
+        entries = [e for e in self._entries if e[0] in kinds and (layer is None or e[1] == layer)]
+        return QuantityView(self, [self._builder.key(*e) for e in entries])
+
+    def key_for(self, kind: str, layer: int | None = None, j: int | None = None, i: int | None = None,
+                sample: int | None = None) -> str:
+        """The key of a quantity of this trace; `sample` (1-based) only matters for a batch."""
+        return make_key(kind, layer, j, i, sample if self.problem.batch else None)
+
+    def resolve(self, name: str) -> str:
+        """The key for `name`, which may be a key or a display label (``w5+``, ``dE_total/dw5``)."""
+        name = name.strip()
+        if name in self._position:
+            return name
+        if name in self._by_label:
+            return self._by_label[name]
+        folded = {label.lower(): key for label, key in self._by_label.items()}
+        folded.update({key.lower(): key for key in self._position})
+        if name.lower() in folded:
+            return folded[name.lower()]
+        hint = closest(name, list(self._position) + list(self._by_label))
+        raise KeyLookupError(f"this problem has no quantity '{name}'{hint} (see the list of keys in "
+                             "`backprop-tutor solve --format json` or docs/keys.md)")
+
+    def closure(self, keys: Sequence[str]) -> list[Quantity]:
+        """`keys` and everything they depend on, in solution order."""
+        wanted: set[str] = set()
+        stack = [self.resolve(k) for k in keys]
+        while stack:
+            key = stack.pop()
+            if key not in wanted:
+                wanted.add(key)
+                stack.extend(self._get(key).depends_on)
+        return [self._get(key) for key in sorted(wanted, key=self._position.__getitem__)]
+
+    def records(self) -> Iterator[dict]:
+        """Quantities as plain dicts (key, kind, layer, index, value, depends_on), built without formulas."""
+        yield from self._builder.records()
+
+    def record_blocks(self) -> Iterator[dict | "WeightBlock"]:
+        """Like `records`, but each layer's weight gradients (or updates) come as one `WeightBlock`."""
+        yield from self._builder.record_blocks()
+
+    def weight_rows(self, block: "WeightBlock") -> Iterator["WeightRow"]:
+        """The rows (one per neuron) of a block of weight quantities."""
+        yield from self._builder.weight_rows(block)
+
+
+
+
+class QuantityView(SequenceABC):
+    """Some of a trace's quantities, in solution order; each is built when first read."""
+
+    def __init__(self, trace: Trace, keys: list[str]) -> None:
+        self.trace = trace
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self.trace[key] for key in self.keys[index]]
+        return self.trace[self.keys[index]]
+
