@@ -86,6 +86,8 @@ class Optimizer(ABC):
     description: ClassVar[str]  # one line, for help texts and docs
     options: ClassVar[tuple[Option, ...]] = ()  # its own options; weight_decay and l1 are added
     state_names: ClassVar[tuple[str, ...]] = ()
+    #: State entries that are sums or means of squares, so never negative (a given state is checked).
+    squares: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **given: Any) -> None:
         values = read_options("optimizer", self.name, self.all_options(), given)
