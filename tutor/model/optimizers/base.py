@@ -109,12 +109,18 @@ class Optimizer(ABC):
     def step(self, param: np.ndarray, grad: np.ndarray, state: Mapping[str, np.ndarray], t: int,
              lr: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The parameter after step `t` (1-based) with learning rate `lr`, and the new state."""
+        values = self.run(param, grad, state, t, lr)
+        return values["new"], {name: values[name] for name in self.state_names}
+
+    def run(self, param: np.ndarray, grad: np.ndarray, state: Mapping[str, np.ndarray], t: int,
+            lr: float) -> dict[str, Any]:
+        """Every quantity of step `t`: the givens, the state it starts from (``m_prev``) and each rule's value."""
         values: dict[str, Any] = {"grad": grad, "theta": param, "lr": lr, "t": t}
         for name in self.state_names:
             values[f"{name}_prev"] = state[name]
         for name, compute, inputs in self._plan:
             values[name] = compute(*[values[n] for n in inputs])
-        return values["new"], {name: values[name] for name in self.state_names}
+        return values
 
     # -- the named quantities ------------------------------------------------------------------------
 
