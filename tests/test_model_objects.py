@@ -62,7 +62,8 @@ def test_catalogue_ids_and_order_are_stable():
     assert [m.id for m in CATALOGUE] == [
         "sigmoid_derivative_on_net", "tanh_derivative_on_net", "relu_derivative_wrong", "loss_factor_dropped",
         "target_output_swapped", "update_sign_flipped", "learning_rate_omitted", "updated_weights_in_backward",
-        "single_path_only", "weight_index_swapped",
+        "single_path_only", "weight_index_swapped", "bias_correction_omitted", "epsilon_inside_sqrt",
+        "beta_swapped", "adagrad_accumulates_g", "momentum_convention_mixed",
     ]
     assert BY_ID["relu_derivative_wrong"].explanation.startswith("ReLU's derivative")
 

@@ -192,8 +192,9 @@ class TextView:
         problem = trace.problem
         self.heading(f"Updates: {problem.optimizer.describe()}, step t = {problem.first_step}, learning rate (eta) "
                      f"{self.fmt(problem.step_rate)}; all gradients from the old weights")
-        self.note("The state a step starts from is written *_prev (zero before the first step); see "
-                  "docs/optimizers.md for the rules.")
+        if problem.optimizer.state_names:
+            self.note("The state a step starts from is written *_prev (zero before the first step); see "
+                      "docs/optimizers.md for the rules.")
         self.rate_note(problem)
         kinds = (*OPTIMIZER_KINDS, "new_weight", "new_bias")
         for l in range(len(problem.layers), 0, -1):
