@@ -190,3 +190,17 @@ def test_show_step_out_of_range_is_a_clear_error(invoke):
 def test_plain_json_has_no_optimizer_block(invoke):
     data = json.loads(invoke("solve", "mazur", "--format", "json").stdout)
     assert "optimizer" not in data and "final" not in data
+
+
+def test_the_quiz_card_gives_the_optimizer_and_its_starting_state(invoke, tmp_path, db):
+    path = tmp_path / "adam3.yaml"
+    path.write_text(MAZUR_BASE + "optimizer: adam\nschedule: {name: exponential, gamma: 0.9}\noptimizer_state:\n"
+                    "  t: 3\n  layers:\n    - weights: {m: [[0.01, 0.02], [0, 0.01]], v: [[1, 2], [0, 1]]}\n"
+                    "    - weights: {m: [[0.1, 0.1], [-0.1, -0.1]], v: [[3, 3], [3, 4]]}\n")
+    result = invoke("quiz", str(path), "--limit", "1", "--db", str(db), input="quit\n")
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    assert "eta = 0.081 (epoch 2 of exponential(gamma=0.9), eta0 = 0.5)" not in out  # Mazur's eta0 is 0.5
+    assert "eta = 0.405 (epoch 2 of exponential(gamma=0.9), eta0 = 0.5)" in out
+    assert "adam, step t = 3: beta1 = 0.9, beta2 = 0.999, eps = 1e-08" in out
+    assert "m_prev(w2) = 0.02" in out and "v_prev(w8) = 4" in out
