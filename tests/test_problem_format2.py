@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.test_loader_fuzz import FUZZ, check_outcome, dump, places, replaced, structures
 from tests.test_problem_file import BASE, at, check, error, problem
 
 
@@ -86,3 +90,33 @@ def test_bad_state_entries():
     kept = BASE + "update_biases: false\n" + "optimizer: adam\noptimizer_state:\n  t: 2\n  layers:\n" + good * 2
     e = error(kept)
     assert e.field == "optimizer_state.layers[0].biases" and "not updated" in e.message
+
+
+# -- robustness: whatever a format-2 section holds, a Problem or a located ProblemError ---------------------
+
+FORMAT2 = yaml.safe_load(BASE + "optimizer: {name: adam, beta1: 0.9}\nweight_decay: 0.01\n"
+                                "schedule: {name: step, step_size: 2}\noptimizer_state:\n  t: 2\n  layers:\n"
+                                "    - weights: {m: [[0, 0], [0, 0]], v: [[0, 0], [0, 0]]}\n"
+                                "      biases: {m: 0, v: 0}\n"
+                                "    - weights: {m: [[0, 0], [0, 0]], v: [[0, 0], [0, 0]]}\n"
+                                "      biases: {m: [0, 0], v: [0, 0]}\n")
+FORMAT2_PLACES = [p for p in places(FORMAT2) if p[0] in ("optimizer", "weight_decay", "l1", "schedule",
+                                                          "optimizer_state")]
+
+
+def test_the_format_two_fixture_loads():
+    problem(yaml.safe_dump(FORMAT2, sort_keys=False))
+    assert len(FORMAT2_PLACES) > 20
+
+
+@FUZZ
+@given(st.sampled_from(FORMAT2_PLACES), structures)
+def test_format_two_with_one_value_replaced(path, value):
+    check_outcome(dump(replaced(FORMAT2, path, value)))
+
+
+@FUZZ
+@given(st.dictionaries(st.text(max_size=12) | st.integers(-2, 2), structures, max_size=5))
+def test_arbitrary_optimizer_and_schedule_mappings(spec):
+    for key in ("optimizer", "schedule", "optimizer_state"):
+        check_outcome(dump({**FORMAT2, key: spec}))

@@ -182,7 +182,12 @@ class Problem:
         """One line: shape, activations, loss, samples; e.g. ``2-2-2 sigmoid/sigmoid half_sse, 1 sample``."""
         acts = "/".join(layer.activation.describe() for layer in self.layers)
         samples = f"batch of {self.samples}" if self.batch else "1 sample"
-        return f"{self.shape_text} {acts}, {self.loss.name}, {samples}, learning rate {self.learning_rate:g}"
+        line = f"{self.shape_text} {acts}, {self.loss.name}, {samples}, learning rate {self.learning_rate:g}"
+        if not self.plain_descent:
+            line += f", {self.optimizer.describe()}"
+            line += f", {self.schedule.describe()}" if self.schedule.name != "constant" else ""
+            line += f", from step {self.first_step}" if self.first_step > 1 else ""
+        return line
 
 
 def content_hash(text: str) -> str:
