@@ -62,9 +62,8 @@ class UpdateQuantities:
         return self.key(rule_kind(name, i is not None), l, j, i, None)
 
     def value(self, name: str, l: int, j: int | None, i: int | None) -> float:
-        """The value of rule `name` (or of a given input) for one parameter."""
-        return float(self._values(l, i)[name][_position(j, i)]) if name not in ("lr", "t") else \
-            float(self._values(l, i)[name])
+        """The value of rule `name` for one parameter."""
+        return float(self._values(l, i)[name][_position(j, i)])
 
     def deps(self, name: str, l: int, j: int | None, i: int | None) -> tuple[str, ...]:
         return tuple(self.input_key(n, l, j, i) for n in self.rules[name].inputs if self.is_quantity(n))

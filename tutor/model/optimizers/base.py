@@ -26,8 +26,6 @@ import numpy as np
 from tutor.model.options import Option, read_options
 from tutor.trace.quantity import Part, Term
 
-GIVENS = ("grad", "theta", "lr", "t")
-
 #: The options every optimizer takes (adamw replaces weight_decay by its decoupled form).
 REGULARISATION = (
     Option("weight_decay", 0.0, "L2 penalty: weight_decay * theta is added to the gradient", low=0.0),
@@ -183,8 +181,6 @@ class Optimizer(ABC):
 
         return Rule("g", "g", "the gradient with the penalties added", ("grad", "theta"), compute, formula)
 
-    # -- shared pieces of rules ----------------------------------------------------------------------
-
     def describe(self) -> str:
         """The name with its options that differ from their defaults, e.g. ``adam(beta1=0.8)``."""
         changed = [f"{o.name}={_text(self.values[o.name])}" for o in self.all_options()
@@ -197,6 +193,9 @@ class Optimizer(ABC):
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else f"{value:g}"
+
+
+# -- pieces of rules that several optimizers share ------------------------------------------------------
 
 
 def running_mean(name: str, symbol: str, meaning: str, beta_name: str, beta: float, source: str,
