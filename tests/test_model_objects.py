@@ -51,8 +51,9 @@ def test_dense_backward_is_the_mean_gradient_of_each_samples_loss(shared):
 
 
 def test_registries_keep_their_order_and_hidden_layers_exclude_softmax():
-    assert list(ACTIVATIONS) == ["sigmoid", "tanh", "relu", "leaky_relu", "linear", "elu", "softplus", "softmax"]
-    assert list(LOSSES) == ["half_sse", "sse", "mse", "bce", "cross_entropy"]
+    assert list(ACTIVATIONS) == [
+        "sigmoid", "tanh", "relu", "leaky_relu", "linear", "elu", "softplus", "swish", "gelu", "softmax"]
+    assert list(LOSSES) == ["half_sse", "sse", "mse", "bce", "cross_entropy", "huber"]
     assert "softmax" not in hidden_activations()
     for cls in [*ACTIVATIONS.values(), *LOSSES.values()]:
         assert cls.description and "\n" not in cls.description
@@ -60,7 +61,8 @@ def test_registries_keep_their_order_and_hidden_layers_exclude_softmax():
 
 def test_catalogue_ids_and_order_are_stable():
     assert [m.id for m in CATALOGUE] == [
-        "sigmoid_derivative_on_net", "tanh_derivative_on_net", "relu_derivative_wrong", "loss_factor_dropped",
+        "sigmoid_derivative_on_net", "tanh_derivative_on_net", "relu_derivative_wrong", "product_rule_dropped",
+        "loss_factor_dropped",
         "target_output_swapped", "update_sign_flipped", "learning_rate_omitted", "updated_weights_in_backward",
         "single_path_only", "weight_index_swapped",
     ]
