@@ -73,7 +73,7 @@ def update(params: Params, grads: Params, rate: float, frozen: frozenset[str] = 
     """Plain gradient descent, w - rate * grad, for every parameter except the frozen ones."""
     if not frozen:
         return {name: value - rate * grads[name] for name, value in params.items()}
-    return {name: value.copy() if name in frozen else value - rate * grads[name] for name, value in params.items()}
+    return {name: value if name in frozen else value - rate * grads[name] for name, value in params.items()}
 
 
 def frozen_parameters(problem: Problem) -> frozenset[str]:
