@@ -54,6 +54,7 @@ def test_they_appear_in_the_help(invoke):
     text = " ".join(result.stdout.replace("\u2502", " ").split())  # the help's box drawn with │
     assert "softplus, swish or gelu." in text  # hidden activations: softmax is for output layers only
     assert "cross_entropy or huber." in text
+    assert "swish: net * sigmoid(beta * net)" in text and "huber: squared error near the target" in text
 
 
 def test_the_loader_validates_their_parameters():

@@ -93,6 +93,10 @@ class Registry(dict):
         """An instance by name; `params` must be among the ones it takes (checked by the loader)."""
         return self[name](**params)
 
+    def described(self) -> str:
+        """``a: what a is; b: what b is``: every name with its one-line description, for help texts."""
+        return "; ".join(f"{name}: {cls.description}" for name, cls in self.items())
+
     def help_text(self, names: list[str] | None = None) -> str:
         """``a, b or c``: the names for a command-line help text."""
         return choice_list(list(self) if names is None else names)

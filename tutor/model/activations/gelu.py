@@ -32,7 +32,7 @@ def normal_cdf(x: Array) -> Array:
 
 class Gelu(Activation):
     name = "gelu"
-    description = "net * Phi(net), Phi the normal distribution function (exact erf form)"
+    description = "net * Phi(net), Phi the normal distribution function, exact erf form"
     target_hundredths = (5, 200)
     mistakes = (PRODUCT_RULE_DROPPED,)
 

@@ -19,7 +19,7 @@ PRODUCT_RULE_DROPPED = ActivationMistake(
 
 class Swish(Activation):
     name = "swish"
-    description = "net * sigmoid(beta * net) (beta: default 1, SiLU)"
+    description = "net * sigmoid(beta * net), beta 1 by default: SiLU"
     parameters = (Parameter("beta", 1.0, "positive"),)
     target_hundredths = (5, 200)
     mistakes = (PRODUCT_RULE_DROPPED,)

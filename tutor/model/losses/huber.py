@@ -16,7 +16,7 @@ np = lazy_numpy(globals())
 
 class Huber(Loss):
     name = "huber"
-    description = "squared error near the target, linear beyond delta (default 1)"
+    description = "squared error near the target, linear beyond delta, 1 by default"
     parameters = (Parameter("delta", 1.0, "positive"),)
 
     @property
