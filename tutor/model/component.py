@@ -52,12 +52,18 @@ class Component:
     #: One line for command-line help and docs.
     description: ClassVar[str]
     parameters: ClassVar[tuple[Parameter, ...]] = ()
+    #: Catalogued mistakes made with it, each with an `id` (see `tutor.teach.mistakes`).
+    mistakes: ClassVar[tuple[Any, ...]] = ()
 
     def __init__(self, **params: float) -> None:
         unknown = set(params) - {p.name for p in self.parameters}
         if unknown:
             raise TypeError(f"{self.name} does not take {', '.join(sorted(unknown))}")
         self.params: dict[str, float] = {p.name: float(params.get(p.name, p.default)) for p in self.parameters}
+
+    def mistake(self, mistake_id: str) -> Any:
+        """This activation's or loss's own version of a catalogued mistake (from its `mistakes`), or None."""
+        return next((m for m in self.mistakes if m.id == mistake_id), None)
 
     def describe(self) -> str:
         """The name with its parameters, e.g. ``leaky_relu(slope=0.1)``."""

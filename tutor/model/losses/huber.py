@@ -21,8 +21,8 @@ class Huber(Loss):
 
     @property
     def formula(self) -> str:
-        return f"sum_j h(o_j - t_j), h(e) = 1/2 * e^2 if abs(e) <= {self.params['delta']:g} else " \
-               f"{self.params['delta']:g} * (abs(e) - {self.params['delta'] / 2:g})"
+        d = self.params["delta"]
+        return f"sum_j h(o_j - t_j), h(e) = 1/2 * e^2 if abs(e) <= {d:g} else {d:g} * (abs(e) - {d / 2:g})"
 
     @property
     def share_formula(self) -> str:
