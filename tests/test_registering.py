@@ -103,3 +103,13 @@ def test_the_generator_makes_problems_with_them(activation, loss):
     text = generate_problem(7, (2, 3, 2), activation, loss)
     problem = parse_problem(text, source="new.yaml")
     assert problem.layers[0].activation.name == activation and problem.loss.name == loss
+
+
+def test_json_names_the_loss_with_its_parameters(invoke, tmp_path: Path):
+    path = tmp_path / "p.yaml"
+    path.write_text(PROBLEM)
+    result = invoke("solve", str(path), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["problem"]["loss"] == "huber(delta=0.5)"
+    assert [layer["activation"] for layer in data["layers"]] == ["swish(beta=1.5)", "gelu"]
