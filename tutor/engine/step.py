@@ -79,9 +79,11 @@ def bias_parameters(problem: Problem) -> list[np.ndarray]:
 
 def update(params: Params, grads: Mapping[str, np.ndarray], rate: float, frozen: frozenset[str] = frozenset()) -> Params:
     """Plain gradient descent, w - rate * grad, for every parameter except the frozen ones."""
-    if not frozen:
-        return {name: value - rate * grads[name] for name, value in params.items()}
-    return {name: value if name in frozen else value - rate * grads[name] for name, value in params.items()}
+    new = dict(params)
+    for name, value in params.items():
+        if name not in frozen:
+            new[name] = value - rate * grads[name]
+    return new
 
 
 def frozen_parameters(problem: Problem) -> frozenset[str]:
