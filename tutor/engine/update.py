@@ -46,9 +46,12 @@ class Updater:
     def update(self, index: int, params: Params, grads: Mapping[str, np.ndarray]) -> Params:
         """Layer `index`'s parameters after the current step (its state moves on too)."""
         rate = self.rate
-        if self.plain:
-            return {name: value.copy() if name in self.frozen else value - rate * grads[name]
-                    for name, value in params.items()}
+        if self.plain:  # w - rate * grad; a frozen parameter stays the same array
+            new = dict(params)
+            for name, value in params.items():
+                if name not in self.frozen:
+                    new[name] = value - rate * grads[name]
+            return new
         states = self._states(index, params)
         step = self.optimizer.step
         new: Params = {}

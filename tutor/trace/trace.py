@@ -151,6 +151,10 @@ class Trace:
 
         return self._builder.updates.inputs(rule_name(q.kind), q.layer, q.j, q.i)
 
+    def weight_values(self, kind: str, layer: int) -> np.ndarray:
+        """The values of one layer's grad_weight (or new_weight) quantities at once, row j for neuron j."""
+        return self._builder.weight_values(kind, layer)
+
 
 
 
