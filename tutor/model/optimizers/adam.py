@@ -15,7 +15,8 @@ from tutor.trace.quantity import Part, Term
 ADAM_OPTIONS = (
     Option("beta1", 0.9, "how much of the previous first moment is kept", low=0.0, below=1.0),
     Option("beta2", 0.999, "how much of the previous second moment is kept", low=0.0, below=1.0),
-    Option("eps", 1e-8, "added to the root, so that the division is safe", low=0.0),
+    Option("eps", 1e-8, "added to the root, so that the division is safe (more than 0)",
+               above=0.0),
 )
 
 
