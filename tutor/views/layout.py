@@ -9,6 +9,7 @@ faster and gives the same text on every machine and rich version.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -22,12 +23,59 @@ StyledLine = list[tuple[str, str]]
 
 
 def paragraph(text: str, width: int, style: str = "") -> list[StyledLine]:
-    """Text wrapped to `width` (each of its own lines separately), every line in one style."""
+    """Text wrapped to `width` (each of its own lines separately), every line in one style.
+
+    Lines break only at spaces: a label, key or path longer than the width stays whole.
+    """
+    return styled_paragraph([(text, style)], width)
+
+
+def styled_paragraph(pieces: StyledLine, width: int, indent: str = "") -> list[StyledLine]:
+    """Styled pieces wrapped at spaces to `width`, keeping each word's style; `\\n` starts a new line.
+
+    Words are never split (a label cut in two cannot be read or typed); continuation lines get `indent`.
+    """
     lines: list[StyledLine] = []
-    for line in text.split("\n"):
-        parts = textwrap.wrap(line, width, break_on_hyphens=False) if cell_len(line) > width else [line]
-        lines.extend([(part, style)] for part in parts or [""])
-    return lines
+    current: StyledLine = []
+    used = 0
+    for text, style in pieces:
+        for n, line in enumerate(text.split("\n")):
+            if n:
+                lines.append(current)
+                current, used = [], 0
+            for word in re.split(r"(?<= )", line):  # each word with the spaces after it
+                if not word:
+                    continue
+                size = cell_len(word.rstrip(" "))
+                if used and used + size > width:
+                    _trim(current)
+                    lines.append(current)
+                    current, used = ([(indent, "")], cell_len(indent)) if indent else ([], 0)
+                current.append((word, style))
+                used += cell_len(word)
+    lines.append(current)
+    for line in lines:
+        _trim(line)
+    return [_merged(line) or [("", "")] for line in lines]
+
+
+def _merged(line: StyledLine) -> StyledLine:
+    """Neighbouring pieces of one style joined (one escape sequence per run of words on a terminal)."""
+    out: StyledLine = []
+    for text, style in line:
+        if out and out[-1][1] == style:
+            out[-1] = (out[-1][0] + text, style)
+        else:
+            out.append((text, style))
+    return out
+
+
+def _trim(line: StyledLine) -> None:
+    """Drop the blanks at the end of a styled line."""
+    while line and not line[-1][0].rstrip(" "):
+        line.pop()
+    if line:
+        line[-1] = (line[-1][0].rstrip(" "), line[-1][1])
 
 
 @dataclass(frozen=True)
@@ -51,8 +99,12 @@ def render_table(columns: list[Column], rows: list[list[Cell]], width: int, *, a
     """Lay out rows of cells under the column headers, wrapping the wrap column to fit `width`.
 
     ASCII tables are framed (``+---+``, ``| a | b |``); the others have a rule under the header only.
+    A table that cannot fit even so is stacked: each row as a block of ``header: value`` lines.
     """
     widths = _widths(columns, rows, width, ascii_only)
+    borders = 3 * len(columns) + 1 if ascii_only else 2 * (len(columns) - 1)
+    if sum(widths) + borders > width and len(columns) > 1:
+        return stacked_table(columns, rows, width, title=title, header_style=header_style)
     rows = [[_wrap(c, widths[n]) if columns[n].wrap else c for n, c in enumerate(row)] for row in rows]
     out: list[StyledLine] = [[(title, "")]] if title else []
     frame: StyledLine = [("+" + "+".join("-" * (w + 2) for w in widths) + "+", "")]
@@ -65,6 +117,26 @@ def render_table(columns: list[Column], rows: list[list[Cell]], width: int, *, a
             out.append(_line(columns, widths, row, index, ascii_only))
     if ascii_only:
         out.append(frame)
+    return out
+
+
+def stacked_table(columns: list[Column], rows: list[list[Cell]], width: int, *, title: str = "",
+                  header_style: str = "bold") -> list[StyledLine]:
+    """A table too wide for `width` as blocks: each row's first cell, then ``header: value`` for the rest."""
+    out: list[StyledLine] = [[(title, "")]] if title else []
+    for n, row in enumerate(rows):
+        if n or title:
+            out.append([])
+        first = [(text, style or header_style) for text, style in row[0]] if row else []
+        for piece in first:
+            out.extend(styled_paragraph([piece], width) if piece[0] else [])
+        for column, lines in zip(columns[1:], row[1:]):
+            texts = [text for text, _ in lines if text.strip()]
+            if not texts:
+                continue
+            style = next((s for t, s in lines if t.strip()), "")
+            pieces = [(f"  {column.header}: ", "")] + [(" ".join(t.strip() for t in texts), style)]
+            out.extend(styled_paragraph(pieces, width, indent="    "))
     return out
 
 
@@ -86,7 +158,8 @@ def _wrap(lines: Cell, width: int) -> Cell:
         if cell_len(text) <= width:
             out.append((text, style))
             continue
-        parts = textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
+        parts = textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False,
+                              break_long_words=False) or [""]
         out.extend((part, style) for part in parts)
     return out
 
