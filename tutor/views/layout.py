@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len
 
+#: A space that never breaks a line (printed as a plain space): keeps ``w5 = 0.4 (h1 -> o1)`` together.
+NBSP = "\u00a0"
+
 #: One line of a cell: its text and a rich style ("" for none).
 Line = tuple[str, str]
 Cell = list[Line]
@@ -56,7 +59,7 @@ def styled_paragraph(pieces: StyledLine, width: int, indent: str = "") -> list[S
     lines.append(current)
     for line in lines:
         _trim(line)
-    return [_merged(line) or [("", "")] for line in lines]
+    return [_merged([(text.replace(NBSP, " "), style) for text, style in line]) or [("", "")] for line in lines]
 
 
 def _merged(line: StyledLine) -> StyledLine:
@@ -168,6 +171,7 @@ def _line(columns: list[Column], widths: list[int], row: list[Cell], index: int,
     pieces: StyledLine = [("| ", "")] if ascii_only else []
     for n, (column, cells) in enumerate(zip(columns, row)):
         text, style = cells[index] if index < len(cells) else ("", "")
+        text = text.replace(NBSP, " ")
         pad = " " * max(0, widths[n] - cell_len(text))
         if n:
             pieces.append((" | " if ascii_only else "  ", ""))
