@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import ROOT
 
 MAZUR = "problems/mazur-2-2-2.yaml"
-EX02 = "problems/ex02-3-3-2.yaml"
+EX02 = "problems/ex02-3-3-2-2.yaml"
 
 
 def sig(x: float) -> float:

@@ -153,6 +153,9 @@ def solve(
     steps: Annotated[Optional[int], typer.Option(
         "--steps", metavar="N", min=1, help="Run this many gradient-descent steps: the loss history, and the full "
                                "trace of the first step.")] = None,
+    every: Annotated[Optional[int], typer.Option(
+        "--every", metavar="K", min=1, help="With --steps: show the loss after every K-th update (and the "
+                                            "last), instead of the first and last few.")] = None,
 ) -> None:
     """Compute and show every number of one forward and backward pass of PROBLEM."""
 
@@ -161,10 +164,13 @@ def solve(
         from tutor.problem.loader import load_problem
         from tutor.solver import solve as solve_problem
 
-        trace = solve_problem(load_problem(find_problem(problem)), steps=steps or 1)
+        from tutor.errors import UserError
         from tutor.trace.keys import split_keys
 
+        if every is not None and steps is None:
+            raise UserError("--every needs --steps: the loss history is only computed over several steps")
         keys = split_keys(only)
+        trace = solve_problem(load_problem(find_problem(problem)), steps=steps or 1)
         for key in keys:
             trace.resolve(key)  # report a wrong key before printing anything
         if output is OutputFormat.json:
@@ -186,8 +192,9 @@ def solve(
         view = TextView(make_sink(sys.stdout, plain=plain), digits=digits, plain=plain)
         if keys:
             view.derivations(trace, keys)
+            view.loss_history(trace, every)
         else:
-            view.solution(trace)
+            view.solution(trace, every)
 
     _run(action)
 
@@ -203,11 +210,14 @@ def check(
         from tutor.problem.bundled import find_problem
         from tutor.errors import UserError
         from tutor.problem.loader import load_problem
+        from tutor.solver import check as check_problem
 
         failed = 0
         for name in problems:
             try:
-                typer.echo(f"{name}: ok, {load_problem(find_problem(name)).summary()}")
+                problem_ = load_problem(find_problem(name))
+                check_problem(problem_)
+                typer.echo(f"{name}: ok, {problem_.summary()}")
             except UserError as exc:
                 failed += 1
                 typer.echo(f"error: {exc}", err=True)
@@ -225,11 +235,20 @@ def list_problems() -> None:
     def action() -> None:
         from tutor.problem.bundled import bundled_problems
         from tutor.problem.loader import load_problem
+        from tutor.views.layout import styled_paragraph
+        from tutor.views.output import output_width
 
-        for path in bundled_problems():
-            problem = load_problem(path)
+        paths = bundled_problems()
+        problems = [load_problem(path) for path in paths]
+        name_width = max((len(path.stem) for path in paths), default=0) + 2
+        shape_width = max((len(problem.shape_text) for problem in problems), default=0) + 2
+        width = output_width(sys.stdout)
+        for path, problem in zip(paths, problems):
             about = problem.description or problem.name
-            typer.echo(f"{path.stem:<24} {problem.shape_text:<10} {about}")
+            start = f"{path.stem:<{name_width}}{problem.shape_text:<{shape_width}}"
+            indent = " " * (len(start) if len(start) < width // 2 else 4)  # the description wrapped beside
+            for line in styled_paragraph([(start + about, "")], width, indent=indent):
+                typer.echo("".join(text for text, _ in line))
 
     _run(action)
 

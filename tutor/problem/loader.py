@@ -65,6 +65,11 @@ def describe_value(value: Any) -> str:
     return f"{_shown(value)} ({type(value).__name__})"
 
 
+def named_value(value: Any) -> str:
+    """A value given where a name was expected: ``'tahn'`` for a text, else what `describe_value` says."""
+    return f"'{_cut(value)}'" if isinstance(value, str) and value.strip() else describe_value(value)
+
+
 def _cut(text: str) -> str:
     return text if len(text) <= 30 else text[:27] + "..."
 
@@ -351,7 +356,7 @@ class _Reader:
         if not isinstance(name, str) or name not in ACTIVATIONS:
             where = [*path, "name"] if isinstance(value, dict) else path
             hint = closest(name, names) if isinstance(name, str) else ""
-            self.fail(where, f"unknown activation {describe_value(name)}{hint} (choose from {', '.join(names)})")
+            self.fail(where, f"unknown activation {named_value(name)}{hint} (choose from {', '.join(names)})")
         allowed = ACTIVATIONS[name][1]
         for key, param in params.items():
             if key not in allowed:
@@ -368,7 +373,7 @@ class _Reader:
         names = list(LOSSES)
         if not isinstance(value, str) or value not in LOSSES:
             hint = closest(value, names) if isinstance(value, str) else ""
-            self.fail(["loss"], f"unknown loss {describe_value(value)}{hint} (choose from {', '.join(names)})")
+            self.fail(["loss"], f"unknown loss {named_value(value)}{hint} (choose from {', '.join(names)})")
         return make_loss(value)
 
     def targets(self, data: dict, samples: int, batch: bool, outputs: int) -> tuple[np.ndarray, tuple[int, ...] | None]:

@@ -17,7 +17,7 @@ from tutor.teach.judge import Tolerance
 from tutor.views.layout import NBSP, Column, cell, paragraph, styled_paragraph
 from tutor.teach.progress import ProgressReport
 from tutor.teach.quiz import (HINT_FORMULA, HINT_NUMBERS, HINT_VALUES, Asked, Event, Help, HintGiven, Invalid, Judged,
-                              Question, QuizOutcome, Reply, Revealed, Shown, Skipped)
+                              Question, QuizOutcome, Reply, Revealed, Shown, Skipped, _as_given)
 from tutor.views.text import TextView
 from tutor.trace.trace import Quantity, Trace
 
@@ -186,9 +186,9 @@ class QuizView(TextView):
         j, q = event.judgement, event.question
         exact = f"{q.label} = {self.fmt(j.expected)}"
         if j.verdict == "correct" and j.answer.value is not None and self.fmt(j.answer.value) != self.fmt(j.expected):
-            self.lines(f"Correct: your {_shown(j.answer.text, j.answer.value, self.fmt)} is within tolerance of "
-                       f"the exact {exact}. Keep using your own value: later answers are judged against what "
-                       "follows from it (the exact value is accepted too).", self.style("green"))
+            yours = _as_given(j.answer)
+            self.lines(f"Correct: {yours} is within tolerance of {exact}. Carry on with your {yours}: later "
+                       "answers are judged by what follows from it (or from the exact value).", self.style("green"))
         elif j.verdict == "correct":
             self.lines(f"Correct: {exact}.", self.style("green"))
         elif j.verdict == "follow_through":
@@ -344,12 +344,6 @@ def _and(items: list[str]) -> str:
 def _source(labels, layer: int, i: int) -> str:
     """Where a weight's connection starts: an input, or a neuron of the layer below."""
     return labels.input(i) if layer == 1 else labels.neuron(layer - 1, i)
-
-
-def _shown(text: str | None, value: float, fmt: Callable[[float], str]) -> str:
-    """A student's answer as they typed it, when that is short; else its value."""
-    text = (text or "").strip()
-    return text if text and len(text) <= 24 else fmt(value)
 
 
 # -- reading answers ---------------------------------------------------------------------------------

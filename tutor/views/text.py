@@ -112,7 +112,7 @@ class TextView:
 
     # -- the worked solution -------------------------------------------------------------------------
 
-    def solution(self, trace: Trace) -> None:
+    def solution(self, trace: Trace, every: int | None = None) -> None:
         """Everything: network, forward pass, loss, backward pass, updates and a summary."""
         self.network(trace.problem)
         if trace.problem.batch:
@@ -121,7 +121,7 @@ class TextView:
         self.loss(trace)
         self.backward(trace)
         self.updates(trace)
-        self.summary(trace)
+        self.summary(trace, every)
 
     def network(self, problem: Problem) -> None:
         self.lines(problem.name + (f"  ({problem.path})" if problem.path else ""), self.style("bold"))
@@ -201,27 +201,47 @@ class TextView:
         if not problem.update_biases:
             self.note("Biases are kept (update_biases: false); their gradients are shown above.")
 
-    def summary(self, trace: Trace) -> None:
+    def summary(self, trace: Trace, every: int | None = None) -> None:
         self.heading("Summary")
         history, name = trace.history, trace.problem.notation.loss
-        lines = [f"{name} before the update: {self.fmt(trace.loss)}"]
+        lines = [f"{name} before the update: {self.loss_text(trace.loss)}"]
         if history is not None and len(history) >= 2:
-            lines.append(f"{name} after the update:  {self.fmt(history[1])}")
+            lines.append(f"{name} after the update:  {self.loss_text(history[1])}")
         big = _largest_weight_gradient(trace)
         lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
         self.lines("\n".join(lines))
-        if history is not None and len(history) > 2:
-            self.history(history)
+        self.loss_history(trace, every)
 
-    def history(self, history: Sequence[float]) -> None:
+    def loss_history(self, trace: Trace, every: int | None = None) -> None:
+        """The loss over several steps (nothing for a single step), and whether it diverged."""
+        history = trace.history
+        if history is None or len(history) <= 2:
+            return
+        self.history(history, every)
+        diverged = next((k for k, value in enumerate(history) if not math.isfinite(value)), None)
+        if diverged is not None:
+            self.lines(f"The loss diverged: after update {diverged} it is too large to compute (it overflows). "
+                       f"The learning rate {as_written(trace.problem.learning_rate)} is too large for this "
+                       "problem; try a smaller one.", self.style("yellow"))
+
+    def loss_text(self, value: float) -> str:
+        """A loss value, or `diverged` for one that overflowed."""
+        return self.fmt(value) if math.isfinite(value) else "diverged"
+
+    def history(self, history: Sequence[float], every: int | None = None) -> None:
+        """The loss at the first and last steps, or at every `every`-th step (and the last)."""
         steps = len(history) - 1
-        self.heading(f"Loss over {steps} steps")
-        shown = list(range(min(steps + 1, 6)))
-        tail = [k for k in (steps - 1, steps) if k > shown[-1]]
-        rows = [[cell(str(k)), cell(self.fmt(history[k]))] for k in shown]
-        if tail and tail[0] > shown[-1] + 1:
+        self.heading(f"Loss over {steps} steps" + (f", every {every}" if every else ""))
+        if every:
+            shown = [*range(0, steps + 1, every)]
+            tail = [steps] if shown[-1] != steps else []
+        else:
+            shown = list(range(min(steps + 1, 6)))
+            tail = [k for k in (steps - 1, steps) if k > shown[-1]]
+        rows = [[cell(str(k)), cell(self.loss_text(history[k]))] for k in shown]
+        if tail and tail[0] > shown[-1] + 1 and not every:
             rows.append([cell("..."), cell("")])
-        rows += [[cell(str(k)), cell(self.fmt(history[k]))] for k in tail]
+        rows += [[cell(str(k)), cell(self.loss_text(history[k]))] for k in tail]
         self.print_table([Column("updates so far", "right"), Column("loss", "right")], rows)
 
     # -- chosen derivations -----------------------------------------------------------------------------
