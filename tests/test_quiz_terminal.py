@@ -159,8 +159,9 @@ def test_narrow_terminal_no_line_too_long_and_no_label_split(tmp_path, width):
 @pytest.mark.parametrize("width", [60, 80])
 def test_narrow_terminal_progress_list_solve_and_help_fit(tmp_path, width):
     _session(tmp_path, width, ["quiz", "mazur", "--db", "p.sqlite3", "--limit", "2"], ("0.3775", "hint", "0.39"))
+    (tmp_path / "alice.yaml").write_text("net1_1: 0.3775\nout_h1: 0.7\ndE_total/dw5: 0.082167\n")
     for args in (["progress", "--db", "p.sqlite3"], ["list"], ["solve", "mazur", "--only", "w5+"],
-                 ["quiz", "--help"], ["grade", "--help"]):
+                 ["grade", "mazur", "alice.yaml"], ["quiz", "--help"], ["grade", "--help"]):
         out = _session(tmp_path, width, args)
         too_long = [line for line in out.split("\n") if len(line) > width]
         assert not too_long, (args, too_long)

@@ -223,3 +223,13 @@ def test_bundled_old_name_still_works(invoke):
 def test_perceptron_neuron_is_not_called_out(invoke):
     out = invoke("solve", "perceptron", "-f", "plain").stdout
     assert "out_out" not in out and "dout_out" not in out and "out_o" in out
+
+
+def test_mean_score_at_a_sensible_precision(invoke, tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("net1_1: 0.3775\n")
+    (folder / "b.yaml").write_text("net1_1: 0.1\n")
+    (folder / "c.yaml").write_text("net1_1: 0.1\n")
+    out = invoke("grade", MAZUR, str(folder)).stdout
+    assert "mean score: 0.33 / 41" in out

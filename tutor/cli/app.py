@@ -31,7 +31,7 @@ class _Group(TyperGroup):
                 sys.exit(0)
             typer.echo(f"error: {command_line_error(exc)}", err=True)
             sys.exit(exc.exit_code)
-        except errors.Abort:
+        except typer.Abort:
             typer.echo("interrupted", err=True)
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)

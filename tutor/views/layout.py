@@ -36,30 +36,55 @@ def paragraph(text: str, width: int, style: str = "") -> list[StyledLine]:
 def styled_paragraph(pieces: StyledLine, width: int, indent: str = "") -> list[StyledLine]:
     """Styled pieces wrapped at spaces to `width`, keeping each word's style; `\\n` starts a new line.
 
-    Words are never split (a label cut in two cannot be read or typed); continuation lines get `indent`.
+    Words are never split (a label cut in two cannot be read or typed), also where a word runs on from
+    one piece into the next; continuation lines get `indent`.
     """
     lines: list[StyledLine] = []
     current: StyledLine = []
     used = 0
-    for text, style in pieces:
-        for n, line in enumerate(text.split("\n")):
-            if n:
-                lines.append(current)
-                current, used = [], 0
-            for word in re.split(r"(?<= )", line):  # each word with the spaces after it
-                if not word:
-                    continue
-                size = cell_len(word.rstrip(" "))
-                if used and used + size > width:
-                    _trim(current)
-                    lines.append(current)
-                    current, used = ([(indent, "")], cell_len(indent)) if indent else ([], 0)
-                current.append((word, style))
-                used += cell_len(word)
+    for word, spaces in _words(pieces):
+        if word is None:  # a line break in the text
+            lines.append(current)
+            current, used = [], 0
+            continue
+        size = sum(cell_len(text) for text, _ in word)
+        if used and size and used + size > width:
+            _trim(current)
+            lines.append(current)
+            current, used = ([(indent, "")], cell_len(indent)) if indent else ([], 0)
+        current += word + ([(spaces, word[-1][1])] if spaces else [])
+        used += size + len(spaces)
     lines.append(current)
     for line in lines:
         _trim(line)
     return [_merged([(text.replace(NBSP, " "), style) for text, style in line]) or [("", "")] for line in lines]
+
+
+def _words(pieces: StyledLine) -> list[tuple[StyledLine | None, str]]:
+    """The words of styled pieces, each as its styled fragments and the spaces after it; (None, "") for a
+    line break. A word without fragments holds spaces that start a line (an indentation)."""
+    words: list[tuple[StyledLine | None, str]] = []
+    word: StyledLine = []
+    for text, style in pieces:
+        for n, line in enumerate(text.split("\n")):
+            if n:
+                if word:
+                    words.append((word, ""))
+                    word = []
+                words.append((None, ""))
+            for part in re.split(r"( +)", line):
+                if not part:
+                    continue
+                if part[0] != " ":
+                    word.append((part, style))
+                elif word:
+                    words.append((word, part))
+                    word = []
+                else:  # spaces at the start of a line, or after a line break
+                    words.append(([("", style)], part))
+    if word:
+        words.append((word, ""))
+    return words
 
 
 def _merged(line: StyledLine) -> StyledLine:
@@ -125,20 +150,22 @@ def render_table(columns: list[Column], rows: list[list[Cell]], width: int, *, a
 
 def stacked_table(columns: list[Column], rows: list[list[Cell]], width: int, *, title: str = "",
                   header_style: str = "bold") -> list[StyledLine]:
-    """A table too wide for `width` as blocks: each row's first cell, then ``header: value`` for the rest."""
+    """A table too wide for `width` as blocks: each row's first cell, then ``header: value`` for the rest,
+    run together and wrapped (a value is never cut)."""
     out: list[StyledLine] = [[(title, "")]] if title else []
-    for n, row in enumerate(rows):
-        if n or title:
-            out.append([])
-        first = [(text, style or header_style) for text, style in row[0]] if row else []
+    for row in rows:
+        first = [(text, style or header_style) for text, style in row[0] if text.strip()] if row else []
         for piece in first:
-            out.extend(styled_paragraph([piece], width) if piece[0] else [])
+            out.extend(styled_paragraph([piece], width))
+        pieces: StyledLine = []
         for column, lines in zip(columns[1:], row[1:]):
-            texts = [text for text, _ in lines if text.strip()]
+            texts = [text.strip() for text, _ in lines if text.strip()]
             if not texts:
                 continue
             style = next((s for t, s in lines if t.strip()), "")
-            pieces = [(f"  {column.header}: ", "")] + [(" ".join(t.strip() for t in texts), style)]
+            value = " ".join(texts).replace(" ", NBSP) if len(" ".join(texts)) < width // 2 else " ".join(texts)
+            pieces += [(f", {column.header}:{NBSP}" if pieces else f"  {column.header}:{NBSP}", ""), (value, style)]
+        if pieces:
             out.extend(styled_paragraph(pieces, width, indent="    "))
     return out
 
