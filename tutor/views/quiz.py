@@ -25,7 +25,8 @@ PROMPT = "> "
 
 #: Kinds of quantity in words, for the progress report.
 KIND_NAMES = {
-    "net": "net inputs", "out": "outputs", "loss": "losses", "dloss_dout": "dL/dout", "dout_dnet": "dout/dnet",
+    "net": "net inputs", "out": "outputs", "loss": "losses", "dloss_dout": "loss derivatives by output",
+    "dout_dnet": "activation derivatives",
     "delta": "deltas", "grad_weight": "weight gradients", "grad_bias": "bias gradients",
     "new_weight": "updated weights", "new_bias": "updated biases",
 }
