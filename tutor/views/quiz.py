@@ -105,11 +105,12 @@ class QuizView(TextView):
         rows = []
         for s in range(problem.samples):
             at = f" (sample {s + 1})" if problem.batch else ""
-            inputs = ", ".join(f"{labels.input(i)} = {self.given(problem.inputs[s, i - 1])}"
+            inputs = ", ".join(f"{labels.input(i)}{NBSP}={NBSP}{self.given(problem.inputs[s, i - 1])}"
                                for i in range(1, problem.shape[0] + 1))
             rows.append([cell("inputs" + at), cell(inputs)])
             n_out = problem.layers[-1].size
-            targets = ", ".join(f"{labels.target(j, s + 1 if problem.batch else None, len(problem.layers))} = "
+            sample = s + 1 if problem.batch else None
+            targets = ", ".join(f"{labels.target(j, sample, len(problem.layers))}{NBSP}={NBSP}"
                                 f"{self.given(trace.step.targets[s, j - 1])}" for j in range(1, n_out + 1))
             rows.append([cell("targets" + at), cell(targets)])
         for l, layer in enumerate(problem.layers, start=1):
@@ -117,7 +118,7 @@ class QuizView(TextView):
                                 f"({_source(labels, l, i)} -> {labels.neuron(l, j)})".replace(" ", NBSP)
                                 for j in range(1, layer.size + 1) for i in range(1, layer.fan_in + 1))
             indices = [None] if layer.shared_bias else range(1, layer.size + 1)
-            biases = ", ".join(f"{labels.bias(l, j)} = {self.given(layer.biases[0 if j is None else j - 1])}"
+            biases = ", ".join(f"{labels.bias(l, j)}{NBSP}={NBSP}{self.given(layer.biases[0 if j is None else j - 1])}"
                                for j in indices)
             rows.append([cell(f"layer {l} weights"), cell(weights)])
             rows.append([cell(f"layer {l} biases"), cell(biases)])
@@ -171,9 +172,10 @@ class QuizView(TextView):
         """The given numbers the question's formula takes, and computed values it rests on that were not asked."""
         parts = []
         if q.givens:
-            parts.append("given " + ", ".join(f"{label} = {self.given(value)}" for label, value in q.givens))
+            parts.append("given " + ", ".join(f"{label}{NBSP}={NBSP}{self.given(value)}" for label, value in q.givens))
         if q.upstream and self.trace is not None:
-            earlier = ", ".join(f"{self.trace[k].label} = {self.fmt(self.trace[k].value)}" for k in q.upstream)
+            earlier = ", ".join(f"{self.trace[k].label}{NBSP}={NBSP}{self.fmt(self.trace[k].value)}"
+                                for k in q.upstream)
             parts.append("from earlier steps " + earlier)
         if parts:
             self.sink.write(styled_paragraph([("  " + "; ".join(parts), self.style("dim"))], self.sink.width,
