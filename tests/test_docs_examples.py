@@ -98,7 +98,8 @@ def test_every_example_command_runs(runner, workdir, doc, command):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize(("doc", "command", "shown"), _shown_outputs(), ids=[f"{d}: {c}" for d, c, _ in _shown_outputs()])
+@pytest.mark.parametrize(("doc", "command", "shown"), _shown_outputs(),
+                         ids=[f"{d}: {c}" for d, c, _ in _shown_outputs()])
 def test_every_shown_output_is_the_real_one(runner, workdir, doc, command, shown):
     result = _run(runner, command)
     assert result.exit_code == 0, result.output

@@ -15,6 +15,9 @@ import typer
 from typer.core import TyperGroup
 
 from tutor import __version__
+from tutor.model.activations import ACTIVATIONS, hidden_activations  # light: numpy is imported on first use
+from tutor.model.losses import LOSSES
+
 
 class _Group(TyperGroup):
     """The command group: a mistake on the command line is one line on stderr (exit code 2), not a box."""
@@ -257,21 +260,23 @@ def list_problems() -> None:
 @app.command()
 def new(
     seed: Annotated[Optional[int], typer.Option(
-        "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same problem "
-                       "(default: a random seed, recorded in the file).")] = None,
+        "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same "
+                                    "problem (default: a random seed, recorded in the file).")] = None,
     shape: Annotated[str, typer.Option(
         "--shape", metavar="N-N[-N...]", help="Inputs, then the neurons of each layer up to the outputs: 2 to 6 "
                                               "numbers, each 1 to 10.")] = "2-2-2",
     activation: Annotated[str, typer.Option(
-        "--activation", metavar="NAME", help="Activation of the hidden layers: sigmoid, tanh, relu, leaky_relu, linear, elu or "
-                             "softplus.")] = "sigmoid",
+        "--activation", metavar="NAME",
+        help=f"Activation of the hidden layers: {ACTIVATIONS.help_text(hidden_activations())}."
+    )] = "sigmoid",
     loss: Annotated[str, typer.Option(
-        "--loss", metavar="NAME", help="half_sse, sse, mse, bce or cross_entropy.")] = "half_sse",
+        "--loss", metavar="NAME", help=f"{LOSSES.help_text()}.")] = "half_sse",
     output_activation: Annotated[Optional[str], typer.Option(
-        "--output-activation", metavar="NAME", help="Activation of the output layer (default: sigmoid; softmax with a class "
-                                    "label for cross_entropy).")] = None,
+        "--output-activation", metavar="NAME", help="Activation of the output layer (default: sigmoid; softmax "
+                                                    "with a class label for cross_entropy).")] = None,
     learning_rate: Annotated[Optional[float], typer.Option(
-        "--learning-rate", metavar="X", help="The learning rate (default: 0.1, 0.25 or 0.5, chosen by the seed).")] = None,
+        "--learning-rate", metavar="X",
+        help="The learning rate (default: 0.1, 0.25 or 0.5, chosen by the seed).")] = None,
     allow_saturated: Annotated[bool, typer.Option(
         "--allow-saturated", help="Skip the checks that no sigmoid or tanh neuron is saturated and no ReLU is "
                                   "dead or at its kink.")] = False,
@@ -396,13 +401,15 @@ def quiz(
         help="A problem file (YAML) or bundled problem name; without it, a fresh practice problem is "
              "generated.")] = None,
     seed: Annotated[Optional[int], typer.Option(
-        "--seed", metavar="N", min=0, help="Generated problem: seed of its random numbers (the same seed gives the same "
-                              "problem; default: a random seed, shown).")] = None,
+        "--seed", metavar="N", min=0,
+        help="Generated problem: seed of its random numbers (the same seed gives the same problem; default: a "
+             "random seed, shown).")] = None,
     shape: Annotated[Optional[str], typer.Option(
         "--shape", metavar="N-N[-N...]", help="Generated problem: inputs, then the neurons of each layer "
                                               "(default 2-2-2).")] = None,
     activation: Annotated[Optional[str], typer.Option(
-        "--activation", metavar="NAME", help="Generated problem: the hidden layers' activation (default sigmoid).")] = None,
+        "--activation", metavar="NAME",
+        help="Generated problem: the hidden layers' activation (default sigmoid).")] = None,
     loss: Annotated[Optional[str], typer.Option(
         "--loss", metavar="NAME", help="Generated problem: the loss (default half_sse).")] = None,
     allow_saturated: Annotated[bool, typer.Option(

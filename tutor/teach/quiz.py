@@ -11,9 +11,10 @@ At the prompt the student types a number or an arithmetic expression (which may 
 own answers and revealed values by name: ``delta_o1*out_h1``), or one of the commands `hint` (a ladder:
 the formula, then which of the student's own values it takes, then, asked for once more, the formula
 with those numbers), `show` (the network and the given numbers again), `skip`, `reveal`, `quit` (and
-`help`). After a reveal, hints and names use the revealed value. Something that is not a number is a format error: the message is shown and the question asked
-again, without using up a try. A wrong answer may be tried again once; after the second wrong try the
-worked line is revealed and the quiz moves on.
+`help`). After a reveal, hints and names use the revealed value. Something that is not a number is a
+format error: the message is shown and the question asked again, without using up a try. A wrong
+answer may be tried again once; after the second wrong try the worked line is revealed and the quiz
+moves on.
 
 What is recorded for a question (and saved at once, so that nothing answered is lost to Ctrl-C):
 the verdict of the last try; a question skipped or revealed before any try is `missing` (with
