@@ -233,3 +233,13 @@ def test_mean_score_at_a_sensible_precision(invoke, tmp_path):
     (folder / "c.yaml").write_text("net1_1: 0.1\n")
     out = invoke("grade", MAZUR, str(folder)).stdout
     assert "mean score: 0.33 / 41" in out
+
+
+def test_names_in_the_courses_notation_work_in_answers(invoke, db):
+    # EX02's labels hold a power sign: w_11^3*a_1^2 is the weight times the output, not a power of w_11.
+    data = json.loads(invoke("quiz", "ex02", "--only", "out2_1,net3_1", "--db", str(db), "-f", "json",
+                             input=lines("0.321214", "w_11^3*a_1^2 + w_12^3*a_2^2 + b_1^3")).stdout)
+    assert [r["verdict"] for r in data["results"]] == ["correct", "correct"]
+    assert data["results"][1]["answer"] == pytest.approx(0.5 * 0.321214 + 0.1 * 0.621227 + 0.5, abs=1e-6)
+    help_text = flat(invoke("quiz", "ex02", "--limit", "1", "--db", str(db), input="").stdout)
+    assert "by name: w_11^3*a_1^2)" in help_text

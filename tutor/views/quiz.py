@@ -39,9 +39,9 @@ STOPPED = {
 }
 
 COMMAND_HELP = ("Type a number or an arithmetic expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775)), tanh(0.5), 2^3; "
-                "givens and your own answers by name: w5*out_h1), or: hint (the formula, then which of your "
-                "values it takes, then with numbers), show (the network and givens again), skip, reveal (the "
-                "worked line), quit.")
+                "givens and your own answers by name: {example}), or: hint (the formula, then which of your values "
+                "it takes, then with numbers), show (the network and givens again), skip, reveal (the worked line), "
+                "quit.")
 
 #: After a wrong try: what the next hint gives, by the hint level already shown.
 NEXT_HINT = {
@@ -132,7 +132,16 @@ class QuizView(TextView):
         self.lines(f"\n{count} {noun}, in the order a worked solution computes them; answers are accepted "
                    f"{tolerance.describe()}.")
         if self.conversation:
-            self.note(COMMAND_HELP)
+            self.note(self.command_help())
+
+    def command_help(self) -> str:
+        """What can be typed at the prompt, with a product of names in the problem's own notation."""
+        example = "w5*out_h1"
+        if self.trace is not None:
+            labels, layers = self.trace.labels, len(self.trace.problem.layers)
+            below = labels.out(layers - 1, 1) if layers > 1 else labels.input(1)
+            example = f"{labels.weight(layers, 1, 1)}*{below}"
+        return COMMAND_HELP.format(example=example)
 
     # -- events ---------------------------------------------------------------------------------------
 
@@ -154,7 +163,7 @@ class QuizView(TextView):
         elif isinstance(event, Skipped):
             self.lines("Skipped.", self.style("dim"))
         elif isinstance(event, Help):
-            self.note(COMMAND_HELP)
+            self.note(self.command_help())
         elif isinstance(event, Shown) and self.trace is not None:
             self.sink.write([[]])
             self.problem_card(self.trace)
