@@ -85,6 +85,8 @@ def test_progress_agrees_with_the_summary_and_counts_help(invoke, db, tmp_path):
     rows = [line.split() for line in out.splitlines() if " sheet " in line or " stdin " in line]
     assert [r[-4:] for r in rows] == [["2/2", "1", "1", "finished"], ["3/41", "0", "0", "finished"]]
     assert "in 1 sessions" not in out
+    sessions = json.loads(invoke("progress", "--db", str(db), "-f", "json").stdout)["sessions"]
+    assert [(s["right"], s["hinted"], s["retried"]) for s in sessions] == [(2, 1, 1), (3, 0, 0)]
 
 
 def test_json_progress_counts_hints_and_retries(invoke, db):

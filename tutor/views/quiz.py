@@ -329,11 +329,12 @@ def uses_text(sources) -> str:
     """Which values a formula takes and where each comes from: "use your net_h1 (question 1) and the given w5"."""
     groups: dict[str, list[str]] = {}
     for label, source, number in sources:
-        where = f" (question {number})" if number is not None and source != "given" else ""
+        where = "" if number is None or source == "given" else \
+            f" (question {number}, not answered: what follows from your other values)" if source == "computed" \
+            else f" (question {number})"
         groups.setdefault(source, []).append(label + where)
-    words = {"yours": "your", "revealed": "the revealed", "computed": "your (not yet answered)",
-             "shown": "the shown", "given": "the given"}
-    parts = [f"{words[source]} {_and(items)}" for source, items in groups.items()]
+    words = {"yours": "your", "revealed": "the revealed", "computed": "", "shown": "the shown", "given": "the given"}
+    parts = [f"{words[source]} {_and(items)}".strip() for source, items in groups.items()]
     if set(groups) == {"given"}:
         return f"it takes only given numbers: {_and(groups['given'])} (type show to see them all)."
     return f"use {_and(parts)}."
@@ -464,7 +465,8 @@ def report_to_dict(report: ProgressReport) -> dict:
         "session_count": report.session_count,
         "sessions": [{"id": s.id, "started": s.started, "finished": s.finished, "problem": s.problem,
                       "problem_hash": s.problem_hash, "mode": s.mode, "questions": s.questions,
-                      "answered": s.answered, "right": s.right, "stopped": s.stopped} for s in report.sessions],
+                      "answered": s.answered, "right": s.right, "hinted": s.hinted, "retried": s.retried,
+                      "stopped": s.stopped} for s in report.sessions],
         "kinds": [{"kind": k.kind, "answered": k.answered, "right": k.right, "accuracy": k.accuracy,
                    "recent_error": k.state.error, "box": k.state.box, "due": k.state.due,
                    "common_mistake": k.common_mistake} for k in report.kinds],
