@@ -483,7 +483,7 @@ def given_values(trace: Trace) -> dict[str, float | None]:
         for i in range(1, problem.shape[0] + 1):
             values[labels.layer_input(1, i, sample)] = float(problem.inputs[s, i - 1])
         for j in range(1, problem.layers[-1].size + 1):
-            values[labels.target(j, sample, len(problem.layers))] = float(trace.step.targets[s, j - 1])
+            values[labels.target(j, sample, len(problem.layers))] = float(problem.targets[s, j - 1])
     for l, layer in enumerate(problem.layers, start=1):
         for j in range(1, layer.size + 1):
             for i in range(1, layer.fan_in + 1):

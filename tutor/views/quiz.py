@@ -111,7 +111,7 @@ class QuizView(TextView):
             n_out = problem.layers[-1].size
             sample = s + 1 if problem.batch else None
             targets = ", ".join(f"{labels.target(j, sample, len(problem.layers))}{NBSP}={NBSP}"
-                                f"{self.given(trace.step.targets[s, j - 1])}" for j in range(1, n_out + 1))
+                                f"{self.given(problem.targets[s, j - 1])}" for j in range(1, n_out + 1))
             rows.append([cell("targets" + at), cell(targets)])
         for l, layer in enumerate(problem.layers, start=1):
             weights = ", ".join(f"{labels.weight(l, j, i)} = {self.given(layer.weights[j - 1, i - 1])} "
