@@ -134,7 +134,7 @@ def render_table(columns: list[Column], rows: list[list[Cell]], width: int, *, a
     if sum(widths) + borders > width and len(columns) > 1:
         return stacked_table(columns, rows, width, title=title, header_style=header_style)
     rows = [[_wrap(c, widths[n]) if columns[n].wrap else c for n, c in enumerate(row)] for row in rows]
-    out: list[StyledLine] = [[(title, "")]] if title else []
+    out: list[StyledLine] = styled_paragraph([(title, "")], width) if title else []
     frame: StyledLine = [("+" + "+".join("-" * (w + 2) for w in widths) + "+", "")]
     if ascii_only:
         out.append(frame)
@@ -152,7 +152,7 @@ def stacked_table(columns: list[Column], rows: list[list[Cell]], width: int, *, 
                   header_style: str = "bold") -> list[StyledLine]:
     """A table too wide for `width` as blocks: each row's first cell, then ``header: value`` for the rest,
     run together and wrapped (a value is never cut)."""
-    out: list[StyledLine] = [[(title, "")]] if title else []
+    out: list[StyledLine] = styled_paragraph([(title, "")], width) if title else []
     for row in rows:
         first = [(text, style or header_style) for text, style in row[0] if text.strip()] if row else []
         for piece in first:
@@ -178,7 +178,9 @@ def _widths(columns: list[Column], rows: list[list[Cell]], width: int, ascii_onl
     wrapping = [n for n, c in enumerate(columns) if c.wrap]
     if spare < 0 and wrapping:
         n = wrapping[0]
-        natural[n] = max(16, natural[n] + spare)
+        longest_word = max((cell_len(word) for row in rows for text, _ in row[n] for word in text.split()),
+                           default=0)
+        natural[n] = max(16, longest_word + 2, natural[n] + spare)  # + 2: the continuation lines' indent
     return natural
 
 
