@@ -258,3 +258,34 @@ def test_every_bundled_solution_fits_60_columns(runner, monkeypatch, name, fmt):
     assert result.exit_code == 0
     too_long = [line for line in result.stdout.split("\n") if len(line) > 60]
     assert not too_long, too_long[:3]
+
+
+def test_carry_forward_message_says_why_an_answer_counts(mazur_trace_and_view):
+    from tutor.teach.judge import Answer, Judgement
+    from tutor.teach.quiz import Judged, select_questions
+
+    trace, view, out = mazur_trace_and_view
+    (question,) = select_questions(trace, only=["out_h1"])
+    within = Judgement("out1_1", "correct", 0.59327, Answer("out1_1", 0.5939, "0.5939", 4))
+    view(Judged(question, within, 1, True))
+    chained = Judgement("out1_1", "correct", 0.59327, Answer("out1_1", 0.6, "0.6", 1), (), 0.6)
+    view(Judged(question, chained, 1, True))
+    exact = Judgement("out1_1", "correct", 0.59327, Answer("out1_1", 0.59327, "0.59327", 5))
+    view(Judged(question, exact, 1, True))
+    text = flat(out.getvalue())
+    assert "Correct: 0.5939 is within tolerance of out_h1 = 0.59327. Carry on with your 0.5939:" in text
+    assert "Correct: 0.6 is what your own accepted values give (the exact out_h1 = 0.59327)." in text
+    assert "Correct: out_h1 = 0.59327." in text
+
+
+@pytest.fixture
+def mazur_trace_and_view():
+    import io
+
+    from tutor.solver import solve
+    from tutor.views.output import PlainSink
+    from tutor.views.quiz import QuizView
+
+    out = io.StringIO()
+    trace = solve(str(ROOT / MAZUR))
+    return trace, QuizView(PlainSink(out, width=80), plain=True), out

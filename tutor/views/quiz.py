@@ -199,8 +199,10 @@ class QuizView(TextView):
         exact = f"{q.label} = {self.fmt(j.expected)}"
         if j.verdict == "correct" and j.answer.value is not None and self.fmt(j.answer.value) != self.fmt(j.expected):
             yours = _as_given(j.answer)
-            self.lines(f"Correct: {yours} is within tolerance of {exact}. Carry on with your {yours}: later "
-                       "answers are judged by what follows from it (or from the exact value).", self.style("green"))
+            why = (f"is what your own accepted values give (the exact {exact})" if j.consistent_value is not None
+                   else f"is within tolerance of {exact}")
+            self.lines(f"Correct: {yours} {why}. Carry on with your {yours}: later answers are judged by what "
+                       "follows from it (or from the exact value).", self.style("green"))
         elif j.verdict == "correct":
             self.lines(f"Correct: {exact}.", self.style("green"))
         elif j.verdict == "follow_through":
