@@ -22,13 +22,13 @@ from typing import Iterable, Mapping, Sequence
 
 from tutor.teach.sheets import SheetReader, clean, short
 from tutor.errors import ProblemError, UserError
-from tutor.teach.judge import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, Answer, Judge, Judgement, Tolerance
+from tutor.teach.judge import (DEFAULT_ABSOLUTE, DEFAULT_MIN_FIGURES, DEFAULT_MODE, DEFAULT_RELATIVE, TOLERANCE_MODES,
+                               Answer, Judge, Judgement, Tolerance)
 from tutor.teach.mistakes import Mistake
 from tutor.problem.validated import Problem
 from tutor.trace.trace import Quantity, Trace, describe
 from tutor.problem.yaml_safe import locate, locate_key, read_text
 
-TOLERANCE_MODES = ("either", "relative", "absolute", "precision")
 DEFAULT_FOLLOW_THROUGH_CREDIT = 1.0
 # -- settings and what is asked --------------------------------------------------------------------------
 
@@ -45,14 +45,21 @@ class Settings:
 
 
 def settings_for(problem: Problem, *, mode: str | None = None, relative: float | None = None,
-                 absolute: float | None = None, follow_through_credit: float | None = None) -> Settings:
-    """The problem file's `grading:` settings, each overridden by the command line where given."""
+                 absolute: float | None = None, follow_through_credit: float | None = None,
+                 min_figures: int | None = None) -> Settings:
+    """The problem file's `grading:` settings, each overridden by the command line where given.
+
+    `grade` and `quiz` both judge with these, so a problem is judged the same way by either.
+    """
     grading = problem.grading
 
     def pick(override, from_file, default):
         return override if override is not None else from_file if from_file is not None else default
 
-    mode = pick(mode, grading.mode, "either")
+    mode = pick(mode, grading.mode, DEFAULT_MODE)
+    figures = pick(min_figures, grading.min_figures, DEFAULT_MIN_FIGURES)
+    if not 1 <= figures <= 15:
+        raise UserError(f"the minimum number of significant figures must be from 1 to 15, got {figures}")
     if mode not in TOLERANCE_MODES:
         raise UserError(f"unknown tolerance mode '{mode}' (choose from {', '.join(TOLERANCE_MODES)})")
     values = {"relative": pick(relative, grading.relative, DEFAULT_RELATIVE),
@@ -65,7 +72,8 @@ def settings_for(problem: Problem, *, mode: str | None = None, relative: float |
     if values["follow-through credit"] > 1:
         raise UserError(f"the follow-through credit is a share of the points, from 0 to 1; got "
                         f"{values['follow-through credit']:g}")
-    return Settings(Tolerance(relative=values["relative"], absolute=values["absolute"], mode=mode),
+    return Settings(Tolerance(relative=values["relative"], absolute=values["absolute"], mode=mode,
+                              min_figures=figures),
                     values["follow-through credit"])
 
 
