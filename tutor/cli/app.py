@@ -222,10 +222,10 @@ def new(
 
 # --- `grade` and `template`: grading answer sheets (tutor/teach/grader.py, tutor/teach/gradebook.py) ---------------
 class ToleranceMode(str, Enum):
+    precision = "precision"
     either = "either"
     relative = "relative"
     absolute = "absolute"
-    precision = "precision"
 
 
 @app.command()
@@ -244,16 +244,22 @@ def grade(
     digits: Annotated[int, typer.Option(
         "--digits", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
     tolerance_mode: Annotated[Optional[ToleranceMode], typer.Option(
-        "--tolerance-mode", help="either (relative or absolute), relative, absolute, or precision (judged at "
-                                 "the decimals the student gave). Default: the problem's grading section, "
-                                 "else either.", show_default=False)] = None,
+        "--tolerance-mode", help="precision (judged at the precision the student wrote), either (relative or "
+                                 "absolute), relative or absolute. Default: the problem's grading section, "
+                                 "else precision.", show_default=False)] = None,
     relative: Annotated[Optional[float], typer.Option(
         "--relative", min=0.0, help="Relative tolerance (default: the problem's, else 0.01).")] = None,
     absolute: Annotated[Optional[float], typer.Option(
         "--absolute", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")] = None,
+    min_figures: Annotated[Optional[int], typer.Option(
+        "--min-figures", min=1, max=15, help="Fewest significant figures an answer needs (default: the "
+                                             "problem's, else 2).")] = None,
     follow_through_credit: Annotated[Optional[float], typer.Option(
         "--follow-through-credit", min=0.0, max=1.0,
         help="Share of a key's points a follow-through earns, 0 to 1 (default: the problem's, else 1).")] = None,
+    only: Annotated[Optional[str], typer.Option(
+        "--only", metavar="KEY[,KEY...]", help="Grade only these of the asked quantities (keys or labels); the "
+                                               "sheet's other values still count for follow-through.")] = None,
     reveal: Annotated[bool, typer.Option(
         "--reveal", help="Show the expected values in the students' feedback files.")] = False,
 ) -> None:
@@ -264,7 +270,8 @@ def grade(
 
         grade_command(problem, sheets, out=out, output=output.value, digits=digits,
                       mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
-                      follow_through_credit=follow_through_credit, reveal=reveal)
+                      follow_through_credit=follow_through_credit, reveal=reveal, min_figures=min_figures,
+                      only=only)
 
     _run(action)
 
@@ -284,7 +291,6 @@ def template(
 
     def action() -> None:
         from tutor.problem.bundled import find_problem
-        from tutor.errors import UserError
         from tutor.teach.grader import asked_quantities, select, template_text
         from tutor.trace.keys import split_keys
         from tutor.problem.loader import load_problem
@@ -293,10 +299,7 @@ def template(
         trace = solve_problem(load_problem(find_problem(problem)))
         asked = asked_quantities(trace)
         if only is not None:
-            names = split_keys(only)
-            if not names:
-                raise UserError("--only needs at least one key")
-            asked = select(asked, trace, names)
+            asked = select(asked, trace, split_keys(only))
         text = template_text(trace, asked)
         if _write_or_print(text, output, force):
             typer.echo(f"wrote {output} ({len(asked)} keys)")
@@ -350,13 +353,17 @@ def quiz(
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
                                      "$XDG_DATA_HOME/backprop-tutor).")] = None,
-    tolerance_mode: Annotated[ToleranceMode, typer.Option(
-        "--tolerance-mode", help="either: within --relative or --absolute; relative or absolute: only that one; "
-                                 "precision: to the decimals the answer gives.")] = ToleranceMode.either,
-    relative: Annotated[float, typer.Option(
-        "--relative", min=0.0, help="Relative tolerance (0.01 is 1%).")] = 0.01,
-    absolute: Annotated[float, typer.Option(
-        "--absolute", min=0.0, help="Absolute tolerance.")] = 5e-4,
+    tolerance_mode: Annotated[Optional[ToleranceMode], typer.Option(
+        "--tolerance-mode", help="precision: at the precision the answer is written; either: within --relative "
+                                 "or --absolute; relative or absolute: only that one. Default: the problem's "
+                                 "grading section, else precision.", show_default=False)] = None,
+    relative: Annotated[Optional[float], typer.Option(
+        "--relative", min=0.0, help="Relative tolerance, 0.01 is 1% (default: the problem's, else 0.01).")] = None,
+    absolute: Annotated[Optional[float], typer.Option(
+        "--absolute", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")] = None,
+    min_figures: Annotated[Optional[int], typer.Option(
+        "--min-figures", min=1, max=15, help="Fewest significant figures an answer needs (default: the "
+                                             "problem's, else 2).")] = None,
 ) -> None:
     """Practise a problem step by step: each intermediate value in solution order, checked, explained and saved.
 
@@ -371,7 +378,8 @@ def quiz(
             problem=problem, seed=seed, shape=shape, activation=activation, loss=loss,
             allow_saturated=allow_saturated, focus=focus.value,
             only=only, limit=limit, review=review, answers=answers, output=output.value, db=db,
-            tolerance_mode=tolerance_mode.value, relative=relative, absolute=absolute))
+            tolerance_mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
+            min_figures=min_figures))
         if code:
             raise typer.Exit(code)
 

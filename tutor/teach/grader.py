@@ -134,6 +134,9 @@ def _ask_error(problem: Problem, index: int, name: str, message: str) -> Problem
 
 def select(asked: Sequence[Asked], trace: Trace, names: Iterable[str]) -> list[Asked]:
     """The asked quantities named (keys or labels), in solution order; a name not asked is a `UserError`."""
+    names = list(names)
+    if not names:
+        raise UserError("--only needs at least one key")
     by_key = {a.key: a for a in asked}
     wanted: set[str] = set()
     for name in names:
@@ -214,13 +217,18 @@ class SheetResult:
 class Grader:
     """Grades sheets for one problem: the trace, the judge and the name lookup are built once."""
 
-    def __init__(self, trace: Trace, settings: Settings | None = None, asked: Sequence[Asked] | None = None) -> None:
+    def __init__(self, trace: Trace, settings: Settings | None = None, asked: Sequence[Asked] | None = None,
+                 only: Iterable[str] | None = None) -> None:
+        """`only` (keys or labels): grade just these of the asked quantities; the sheet's other asked values
+        are still read, and still count for follow-through."""
         self.trace = trace
         self.settings = settings or settings_for(trace.problem)
-        self.asked = list(asked) if asked is not None else asked_quantities(trace)
+        every = list(asked) if asked is not None else asked_quantities(trace)
+        self.asked = select(every, trace, only) if only is not None else every
         self.asked_keys = frozenset(a.key for a in self.asked)
+        self.read_keys = frozenset(a.key for a in every)
         self.judge = Judge(trace, self.settings.tolerance)
-        self.reader = SheetReader(trace, self.asked_keys)
+        self.reader = SheetReader(trace, self.read_keys)
 
     @property
     def max_score(self) -> float:
@@ -253,7 +261,7 @@ class Grader:
     def grade_answers(self, answers: Mapping[str, Answer], *, source: str = "<sheet>", student: str = "student",
                       lines: Mapping[str, int] | None = None, problems: Sequence[str] = ()) -> SheetResult:
         """Judge answers (by key) to the asked quantities and award points."""
-        answers = {k: a for k, a in answers.items() if k in self.asked_keys}
+        answers = {k: a for k, a in answers.items() if k in self.read_keys}
         judgements = {j.key: j for j in self.judge.judge(answers, self.asked_keys)}
         credit = self.settings.follow_through_credit
         lines = lines or {}

@@ -21,8 +21,9 @@ A value is then
   truth does not), if any, or with a note when it has too few significant figures;
 - `missing` when not given, and `invalid` when what was given is not a number (a format error).
 
-The modes "either", "relative" and "absolute" also accept a value within their tolerance of the true
-value, unless it follows from a wrong earlier answer or a catalogued mistake reproduces it.
+The modes "either", "relative" and "absolute" judge closeness by their tolerance instead; a value within
+it is still `follow_through` when it differs from the truth at its precision and follows from a wrong
+earlier answer, and `wrong` when a catalogued mistake reproduces it at its precision.
 
 The student's "world" is every quantity as the student would have it: their own answer where they
 gave one, else computed (by the correct rule, or by a mistake's rule when checking a diagnosis) from
@@ -65,8 +66,9 @@ class Tolerance:
     """When a given number counts as equal to an expected one.
 
     mode "precision" (the default): at the precision the student wrote (see the module docstring);
-    "either": also within `relative` or within `absolute`; "relative" or "absolute": also within that
-    one. In every mode an answer needs `min_figures` significant figures unless it is exactly right.
+    "either": within `relative` or within `absolute`; "relative" or "absolute": within that one. In every
+    mode an answer needs `min_figures` significant figures unless it is exactly right, and follow-through
+    and diagnosis compare at the precision the student wrote.
     """
 
     relative: float = DEFAULT_RELATIVE
@@ -79,7 +81,7 @@ class Tolerance:
         return self.mode != "precision"
 
     def close(self, given: float, expected: float) -> bool:
-        """Within the loose modes' tolerance (never, in "precision" mode)."""
+        """Within this loose mode's tolerance (never, in "precision" mode)."""
         difference = abs(given - expected)
         within_relative = difference <= self.relative * abs(expected)
         within_absolute = difference <= self.absolute
@@ -90,19 +92,20 @@ class Tolerance:
         return self.mode == "either" and (within_relative or within_absolute)
 
     def accepts(self, given: float, expected: float, decimals: int | None = None) -> bool:
-        """`given`, written to `decimals` (None: full precision), matches `expected`."""
-        return Reading.of(Answer("", given, decimals=decimals)).matches(expected) or self.close(given, expected)
+        """`given`, written to `decimals` (None: full precision), counts as `expected` in this mode."""
+        if self.loose:
+            return self.close(given, expected)
+        return Reading.of(Answer("", given, decimals=decimals)).matches(expected)
 
     def describe(self) -> str:
         figures = f"at least {self.min_figures} significant figure{'s' if self.min_figures != 1 else ''}"
-        precise = f"to the precision given ({figures}; updates by their change)"
         if self.mode == "relative":
-            return f"{precise}, or within {self.relative:.4g} relative"
+            return f"within {self.relative:.4g} relative ({figures})"
         if self.mode == "absolute":
-            return f"{precise}, or within {self.absolute:.4g}"
+            return f"within {self.absolute:.4g} ({figures})"
         if self.mode == "either":
-            return f"{precise}, or within {self.relative * 100:.4g}% or {self.absolute:.4g}"
-        return precise
+            return f"within {self.relative * 100:.4g}% or {self.absolute:.4g} ({figures})"
+        return f"to the precision given ({figures}; an update by its change)"
 
 
 @dataclass(frozen=True)
@@ -153,8 +156,7 @@ class Reading:
 
     def floor(self, expected: float) -> float:
         """The difference that counts as none: full precision, and the float rounding of the values."""
-        size = abs(expected - self.old) if self.old is not None else abs(expected)
-        return FULL_PRECISION * size + 4e-16 * max(abs(expected), abs(self.value))
+        return FULL_PRECISION * max(abs(expected), abs(self.value))
 
     def allowance(self) -> float:
         """Half a unit of the last digit; one and a half with three or more figures (off by one)."""
@@ -323,20 +325,25 @@ class _Call:
 
     def _judge(self, q: Quantity, answer: Answer) -> Judgement:
         reading = self.judge_.reading(q, answer)
-        if reading.matches(q.value):
+        loose = self.tolerance.loose
+        if self.near(reading, q.value) and (not loose or reading.matches(q.value)):
             return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q)
         inputs = self.own_inputs(q)
         consistent = self.consistent(q)
-        if inputs and (reading.matches(consistent) or self.tolerance.close(answer.value, consistent)):
+        if inputs and self.near(reading, consistent):
             wrong_inputs = tuple(k for k in inputs if not self.accepted(k))
             if not wrong_inputs:  # rounding at every step: right from their own accepted values
                 return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q)
             return self._enough(Judgement(q.key, "follow_through", q.value, answer, wrong_inputs, consistent),
                                 reading, q)
-        if self.tolerance.close(answer.value, q.value):
+        if loose and self.near(reading, q.value):  # within the tolerance only: a diagnosis overrides it
             self.loosely.add(q.key)
             return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q)
         return Judgement(q.key, "wrong", q.value, answer, (), consistent)
+
+    def near(self, reading: Reading, expected: float) -> bool:
+        """The answer counts as `expected`: at its precision, or within a loose mode's tolerance."""
+        return self.tolerance.close(reading.value, expected) if self.tolerance.loose else reading.matches(expected)
 
     def _enough(self, judgement: Judgement, reading: Reading, q: Quantity) -> Judgement:
         """The judgement, or `wrong` with a note when the answer has too few significant figures."""

@@ -349,7 +349,8 @@ def outcome_to_dict(outcome: QuizOutcome, trace: Trace, tolerance: Tolerance, ex
         "questions": outcome.planned,
         "stopped": outcome.stopped,
         "seconds": round(outcome.seconds, 3),
-        "tolerance": {"mode": tolerance.mode, "relative": tolerance.relative, "absolute": tolerance.absolute},
+        "tolerance": {"mode": tolerance.mode, "relative": tolerance.relative, "absolute": tolerance.absolute,
+                      "min_figures": tolerance.min_figures},
         "sections": outcome.by_section(),
         "mistakes": [{"id": m.id, "explanation": m.explanation, "keys": [r.question.key for r in rs]}
                      for m, rs in outcome.mistakes()],
