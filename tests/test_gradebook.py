@@ -155,12 +155,12 @@ def test_the_gradebook_has_a_row_per_student_and_a_column_per_key(invoke, submis
     rows = read_csv(out / "gradebook.csv")
     from tutor.solver import solve
 
-    assert rows[0] == ["student", *solve(MAZUR).keys(), "total", "max"]
+    assert rows[0] == ["student", *solve(MAZUR).keys(), "total", "max", "status"]
     by_student = {row[0]: row for row in rows[1:]}
     assert list(by_student) == ["_cmd_", "alice", "bob", "carol", "dave"]
-    assert by_student["alice"][-2:] == ["41", "41"] and set(by_student["alice"][1:-2]) == {"1"}
-    assert by_student["bob"][-2:] == ["4", "41"]
-    assert by_student["carol"][-2:] == ["0", "41"]
+    assert by_student["alice"][-3:] == ["41", "41", "ok"] and set(by_student["alice"][1:-3]) == {"1"}
+    assert by_student["bob"][-3:] == ["4", "41", "ok"]
+    assert by_student["carol"][-3:] == ["0", "41", "unreadable"]
     header = rows[0]
     assert by_student["_cmd_"][header.index("net1_1")] == "0"  # '=1+1' is invalid, not a formula
     assert by_student["_cmd_"][header.index("out1_1")] == "1"
@@ -217,7 +217,7 @@ def test_regrading_after_the_problem_changes(invoke, submissions, tmp_path):
     changed.write_text(MAZUR_TEXT + "grading: {follow_through_credit: 0.5}\n")
     out = tmp_path / "results"
     invoke("grade", str(changed), str(submissions), "--out", str(out))
-    assert read_csv(out / "gradebook.csv")[3][-2:] == ["2", "41"]  # bob: 4 follow-throughs at half credit
+    assert read_csv(out / "gradebook.csv")[3][-3:-1] == ["2", "41"]  # bob: 4 follow-throughs at half credit
     assert "follow-through credit 0.5" in (out / "bob.md").read_text()
 
 

@@ -340,13 +340,13 @@ def summarise(results: Sequence[SheetResult], top: int = 5) -> Summary:
 
 
 def gradebook_csv(results: Sequence[SheetResult], grader: Grader) -> str:
-    """student, one column per asked key (points earned), total, max; one row per student."""
+    """student, one column per asked key (points earned), total, max, status (ok, unreadable or empty)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([csv_cell(c) for c in ["student", *(a.key for a in grader.asked), "total", "max"]])
+    writer.writerow([csv_cell(c) for c in ["student", *(a.key for a in grader.asked), "total", "max", "status"]])
     for result in results:
         writer.writerow([csv_cell(result.student), *(_points_text(r.points) for r in result.results),
-                         _points_text(result.score), _points_text(result.max_score)])
+                         _points_text(result.score), _points_text(result.max_score), result.status])
     return buffer.getvalue()
 
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from tutor.teach.sheets import SheetReader, clean, short
+from tutor.teach.sheets import SHEET_MAX_BYTES, Sheet, SheetReader, clean, read_by_line, readable_by_line, short
 from tutor.errors import ProblemError, UserError
 from tutor.teach.judge import (DEFAULT_ABSOLUTE, DEFAULT_MIN_FIGURES, DEFAULT_MODE, DEFAULT_RELATIVE, TOLERANCE_MODES,
                                Answer, Judge, Judgement, Tolerance)
@@ -210,6 +210,13 @@ class SheetResult:
     def verdicts(self) -> dict[str, str]:
         return {r.key: r.verdict for r in self.results}
 
+    @property
+    def status(self) -> str:
+        """ok; unreadable (the whole sheet could not be read); empty (not one asked value given)."""
+        if self.error is not None:
+            return "unreadable"
+        return "empty" if all(r.verdict == "missing" for r in self.results) else "ok"
+
 
 # -- the grader ----------------------------------------------------------------------------------------------
 
@@ -239,10 +246,24 @@ class Grader:
     def grade_file(self, path: str | Path, student: str | None = None) -> SheetResult:
         """Grade a sheet file; one that cannot be read is invalid as a whole (never an exception)."""
         student = student if student is not None else Path(path).stem
-        return self._grade(lambda: self.reader.read_file(path), str(path), student)
+        return self._grade(lambda: self.read(read_text(path, max_bytes=SHEET_MAX_BYTES, what="answer sheet"),
+                                             str(path)), str(path), student)
 
     def grade_text(self, text: str, *, source: str = "<sheet>", student: str = "student") -> SheetResult:
-        return self._grade(lambda: self.reader.read_text(text, source=source), source, student)
+        return self._grade(lambda: self.read(text, source), source, student)
+
+    def read(self, text: str, source: str) -> Sheet:
+        """A sheet's answers; with a YAML syntax error, each line that is valid on its own still counts
+        (a sheet with no asked key on any line stays unreadable as a whole)."""
+        try:
+            return self.reader.read_text(text, source=source)
+        except UserError as exc:
+            if not readable_by_line(exc):
+                raise
+            sheet = read_by_line(self.reader, text, source)
+            if not sheet.answers:
+                raise
+            return sheet
 
     def _grade(self, read, source: str, student: str) -> SheetResult:
         try:

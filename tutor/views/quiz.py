@@ -157,6 +157,8 @@ class QuizView(TextView):
             self.lines(f"Not quite{tries}.", self.style("red"))
             if j.diagnosis is not None:
                 self.lines(f"Looks like: {j.diagnosis.explanation} [{j.diagnosis.id}]", self.style("yellow"))
+            elif j.note is not None:
+                self.lines(f"Right as far as it goes, but {j.note}.", self.style("yellow"))
             if not event.final:
                 self.note("Try again, or type hint for the formula (reveal shows the worked line).")
 
@@ -334,6 +336,8 @@ def outcome_to_dict(outcome: QuizOutcome, trace: Trace, tolerance: Tolerance, ex
             "text": j.answer.text,
             "verdict": j.verdict,
             "diagnosis": j.diagnosis.id if j.diagnosis else None,
+            "diagnoses": [m.id for m in r.diagnoses],
+            "note": j.note,
             "expected": j.expected,
             "follows_from": list(j.follows_from),
             "error": j.answer.error,
