@@ -245,8 +245,11 @@ class Judge:
         return verdicts
 
     def reading(self, q: Quantity, answer: Answer) -> Reading:
-        """How precisely `answer` to `q` was written (an update: its change)."""
-        return Reading.of(answer, old_value(q))
+        """How precisely `answer` to `q` was written (an update: its change, unless it has none to show)."""
+        old = old_value(q)
+        if old is not None and math.isclose(q.value, old, rel_tol=FULL_PRECISION, abs_tol=1e-300):
+            old = None  # a zero gradient: the weight stays, and is judged as written
+        return Reading.of(answer, old)
 
     @cached_property
     def true_values(self) -> dict[str, float]:
