@@ -330,31 +330,36 @@ class _Call:
         reading = self.judge_.reading(q, answer)
         loose = self.tolerance.loose
         if self.near(reading, q.value) and (not loose or reading.matches(q.value)):
-            return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q)
+            return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q, q.value)
         inputs = self.own_inputs(q)
         consistent = self.consistent(q)
         if inputs and self.near(reading, consistent):
             wrong_inputs = tuple(k for k in inputs if not self.accepted(k))
+            exact = not self.imprecise.intersection(inputs)  # unless it follows from too few figures
             if not wrong_inputs:  # rounding at every step: right from their own accepted values
-                return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q)
+                return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q,
+                                    consistent, exact)
             return self._enough(Judgement(q.key, "follow_through", q.value, answer, wrong_inputs, consistent),
-                                reading, q)
+                                reading, q, consistent, exact)
         if loose and self.near(reading, q.value):  # within the tolerance only: a diagnosis overrides it
             self.loosely.add(q.key)
-            return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q)
+            return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q, q.value)
         return Judgement(q.key, "wrong", q.value, answer, (), consistent)
 
     def near(self, reading: Reading, expected: float) -> bool:
         """The answer counts as `expected`: at its precision, or within a loose mode's tolerance."""
         return self.tolerance.close(reading.value, expected) if self.tolerance.loose else reading.matches(expected)
 
-    def _enough(self, judgement: Judgement, reading: Reading, q: Quantity) -> Judgement:
-        """The judgement, or `wrong` with a note when the answer has too few significant figures."""
+    def _enough(self, judgement: Judgement, reading: Reading, q: Quantity, reference: float,
+                exact: bool = True) -> Judgement:
+        """The judgement, or `wrong` (with a note when it matches `reference`) when the answer has too few
+        significant figures, unless it is exactly the truth (or, with `exact`, exactly `reference`)."""
         wanted = max(1, self.tolerance.min_figures)
-        reference = judgement.consistent_value if judgement.verdict == "follow_through" else q.value
-        if reading.figures >= wanted or reading.exact(reference):
+        if reading.figures >= wanted or reading.exact(q.value) or (exact and reading.exact(reference)):
             return judgement
         self.loosely.discard(q.key)
+        if not reading.matches(reference):  # only a loose mode's tolerance took it: plainly wrong
+            return replace(judgement, verdict="wrong", follows_from=())
         if judgement.verdict == "correct":
             self.imprecise.add(q.key)
         return replace(judgement, verdict="wrong", follows_from=(), note=_too_few(q, reading, wanted))

@@ -2,8 +2,8 @@
 
 One row per question answered (time in ISO 8601 UTC, problem name and content hash, key, kind, the
 answer as typed, verdict, the ids of the mistakes diagnosed at any of its tries, tries, hints, whether
-the worked line was revealed), one row per quiz session. Each change is committed at once, so an interrupted quiz loses nothing already answered.
-The schema is versioned with ``PRAGMA user_version``.
+the worked line was revealed), one row per quiz session. Each change is committed at once, so an
+interrupted quiz loses nothing already answered. The schema is versioned with ``PRAGMA user_version``.
 
 The database lives in the user's data directory: ``$XDG_DATA_HOME/backprop-tutor/progress.sqlite3``, or
 ``~/.local/share/backprop-tutor/progress.sqlite3`` when XDG_DATA_HOME is not set; ``--db PATH`` overrides.

@@ -14,8 +14,8 @@ again, without using up a try. A wrong answer may be tried again once; after the
 worked line is revealed and the quiz moves on.
 
 What is recorded for a question (and saved at once, so that nothing answered is lost to Ctrl-C):
-the verdict of the last try, and every mistake diagnosed at any try; a question skipped or revealed before any try is `missing` (with
-`revealed` set for a reveal); a wrong try followed by skip, reveal, quit, end of input or Ctrl-C stays
+the verdict of the last try, and every mistake diagnosed at any try; a question skipped or revealed
+before any try is `missing` (with `revealed` set for a reveal); a wrong try followed by skip, reveal, quit, end of input or Ctrl-C stays
 `wrong`. Questions never answered are not recorded.
 """
 
