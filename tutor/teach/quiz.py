@@ -15,8 +15,8 @@ worked line is revealed and the quiz moves on.
 
 What is recorded for a question (and saved at once, so that nothing answered is lost to Ctrl-C):
 the verdict of the last try, and every mistake diagnosed at any try; a question skipped or revealed
-before any try is `missing` (with `revealed` set for a reveal); a wrong try followed by skip, reveal, quit, end of input or Ctrl-C stays
-`wrong`. Questions never answered are not recorded.
+before any try is `missing` (with `revealed` set for a reveal); a wrong try followed by skip, reveal,
+quit, end of input or Ctrl-C stays `wrong`. Questions never answered are not recorded.
 """
 
 from __future__ import annotations
