@@ -170,6 +170,7 @@ def sheet_to_dict(result: SheetResult) -> dict:
             "verdict": r.verdict,
             "diagnosis": r.diagnosis.id if r.diagnosis else None,
             "explanation": r.diagnosis.explanation if r.diagnosis else None,
+            "note": r.judgement.note,
             "follows_from": list(r.judgement.follows_from),
             "message": r.message,
             "points": r.points,
@@ -192,18 +193,20 @@ def results_json(results: Sequence[SheetResult], folder: bool) -> str:
 
 
 def notes(result: SheetResult, grader: Grader, fmt: Callable[[float], str]) -> list[tuple[KeyResult, str]]:
-    """(row, note) for each row with something to say: a diagnosis or a follow-through.
+    """(row, note) for each row with something to say: a diagnosis, too few figures or a follow-through.
 
     Why a value is invalid is among the sheet's format problems, with its line.
     """
     out: list[tuple[KeyResult, str]] = []
-    if not any(r.diagnosis is not None or r.verdict == "follow_through" for r in result.results):
+    if not any(r.diagnosis is not None or r.judgement.note or r.verdict == "follow_through" for r in result.results):
         return out
     own = {r.key: r for r in result.results}
     credit = grader.settings.follow_through_credit
     for r in result.results:
         if r.verdict == "wrong" and r.diagnosis is not None:
             out.append((r, f"{r.diagnosis.id}: {r.diagnosis.explanation}"))
+        elif r.verdict == "wrong" and r.judgement.note:
+            out.append((r, r.judgement.note))
         elif r.verdict == "follow_through":
             used = []
             for key in r.judgement.follows_from:
