@@ -99,9 +99,11 @@ def run_quiz(options: QuizOptions) -> int:
                         echo=not interactive)
         given = {}
         if options.answers is not None:
-            from tutor.teach.sheets import SheetReader
+            from tutor.problem.yaml_safe import read_text
+            from tutor.teach.sheets import SHEET_MAX_BYTES, SheetReader, read_sheet
 
-            sheet = SheetReader(trace).read_file(options.answers)
+            text = read_text(options.answers, max_bytes=SHEET_MAX_BYTES, what="answer sheet")
+            sheet = read_sheet(SheetReader(trace), text, options.answers)
             for problem in sheet.problems:
                 print(f"warning: {options.answers}: {problem}", file=sys.stderr)
             given = sheet.answers

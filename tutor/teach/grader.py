@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from tutor.teach.sheets import SHEET_MAX_BYTES, Sheet, SheetReader, clean, read_by_line, readable_by_line, short
+from tutor.teach.sheets import SHEET_MAX_BYTES, Sheet, SheetReader, clean, read_sheet, short
 from tutor.errors import ProblemError, UserError
 from tutor.teach.judge import (DEFAULT_ABSOLUTE, DEFAULT_MIN_FIGURES, DEFAULT_MODE, DEFAULT_RELATIVE, TOLERANCE_MODES,
                                Answer, Judge, Judgement, Tolerance)
@@ -253,17 +253,8 @@ class Grader:
         return self._grade(lambda: self.read(text, source), source, student)
 
     def read(self, text: str, source: str) -> Sheet:
-        """A sheet's answers; with a YAML syntax error, each line that is valid on its own still counts
-        (a sheet with no asked key on any line stays unreadable as a whole)."""
-        try:
-            return self.reader.read_text(text, source=source)
-        except UserError as exc:
-            if not readable_by_line(exc):
-                raise
-            sheet = read_by_line(self.reader, text, source)
-            if not sheet.answers:
-                raise
-            return sheet
+        """A sheet's answers (a malformed line spoils only its own key)."""
+        return read_sheet(self.reader, text, source)
 
     def _grade(self, read, source: str, student: str) -> SheetResult:
         try:

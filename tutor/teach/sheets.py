@@ -356,6 +356,20 @@ def short(text: str, limit: int = SHOWN_TEXT) -> str:
 _LINE_KEY = re.compile(r"\s*['\"]?([^\s:#'\"]+)['\"]?(?:\s*:|\s)").match
 
 
+def read_sheet(reader: SheetReader, text: str, source: str = "<sheet>") -> Sheet:
+    """A sheet's answers; with a YAML syntax error, each line that is valid on its own still counts (a
+    sheet with no asked key on any line stays unreadable as a whole: the error is raised)."""
+    try:
+        return reader.read_text(text, source=source)
+    except UserError as exc:
+        if not readable_by_line(exc):
+            raise
+        sheet = read_by_line(reader, text, source)
+        if not sheet.answers:
+            raise
+        return sheet
+
+
 def readable_by_line(error: UserError) -> bool:
     """A sheet refused for a YAML syntax error (not its size, tags, aliases or nesting): read it by line."""
     message = error.message
