@@ -228,6 +228,20 @@ class ToleranceMode(str, Enum):
     absolute = "absolute"
 
 
+#: How answers are judged: the same options for `grade` and `quiz` (None: the problem's grading section).
+ToleranceModeOption = Annotated[Optional[ToleranceMode], typer.Option(
+    "--tolerance-mode", help="precision: at the precision the answer is written; either: within --relative or "
+                             "--absolute; relative or absolute: only that one. Default: the problem's grading "
+                             "section, else precision.", show_default=False)]
+RelativeOption = Annotated[Optional[float], typer.Option(
+    "--relative", min=0.0, help="Relative tolerance, 0.01 is 1% (default: the problem's, else 0.01).")]
+AbsoluteOption = Annotated[Optional[float], typer.Option(
+    "--absolute", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")]
+MinFiguresOption = Annotated[Optional[int], typer.Option(
+    "--min-figures", min=1, max=15, help="Fewest significant figures an answer needs (default: the problem's, "
+                                         "else 2).")]
+
+
 @app.command()
 def grade(
     problem: Annotated[str, typer.Argument(
@@ -243,17 +257,10 @@ def grade(
                                "folder; plain: no colour; json: results for programs.")] = OutputFormat.text,
     digits: Annotated[int, typer.Option(
         "--digits", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
-    tolerance_mode: Annotated[Optional[ToleranceMode], typer.Option(
-        "--tolerance-mode", help="precision (judged at the precision the student wrote), either (relative or "
-                                 "absolute), relative or absolute. Default: the problem's grading section, "
-                                 "else precision.", show_default=False)] = None,
-    relative: Annotated[Optional[float], typer.Option(
-        "--relative", min=0.0, help="Relative tolerance (default: the problem's, else 0.01).")] = None,
-    absolute: Annotated[Optional[float], typer.Option(
-        "--absolute", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")] = None,
-    min_figures: Annotated[Optional[int], typer.Option(
-        "--min-figures", min=1, max=15, help="Fewest significant figures an answer needs (default: the "
-                                             "problem's, else 2).")] = None,
+    tolerance_mode: ToleranceModeOption = None,
+    relative: RelativeOption = None,
+    absolute: AbsoluteOption = None,
+    min_figures: MinFiguresOption = None,
     follow_through_credit: Annotated[Optional[float], typer.Option(
         "--follow-through-credit", min=0.0, max=1.0,
         help="Share of a key's points a follow-through earns, 0 to 1 (default: the problem's, else 1).")] = None,
@@ -353,17 +360,10 @@ def quiz(
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
                                      "$XDG_DATA_HOME/backprop-tutor).")] = None,
-    tolerance_mode: Annotated[Optional[ToleranceMode], typer.Option(
-        "--tolerance-mode", help="precision: at the precision the answer is written; either: within --relative "
-                                 "or --absolute; relative or absolute: only that one. Default: the problem's "
-                                 "grading section, else precision.", show_default=False)] = None,
-    relative: Annotated[Optional[float], typer.Option(
-        "--relative", min=0.0, help="Relative tolerance, 0.01 is 1% (default: the problem's, else 0.01).")] = None,
-    absolute: Annotated[Optional[float], typer.Option(
-        "--absolute", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")] = None,
-    min_figures: Annotated[Optional[int], typer.Option(
-        "--min-figures", min=1, max=15, help="Fewest significant figures an answer needs (default: the "
-                                             "problem's, else 2).")] = None,
+    tolerance_mode: ToleranceModeOption = None,
+    relative: RelativeOption = None,
+    absolute: AbsoluteOption = None,
+    min_figures: MinFiguresOption = None,
 ) -> None:
     """Practise a problem step by step: each intermediate value in solution order, checked, explained and saved.
 
