@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.netgen import random_spec, to_problem
 from tutor.solver import solve
@@ -155,3 +157,16 @@ def test_every_mistake_is_met_by_some_network():
                        for c in mistake.candidates(trace, q, truth)):
                     found.add(mistake.id)
     assert found == {m.id for m in CATALOGUE}
+
+
+MAZUR = solve(to_problem(random_spec(np.random.default_rng(7), activations=["sigmoid", "sigmoid"], loss="half_sse",
+                                     samples=1, batch=False, sizes=[2, 2, 2], learning_rate=0.5)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.floats(allow_nan=False, allow_infinity=False), decimals=st.integers(-30, 400),
+       index=st.integers(0, len(MAZUR.quantities) - 1))
+def test_any_number_at_any_precision_gets_a_verdict(value, decimals, index):
+    q = MAZUR.quantities[index]
+    (j,) = Judge(MAZUR).judge({q.key: Answer(q.key, value, f"{value!r}", decimals)})
+    assert j.verdict in ("correct", "follow_through", "wrong")

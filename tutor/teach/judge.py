@@ -56,6 +56,8 @@ DEFAULT_ABSOLUTE = 5e-4
 FULL_PRECISION = 1e-9
 #: Significant figures of an answer with no written precision (a number given programmatically).
 _UNLIMITED = 99
+#: More decimals than this are full precision (and keep 10**-decimals a normal float).
+_MOST_DECIMALS = 30
 #: A number in an arithmetic answer (not the digits of a name such as log10).
 _LITERAL = re.compile(r"(?<![A-Za-z_0-9.])(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE][+-]?[0-9]+)?")
 _UPDATES = ("new_weight", "new_bias")
@@ -142,11 +144,14 @@ class Reading:
         decimals = answer.decimals
         if decimals is None and answer.text:
             decimals = decimals_given(answer.text)
-        if decimals is not None:
+        if decimals is not None and decimals <= _MOST_DECIMALS:
             unit = 10.0 ** -decimals
-            units = round(abs(counted) / unit)
+            ratio = abs(counted) / unit
+            if not math.isfinite(ratio):  # a huge number written to many decimals
+                return cls(value, None, _UNLIMITED, old)
+            units = round(ratio)
             return cls(value, unit, len(str(units)) if units else 0, old)
-        figures = _literal_figures(answer.text) if answer.text else None
+        figures = _literal_figures(answer.text) if answer.text and decimals is None else None
         if figures is None:
             return cls(value, None, _UNLIMITED if counted else 0, old)
         if counted == 0 or not math.isfinite(counted):
@@ -165,14 +170,12 @@ class Reading:
         return self.unit * (1.5 if self.figures >= 3 else 0.5) * (1 + 1e-9)
 
     def matches(self, expected: float) -> bool:
+        """`expected` is what the answer says, at the precision written."""
         return math.isfinite(expected) and abs(self.value - expected) <= self.allowance() + self.floor(expected)
 
     def exact(self, expected: float) -> bool:
+        """The answer is `expected` itself, to full precision."""
         return math.isfinite(expected) and abs(self.value - expected) <= self.floor(expected)
-
-    def shows(self, change: float) -> bool:
-        """A change this large shows at the precision written."""
-        return self.unit is None or abs(change) > 0.5 * self.unit
 
 
 def _literal_figures(text: str) -> int | None:
