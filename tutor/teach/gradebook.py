@@ -180,6 +180,7 @@ def sheet_to_dict(result: SheetResult) -> dict:
         "max_score": result.max_score,
         "problems": result.problems,
         "error": result.error,
+        "status": result.status,
     }
 
 
