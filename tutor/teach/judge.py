@@ -58,6 +58,8 @@ FULL_PRECISION = 1e-9
 _UNLIMITED = 99
 #: More decimals than this are full precision (and keep 10**-decimals a normal float).
 _MOST_DECIMALS = 30
+#: Most readings a judge keeps (the same answers recur across a class's sheets).
+_CACHE_LIMIT = 200_000
 #: A number in an arithmetic answer (not the digits of a name such as log10).
 _LITERAL = re.compile(r"(?<![A-Za-z_0-9.])(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE][+-]?[0-9]+)?")
 _UPDATES = ("new_weight", "new_bias")
@@ -136,6 +138,10 @@ class Reading:
     unit: float | None  # the place of the last digit written; None: full precision
     figures: int
     old: float | None = None
+    slack: float = field(init=False, repr=False, compare=False)  # `allowance()`, computed once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slack", self.allowance())
 
     @classmethod
     def of(cls, answer: Answer, old: float | None = None) -> "Reading":
@@ -171,7 +177,9 @@ class Reading:
 
     def matches(self, expected: float) -> bool:
         """`expected` is what the answer says, at the precision written."""
-        return math.isfinite(expected) and abs(self.value - expected) <= self.allowance() + self.floor(expected)
+        value = self.value
+        return (abs(value - expected) <= self.slack + FULL_PRECISION * max(abs(expected), abs(value))
+                and math.isfinite(expected))
 
     def exact(self, expected: float) -> bool:
         """The answer is `expected` itself, to full precision."""
@@ -220,6 +228,7 @@ class Judge:
     trace: Trace
     tolerance: Tolerance = field(default_factory=Tolerance)
     mistakes: Sequence[Mistake] = CATALOGUE
+    _readings: dict[tuple, Reading] = field(default_factory=dict, init=False, repr=False)
 
     def world(self, answers: Mapping[str, float], mistake: Mistake | None = None,
               skip: str | None = None) -> dict[str, float]:
@@ -249,10 +258,16 @@ class Judge:
 
     def reading(self, q: Quantity, answer: Answer) -> Reading:
         """How precisely `answer` to `q` was written (an update: its change, unless it has none to show)."""
-        old = old_value(q)
-        if old is not None and math.isclose(q.value, old, rel_tol=FULL_PRECISION, abs_tol=1e-300):
-            old = None  # a zero gradient: the weight stays, and is judged as written
-        return Reading.of(answer, old)
+        key = (q.key, answer.value, answer.decimals, answer.text)
+        cached = self._readings.get(key)
+        if cached is None:
+            old = old_value(q)
+            if old is not None and math.isclose(q.value, old, rel_tol=FULL_PRECISION, abs_tol=1e-300):
+                old = None  # a zero gradient: the weight stays, and is judged as written
+            cached = Reading.of(answer, old)
+            if len(self._readings) < _CACHE_LIMIT:  # a class's sheets repeat the same answers
+                self._readings[key] = cached
+        return cached
 
     @cached_property
     def true_values(self) -> dict[str, float]:
@@ -317,6 +332,8 @@ class _Call:
         self.loosely: set[str] = set()  # correct only by a loose mode's tolerance: a diagnosis overrides
         self.imprecise: set[str] = set()  # right, but with too few figures: still right to compute from
         self._verdicts: dict[str, Judgement] = {}
+        self.loose = judge.tolerance.loose
+        self.wanted = max(1, judge.tolerance.min_figures)  # significant figures
 
     def judge(self, q: Quantity, answer: Answer) -> Judgement:
         if answer.error is not None:
@@ -331,9 +348,10 @@ class _Call:
 
     def _judge(self, q: Quantity, answer: Answer) -> Judgement:
         reading = self.judge_.reading(q, answer)
-        loose = self.tolerance.loose
-        if self.near(reading, q.value) and (not loose or reading.matches(q.value)):
-            return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q, q.value)
+        loose = self.loose
+        if reading.matches(q.value) and (not loose or self.tolerance.close(reading.value, q.value)):
+            judgement = Judgement(q.key, "correct", q.value, answer)
+            return judgement if reading.figures >= self.wanted else self._enough(judgement, reading, q, q.value)
         inputs = self.own_inputs(q)
         consistent = self.consistent(q)
         if inputs and self.near(reading, consistent):
@@ -351,13 +369,13 @@ class _Call:
 
     def near(self, reading: Reading, expected: float) -> bool:
         """The answer counts as `expected`: at its precision, or within a loose mode's tolerance."""
-        return self.tolerance.close(reading.value, expected) if self.tolerance.loose else reading.matches(expected)
+        return self.tolerance.close(reading.value, expected) if self.loose else reading.matches(expected)
 
     def _enough(self, judgement: Judgement, reading: Reading, q: Quantity, reference: float,
                 exact: bool = True) -> Judgement:
         """The judgement, or `wrong` (with a note when it matches `reference`) when the answer has too few
         significant figures, unless it is exactly the truth (or, with `exact`, exactly `reference`)."""
-        wanted = max(1, self.tolerance.min_figures)
+        wanted = self.wanted
         if reading.figures >= wanted or reading.exact(q.value) or (exact and reading.exact(reference)):
             return judgement
         self.loosely.discard(q.key)
