@@ -13,6 +13,8 @@ import math
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import PROBLEMS
 from tutor.errors import closest
@@ -385,3 +387,31 @@ def test_unknown_names_are_only_suggested_when_close():
     reader = SheetReader(trace)
     assert reader.read_text("dL/dy_1: 0.346\n").problems == [
         "line 1: unknown key 'dL/dy_1', not graded; `backprop-tutor template PROBLEM` lists the keys"]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("0", "a whole number from 1 to 15, got 0"), ("2.5", "got 2.5"), ("true", "got true"), ("16", "got 16")])
+def test_min_figures_in_the_problem_file_is_checked(value, message):
+    from tutor.errors import ProblemError
+
+    text = (PROBLEMS / "mazur-2-2-2.yaml").read_text() + f"grading: {{tolerance: {{min_figures: {value}}}}}\n"
+    with pytest.raises(ProblemError) as caught:
+        parse_problem(text, source="p.yaml")
+    assert caught.value.field == "grading.tolerance.min_figures" and message in caught.value.message
+
+
+MAZUR_GRADER = Grader(solve(PROBLEMS / "mazur-2-2-2.yaml"))
+SHEET_LINE = st.one_of(
+    st.text(alphabet="abnetw_ho1+:[]{}'\"#-. 0123456789", max_size=20),
+    st.sampled_from(["net_h1: 0.3775", "out_h1: [0.59", "w5+ 0.3589", "'w6+: 0.4", "E_total: 0.2984", "- 1"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(SHEET_LINE, max_size=8))
+def test_any_sheet_is_graded_line_by_line_without_error(lines):
+    result = MAZUR_GRADER.grade_text("\n".join(lines) + "\n")
+    assert len(result.results) == 41
+    if result.error is None:
+        assert result.status in ("ok", "empty")
+    else:
+        assert result.status == "unreadable" and {r.verdict for r in result.results} == {"invalid"}
