@@ -415,3 +415,26 @@ def test_any_sheet_is_graded_line_by_line_without_error(lines):
         assert result.status in ("ok", "empty")
     else:
         assert result.status == "unreadable" and {r.verdict for r in result.results} == {"invalid"}
+
+
+def test_the_worked_examples_in_the_grading_doc_hold():
+    """Every row of the example tables in docs/grading.md, graded against Mazur's problem."""
+    text = (PROBLEMS.parent / "docs" / "grading.md").read_text()
+    section = text.split("## How a value is judged")[1].split("### Other modes")[0]
+    labels = {"out_h1": "out_h1", "dE_total/dw1": "dE_total/dw1", "w1+": "w1+"}
+    checked = 0
+    label = None
+    for line in section.splitlines():
+        if line.startswith("| ") and " = " in line.split("|")[1]:
+            label = labels[line.split("|")[1].split("=")[0].strip()]
+            continue
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if label is None or len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        verdict, _, diagnosis = cells[1].partition(", ")
+        for typed in cells[0].replace("`", "").split(", "):
+            row = graded("mazur-2-2-2", f"{label}: {typed}\n")[label]
+            assert (row.verdict, row.diagnosis.id if row.diagnosis else "") == (verdict, diagnosis.strip("`")), \
+                (label, typed)
+            checked += 1
+    assert checked == 17
