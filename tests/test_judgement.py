@@ -75,7 +75,7 @@ EX02_TEXT = {
 
 
 def test_the_ex02_text_numbers():
-    rows = graded("ex02-3-3-2", sheet_text(EX02_TEXT))
+    rows = graded("ex02-3-3-2-2", sheet_text(EX02_TEXT))
     expected = {label: ("correct", None) for label in EX02_TEXT}
     # The loss uses outputs 0.573 and 0.628 that the text never computed: wrong even from its own outputs.
     o1, o2 = 0.673, 0.684
@@ -88,8 +88,8 @@ def test_the_ex02_text_numbers():
 
 #: Birzeit lecture, appendix B (MLP 2-2-1), the worked numbers as the lecture gives them.
 BIRZEIT_B = {
-    "out_h1": "0.618", "out_h2": "0.506", "out_out": "0.865", "E": "0.349", "dE/dout_out": "0.835",
-    "dout_out/dnet_out": "0.23", "dE/dW6": "0.097", "dout_h1/dnet_h1": "0.236", "dout_h2/dnet_h2": "0.25",
+    "out_h1": "0.618", "out_h2": "0.506", "out_o": "0.865", "E": "0.349", "dE/dout_o": "0.835",
+    "dout_o/dnet_o": "0.23", "dE/dW6": "0.097", "dout_h1/dnet_h1": "0.236", "dout_h2/dnet_h2": "0.25",
     "dE/dW1": "-0.001", "dE/dW2": "-0.003", "dE/dW3": "0.009", "dE/dW4": "0.003", "W1+": "0.50001",
     "W2+": "0.10003", "W3+": "0.61991", "W4+": "0.1997", "W5+": "-0.20618", "W6+": "0.29903",
 }
@@ -99,7 +99,7 @@ def test_the_birzeit_appendix_b_numbers():
     rows = graded("mlp-2-2-1", sheet_text(BIRZEIT_B), follow_through_credit=0.5)
     got = {label: r.verdict for label, r in rows.items()}
     # sigma'(net_out) is out (1 - out) = 0.865 * 0.135, not 0.23: everything computed from it follows through.
-    assert got.pop("dout_out/dnet_out") == "wrong"
+    assert got.pop("dout_o/dnet_o") == "wrong"
     for label in ["dE/dW6", "dE/dW1", "dE/dW2", "W1+", "W2+", "W3+", "W6+"]:
         assert got.pop(label) == "follow_through", label
     # dE/dW3 and dE/dW4 multiply by W3 and W4 where the inputs X1, X2 belong; W4+ = 0.2 - 0.01 * 0.003 is
@@ -118,7 +118,7 @@ def test_the_birzeit_appendix_b_numbers():
 
 
 def test_the_birzeit_appendix_a_numbers_at_one_figure():
-    text = sheet_text({"out_out": "0.874", "dE/dout_out": "0.844", "dout_out/dnet_out": "0.11",
+    text = sheet_text({"out_o": "0.874", "dE/dout_o": "0.844", "dout_o/dnet_o": "0.11",
                        "dE/dW1": "0.01", "dE/dW2": "0.03", "W2+": "0.1997"})
     rows = graded("perceptron-2-1", text)
     assert {r.verdict for r in rows.values()} == {"correct"}
@@ -136,7 +136,7 @@ def test_the_birzeit_problems_keep_their_biases():
 
 
 def test_ex02_asks_the_four_weights_of_the_exercise():
-    trace = solve(PROBLEMS / "ex02-3-3-2.yaml")
+    trace = solve(PROBLEMS / "ex02-3-3-2-2.yaml")
     grader = Grader(trace)
     assert [a.label for a in grader.asked] == ["w_22^3+", "w_21^2+", "w_22^2+", "w_11^1+"]
     assert "b^2 = (0.1, 0.4)" in trace.problem.description
@@ -152,7 +152,7 @@ def decimals_showing(change: float, figures: int = 2) -> int:
     return figures - 1 - math.floor(math.log10(abs(change)))
 
 
-@pytest.mark.parametrize("problem", ["mazur-2-2-2", "ex02-3-3-2"])
+@pytest.mark.parametrize("problem", ["mazur-2-2-2", "ex02-3-3-2-2"])
 def test_unchanged_and_sign_flipped_updates(problem):
     trace = solve(PROBLEMS / f"{problem}.yaml")
     grader = Grader(trace)
@@ -190,7 +190,7 @@ def test_the_mazur_examples_of_the_issue():
 
 
 def test_ex02_asked_weights_copied_unchanged_score_nothing():
-    trace = solve(PROBLEMS / "ex02-3-3-2.yaml")
+    trace = solve(PROBLEMS / "ex02-3-3-2-2.yaml")
     grader = Grader(trace, settings_for(trace.problem))
     copied = "".join(f"{a.key}: {old_value(a.quantity)}\n" for a in grader.asked)  # 0.5, 0.4, 0.1, 0.1
     for mode in ("precision", "either"):
@@ -199,7 +199,7 @@ def test_ex02_asked_weights_copied_unchanged_score_nothing():
 
 
 def test_a_quiz_on_ex02_does_not_take_the_old_weight():
-    trace = solve(PROBLEMS / "ex02-3-3-2.yaml")
+    trace = solve(PROBLEMS / "ex02-3-3-2-2.yaml")
     judge = Judge(trace, settings_for(trace.problem).tolerance)
     for question in select_questions(trace, focus="updates"):
         q = question.quantity
@@ -215,7 +215,7 @@ def test_a_quiz_on_ex02_does_not_take_the_old_weight():
 
 @pytest.mark.parametrize("typed", ["0", "0.000", "0.0000", "-0"])
 def test_zero_is_never_right_for_a_tiny_gradient(typed):
-    for problem, label in [("mazur-2-2-2", "dE_total/dw1"), ("ex02-3-3-2", "dL/dw_31^1")]:  # 0.00044, 2.7e-5
+    for problem, label in [("mazur-2-2-2", "dE_total/dw1"), ("ex02-3-3-2-2", "dL/dw_31^1")]:  # 0.00044, 2.7e-5
         row = graded(problem, f"{label}: {typed}\n")[label]
         assert (row.verdict, row.diagnosis) == ("wrong", None)
         # Where the true value rounds to zero at the decimals written, the note says why 0 is not right.
@@ -225,8 +225,8 @@ def test_zero_is_never_right_for_a_tiny_gradient(typed):
 
 
 def test_a_tiny_gradient_needs_two_figures():
-    assert graded("ex02-3-3-2", "dL/dw_31^1: 0.00003\n")["dL/dw_31^1"].verdict == "wrong"  # one figure
-    assert graded("ex02-3-3-2", "dL/dw_31^1: 0.000027\n")["dL/dw_31^1"].verdict == "correct"
+    assert graded("ex02-3-3-2-2", "dL/dw_31^1: 0.00003\n")["dL/dw_31^1"].verdict == "wrong"  # one figure
+    assert graded("ex02-3-3-2-2", "dL/dw_31^1: 0.000027\n")["dL/dw_31^1"].verdict == "correct"
     assert graded("mazur-2-2-2", "dE_total/dw1: 0.00044\n")["dE_total/dw1"].verdict == "correct"
     assert not Tolerance().accepts(0.0033, 0.00376615, decimals=4)  # accepted by 1% or 5e-4, never at 4 decimals
 
@@ -293,7 +293,7 @@ def test_a_follow_through_never_scores_above_its_source():
 # -- the quiz judges as the grader does ---------------------------------------------------------------------
 
 
-SHEETS = [("mazur-2-2-2", MAZUR_POST), ("ex02-3-3-2", EX02_TEXT), ("mlp-2-2-1", BIRZEIT_B),
+SHEETS = [("mazur-2-2-2", MAZUR_POST), ("ex02-3-3-2-2", EX02_TEXT), ("mlp-2-2-1", BIRZEIT_B),
           ("mazur-2-2-2", {"net_h1": "0.3785", "out_h1": "0.59351", "w1+": "0.15000", "w5+": "0.441083520",
                            "dE_total/dw1": "0", "E_total": "0.3"})]
 
@@ -357,9 +357,9 @@ def test_a_malformed_line_spoils_only_its_own_key(tmp_path):
 def test_gradebook_status(tmp_path, invoke):
     folder = tmp_path / "class"
     folder.mkdir()
-    (folder / "ann.yaml").write_text("net_h1: 0.3775\n")
-    (folder / "ben.yaml").write_text("# nothing yet\nnet_h1:\n")
-    (folder / "cid.yaml").write_text("{{{ not yaml\n")
+    sheets = {"ann": "net_h1: 0.3775\n", "ben": "# nothing yet\nnet_h1:\n", "cid": "{{{ not yaml\n"}
+    for student, text in sheets.items():
+        (folder / f"{student}.yaml").write_text(text)
     out = tmp_path / "out"
     invoke("grade", "mazur-2-2-2", str(folder), "--out", str(out))
     rows = [line.split(",") for line in (out / "gradebook.csv").read_text().splitlines()]
@@ -378,7 +378,7 @@ def test_grade_only_grades_a_subset_and_keeps_follow_through(tmp_path, invoke):
 
 
 def test_unknown_names_are_only_suggested_when_close():
-    trace = solve(PROBLEMS / "ex02-3-3-2.yaml")
+    trace = solve(PROBLEMS / "ex02-3-3-2-2.yaml")
     choices = [*trace.keys(), *(q.label for q in trace.quantities)]
     assert closest("dL/dy_1", choices) == ""
     assert closest("dL/da_1^4", choices) == "; did you mean 'dL/da_1^3'?"

@@ -29,6 +29,7 @@ NETWORKS = [
     (["leaky_relu", "sigmoid"], "bce", [3, 2, 1], 0.25),
     (["sigmoid", "linear"], "sse", [2, 3, 2], 0.05),
     (["softplus", "tanh", "sigmoid"], "half_sse", [2, 2, 2, 2], 0.3),
+    (["swish", "sigmoid"], "half_sse", [2, 2, 2], 0.1),
 ]
 
 

@@ -36,13 +36,14 @@ class UserError(Exception):
 def closest(word: object, choices: Sequence[str]) -> str:
     """A ``; did you mean 'x'?`` hint for a mistyped name, or an empty string.
 
-    Only a close match is suggested: one typo (a letter wrong, missing, extra or two swapped) per four
-    letters, at least one; `dL/dy_1` is not a mistyped `dL/db_3^1`.
+    Only a close match is suggested: one typo (a letter wrong, missing, extra or two swapped) in a name of
+    up to three letters, two up to eleven, one per four letters beyond; `dL/dy_1` is not a mistyped
+    `dL/db_3^1` (three typos).
     """
     import difflib  # only needed for an error message
 
     text = str(word)
-    limit = max(1, len(text) // 4)
+    limit = 1 if len(text) <= 3 else max(2, len(text) // 4)
     for match in difflib.get_close_matches(text, list(choices), n=5, cutoff=0.6):
         if typos(text.lower(), match.lower()) <= limit:
             return f"; did you mean '{match}'?"

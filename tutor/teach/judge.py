@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
-from tutor.teach.expression import decimals_given
+from tutor.teach.expression import CONSTANTS, FUNCTIONS, decimals_given
 from tutor.teach.mistakes import CATALOGUE, Mistake
 from tutor.trace.trace import Quantity, Trace
 
@@ -63,6 +63,9 @@ _CACHE_LIMIT = 200_000
 #: A number in an arithmetic answer (not the digits of a name such as log10).
 _LITERAL = re.compile(r"(?<![A-Za-z_0-9.])(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE][+-]?[0-9]+)?")
 _UPDATES = ("new_weight", "new_bias")
+#: A name in an arithmetic answer: a function, a constant, or a quantity used by name.
+_NAME = re.compile(r"(?<![0-9.])[A-Za-z_][A-Za-z0-9_]*")
+_KNOWN_NAMES = frozenset(name.lower() for name in (*FUNCTIONS, *CONSTANTS))
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,10 @@ class Reading:
 
 
 def _literal_figures(text: str) -> int | None:
-    """The significant figures of the most precise non-integer number in an arithmetic answer."""
+    """The significant figures of the most precise non-integer number in an arithmetic answer; None (full
+    precision) when it has none, or uses a quantity by name (`delta_o1*out_h1`: full-precision values)."""
+    if any(name.lower() not in _KNOWN_NAMES for name in _NAME.findall(text)):
+        return None
     best: int | None = None
     for match in _LITERAL.finditer(text):
         whole, fraction, bare = match.group(1), match.group(2), match.group(3)
@@ -364,7 +370,7 @@ class _Call:
                                 reading, q, consistent, exact)
         if loose and self.near(reading, q.value):  # within the tolerance only: a diagnosis overrides it
             self.loosely.add(q.key)
-            return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q, q.value)
+            return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q, q.value)
         return Judgement(q.key, "wrong", q.value, answer, (), consistent)
 
     def near(self, reading: Reading, expected: float) -> bool:
