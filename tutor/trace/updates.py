@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
+import numpy as np
+
 from tutor.model.optimizers.base import Rule
 from tutor.problem.validated import Problem
 from tutor.trace.labels import Labels
@@ -97,7 +99,8 @@ class UpdateQuantities:
 
         def compute(*deps: float) -> float:
             supplied = iter(deps)
-            return float(calculate(*[next(supplied) if value is None else value for value in fixed]))
+            with np.errstate(invalid="ignore", divide="ignore"):  # a student's negative v: the root is nan
+                return float(calculate(*[next(supplied) if value is None else value for value in fixed]))
 
         return rule.formula(*terms), compute, ""
 
