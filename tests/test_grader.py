@@ -435,6 +435,63 @@ def test_a_duplicate_key_makes_that_key_invalid_and_the_others_are_graded(grader
     assert "'net1_1' and 'net_h1' (line 1) are the same quantity" in result.problems[0]
 
 
+def test_a_value_may_use_the_sheet_s_other_values_and_the_givens_by_name(mazur, grader):
+    text = ("net_h1: w1*i1 + w2*i2 + b1\nout_h1: 1/(1+exp(-net_h1))\ndelta_o1: 0.1385\n"
+            "dE_total/dw5: delta_o1 * out_h1\nw5+: w5 - eta*dw5_named\n").replace("dw5_named", "dE_total/dw5")
+    result = grader.grade_text(text)
+    assert grades(result) == {"net1_1": "correct", "out1_1": "correct", "delta2_1": "correct",
+                              "dL_dw2_1_1": "correct", "new_w2_1_1": "correct"}
+    rows = {r.key: r for r in result.results}
+    out_h1 = 1 / (1 + math.exp(-(0.15 * 0.05 + 0.2 * 0.1 + 0.35)))
+    assert rows["dL_dw2_1_1"].given == pytest.approx(0.1385 * out_h1, rel=1e-12)
+    assert rows["new_w2_1_1"].given == pytest.approx(0.4 - 0.5 * 0.1385 * out_h1, rel=1e-12)
+    assert result.problems == []
+
+
+def test_a_named_value_after_a_slip_follows_through_and_keeps_full_precision(grader):
+    result = grader.grade_text("out_h1: 0.593269992\ndelta_o1: 0.15\ndE_total/dw5: delta_o1*out_h1\n")
+    assert grades(result) == {"out1_1": "correct", "delta2_1": "wrong", "dL_dw2_1_1": "follow_through"}
+    # The same product rounded to 4 figures also follows; 5e-5 off it does not (judged at full precision).
+    result = grader.grade_text("out_h1: 0.593269992\ndelta_o1: 0.15\ndE_total/dw5: delta_o1*out_h1 + 5e-5\n")
+    assert grades(result)["dL_dw2_1_1"] == "wrong"
+
+
+@pytest.mark.parametrize(("text", "invalid", "message"), [
+    ("dE_total/dw5: delta_o1 * out_h1\n", "dL_dw2_1_1", "'delta_o1' has no value to use: it is not on this sheet"),
+    ("delta_o1:\ndE_total/dw5: delta_o1 * 0.59\n", "dL_dw2_1_1", "'delta_o1' has no value to use: its own value on "
+                                                                   "this sheet is blank"),
+    ("delta_o1: abc\ndE_total/dw5: delta_o1 * 0.59\n", "dL_dw2_1_1", "its own value on this sheet is not a number"),
+    ("w5+: w5+ - 0.1\n", "new_w2_1_1", "'w5+' is this value itself"),
+    ("dE_total/dw5: deltao1 * 0.59\n", "dL_dw2_1_1", "'deltao1' is not a number or a known function"),
+])
+def test_a_name_without_a_value_is_that_key_s_format_error(grader, text, invalid, message):
+    result = grader.grade_text("net_h1: 0.3775\n" + text)
+    assert grades(result)["net1_1"] == "correct" and grades(result)[invalid] == "invalid"
+    assert message in {r.key: r for r in result.results}[invalid].message
+    assert any(message in problem for problem in result.problems)
+
+
+def test_values_that_use_each_other_by_name_are_each_invalid_naming_the_cycle(grader):
+    result = grader.grade_text("net_h1: 0.3775\nw5+: w5 - eta*dE_total/dw5\ndE_total/dw5: 2*w5+\nw6+: w5+ + 0.05\n")
+    assert grades(result) == {"net1_1": "correct", "new_w2_1_1": "invalid", "dL_dw2_1_1": "invalid",
+                              "new_w2_1_2": "invalid"}
+    messages = {r.key: r.message for r in result.results if r.verdict == "invalid"}
+    assert messages["new_w2_1_1"] == ("'dE_total/dw5' is worked out from this value in turn "
+                                      "(a cycle: w5+ -> dE_total/dw5 -> w5+)")
+    assert messages["dL_dw2_1_1"] == ("'w5+' is worked out from this value in turn "
+                                      "(a cycle: dE_total/dw5 -> w5+ -> dE_total/dw5)")
+    assert messages["new_w2_1_2"] == "'w5+' has no value to use: its own value on this sheet is not a number"
+    assert [p.split(":")[0] for p in result.problems] == ["line 2", "line 3", "line 4"]
+
+
+def test_a_long_chain_of_names_is_worked_out_without_recursion(mazur):
+    # Every quantity given as a name of the next one's (a chain through the whole sheet, last to first).
+    keys = mazur.keys()
+    text = "".join(f"{key}: {later} + 0\n" for key, later in zip(keys, keys[1:])) + f"{keys[-1]}: 0.5\n"
+    result = Grader(mazur, asked=asked_all(mazur)).grade_text(text)
+    assert {r.given for r in result.results} == {0.5}
+
+
 def test_a_sheet_of_garbage_is_invalid_as_a_whole(grader, tmp_path):
     for name, content in [("binary.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\xff"), ("list.yaml", b"- 1\n- 2\n"),
                           ("scalar.yaml", b"just some words\n"), ("broken.yaml", b"a: [1, 2\nb: }\n"),

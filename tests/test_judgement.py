@@ -295,7 +295,12 @@ def test_a_follow_through_never_scores_above_its_source():
 
 SHEETS = [("mazur-2-2-2", MAZUR_POST), ("ex02-3-3-2-2", EX02_TEXT), ("mlp-2-2-1", BIRZEIT_B),
           ("mazur-2-2-2", {"net_h1": "0.3785", "out_h1": "0.59351", "w1+": "0.15000", "w5+": "0.441083520",
-                           "dE_total/dw1": "0", "E_total": "0.3"})]
+                           "dE_total/dw1": "0", "E_total": "0.3"}),
+          # Values written with names: the sheet's own values (one of them a slip) and the givens.
+          ("mazur-2-2-2", {"net_h1": "'w1*i1 + w2*i2 + b1'", "out_h1": "'1/(1+exp(-net_h1))'", "delta_o1": "0.15",
+                           "dE_total/dw5": "'delta_o1 * out_h1'", "w5+": "'w5 - eta*dE_total/dw5'",
+                           "w6+": "'w6 - eta*delta_o1*out_h2'", "out_h2": "0.5969",
+                           "dE_total/dw6": "'delta_o1*out_h2 + 0.01'", "dE_total/dw7": "'w7+'", "w7+": "'x*2'"})]
 
 
 @pytest.mark.parametrize(("problem", "values"), SHEETS, ids=[f"{p}-{n}" for n, (p, _) in enumerate(SHEETS)])
@@ -310,6 +315,24 @@ def test_the_quiz_gives_the_grader_s_verdicts(problem, values):
     outcome = session.run(sheet_reader(answers))
     got = {r.key: (r.verdict, r.diagnosis, r.judgement.note) for r in outcome.results}
     assert got == expected
+
+
+def test_typed_answers_with_names_get_the_verdicts_of_the_same_sheet():
+    """Typed at the prompt, a name is the student's own earlier value; on a sheet, the sheet's value."""
+    trace = solve(PROBLEMS / "mazur-2-2-2.yaml")
+    typed = {"net_h1": "w1*i1 + w2*i2 + b1", "out_h1": "1/(1+exp(-net_h1))", "out_h2": "0.5969",
+             "delta_o1": "0.1385", "dE_total/dw5": "delta_o1 * out_h1", "dE_total/dw6": "delta_o1*out_h2 + 0.001",
+             "w5+": "w5 - eta*dE_total/dw5", "w6+": "w6 - eta * delta_o1 * out_h2"}
+    settings = settings_for(trace.problem)
+    asked = [a for a in every_quantity(trace) if a.label in typed]
+    sheet = Grader(trace, settings, asked).grade_text(sheet_text({k: f"'{v}'" for k, v in typed.items()}))
+    expected = {r.key: (r.verdict, r.diagnosis) for r in sheet.results}
+    questions = select_questions(trace, only=list(typed))
+    session = QuizSession(Judge(trace, settings.tolerance), questions, lambda event: None, max_tries=1)
+    outcome = session.run(lambda question: typed[question.label])
+    assert {r.key: (r.verdict, r.diagnosis) for r in outcome.results} == expected
+    assert expected["dL_dw2_1_1"][0] == "correct" and expected["dL_dw2_1_2"][0] == "wrong"
+    assert [r.verdict for r in sheet.results].count("correct") == 7
 
 
 def test_the_quiz_command_honours_the_problem_s_grading_section(invoke, db):

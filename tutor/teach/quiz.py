@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping, Sequence, Union
 
-from tutor.teach.sheets import parse_answer
+from tutor.teach.sheets import answer_names, has_name, parse_answer
 from tutor.teach.judge import Answer, Judge, Judgement
 from tutor.trace.keys import SECTIONS
 from tutor.teach.mistakes import Mistake
@@ -372,7 +372,7 @@ class QuizSession:
                     self.revealed.add(question.key)
                 self.emit(Skipped(question) if command == "skip" else Revealed(question, automatic=False))
                 return
-            answer = parse_answer(question.key, reply, self.names_for(question) if _has_name(reply) else None)
+            answer = parse_answer(question.key, reply, self.names_for(question) if has_name(reply) else None)
             if answer.error is not None:
                 self.emit(Invalid(question, answer.text or reply, answer.error))
                 continue
@@ -463,10 +463,7 @@ class QuizSession:
         """What an answer may use by name: the givens and the student's own values (labels or keys); the
         other quantities' names are known but have no value to use."""
         if self._names is None:
-            self._names = given_values(self.trace)
-            for q in self.trace.quantities:
-                self._names.setdefault(q.label, None)
-                self._names.setdefault(q.key, None)
+            self._names = answer_names(self.trace)
         names = dict(self._names)
         shown = {k: self.trace[k].value for k in question.upstream if k not in self.number_of}
         for key, value in {**shown, **self.own_numbers(exclude=question.key)}.items():
@@ -482,31 +479,6 @@ class QuizSession:
                         for p in q.formula)
         value = q.compute(*[world[d] for d in q.depends_on])
         return replace(q, formula=formula, value=value)
-
-
-def given_values(trace: Trace) -> dict[str, float | None]:
-    """The problem's given numbers by label: inputs, targets, weights, biases and eta (the learning rate)."""
-    problem, labels = trace.problem, trace.labels
-    values: dict[str, float | None] = {}
-    for s in range(problem.samples):
-        sample = s + 1 if problem.batch else None
-        for i in range(1, problem.shape[0] + 1):
-            values[labels.layer_input(1, i, sample)] = float(problem.inputs[s, i - 1])
-        for j in range(1, problem.layers[-1].size + 1):
-            values[labels.target(j, sample, len(problem.layers))] = float(problem.targets[s, j - 1])
-    for l, layer in enumerate(problem.layers, start=1):
-        for j in range(1, layer.size + 1):
-            for i in range(1, layer.fan_in + 1):
-                values[labels.weight(l, j, i)] = float(layer.weights[j - 1, i - 1])
-        for j in ([None] if layer.shared_bias else range(1, layer.size + 1)):
-            values[labels.bias(l, j)] = float(layer.biases[0 if j is None else j - 1])
-    values["eta"] = float(problem.learning_rate)
-    return values
-
-
-def _has_name(text: str) -> bool:
-    """Whether an answer may use a quantity by name (it has a letter that starts no number)."""
-    return any(c.isalpha() and c not in "eE" for c in text) or "_" in text
 
 
 def _as_given(answer: Answer) -> str:

@@ -72,6 +72,83 @@ def parse_answer(key: str, text: str | None, names: Mapping[str, float | None] |
     return Answer(key, value, text, decimals_given(text))
 
 
+def has_name(text: str) -> bool:
+    """Whether an answer may use a quantity by name (it has a letter that starts no number)."""
+    return any(c.isalpha() and c not in "eE" for c in text) or "_" in text
+
+
+def given_values(trace: Trace) -> dict[str, float | None]:
+    """The problem's given numbers by label: inputs, targets, weights, biases and eta (the learning rate)."""
+    problem, labels = trace.problem, trace.labels
+    values: dict[str, float | None] = {}
+    for s in range(problem.samples):
+        sample = s + 1 if problem.batch else None
+        for i in range(1, problem.shape[0] + 1):
+            values[labels.layer_input(1, i, sample)] = float(problem.inputs[s, i - 1])
+        for j in range(1, problem.layers[-1].size + 1):
+            values[labels.target(j, sample, len(problem.layers))] = float(problem.targets[s, j - 1])
+    for l, layer in enumerate(problem.layers, start=1):
+        for j in range(1, layer.size + 1):
+            for i in range(1, layer.fan_in + 1):
+                values[labels.weight(l, j, i)] = float(layer.weights[j - 1, i - 1])
+        for j in ([None] if layer.shared_bias else range(1, layer.size + 1)):
+            values[labels.bias(l, j)] = float(layer.biases[0 if j is None else j - 1])
+    values["eta"] = float(problem.learning_rate)
+    return values
+
+
+def answer_names(trace: Trace) -> dict[str, float | None]:
+    """Every name an answer may use: the givens with their values, and each quantity's label and key
+    without one (the quiz and the sheets put the student's own values in)."""
+    names = given_values(trace)
+    for q in trace.quantities:
+        names.setdefault(q.label, None)
+        names.setdefault(q.key, None)
+    return names
+
+
+class _Needs(Exception):
+    """A sheet's answer uses by name a value of the sheet not worked out yet."""
+
+    def __init__(self, key: str, name: str) -> None:
+        super().__init__(key)
+        self.key, self.name = key, name
+
+
+class SheetNames(Mapping[str, float | None]):
+    """What a sheet's arithmetic may use by name (`evaluate`'s `names`): the givens, and the sheet's own
+    values, by label or key; a name with no value on the sheet is a format error naming it."""
+
+    def __init__(self, reader: "SheetReader", answers: Mapping[str, Answer], pending: Iterable[str]) -> None:
+        self.reader, self.answers, self.pending = reader, answers, pending
+        self.base = reader.names()
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.base
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.base)
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, name: str) -> float | None:
+        key = self.reader.quantity_key(name)
+        if key is not None and key in self.answers:
+            if key in self.pending:
+                raise _Needs(key, name)
+            answer = self.answers[key]
+            if answer.value is None:
+                why = "blank" if answer.error is None else "not a number"
+                raise ExpressionError(f"'{short(name)}' has no value to use: its own value on this sheet is {why}")
+            return answer.value
+        value = self.base[name]
+        if value is None:
+            raise ExpressionError(f"'{short(name)}' has no value to use: it is not on this sheet (by name a value "
+                                  "may use the givens and the sheet's other values)")
+        return value
+
+
 class _SheetLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """The safe loader, used only to compose, without PyYAML's implicit resolver (most of its time).
 
@@ -129,8 +206,11 @@ def _check_nodes(root: yaml.Node, source: str) -> None:
     check_expanded_size(root, children, SHEET_MAX_VALUES, source, "this sheet", refuse_tags)
 
 
-def answer_from_text(key: str, text: str) -> Answer:
-    """A typed value: a plain number (read directly), an expression, nothing, or a format error."""
+def answer_from_text(key: str, text: str, names: Mapping[str, float | None] | None = None) -> Answer:
+    """A typed value: a plain number (read directly), an expression, nothing, or a format error.
+
+    `names`: quantities an expression may use by name (as for `parse_answer`).
+    """
     stripped = text.strip()
     if not stripped:
         return Answer(key)
@@ -145,13 +225,13 @@ def answer_from_text(key: str, text: str) -> Answer:
                                                 "just the number or the arithmetic")
     if _NOT_FINITE(stripped):
         return Answer(key, text=stripped, error=f"'{stripped}' is not a finite number")
-    answer = parse_answer(key, stripped)
+    answer = parse_answer(key, stripped, names)
     if answer.error is not None:
         return Answer(key, text=stripped, error=clean(answer.error))
     return answer
 
 
-def answer_from_plain(key: str, text: str) -> Answer:
+def answer_from_plain(key: str, text: str, names: Mapping[str, float | None] | None = None) -> Answer:
     """The answer a plain (unquoted) scalar gives: YAML 1.1 reads some as null, true/false or a date."""
     if text in _PLAIN_NULL:
         return Answer(key)
@@ -159,22 +239,22 @@ def answer_from_plain(key: str, text: str) -> Answer:
         return _not_a_number(key, text, _BOOL)
     if _PLAIN_DATE(text):
         return _not_a_number(key, text, _TIMESTAMP)
-    return answer_from_text(key, text)
+    return answer_from_text(key, text, names)
 
 
-def answer_from_node(key: str, node: yaml.Node) -> Answer:
+def answer_from_node(key: str, node: yaml.Node, names: Mapping[str, float | None] | None = None) -> Answer:
     """The answer a sheet's value node gives (never constructing it)."""
     if isinstance(node, yaml.SequenceNode):
         return Answer(key, error="expected a number, got a list")
     if isinstance(node, yaml.MappingNode):
         return Answer(key, error="expected a number, got a mapping")
     if node.tag == _STR and not node.style:  # plain (libyaml gives style "", PyYAML None)
-        return answer_from_plain(key, node.value)
+        return answer_from_plain(key, node.value, names)
     if node.tag == _NULL:
         return Answer(key)
     if node.tag in (_BOOL, _TIMESTAMP):
         return _not_a_number(key, node.value, node.tag)
-    return answer_from_text(key, node.value)
+    return answer_from_text(key, node.value, names)
 
 
 def _not_a_number(key: str, text: str, tag: str) -> Answer:
@@ -232,6 +312,23 @@ class SheetReader:
         self._choices: list[str] | None = None
         self._hints: dict[str, str] = {}
         self._answers: dict[tuple[str, str | None], Answer] = {}
+        self._names_base: dict[str, float | None] | None = None
+        self._quantities: dict[str, str | None] = {}
+
+    def names(self) -> dict[str, float | None]:
+        """Every name a sheet's arithmetic may use (`answer_names`), built once."""
+        if self._names_base is None:
+            self._names_base = answer_names(self.trace)
+        return self._names_base
+
+    def quantity_key(self, name: str) -> str | None:
+        """The key of the quantity `name` stands for; None for a given such as w5 or eta (cached)."""
+        if name not in self._quantities:
+            try:
+                self._quantities[name] = self.resolve(name)
+            except UserError:
+                self._quantities[name] = None
+        return self._quantities[name]
 
     def read_file(self, path: str | Path) -> Sheet:
         """Read a sheet file (at most SHEET_MAX_BYTES); a sheet that cannot be read raises `UserError`."""
@@ -256,10 +353,14 @@ class SheetReader:
                 self._hints[name] = hint
         return hint
 
-    def answer(self, key: str, value: str | yaml.Node | None) -> Answer:
-        """The answer a sheet's value gives (cached for plain values: many students give the same ones)."""
+    def answer(self, key: str, value: str | yaml.Node | None, names: Mapping[str, float | None] | None = None
+               ) -> Answer:
+        """The answer a sheet's value gives (cached for plain values without `names`: many students give the
+        same ones)."""
         if isinstance(value, yaml.Node):
-            return answer_from_node(key, value)
+            return answer_from_node(key, value, names)
+        if names is not None:
+            return answer_from_plain(key, value or "", names)
         cached = self._answers.get((key, value))
         if cached is None:
             cached = answer_from_plain(key, value or "")
@@ -294,6 +395,7 @@ class SheetReader:
         lines: dict[str, int] = {}
         first: dict[str, tuple[str, int]] = {}
         problems: list[str] = []
+        named: dict[str, str | yaml.Node | None] = {}  # values that may use other values by name
         for name, line, value in entries:
             if name is None:
                 problems.append(f"line {line}: a key must be the name of a quantity, not {value}")
@@ -322,11 +424,46 @@ class SheetReader:
                                 "it is not graded")
                 continue
             answer = self.answer(key, value)
-            if answer.error is not None:
+            if answer.error is not None and has_name(answer.text or ""):
+                named[key] = value
+            elif answer.error is not None:
                 problems.append(f"line {line}: {short(clean(name))}: {answer.error}")
             answers[key] = answer
             lines[key] = line
+        if named:
+            self.with_names(answers, named, {key: name for key, (name, _) in first.items()})
+            problems += [f"line {lines[key]}: {short(clean(first[key][0]))}: {answers[key].error}"
+                         for key in named if answers[key].error is not None]
+            problems.sort(key=lambda problem: int(problem.split(":", 1)[0].split()[1]))
         return answers, lines, problems
+
+    def with_names(self, answers: dict[str, Answer], named: Mapping[str, str | yaml.Node | None],
+                   written: Mapping[str, str]) -> None:
+        """Work out the values that use others by name (`delta_o1 * out_h1`), each after those it uses; a cycle
+        is a format error of each of its keys. `written`: each key's name as the sheet writes it."""
+        pending = dict(named)
+        names = SheetNames(self, answers, pending)
+        for start in named:
+            stack: list[str] = [start] if start in pending else []
+            via: dict[str, str] = {}  # the name through which each key on the stack uses the next
+            while stack:
+                key = stack[-1]
+                try:
+                    answers[key] = self.answer(key, pending[key], names)
+                except _Needs as need:
+                    via[key] = need.name
+                    if need.key not in stack:
+                        stack.append(need.key)
+                        continue
+                    cycle = stack[stack.index(need.key):]
+                    for member in cycle:
+                        answers[member] = Answer(member, text=answers[member].text,
+                                                 error=_cycle_message(member, cycle, via, written))
+                        del pending[member]
+                    del stack[-len(cycle):]
+                    continue
+                del pending[key]
+                stack.pop()
 
     @staticmethod
     def node_entries(root: yaml.MappingNode) -> Iterator[tuple[str | None, int, str | yaml.Node | None]]:
@@ -341,6 +478,16 @@ class SheetReader:
             else:
                 yield key_node.value, line, value_node
 
+
+
+def _cycle_message(key: str, cycle: list[str], via: Mapping[str, str], written: Mapping[str, str]) -> str:
+    """Why `key`, one of a cycle of values that use each other by name, has no value."""
+    name = short(clean(via[key]))
+    if len(cycle) == 1:
+        return f"'{name}' is this value itself: a value cannot be worked out from itself"
+    start = cycle.index(key)
+    chain = " -> ".join(short(clean(written[k])) for k in [*cycle[start:], *cycle[:start], key])
+    return f"'{name}' is worked out from this value in turn (a cycle: {chain})"
 
 
 def clean(text: str) -> str:
