@@ -610,7 +610,8 @@ def test_answer_sheet_text_shows_every_miss_worked(invoke, db, tmp_path):
     assert result.exit_code == 0
     assert "> 0.5" in result.stdout
     assert "Worked line: net_h1 =" in result.stdout
-    assert "No answer given." in result.stdout
+    assert "[2-8/8] left blank: net_h2, out_h1, out_h2, net_o1, net_o2, out_o1, out_o2" in result.stdout
+    assert "No answer given." not in result.stdout
     assert "warning:" in result.stderr and "bogus" in result.stderr
 
 

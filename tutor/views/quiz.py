@@ -96,6 +96,9 @@ class QuizView(TextView):
         self.conversation = conversation  # False for an answer sheet: no prompts' help, no values to use
         self.trace: Trace | None = None
         self.hint_level = 0  # the highest hint shown for the current question
+        # An answer sheet's questions are printed once their answer is read: a run of blank keys as one line.
+        self.held: Asked | None = None
+        self.blanks: list[Asked] = []
 
     # -- before the questions -----------------------------------------------------------------------
 
@@ -173,7 +176,12 @@ class QuizView(TextView):
     def __call__(self, event: Event) -> None:
         if isinstance(event, Asked):
             self.asked(event)
-        elif isinstance(event, Invalid):
+            return
+        if isinstance(event, Judged) and event.judgement.verdict == "missing" and not self.conversation:
+            self.blank()  # a sheet's blank key: one line with the others around it
+            return
+        self.catch_up()
+        if isinstance(event, Invalid):
             self.lines(f"Not a number: {sentence(event.message)} Type a number or an expression (or help).",
                        self.style("yellow"))
         elif isinstance(event, Judged):
@@ -194,6 +202,33 @@ class QuizView(TextView):
             self.problem_card(self.trace)
 
     def asked(self, event: Asked) -> None:
+        if not self.conversation:  # a sheet: printed with its answer, or among the blank keys
+            if self.held is not None:
+                self.catch_up()
+            self.held = event
+            return
+        self.print_asked(event)
+
+    def blank(self) -> None:
+        """The question held back has no answer on the sheet: it joins the run of blank keys."""
+        if self.held is not None:
+            self.blanks.append(self.held)
+            self.held = None
+
+    def catch_up(self) -> None:
+        """Print what a sheet's run held back: the blank keys so far as one line, then the question asked."""
+        if self.blanks:
+            first, last = self.blanks[0], self.blanks[-1]
+            numbers = f"{first.number}" if first is last else f"{first.number}-{last.number}"
+            labels = ", ".join(event.question.label for event in self.blanks)
+            self.sink.write([[], *styled_paragraph([(f"[{numbers}/{last.total}] left blank: {labels}",
+                                                     self.style("yellow"))], self.sink.width, indent="  ")])
+            self.blanks = []
+        if self.held is not None:
+            held, self.held = self.held, None
+            self.print_asked(held)
+
+    def print_asked(self, event: Asked) -> None:
         q = event.question
         self.hint_level = 0
         pieces = [(f"[{event.number}/{event.total}] ", self.style("dim")), (q.description, self.style("bold")),
@@ -216,6 +251,7 @@ class QuizView(TextView):
                                              indent="    "))
 
     def echo(self, text: str) -> None:
+        self.catch_up()
         if self.echo_answers:
             self.sink.write([[(PROMPT + text, "")]])
 
@@ -267,6 +303,7 @@ class QuizView(TextView):
     # -- after the questions -------------------------------------------------------------------------
 
     def summary(self, outcome: QuizOutcome, saved_to: str | None = None) -> None:
+        self.catch_up()
         asked = len(outcome.results)
         stop = STOPPED[outcome.stopped]
         if stop:
@@ -436,7 +473,8 @@ def echoing(read: Callable[[Question], Reply], view: QuizView) -> Callable[[Ques
     def wrapped(question: Question) -> Reply:
         reply = read(question)
         if reply is not None and not isinstance(reply, str):
-            view.echo(reply.text if reply.text is not None else "(no answer)")
+            if reply.text is not None:  # a blank key is listed with the others left blank
+                view.echo(reply.text)
         return reply
 
     return wrapped
