@@ -187,6 +187,57 @@ def test_show_step_out_of_range_is_a_clear_error(invoke):
     assert "--show-step must be from 1 to --steps (2), got 3" in result.output
 
 
+def engine_sheet(step: int) -> dict[str, float]:
+    """Every value of Adam's step `step` on Mazur's network, by key, straight from the engine's arrays."""
+    from tutor.problem.bundled import find_problem
+    from tutor.problem.loader import load_problem
+
+    layers = run(load_problem(find_problem("mazur-adam")), step, step).step.layers
+    values: dict[str, float] = {}
+    for l, ls in enumerate(layers, start=1):
+        state = ls.update_values["weights"]
+        for j in range(1, ls.net.shape[1] + 1):
+            values[f"net{l}_{j}"], values[f"out{l}_{j}"] = ls.net[0, j - 1], ls.out[0, j - 1]
+            values[f"delta{l}_{j}"] = ls.delta[0, j - 1]
+            for i in range(1, ls.weights.shape[1] + 1):
+                at = (j - 1, i - 1)
+                values[f"dL_dw{l}_{j}_{i}"], values[f"new_w{l}_{j}_{i}"] = ls.grad_weights[at], ls.new_weights[at]
+                values[f"m_w{l}_{j}_{i}"], values[f"v_w{l}_{j}_{i}"] = state["m"][at], state["v"][at]
+    return {key: float(value) for key, value in values.items()}
+
+
+def graded_at_step(invoke, tmp_path, values: dict[str, float], *options: str) -> dict[str, str]:
+    sheet = tmp_path / "adam.yaml"
+    sheet.write_text("".join(f"{key}: {value!r}\n" for key, value in values.items()))
+    result = invoke("grade", "mazur-adam", str(sheet), "--only", ",".join(values), "-f", "json", *options)
+    assert result.exit_code == 0, result.output
+    return {row["key"]: row["verdict"] for row in json.loads(result.stdout)["results"]}
+
+
+def test_grade_step_3_takes_the_optimizer_state_the_first_two_steps_left(invoke, tmp_path):
+    third, first = engine_sheet(3), engine_sheet(1)
+    assert len(third) == 44 and all(abs(third[k] - first[k]) > 1e-6 for k in third if k.startswith("new_w"))
+    assert set(graded_at_step(invoke, tmp_path, third, "--step", "3").values()) == {"correct"}
+    against_third = graded_at_step(invoke, tmp_path, first, "--step", "3")
+    assert all(against_third[key] == "wrong" for key in first if key.startswith(("net", "new_w", "m_w", "v_w")))
+    assert set(graded_at_step(invoke, tmp_path, first).values()) == {"correct"}  # the first step by default
+
+
+def test_quiz_and_template_take_step_k_as_solve_does(invoke, tmp_path, db):
+    third = engine_sheet(3)
+    sheet = tmp_path / "adam.yaml"
+    sheet.write_text("".join(f"{key}: {value!r}\n" for key, value in third.items()))
+    data = json.loads(invoke("quiz", "mazur-adam", "--answers", str(sheet), "--only", ",".join(third), "--step",
+                             "3", "--db", str(db), "-f", "json").stdout)
+    assert {r["verdict"] for r in data["results"]} == {"correct"} and data["score"] == len(third)
+    text = invoke("quiz", "mazur-adam", "--answers", str(sheet), "--only", "w5+", "--step", "3", "--db", str(db),
+                  "-f", "plain").stdout
+    assert "step t = 3" in text and "Step 3 of the run: the parameters and optimizer state the first 2 steps" in text
+    header = invoke("template", "mazur-adam", "--step", "3").stdout.splitlines()[0]
+    assert header.startswith("# Answer sheet: Mazur 2-2-2 with Adam, step 3 (grade with --step 3)")
+    assert "step" not in invoke("template", "mazur-adam").stdout.splitlines()[0]
+
+
 def test_plain_json_has_no_optimizer_block(invoke):
     data = json.loads(invoke("solve", "mazur", "--format", "json").stdout)
     assert "optimizer" not in data and "final" not in data

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tutor.engine.step import run
+from tutor.errors import UserError
 from tutor.problem.validated import Problem
 from tutor.problem.loader import load_problem
 from tutor.trace.trace import Trace
@@ -33,6 +34,18 @@ def solve(problem: Problem | str | Path, steps: int = 1, show: int = 1) -> Trace
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: its loss becomes inf/nan, said in words
         result = run(problem, steps, show)
     return Trace(result.problem, result.step, result.history, shown=show, final=result.final)
+
+
+def open_problem(problem: Problem | str | Path, step: int | None = None, steps: int | None = None) -> Trace:
+    """The trace every command works on: step `step` (default the first) of a run of `steps` steps (default:
+    up to that step), the optimizer's state carried from the earlier steps (`--show-step`/`--step K`).
+
+    A step beyond the run is a `UserError` (the command-line options' mistake, named as such).
+    """
+    run_steps = steps or step or 1
+    if step is not None and not 1 <= step <= run_steps:
+        raise UserError(f"--show-step must be from 1 to --steps ({run_steps}), got {step}")
+    return solve(problem, steps=run_steps, show=step or 1)
 
 
 def check(problem: Problem) -> Trace:

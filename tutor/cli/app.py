@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from enum import Enum
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -138,6 +138,21 @@ def _write_or_print(text: str, output: str | None, force: bool) -> bool:
     return True
 
 
+#: Step K of a run instead of the first: `solve --show-step K`, and `--step K` of the commands that judge answers.
+STEP_HELP = ("step K of the run instead of the first, with the parameters and optimizer state the earlier steps "
+             "left")
+
+
+def step_option(name: str, help_text: str) -> Any:
+    """The option that opens the problem at step K (`tutor.solver.open_problem`)."""
+    return Annotated[Optional[int], typer.Option(name, min=1, metavar="K", help=help_text)]
+
+
+ShowStepOption = step_option("--show-step", f"Show {STEP_HELP}, in full (K is at most --steps; alone it runs K "
+                                            "steps).")
+StepOption = step_option("--step", f"Use the quantities of {STEP_HELP} (as `solve --show-step K`).")
+
+
 @app.command()
 def solve(
     problem: Annotated[str, typer.Argument(
@@ -156,10 +171,7 @@ def solve(
     steps: Annotated[Optional[int], typer.Option(
         "--steps", metavar="N", min=1, help="Run this many gradient-descent steps: the loss history, and the full "
                                "trace of the first step.")] = None,
-    show_step: Annotated[Optional[int], typer.Option(
-        "--show-step", min=1, metavar="K",
-        help="Show step K of the run in full instead of the first, with the parameters and optimizer "
-             "state the earlier steps left (K is at most --steps; alone it runs K steps).")] = None,
+    show_step: ShowStepOption = None,
     every: Annotated[Optional[int], typer.Option(
         "--every", metavar="K", min=1, help="With --steps: show the loss after every K-th update (and the "
                                             "last), instead of the first and last few.")] = None,
@@ -168,18 +180,13 @@ def solve(
 
     def action() -> None:
         from tutor.errors import UserError
-        from tutor.problem.bundled import find_problem
-        from tutor.problem.loader import load_problem
-        from tutor.solver import solve as solve_problem
+        from tutor.solver import open_problem
         from tutor.trace.keys import split_keys
 
         if every is not None and steps is None:
             raise UserError("--every needs --steps: the loss history is only computed over several steps")
         keys = split_keys(only)
-        run_steps = steps or show_step or 1
-        if show_step is not None and show_step > run_steps:
-            raise UserError(f"--show-step must be from 1 to --steps ({run_steps}), got {show_step}")
-        trace = solve_problem(load_problem(find_problem(problem)), steps=run_steps, show=show_step or 1)
+        trace = open_problem(problem, show_step, steps)
         for key in keys:
             trace.resolve(key)  # report a wrong key before printing anything
         if output is OutputFormat.json:
@@ -360,6 +367,7 @@ def grade(
                                                "sheet's other values still count for follow-through.")] = None,
     reveal: Annotated[bool, typer.Option(
         "--reveal", help="Show the expected values in the students' feedback files.")] = False,
+    step: StepOption = None,
 ) -> None:
     """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points."""
 
@@ -369,7 +377,7 @@ def grade(
         grade_command(problem, sheets, out=out, output=output.value, digits=digits,
                       mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
                       follow_through_credit=follow_through_credit, reveal=reveal, min_figures=min_figures,
-                      only=only)
+                      only=only, step=step)
 
     _run(action)
 
@@ -384,17 +392,16 @@ def template(
         "--output", "-o", metavar="FILE", help="Write the sheet to FILE instead of standard output.")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Overwrite FILE if it exists.")] = False,
+    step: StepOption = None,
 ) -> None:
     """Write a blank answer sheet for PROBLEM: each asked key, with its label and what it is."""
 
     def action() -> None:
-        from tutor.problem.bundled import find_problem
         from tutor.teach.grader import asked_quantities, select, template_text
         from tutor.trace.keys import split_keys
-        from tutor.problem.loader import load_problem
-        from tutor.solver import solve as solve_problem
+        from tutor.solver import open_problem
 
-        trace = solve_problem(load_problem(find_problem(problem)))
+        trace = open_problem(problem, step)
         asked = asked_quantities(trace)
         if only is not None:
             asked = select(asked, trace, split_keys(only))
@@ -457,6 +464,7 @@ def quiz(
     relative: RelativeOption = None,
     absolute: AbsoluteOption = None,
     min_figures: MinFiguresOption = None,
+    step: StepOption = None,
 ) -> None:
     """Practise a problem step by step: each intermediate value in solution order, checked, explained and saved.
 
@@ -473,7 +481,7 @@ def quiz(
             allow_saturated=allow_saturated, focus=focus.value,
             only=only, limit=limit, review=review, answers=answers, output=output.value, db=db,
             tolerance_mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
-            min_figures=min_figures))
+            min_figures=min_figures, step=step))
         if code:
             raise typer.Exit(code)
 

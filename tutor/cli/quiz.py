@@ -36,11 +36,12 @@ class QuizOptions:
     relative: float | None = None
     absolute: float | None = None
     min_figures: int | None = None
+    step: int | None = None  # step K of the run instead of the first (as `solve --show-step K`)
 
 
 def load_trace(options: QuizOptions):
     """The trace to quiz on, a note about where the problem came from, and extra JSON fields."""
-    from tutor.solver import solve
+    from tutor.solver import open_problem
 
     generator = {"--seed": options.seed, "--shape": options.shape, "--activation": options.activation,
                  "--loss": options.loss, "--allow-saturated": options.allow_saturated or None}
@@ -49,10 +50,7 @@ def load_trace(options: QuizOptions):
         if given:
             raise UserError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for generated problems; "
                             "give either a PROBLEM file or these options, not both")
-        from tutor.problem.bundled import find_problem
-        from tutor.problem.loader import load_problem
-
-        return solve(load_problem(find_problem(options.problem))), "", {}
+        return open_problem(options.problem, options.step), "", {}
     import secrets
 
     from tutor.problem.generate import generate_problem, parse_shape
@@ -64,7 +62,7 @@ def load_trace(options: QuizOptions):
     problem = parse_problem(text, source=f"<generated, seed {seed}>")
     note = (f"A generated problem: `--seed {seed}` gives it again, and `backprop-tutor new --seed {seed}` "
             "(with the same options) writes it to a file.")
-    return solve(problem), note, {"seed": seed, "generated": True}
+    return open_problem(problem, options.step), note, {"seed": seed, "generated": True}
 
 
 def run_quiz(options: QuizOptions) -> int:

@@ -449,15 +449,15 @@ def grade_folder(grader: Grader, folder: Path, *, progress: bool = False) -> lis
 def grade_command(problem_name: str, target: str, *, out: str | None = None, output: str = "text", digits: int = 6,
                   mode: str | None = None, relative: float | None = None, absolute: float | None = None,
                   follow_through_credit: float | None = None, reveal: bool = False, min_figures: int | None = None,
-                  only: str | None = None) -> None:
-    """`backprop-tutor grade`: grade one sheet or a folder, print the result, write files with `out`."""
-    from tutor.problem.bundled import find_problem
+                  only: str | None = None, step: int | None = None) -> None:
+    """`backprop-tutor grade`: grade one sheet or a folder, print the result, write files with `out`; `step`:
+    against step K of the run (as `solve --show-step K`)."""
     from tutor.teach.grader import settings_for
-    from tutor.problem.loader import load_problem
-    from tutor.solver import solve
+    from tutor.solver import open_problem
 
     stdout, stderr = sys.stdout, sys.stderr
-    problem = load_problem(find_problem(problem_name))
+    trace = open_problem(problem_name, step)
+    problem = trace.problem
     settings = settings_for(problem, mode=mode, relative=relative, absolute=absolute,
                             follow_through_credit=follow_through_credit, min_figures=min_figures)
     path = Path(target)
@@ -465,7 +465,7 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
         raise UserError("no such answer sheet or folder", source=target)
     from tutor.trace.keys import split_keys
 
-    grader = Grader(solve(problem), settings, only=split_keys(only) if only is not None else None)
+    grader = Grader(trace, settings, only=split_keys(only) if only is not None else None)
     folder = path.is_dir()
     if folder:
         results = grade_folder(grader, path, progress=wants_progress(stderr))

@@ -298,7 +298,7 @@ def template_text(trace: Trace, asked: Sequence[Asked]) -> str:
     problem = trace.problem
     width = max((len(a.key) for a in asked), default=0) + 1
     lines = [
-        f"# Answer sheet: {_one_line(problem.name)} (problem {problem.content_hash or 'file'})",
+        f"# Answer sheet: {_one_line(problem.name)}{_step_text(trace)} (problem {problem.content_hash or 'file'})",
         "# Write a number (or arithmetic such as 0.5 - 0.5*0.082167) after each key; leave blank what you skip.",
         "# The label after '#' may be written instead of the key.",
     ]
@@ -321,6 +321,11 @@ def _tidy(value: float) -> float:
 @lru_cache(maxsize=1024)
 def _points_text(value: float) -> str:
     return f"{_tidy(value):.6f}".rstrip("0").rstrip(".")
+
+
+def _step_text(trace: Trace) -> str:
+    """", step K" for a sheet on a later step of a run (graded with `grade --step K`)."""
+    return f", step {trace.shown} (grade with --step {trace.shown})" if trace.shown > 1 else ""
 
 
 def _one_line(text: str) -> str:

@@ -126,6 +126,7 @@ class QuizView(TextView):
         """The problem's given numbers in its own notation: what the student computes from."""
         problem = trace.problem
         self.trace = trace
+        self.given_numbers(trace)
         self.network(problem)
         labels = trace.labels
         rows = []
@@ -152,6 +153,10 @@ class QuizView(TextView):
         if not problem.plain_descent:
             rows[-1:] = self.optimizer_rows(trace)
         self.print_table([Column("given"), Column("values", wrap=True)], rows)
+        if trace.shown > 1:
+            earlier = "the first step" if trace.shown == 2 else f"the first {trace.shown - 1} steps"
+            self.note(f"Step {trace.shown} of the run: the parameters{'' if problem.plain_descent else ' and optimizer state'} "
+                      f"{earlier} left (as `solve --show-step {trace.shown}` shows).")
         if note:
             self.note(note)
 
