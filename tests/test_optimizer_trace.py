@@ -234,8 +234,10 @@ def test_quiz_and_template_take_step_k_as_solve_does(invoke, tmp_path, db):
                   "-f", "plain").stdout
     assert "step t = 3" in text and "Step 3 of the run: the parameters and optimizer state the first 2 steps" in text
     header = invoke("template", "mazur-adam", "--step", "3").stdout.splitlines()[0]
-    assert header.startswith("# Answer sheet: Mazur 2-2-2 with Adam, step 3 (grade with --step 3)")
+    assert header.startswith("# Answer sheet: Mazur 2-2-2 with Adam, step 3 (problem ") and header.endswith("; grade it with --step 3")
     assert "step" not in invoke("template", "mazur-adam").stdout.splitlines()[0]
+    grade = invoke("grade", "mazur-adam", str(sheet), "--step", "3", "-f", "plain").stdout
+    assert "Mazur 2-2-2 with Adam, step 3: tolerance" in grade
 
 
 def test_plain_json_has_no_optimizer_block(invoke):

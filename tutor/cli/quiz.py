@@ -67,7 +67,7 @@ def load_trace(options: QuizOptions):
 
 def run_quiz(options: QuizOptions) -> int:
     """Run a quiz; returns the exit code (0, or 130 after Ctrl-C)."""
-    from tutor.teach.grader import settings_for
+    from tutor.teach.grader import problem_title, settings_for
     from tutor.teach.judge import Judge
     from tutor.trace.keys import KINDS, split_keys
     from tutor.views.output import make_sink
@@ -125,7 +125,7 @@ def run_quiz(options: QuizOptions) -> int:
             log = None  # a sheet without a single number: nothing to save, no empty session in the history
             saved_to = None
         else:
-            log = store.start_session(trace.problem.name or "unnamed", trace.problem.content_hash, mode,
+            log = store.start_session(problem_title(trace), trace.problem.content_hash, mode,
                                       len(questions))
             saved_to = str(path)
         session = QuizSession(judge, questions, view if show else _ignore, log,

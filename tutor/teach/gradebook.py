@@ -28,7 +28,7 @@ from typing import IO, Callable, Iterator, Sequence
 
 from tutor.errors import UserError
 from tutor.teach.sheets import clean, short
-from tutor.teach.grader import Grader, KeyResult, SheetResult, _points_text
+from tutor.teach.grader import Grader, KeyResult, SheetResult, _points_text, problem_title
 from tutor.views.layout import Cell, Column, StyledLine, cell, paragraph, render_table
 from tutor.views.text import number_formatter
 
@@ -241,9 +241,8 @@ class SheetView:
         self.write(paragraph(text, self.sink.width, style))
 
     def sheet(self, result: SheetResult) -> None:
-        problem = self.grader.trace.problem
         self.write([[(clean(result.source), self.style("bold"))]])  # a path is never wrapped
-        self.text(f"{clean(problem.name)}: {self.grader.settings.describe()}", self.style("dim"))
+        self.text(f"{clean(problem_title(self.grader.trace))}: {self.grader.settings.describe()}", self.style("dim"))
         if result.error is not None:
             self.text(f"the whole sheet is invalid: {result.error}", self.style("magenta"))
             self.text(f"every asked quantity ({len(result.results)}) is graded invalid")
@@ -364,7 +363,7 @@ def feedback_markdown(result: SheetResult, grader: Grader, digits: int = 6, reve
     fmt = number_formatter(digits)
     problem = grader.trace.problem
     out = [f"# Feedback: {markdown_text(result.student)}", "",
-           f"- problem: {markdown_text(problem.name)} (hash `{problem.content_hash or '-'}`)",
+           f"- problem: {markdown_text(problem_title(grader.trace))} (hash `{problem.content_hash or '-'}`)",
            f"- sheet: {markdown_text(Path(result.source).name)}",
            f"- graded {markdown_text(grader.settings.describe())}",
            f"- score: **{_points_text(result.score)} / {_points_text(result.max_score)}**", ""]

@@ -298,7 +298,8 @@ def template_text(trace: Trace, asked: Sequence[Asked]) -> str:
     problem = trace.problem
     width = max((len(a.key) for a in asked), default=0) + 1
     lines = [
-        f"# Answer sheet: {_one_line(problem.name)}{_step_text(trace)} (problem {problem.content_hash or 'file'})",
+        f"# Answer sheet: {_one_line(problem_title(trace))} (problem {problem.content_hash or 'file'})"
+        + (f"; grade it with --step {trace.shown}" if trace.shown > 1 else ""),
         "# Write a number (or arithmetic such as 0.5 - 0.5*0.082167) after each key; leave blank what you skip.",
         "# The label after '#' may be written instead of the key.",
     ]
@@ -323,9 +324,11 @@ def _points_text(value: float) -> str:
     return f"{_tidy(value):.6f}".rstrip("0").rstrip(".")
 
 
-def _step_text(trace: Trace) -> str:
-    """", step K" for a sheet on a later step of a run (graded with `grade --step K`)."""
-    return f", step {trace.shown} (grade with --step {trace.shown})" if trace.shown > 1 else ""
+def problem_title(trace: Trace) -> str:
+    """The problem's name, with ", step K" for a later step of a run (`--step K`): sheets, grades and quiz
+    sessions say which step they are about."""
+    name = trace.problem.name or "unnamed"
+    return f"{name}, step {trace.shown}" if trace.shown > 1 else name
 
 
 def _one_line(text: str) -> str:
