@@ -73,6 +73,21 @@ def test_answers_sheet_has_no_prompt_help_and_no_worked_line_for_blank_keys(invo
     assert "2 of 41 right" not in out and "1 of 41 right" in out
 
 
+def test_answers_sheet_values_may_use_the_sheet_s_own_values_by_name(invoke, db, tmp_path):
+    sheet = tmp_path / "s.yaml"
+    sheet.write_text("w5+: w5 - eta*dE_total/dw5\ndelta_o1: 0.1385\nout_h1: 0.593269992\n"
+                     "dE_total/dw5: delta_o1 * out_h1\nw6+: w6 - eta*dE_total/dw6\n")
+    result = invoke("quiz", MAZUR, "--answers", str(sheet), "--only", "out_h1,delta_o1,dE_total/dw5,w5+,w6+",
+                    "--db", str(db), "-f", "json")
+    rows = {r["key"]: r for r in json.loads(result.stdout)["results"]}
+    assert {k: r["verdict"] for k, r in rows.items()} == {
+        "out1_1": "correct", "delta2_1": "correct", "dL_dw2_1_1": "correct", "new_w2_1_1": "correct",
+        "new_w2_1_2": "invalid"}
+    assert rows["dL_dw2_1_1"]["answer"] == 0.1385 * 0.593269992
+    assert rows["new_w2_1_2"]["error"].startswith("'dE_total/dw6' has no value to use: it is not on this sheet")
+    assert "line 5: w6+: 'dE_total/dw6' has no value" in result.stderr
+
+
 def test_progress_agrees_with_the_summary_and_counts_help(invoke, db, tmp_path):
     sheet = tmp_path / "s.yaml"
     sheet.write_text("net1_1: 0.3775\nnet1_2: 0.3925\nout1_1: 0.59327\nout1_2: 0.7\n")
