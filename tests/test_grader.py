@@ -484,6 +484,16 @@ def test_values_that_use_each_other_by_name_are_each_invalid_naming_the_cycle(gr
     assert [p.split(":")[0] for p in result.problems] == ["line 2", "line 3", "line 4"]
 
 
+def test_a_value_not_asked_is_not_used_by_name(mazur):
+    grader = Grader(mazur, asked=[Asked(mazur["w5+"])])
+    result = grader.grade_text("dE_total/dw5: 0.082167\nw5+: w5 - eta*dE_total/dw5\n")
+    assert grades(result) == {"new_w2_1_1": "invalid"}
+    assert result.problems == [
+        "line 1: 'dE_total/dw5' (dL_dw2_1_1) is not asked in this problem; it is not graded",
+        "line 2: w5+: 'dE_total/dw5' is not asked in this problem, so its value on this sheet is not used: write "
+        "the number itself"]
+
+
 def test_a_long_chain_of_names_is_worked_out_without_recursion(mazur):
     # Every quantity given as a name of the next one's (a chain through the whole sheet, last to first).
     keys = mazur.keys()

@@ -119,8 +119,9 @@ class SheetNames(Mapping[str, float | None]):
     """What a sheet's arithmetic may use by name (`evaluate`'s `names`): the givens, and the sheet's own
     values, by label or key; a name with no value on the sheet is a format error naming it."""
 
-    def __init__(self, reader: "SheetReader", answers: Mapping[str, Answer], pending: Iterable[str]) -> None:
-        self.reader, self.answers, self.pending = reader, answers, pending
+    def __init__(self, reader: "SheetReader", answers: Mapping[str, Answer], pending: Iterable[str],
+                 unasked: frozenset[str] = frozenset()) -> None:
+        self.reader, self.answers, self.pending, self.unasked = reader, answers, pending, unasked
         self.base = reader.names()
 
     def __contains__(self, name: object) -> bool:
@@ -142,6 +143,9 @@ class SheetNames(Mapping[str, float | None]):
                 why = "blank" if answer.error is None else "not a number"
                 raise ExpressionError(f"'{short(name)}' has no value to use: its own value on this sheet is {why}")
             return answer.value
+        if key in self.unasked:
+            raise ExpressionError(f"'{short(name)}' is not asked in this problem, so its value on this sheet is not "
+                                  "used: write the number itself")
         value = self.base[name]
         if value is None:
             raise ExpressionError(f"'{short(name)}' has no value to use: it is not on this sheet (by name a value "
@@ -396,6 +400,7 @@ class SheetReader:
         first: dict[str, tuple[str, int]] = {}
         problems: list[str] = []
         named: dict[str, str | yaml.Node | None] = {}  # values that may use other values by name
+        unasked: set[str] = set()  # keys on the sheet that are not asked (and not graded)
         for name, line, value in entries:
             if name is None:
                 problems.append(f"line {line}: a key must be the name of a quantity, not {value}")
@@ -422,6 +427,7 @@ class SheetReader:
             if key not in self.asked_keys:
                 problems.append(f"line {line}: '{short(clean(name))}' ({key}) is not asked in this problem; "
                                 "it is not graded")
+                unasked.add(key)
                 continue
             answer = self.answer(key, value)
             if answer.error is not None and has_name(answer.text or ""):
@@ -431,18 +437,19 @@ class SheetReader:
             answers[key] = answer
             lines[key] = line
         if named:
-            self.with_names(answers, named, {key: name for key, (name, _) in first.items()})
+            self.with_names(answers, named, unasked, {key: name for key, (name, _) in first.items()})
             problems += [f"line {lines[key]}: {short(clean(first[key][0]))}: {answers[key].error}"
                          for key in named if answers[key].error is not None]
             problems.sort(key=lambda problem: int(problem.split(":", 1)[0].split()[1]))
         return answers, lines, problems
 
     def with_names(self, answers: dict[str, Answer], named: Mapping[str, str | yaml.Node | None],
-                   written: Mapping[str, str]) -> None:
+                   unasked: Iterable[str], written: Mapping[str, str]) -> None:
         """Work out the values that use others by name (`delta_o1 * out_h1`), each after those it uses; a cycle
-        is a format error of each of its keys. `written`: each key's name as the sheet writes it."""
+        is a format error of each of its keys. `unasked`: keys the sheet gives that are not asked (their values
+        are not used). `written`: each key's name as the sheet writes it."""
         pending = dict(named)
-        names = SheetNames(self, answers, pending)
+        names = SheetNames(self, answers, pending, frozenset(unasked))
         for start in named:
             stack: list[str] = [start] if start in pending else []
             via: dict[str, str] = {}  # the name through which each key on the stack uses the next
@@ -464,6 +471,7 @@ class SheetReader:
                     continue
                 del pending[key]
                 stack.pop()
+
 
     @staticmethod
     def node_entries(root: yaml.MappingNode) -> Iterator[tuple[str | None, int, str | yaml.Node | None]]:
