@@ -494,6 +494,24 @@ def test_a_value_not_asked_is_not_used_by_name(mazur):
         "the number itself"]
 
 
+_NAMES = ["net_h1", "out_h1", "delta_o1", "dE_total/dw5", "w5+", "w5", "eta", "net1_1", "zz", "E_total"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.sampled_from(_NAMES[:5] + ["E_total"]),
+                       st.lists(st.one_of(st.sampled_from(_NAMES), st.sampled_from(["0.5", "2", "1e-3"])),
+                                min_size=1, max_size=4).map(" * ".join) | st.sampled_from(["", "0.3775", "[1]"]),
+                       max_size=6))
+def test_sheets_of_names_never_crash_and_every_value_is_a_number_or_a_format_error(grader, values):
+    text = "".join(f"'{key}': '{value}'\n" if value else f"'{key}':\n" for key, value in values.items())
+    result = grader.grade_text(text)
+    assert result.error is None
+    for row in result.results:
+        answer = row.judgement.answer
+        assert (answer.value is None) == (row.verdict in ("missing", "invalid"))
+        assert row.verdict != "invalid" or answer.error
+
+
 def test_a_long_chain_of_names_is_worked_out_without_recursion(mazur):
     # Every quantity given as a name of the next one's (a chain through the whole sheet, last to first).
     keys = mazur.keys()

@@ -1,9 +1,11 @@
 """Reading what students give: one typed answer, or a whole answer sheet (YAML: key -> number).
 
-A value may be a number, a number in quotes, or simple arithmetic (`0.5 - 0.5*0.082167`); keys may be
-the trace's keys or the problem's display labels (`w5+`, `dE_total/dw5`). Anything that is not a number
-is a format error for that key (verdict `invalid`), never a wrong answer; a duplicate or unknown key is
-a format problem of that key only. A sheet that cannot be read at all (not YAML, not a mapping, too
+A value may be a number, a number in quotes, or simple arithmetic (`0.5 - 0.5*0.082167`), which may use
+by label or key the givens and the sheet's other asked values (`delta_o1 * out_h1`: `SheetNames`, the
+`names` the quiz gives `evaluate` too); keys may be the trace's keys or the problem's display labels
+(`w5+`, `dE_total/dw5`). Anything that is not a number is a format error for that key (verdict
+`invalid`), never a wrong answer, as is a name with no value on the sheet or a cycle of names; a
+duplicate or unknown key is a format problem of that key only. A sheet that cannot be read at all (not YAML, not a mapping, too
 big, a hostile tag, an alias bomb) raises `UserError`.
 
 Sheets are untrusted: they are composed once with the safe loader and only their top-level scalars are
