@@ -152,7 +152,7 @@ def test_list_fits_the_width(invoke):
     (["solve", MAZUR, "-f", "xml"], "error: --format expects one of text, plain, json, not 'xml'"),
     (["solve"], "error: Missing argument 'PROBLEM' (see `backprop-tutor solve --help`)"),
     (["grade", MAZUR, "x.yaml", "--follow-through-credit", "3"],
-     "error: --follow-through-credit expects a number from 0 to 1, not '3.0'"),
+     "error: --follow-through-credit expects a number from 0 to 1, not '3'"),
     (["solve", MAZUR, "--every", "5"], "error: --every needs --steps"),
 ])
 def test_option_errors_are_one_line(invoke, args, message):

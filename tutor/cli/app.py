@@ -6,17 +6,24 @@ inside the commands, so `--help` and `--version` start fast.
 
 from __future__ import annotations
 
-import re
 import sys
 from enum import Enum
-from typing import Annotated, Callable, Optional
+from typing import Annotated, Callable, NoReturn, Optional
 
 import typer
 from typer.core import TyperGroup
 
 from tutor import __version__
+from tutor.cli.options import (HELP_OPTIONS, OptionValueError, choice_option, command_line_mistake, number_option,
+                               whole_number_option)
 from tutor.model.activations import ACTIVATIONS, hidden_activations  # light: numpy is imported on first use
 from tutor.model.losses import LOSSES
+
+
+try:  # every error the command-line parser raises derives from typer's own public base class
+    from typer import TyperException as _ParserError
+except ImportError:  # typer before 0.2x: it depends on click and raises click's errors
+    from click import ClickException as _ParserError
 
 
 class _Group(TyperGroup):
@@ -25,53 +32,23 @@ class _Group(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        errors = sys.modules[typer.BadParameter.__module__]  # click's exceptions (vendored by newer typer)
+        words = sys.argv[1:] if args is None else list(args)
         try:
-            code = super().main(args, prog_name, complete_var, False, **extra)
-        except errors.ClickException as exc:
-            if type(exc).__name__ == "NoArgsIsHelpError":  # no command: the help
-                typer.echo(exc.format_message())
-                sys.exit(0)
-            typer.echo(f"error: {command_line_error(exc)}", err=True)
-            sys.exit(exc.exit_code)
+            code = super().main(words or HELP_OPTIONS[-1:], prog_name, complete_var, False, **extra)  # none: help
+        except OptionValueError as exc:
+            _refuse(str(exc))
+        except _ParserError:
+            _refuse(command_line_mistake(self, words, self.name or "backprop-tutor"))
         except typer.Abort:
             typer.echo("interrupted", err=True)
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
 
 
-def command_line_error(exc: Exception) -> str:
-    """A command-line mistake in one line: which option or argument, what was given and what is expected."""
-    message = exc.format_message()  # type: ignore[attr-defined]
-    param = getattr(exc, "param", None)
-    if param is None or type(exc).__name__ != "BadParameter":
-        context = getattr(exc, "ctx", None)
-        where = f" (see `{context.command_path} --help`)" if context is not None else ""
-        return message.rstrip(".") + where
-    name = (param.opts[0] if getattr(param, "param_type_name", "") == "option" and param.opts
-            else (param.metavar or param.name or "").upper())
-    expected = _expected(param.type)
-    given = re.search(r"'([^']*)' is not|^(\S+) is not in the range", exc.message)  # type: ignore[attr-defined]
-    if expected and given:
-        return f"{name} expects {expected}, not '{given[1] if given[1] is not None else given[2]}'"
-    return f"{name}: {exc.message}"  # type: ignore[attr-defined]
-
-
-def _expected(kind) -> str:
-    """What a parameter type accepts, in words: "a whole number of at least 1"."""
-    name = getattr(kind, "name", "")
-    choices = getattr(kind, "choices", None)
-    if choices:
-        return "one of " + ", ".join(str(getattr(c, "value", c)) for c in choices)
-    what = "a whole number" if name.startswith("int") else "a number" if name.startswith("float") else ""
-    low, high = getattr(kind, "min", None), getattr(kind, "max", None)
-    if what and low is not None and high is not None:
-        return f"{what} from {low:g} to {high:g}"
-    if what and low is not None:
-        return f"{what} of at least {low:g}"
-    if what and high is not None:
-        return f"{what} of at most {high:g}"
-    return what
+def _refuse(message: str) -> NoReturn:
+    """End with a command-line mistake: one line on stderr, exit code 2."""
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 app = typer.Typer(
@@ -83,7 +60,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTIONS},
 )
 
 
@@ -148,20 +125,21 @@ def solve(
         "--only", metavar="KEY[,KEY...]",
         help="Show only the derivation of these quantities (keys such as new_w1_1_1, or the problem's own "
              "labels such as w5+), each with its full chain and, for a weight, its path-sum.")] = None,
-    digits: Annotated[int, typer.Option(
-        "--digits", metavar="N", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
-    output: Annotated[OutputFormat, typer.Option(
+    digits: Annotated[int, whole_number_option(
+        "--digits", metavar="N", minimum=1, maximum=17,
+        help="Significant digits shown (JSON is always full precision).")] = 6,
+    output: Annotated[OutputFormat, choice_option(
         "--format", "-f", help="text: tables (coloured on a terminal); plain: ASCII tables, no colour; "
-                               "json: the whole trace for programs.")] = OutputFormat.text,
-    steps: Annotated[Optional[int], typer.Option(
-        "--steps", metavar="N", min=1, help="Run this many gradient-descent steps: the loss history, and the full "
+                               "json: the whole trace for programs.", choices=OutputFormat)] = OutputFormat.text,
+    steps: Annotated[Optional[int], whole_number_option(
+        "--steps", metavar="N", minimum=1, help="Run this many gradient-descent steps: the loss history, and the full "
                                "trace of the first step.")] = None,
-    show_step: Annotated[Optional[int], typer.Option(
-        "--show-step", min=1, metavar="K",
+    show_step: Annotated[Optional[int], whole_number_option(
+        "--show-step", minimum=1, metavar="K",
         help="Show step K of the run in full instead of the first, with the parameters and optimizer "
              "state the earlier steps left (K is at most --steps; alone it runs K steps).")] = None,
-    every: Annotated[Optional[int], typer.Option(
-        "--every", metavar="K", min=1, help="With --steps: show the loss after every K-th update (and the "
+    every: Annotated[Optional[int], whole_number_option(
+        "--every", metavar="K", minimum=1, help="With --steps: show the loss after every K-th update (and the "
                                             "last), instead of the first and last few.")] = None,
 ) -> None:
     """Compute and show every number of one forward and backward pass of PROBLEM."""
@@ -265,7 +243,7 @@ def list_problems() -> None:
 # --- `new`: generated practice problems (tutor/problem/generate.py) ---------------------------------------
 @app.command(epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
 def new(
-    seed: Annotated[Optional[int], typer.Option(
+    seed: Annotated[Optional[int], whole_number_option(
         "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same "
                                     "problem (default: a random seed, recorded in the file).")] = None,
     shape: Annotated[str, typer.Option(
@@ -280,7 +258,7 @@ def new(
     output_activation: Annotated[Optional[str], typer.Option(
         "--output-activation", metavar="NAME", help="Activation of the output layer (default: sigmoid; softmax "
                                                     "with a class label for cross_entropy).")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option(
+    learning_rate: Annotated[Optional[float], number_option(
         "--learning-rate", metavar="X",
         help="The learning rate (default: 0.1, 0.25 or 0.5, chosen by the seed).")] = None,
     allow_saturated: Annotated[bool, typer.Option(
@@ -319,16 +297,16 @@ class ToleranceMode(str, Enum):
 
 
 #: How answers are judged: the same options for `grade` and `quiz` (None: the problem's grading section).
-ToleranceModeOption = Annotated[Optional[ToleranceMode], typer.Option(
+ToleranceModeOption = Annotated[Optional[ToleranceMode], choice_option(
     "--tolerance-mode", help="precision: at the precision the answer is written; either: within --relative or "
                              "--absolute; relative or absolute: only that one. Default: the problem's grading "
-                             "section, else precision.", show_default=False)]
-RelativeOption = Annotated[Optional[float], typer.Option(
-    "--relative", metavar="X", min=0.0, help="Relative tolerance, 0.01 is 1% (default: the problem's, else 0.01).")]
-AbsoluteOption = Annotated[Optional[float], typer.Option(
-    "--absolute", metavar="X", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")]
-MinFiguresOption = Annotated[Optional[int], typer.Option(
-    "--min-figures", metavar="N", min=1, max=15,
+                             "section, else precision.", show_default=False, choices=ToleranceMode)]
+RelativeOption = Annotated[Optional[float], number_option(
+    "--relative", metavar="X", minimum=0, help="Relative tolerance, 0.01 is 1% (default: the problem's, else 0.01).")]
+AbsoluteOption = Annotated[Optional[float], number_option(
+    "--absolute", metavar="X", minimum=0, help="Absolute tolerance (default: the problem's, else 0.0005).")]
+MinFiguresOption = Annotated[Optional[int], whole_number_option(
+    "--min-figures", metavar="N", minimum=1, maximum=15,
     help="Fewest significant figures an answer needs (default: the problem's, else 2).")]
 
 
@@ -343,18 +321,20 @@ def grade(
     out: Annotated[Optional[str], typer.Option(
         "--out", metavar="DIR", help="Write gradebook.csv and one Markdown feedback file per student into DIR "
                                      "(created if needed; nothing is written outside it).")] = None,
-    output: Annotated[OutputFormat, typer.Option(
+    output: Annotated[OutputFormat, choice_option(
         "--format", "-f", help="text: a table per sheet (coloured on a terminal), or a line per student for a "
-                               "folder; plain: no colour; json: results for programs.")] = OutputFormat.text,
-    digits: Annotated[int, typer.Option(
-        "--digits", metavar="N", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
+                               "folder; plain: no colour; json: results for programs.",
+        choices=OutputFormat)] = OutputFormat.text,
+    digits: Annotated[int, whole_number_option(
+        "--digits", metavar="N", minimum=1, maximum=17,
+        help="Significant digits shown (JSON is always full precision).")] = 6,
     tolerance_mode: ToleranceModeOption = None,
     relative: RelativeOption = None,
     absolute: AbsoluteOption = None,
     min_figures: MinFiguresOption = None,
-    follow_through_credit: Annotated[Optional[float], typer.Option(
-        "--follow-through-credit", metavar="X", min=0.0, max=1.0,
-        help="Share of a key's points a follow-through earns, 0 to 1 (default: the problem's, else 1).")] = None,
+    follow_through_credit: Annotated[Optional[float], number_option(
+        "--follow-through-credit", metavar="X", minimum=0, maximum=1,
+        help="Share of a key's points a follow-through earns (default: the problem's, else 1).")] = None,
     only: Annotated[Optional[str], typer.Option(
         "--only", metavar="KEY[,KEY...]", help="Grade only these of the asked quantities (keys or labels); the "
                                                "sheet's other values still count for follow-through.")] = None,
@@ -420,8 +400,8 @@ def quiz(
         metavar="[PROBLEM]", show_default=False,
         help="A problem file (YAML) or bundled problem name; without it, a fresh practice problem is "
              "generated.")] = None,
-    seed: Annotated[Optional[int], typer.Option(
-        "--seed", metavar="N", min=0,
+    seed: Annotated[Optional[int], whole_number_option(
+        "--seed", metavar="N", minimum=0,
         help="Generated problem: seed of its random numbers (the same seed gives the same problem; default: a "
              "random seed, shown).")] = None,
     shape: Annotated[Optional[str], typer.Option(
@@ -435,21 +415,21 @@ def quiz(
     allow_saturated: Annotated[bool, typer.Option(
         "--allow-saturated", help="Generated problem: allow saturated sigmoid or tanh neurons and dead or kinked "
                                   "ReLUs.")] = False,
-    focus: Annotated[Focus, typer.Option(
-        "--focus", help="Ask only one section's quantities.")] = Focus.all,
+    focus: Annotated[Focus, choice_option(
+        "--focus", help="Ask only one section's quantities.", choices=Focus)] = Focus.all,
     only: Annotated[Optional[str], typer.Option(
         "--only", metavar="KEY[,KEY...]", help="Ask only these quantities (keys or the problem's labels).")] = None,
-    limit: Annotated[Optional[int], typer.Option(
-        "--limit", metavar="N", min=1, help="Ask at most N questions (the first N in order).")] = None,
+    limit: Annotated[Optional[int], whole_number_option(
+        "--limit", metavar="N", minimum=1, help="Ask at most N questions (the first N in order).")] = None,
     review: Annotated[bool, typer.Option(
         "--review", help="Ask the kinds of quantity you get wrong most, due ones first (spaced repetition over "
                          "your saved progress).")] = False,
     answers: Annotated[Optional[str], typer.Option(
         "--answers", metavar="SHEET.yaml", help="Check a whole answer sheet (key: number), question by question, "
                                                 "instead of asking.")] = None,
-    output: Annotated[OutputFormat, typer.Option(
+    output: Annotated[OutputFormat, choice_option(
         "--format", "-f", help="text (coloured on a terminal), plain (no colour), or json: results, score and "
-                               "max_score.")] = OutputFormat.text,
+                               "max_score.", choices=OutputFormat)] = OutputFormat.text,
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
                                      "$XDG_DATA_HOME/backprop-tutor).")] = None,
@@ -485,10 +465,11 @@ def progress(
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
                                      "$XDG_DATA_HOME/backprop-tutor).")] = None,
-    output: Annotated[OutputFormat, typer.Option(
-        "--format", "-f", help="text (coloured on a terminal), plain (no colour) or json.")] = OutputFormat.text,
-    sessions: Annotated[int, typer.Option(
-        "--sessions", metavar="N", min=1, help="How many recent sessions to list.")] = 10,
+    output: Annotated[OutputFormat, choice_option(
+        "--format", "-f", help="text (coloured on a terminal), plain (no colour) or json.",
+        choices=OutputFormat)] = OutputFormat.text,
+    sessions: Annotated[int, whole_number_option(
+        "--sessions", metavar="N", minimum=1, help="How many recent sessions to list.")] = 10,
 ) -> None:
     """Show your quiz history, accuracy per kind of quantity and the weakest kinds."""
 
