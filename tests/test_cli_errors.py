@@ -184,23 +184,20 @@ def test_validators_return_the_values():
     assert choice("--f", ["text", "json"])("json") == "json"
 
 
-@given(st.text(max_size=12))
-def test_a_whole_number_is_in_range_or_refused_with_the_text(text):
-    parse = whole_number("--steps", minimum=1, maximum=17)
+TEXTS = st.one_of(st.text(max_size=12), st.integers(-30, 30).map(str), st.floats(allow_nan=True).map(repr))
+
+
+@pytest.mark.parametrize(("parse", "expected", "kind", "low", "high"), [
+    (whole_number("--steps", minimum=1, maximum=17), "--steps expects a whole number from 1 to 17", int, 1, 17),
+    (number("--credit", minimum=0, maximum=1), "--credit expects a number from 0 to 1", float, 0, 1),
+    (number("--rate"), "--rate expects a number", float, float("-inf"), float("inf")),
+])
+@given(text=TEXTS)
+def test_a_number_is_in_range_or_refused_with_the_text(parse, expected, kind, low, high, text):
     try:
         value = parse(text)
     except OptionValueError as exc:
-        assert str(exc) == f"--steps expects a whole number from 1 to 17, not '{text}'"
+        assert str(exc) == f"{expected}, not '{text}'"
     else:
-        assert isinstance(value, int) and 1 <= value <= 17
+        assert isinstance(value, kind) and low <= value <= high and value == kind(text)
 
-
-@given(st.one_of(st.text(max_size=12), st.floats(allow_nan=True).map(repr)))
-def test_a_number_is_finite_and_in_range_or_refused_with_the_text(text):
-    parse = number("--credit", minimum=0, maximum=1)
-    try:
-        value = parse(text)
-    except OptionValueError as exc:
-        assert str(exc) == f"--credit expects a number from 0 to 1, not '{text}'"
-    else:
-        assert 0 <= value <= 1

@@ -28,7 +28,7 @@ class OptionValueError(typer.BadParameter):
 
 
 def _range_text(what: str, minimum: float | None, maximum: float | None) -> str:
-    """What a bounded number option accepts, in words: "a whole number from 1 to 17"."""
+    """What a number option accepts, in words: "a whole number from 1 to 17"."""
     if minimum is not None and maximum is not None:
         return f"{what} from {minimum:g} to {maximum:g}"
     if minimum is not None:
@@ -38,63 +38,54 @@ def _range_text(what: str, minimum: float | None, maximum: float | None) -> str:
     return what
 
 
-def _within(value: float, minimum: float | None, maximum: float | None) -> bool:
-    """True if `value` lies within the (inclusive) bounds."""
-    return (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
+def _parser(name: str, expected: str, convert: Callable[[str], Any]) -> Callable[[object], Any]:
+    """Option `name`'s parser: `convert` turns the typed text into the value, or gives None to refuse it."""
+
+    def parse(value: object) -> Any:
+        text = str(getattr(value, "value", value))  # the typed text, or a declared default
+        result = convert(text)
+        if result is None:
+            raise OptionValueError(f"{name} expects {expected}, not '{text}'")
+        return result
+
+    return parse
 
 
-def _typed(name: str, expected: str) -> Callable[[Callable[[str], Any]], Callable[[object], Any]]:
-    """Wrap a text -> value conversion that returns None for text it refuses into an option's parser."""
+def _bounded(name: str, what: str, convert: Callable[[str], float], minimum: float | None,
+             maximum: float | None) -> Callable[[object], Any]:
+    """Option `name`'s parser for a number `convert` reads (ValueError: not one) within the inclusive bounds."""
 
-    def wrap(convert: Callable[[str], Any]) -> Callable[[object], Any]:
-        def parse(value: object) -> Any:
-            text = str(getattr(value, "value", value))  # the typed text, or a declared default
-            result = convert(text)
-            if result is None:
-                raise OptionValueError(f"{name} expects {expected}, not '{text}'")
-            return result
+    def value_of(text: str) -> float | None:
+        try:
+            value = convert(text)
+        except ValueError:
+            return None
+        return value if (minimum is None or value >= minimum) and (maximum is None or value <= maximum) else None
 
-        return parse
+    return _parser(name, _range_text(what, minimum, maximum), value_of)
 
-    return wrap
+
+def _finite(text: str) -> float:
+    """A finite number, or ValueError (nan and inf are no tolerance, rate or credit)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def whole_number(name: str, minimum: int | None = None, maximum: int | None = None) -> Callable[[object], int]:
-    """The parser of option `name`: a whole number (optionally bounded), or our message."""
-
-    @_typed(name, _range_text("a whole number", minimum, maximum))
-    def parse(text: str) -> int | None:
-        try:
-            value = int(text)
-        except ValueError:
-            return None
-        return value if _within(value, minimum, maximum) else None
-
-    return parse
+    """Option `name`'s parser: a whole number (optionally bounded), or our message."""
+    return _bounded(name, "a whole number", int, minimum, maximum)
 
 
 def number(name: str, minimum: float | None = None, maximum: float | None = None) -> Callable[[object], float]:
-    """The parser of option `name`: a finite number (optionally bounded), or our message."""
-
-    @_typed(name, _range_text("a number", minimum, maximum))
-    def parse(text: str) -> float | None:
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-        return value if math.isfinite(value) and _within(value, minimum, maximum) else None
-
-    return parse
+    """Option `name`'s parser: a finite number (optionally bounded), or our message."""
+    return _bounded(name, "a number", _finite, minimum, maximum)
 
 
 def choice(name: str, choices: Sequence[str]) -> Callable[[object], str]:
-    """The parser of option `name`: exactly one of `choices`, or our message."""
-
-    @_typed(name, "one of " + ", ".join(choices))
-    def parse(text: str) -> str | None:
-        return text if text in choices else None
-
-    return parse
+    """Option `name`'s parser: exactly one of `choices`, or our message."""
+    return _parser(name, "one of " + ", ".join(choices), lambda text: text if text in choices else None)
 
 
 # --- declaring options -------------------------------------------------------------------------------
@@ -105,27 +96,30 @@ def _long_name(names: Sequence[str]) -> str:
     return next(name for name in names if name.startswith("--"))
 
 
-def _with_range(help: str, expected: str) -> str:
-    """The help text, followed by the accepted range where there is one."""
-    return help if expected in ("a whole number", "a number") else f"{help} {expected[0].upper()}{expected[1:]}."
+def _number_option(names: Sequence[str], what: str, parser: Callable[..., Any], minimum: float | None,
+                   maximum: float | None, help: str, settings: dict[str, Any]) -> Any:
+    """A typer option taking a number, its accepted range (if bounded) said at the end of its help."""
+    if minimum is not None or maximum is not None:
+        expected = _range_text(what, minimum, maximum)
+        help = f"{help} {expected[0].upper()}{expected[1:]}."
+    return typer.Option(*names, parser=parser(_long_name(names), minimum, maximum), help=help, **settings)
 
 
 def whole_number_option(*names: str, help: str, minimum: int | None = None, maximum: int | None = None,
                         metavar: str = "N", **settings: Any) -> Any:
-    """A typer option taking a whole number: `--steps N`, checked by `whole_number`."""
-    return typer.Option(*names, parser=whole_number(_long_name(names), minimum, maximum), metavar=metavar,
-                        help=_with_range(help, _range_text("a whole number", minimum, maximum)), **settings)
+    """A typer option taking a whole number, such as `--steps N`, read by `whole_number`."""
+    return _number_option(names, "a whole number", whole_number, minimum, maximum, help,
+                          {"metavar": metavar, **settings})
 
 
 def number_option(*names: str, help: str, minimum: float | None = None, maximum: float | None = None,
                   metavar: str = "X", **settings: Any) -> Any:
-    """A typer option taking a number: `--relative X`, checked by `number`."""
-    return typer.Option(*names, parser=number(_long_name(names), minimum, maximum), metavar=metavar,
-                        help=_with_range(help, _range_text("a number", minimum, maximum)), **settings)
+    """A typer option taking a number, such as `--relative X`, read by `number`."""
+    return _number_option(names, "a number", number, minimum, maximum, help, {"metavar": metavar, **settings})
 
 
 def choice_option(*names: str, choices: type[Enum], help: str, **settings: Any) -> Any:
-    """A typer option taking one of an Enum's values: `--format text|plain|json`, checked by `choice`."""
+    """A typer option taking one of an Enum's values, such as `--format text|plain|json`, read by `choice`."""
     values = [str(member.value) for member in choices]
     return typer.Option(*names, parser=choice(_long_name(names), values), metavar="|".join(values), help=help,
                         **settings)
