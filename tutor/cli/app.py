@@ -20,10 +20,10 @@ from tutor.model.activations import ACTIVATIONS, hidden_activations  # light: nu
 from tutor.model.losses import LOSSES
 
 
-try:  # every error the command-line parser raises derives from typer's own public base class
+try:  # every error the command-line parser raises derives from typer's public base class...
     from typer import TyperException as _ParserError
-except ImportError:  # typer before 0.2x: it depends on click and raises click's errors
-    from click import ClickException as _ParserError
+except ImportError:  # ...or, in older typer releases (which depend on click), from click's
+    from click import ClickException as _ParserError  # type: ignore[assignment]
 
 
 class _Group(TyperGroup):
@@ -34,7 +34,7 @@ class _Group(TyperGroup):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         words = sys.argv[1:] if args is None else list(args)
         try:
-            code = super().main(words or HELP_OPTIONS[-1:], prog_name, complete_var, False, **extra)  # none: help
+            code = super().main(words or ["--help"], prog_name, complete_var, False, **extra)  # no words: the help
         except OptionValueError as exc:
             _refuse(str(exc))
         except _ParserError:
