@@ -6,6 +6,10 @@ the text the user typed, and a refusal names the option and what it expects, e.g
 whole number of at least 1, not 'abc'`. A mistake in the shape of the command line (an unknown
 option, a missing argument) is diagnosed here from the words themselves and the commands' declared
 parameters, so neither what we refuse nor what we say depends on the parser library's wording.
+
+    steps: Annotated[Optional[int], whole_number_option("--steps", minimum=1, help="...")] = None
+    rate: Annotated[Optional[float], number_option("--rate", minimum=0, maximum=1, help="...")] = None
+    output: Annotated[OutputFormat, choice_option("--format", "-f", choices=OutputFormat, help="...")] = ...
 """
 
 from __future__ import annotations
