@@ -423,7 +423,8 @@ def test_an_alias_bomb_is_refused_quickly(grader):
     result = grader.grade_text("\n".join(lines) + "\nnet_h1: 0.3775\n")
     assert time.perf_counter() - start < 1.0
     assert result.error is not None and "aliases expand" in result.error
-    assert grader.grade_text("a: &a [*a]\n").error == "line 1: not accepted: an alias refers to the structure that contains it"
+    assert grader.grade_text("a: &a [*a]\n").error == \
+        "line 1: not accepted: an alias refers to the structure that contains it"
 
 
 def test_too_big_and_too_deep_sheets_are_refused(grader, tmp_path):

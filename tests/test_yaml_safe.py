@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -519,3 +520,20 @@ def test_hostile_answer_sheets_are_invalid_with_the_same_message(invoke, tmp_pat
     data = json.loads(result.stdout)
     assert data["error"] == SHEET_BOMBS.get(name, f"line {line}: {message}")
     assert {row["verdict"] for row in data["results"]} == {"invalid"}
+
+
+def test_the_documented_value_rules_hold():
+    """Every example in docs/problem-format.md's table of values reads as the table says."""
+    doc = (ROOT / "docs" / "problem-format.md").read_text()
+    table = doc[doc.index("| written | read as |"):doc.index("Quoted values")]
+    kinds = {"a number": float, "a whole number": int, "infinity": float, "true or false": bool,
+             "nothing": type(None), "text": str}
+    checked = 0
+    for row in [line for line in table.splitlines()[2:] if line.startswith("|")]:
+        written, read_as = row.strip("|").split("|")
+        kind = next(kinds[name] for name in sorted(kinds, key=len, reverse=True) if read_as.strip().startswith(name))
+        for example in re.findall(r"`([^`]*)`", written):
+            example = "" if example == "nothing" else example
+            assert type(parse_yaml(f"x: {example}")["x"]) is kind, example
+            checked += 1
+    assert checked >= 25

@@ -18,9 +18,11 @@ node; `locate` finds the line and column of a field afterwards, when there is an
 
 from __future__ import annotations
 
+import gc
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Sequence as SequenceType
+from typing import Any, Iterable, Iterator, Sequence as SequenceType
 
 import yaml
 
@@ -64,6 +66,8 @@ _PREFIXED = re.compile(r"[-+]?0(?:(x)_*[0-9a-fA-F][0-9a-fA-F_]*|(o)_*[0-7][0-7_]
 _DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}"
                    r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?\Z").match
 _NUMBER_START = frozenset("0123456789+-.")
+#: The common case of `_FLOAT`, without `_`: float() reads it as it is.
+_PLAIN_DECIMAL = re.compile(r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z").match
 
 
 class _Unreadable(Exception):
@@ -114,13 +118,19 @@ def looks_like_date(text: str) -> bool:
 
 
 class Node:
-    """A composed YAML node with its 1-based position; aliases are the same node object as their anchor."""
+    """A composed YAML node; aliases are the same node object as their anchor."""
 
-    __slots__ = ("line", "column")
+    __slots__ = ("mark",)
 
-    def __init__(self, line: int, column: int) -> None:
-        self.line = line
-        self.column = column
+    @property
+    def line(self) -> int:
+        """1-based line where the node starts."""
+        return self.mark.line + 1
+
+    @property
+    def column(self) -> int:
+        """1-based column where the node starts."""
+        return self.mark.column + 1
 
 
 class Scalar(Node):
@@ -128,28 +138,28 @@ class Scalar(Node):
 
     __slots__ = ("text", "plain", "tag")
 
-    def __init__(self, text: str, plain: bool, tag: str | None, line: int, column: int) -> None:
-        super().__init__(line, column)
+    def __init__(self, text: str, plain: bool, tag: str | None, mark: Any) -> None:
         self.text = text
         self.plain = plain
         self.tag = tag  # None, or one of _SCALAR_TAGS
+        self.mark = mark
 
 
 class Sequence(Node):
     __slots__ = ("items",)
 
-    def __init__(self, line: int, column: int) -> None:
-        super().__init__(line, column)
+    def __init__(self, mark: Any) -> None:
         self.items: list[Node] = []
+        self.mark = mark
 
 
 class Mapping(Node):
     __slots__ = ("pairs", "keys")
 
-    def __init__(self, line: int, column: int) -> None:
-        super().__init__(line, column)
+    def __init__(self, mark: Any) -> None:
         self.pairs: list[tuple[Node, Node]] = []
         self.keys = 0  # keys it has once merge keys are expanded (bounds merge-key bombs)
+        self.mark = mark
 
 
 def is_merge_key(node: Node) -> bool:
@@ -218,13 +228,11 @@ class _Composer:
         for event in events:
             kind = type(event)
             if kind is scalar_event:
-                mark = event.start_mark
                 tag = event.tag
                 if tag is None:
-                    node: Node = Scalar(event.value, event.implicit[0], None, mark.line + 1, mark.column + 1)
+                    node: Node = Scalar(event.value, event.implicit[0], None, event.start_mark)
                 else:
-                    node = Scalar(event.value, False, self.scalar_tag(tag, mark, stack), mark.line + 1,
-                                  mark.column + 1)
+                    node = Scalar(event.value, False, self.scalar_tag(tag, event.start_mark, stack), event.start_mark)
                 count += 1
                 if event.anchor is not None:
                     anchors[event.anchor] = (node, 1)
@@ -259,7 +267,7 @@ class _Composer:
                 is_sequence = kind is yaml.SequenceStartEvent
                 if event.tag not in _NO_TAG and event.tag != _TAG_PREFIX + ("seq" if is_sequence else "map"):
                     raise self.error(_tag_message(event.tag), mark, stack)
-                collection = (Sequence if is_sequence else Mapping)(mark.line + 1, mark.column + 1)
+                collection = (Sequence if is_sequence else Mapping)(mark)
                 if event.anchor is not None:
                     anchors[event.anchor] = None
                 stack.append(_Frame(collection, event.anchor, count))
@@ -327,6 +335,19 @@ def _frame_path(stack: list[_Frame]) -> list[str | int]:
     return path
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while reading: a big file makes ~100,000 small objects and no cycles,
+    and collecting while they are made costs as much as making them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _parsers() -> list[type]:
     """libyaml's parser when PyYAML has it, then the pure-Python one (which decides whatever libyaml refuses)."""
     fast = getattr(yaml, "CSafeLoader", None)
@@ -337,6 +358,11 @@ def compose(text: str, *, source: str = "<string>", max_bytes: int = DEFAULT_MAX
             max_values: int = MAX_EXPANDED_NODES, what: str = "this document") -> Node | None:
     """The checked node tree of one YAML document (None if empty); every failure is a `UserError`."""
     _check_text(text, source, max_bytes)
+    with _collector_paused():
+        return _compose(text, source, max_values, what)
+
+
+def _compose(text: str, source: str, max_values: int, what: str) -> Node | None:
     *fast, slow = _parsers()
     for loader in fast:
         try:
@@ -429,10 +455,12 @@ def _build_children(frame: _Build, done: dict[int, Any], stack: list[_Build], so
             for index in range(frame.index, len(items)):
                 child = items[index]
                 if type(child) is Scalar:
-                    if child.tag is None and child.plain:
-                        out.append(resolve_plain(child.text))
-                    else:
+                    if not child.plain:
                         out.append(scalar_value(child))
+                    elif _PLAIN_DECIMAL(child.text):  # most values of a big file: read without resolve_plain
+                        out.append(float(child.text))
+                    else:
+                        out.append(resolve_plain(child.text))
                     continue
                 value = done.get(id(child), _PENDING)
                 if value is _PENDING:
@@ -523,7 +551,8 @@ def _error(message: str, node: Node, source: str, stack: list[_Build]) -> UserEr
 
 def parse_yaml(text: str, *, source: str = "<string>", max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     """Parse one YAML document into plain Python data; every failure is a `UserError`."""
-    return construct(compose(text, source=source, max_bytes=max_bytes), source=source)
+    with _collector_paused():
+        return construct(compose(text, source=source, max_bytes=max_bytes), source=source)
 
 
 def load_yaml_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "file") -> tuple[Any, str]:
