@@ -15,6 +15,11 @@ Accepted:
   ``ln``), ``log10``, ``log2``, ``sqrt``, ``tanh``, ``sigmoid`` and ``abs`` take one argument;
   ``min`` and ``max`` take two or more.
 
+With ``formulas=True``, `evaluate` also reads the notation of the worked solution's formulas: a
+conditional on one comparison (``1 if 0.3 > 0 else 0``), ``erf``, and every registered elementwise
+activation by name, with its parameters written as in the solution (``relu(0.3)``,
+``leaky_relu(slope=0.1)(-0.3)``).
+
 Function and constant names are case-insensitive. Surrounding whitespace and a leading ``=`` are
 ignored, and the typographic ``−`` ``×`` ``·`` ``⋅`` ``÷`` mean ``- * * * /``. A comma only
 separates function arguments: ``0,5`` is refused with a hint to write ``0.5``.
@@ -31,7 +36,7 @@ import ast
 import math
 import re
 import warnings
-from typing import Callable, NamedTuple
+from typing import Callable, Mapping, NamedTuple
 
 from tutor.errors import UserError, closest
 
@@ -91,6 +96,13 @@ FUNCTIONS: dict[str, Function] = {
 
 CONSTANTS: dict[str, float] = {"e": math.e, "pi": math.pi}
 
+#: Functions the worked solution's formulas use besides `FUNCTIONS` and the activations (``formulas=True``).
+FORMULA_FUNCTIONS: dict[str, Function] = {"erf": Function(math.erf, 1, 1)}
+#: Comparisons a formula's conditional may test.
+_COMPARISONS: dict[type, Callable[[float, float], bool]] = {
+    ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b, ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b,
+}
+
 _HELP = (
     "use numbers, + - * / ^, brackets and "
     + ", ".join([*FUNCTIONS, *CONSTANTS])
@@ -130,12 +142,19 @@ _OPERATORS: dict[type, str] = {
 }
 
 
-def evaluate(text: str) -> float:
-    """The value of a student's answer `text`, always a finite float; else an ExpressionError."""
+def evaluate(text: str, names: Mapping[str, float | None] | None = None, *, formulas: bool = False) -> float:
+    """The value of a student's answer `text`, always a finite float; else an ExpressionError.
+
+    `names` lets the text use quantities by name (labels or keys, ``delta_o1*out_h1``): each name's
+    value, or None for a name that has no value to use yet. `formulas` also accepts the notation of the
+    worked solution's formulas (see the module docstring).
+    """
     stripped = text.strip()
     if len(stripped) > MAX_LENGTH:
         raise ExpressionError(f"the expression is too long (at most {MAX_LENGTH} characters)")
+    text, origin, named = _substitute_names(text, names or {})
     source, columns = _prepare(text)
+    columns = [origin[c - 1] for c in columns]
     if not source:
         raise ExpressionError("expected a number, got nothing")
     _check_brackets(source, columns)
@@ -148,7 +167,7 @@ def evaluate(text: str) -> float:
     except (ValueError, RecursionError, MemoryError, OverflowError):
         raise ExpressionError("cannot read this as a number or an arithmetic expression") from None
     try:
-        return _Evaluator(source, columns).visit(tree.body, 1)
+        return _Evaluator(source, columns, formulas, named).visit(tree.body, 1)
     except RecursionError:
         raise ExpressionError("the expression is nested too deeply") from None
 
@@ -215,6 +234,48 @@ def _prepare(text: str) -> tuple[str, list[int]]:
     return source, columns
 
 
+#: Characters a quantity's name may contain (labels such as ``dE_total/dout_o1``, ``net_1^2``, ``w5+``).
+_NAME_CHARS = re.compile(r"[A-Za-z_][A-Za-z0-9_^/@+]*")
+_PLACEHOLDER = "_q{}_"
+
+
+def _substitute_names(text: str, names: Mapping[str, float | None]) -> tuple[str, list[int], dict[str, tuple]]:
+    """`text` with every name of `names` replaced by a placeholder identifier (longest name first).
+
+    Returns the new text, each of its characters' 1-based column in `text`, and placeholder -> (name, value).
+    """
+    if not names:
+        return text, list(range(1, len(text) + 1)), {}
+    out: list[str] = []
+    origin: list[int] = []
+    named: dict[str, tuple] = {}
+    position = 0
+    while position < len(text):
+        match = None if position and (text[position - 1].isalnum() or text[position - 1] == "_") \
+            else _NAME_CHARS.match(text, position)
+        name = _longest_name(match.group(), names) if match else None
+        if name is None:
+            out.append(text[position])
+            origin.append(position + 1)
+            position += 1
+            continue
+        placeholder = _PLACEHOLDER.format(len(named))
+        named[placeholder] = (name, names[name])
+        out.append(placeholder)
+        origin.extend([position + 1] * len(placeholder))
+        position += len(name)
+    return "".join(out), origin, named
+
+
+def _longest_name(run: str, names: Mapping[str, float | None]) -> str | None:
+    """The longest start of `run` that is one of `names` and ends where a name may end."""
+    for end in range(len(run), 0, -1):
+        candidate = run[:end]
+        if candidate in names and (end == len(run) or not (run[end].isalnum() or run[end] == "_")):
+            return candidate
+    return None
+
+
 def _check_brackets(source: str, columns: list[int]) -> None:
     """Refuse unbalanced round brackets, pointing at the first bracket without a partner."""
     opened: list[int] = []
@@ -241,7 +302,10 @@ def _syntax_error(source: str, columns: list[int], offset: int | None) -> Expres
 class _Evaluator:
     """Walks one parsed answer; `source` is the parsed text and `columns` maps it back to the input."""
 
-    def __init__(self, source: str, columns: list[int]) -> None:
+    def __init__(self, source: str, columns: list[int], formulas: bool = False,
+                 named: Mapping[str, tuple] | None = None) -> None:
+        self.formulas = formulas
+        self.named = named or {}
         self.source = source
         self.encoded = source.encode("utf-8")  # AST offsets count UTF-8 bytes
         self.columns = columns
@@ -260,6 +324,8 @@ class _Evaluator:
             value = self.binary(node, depth)
         elif isinstance(node, ast.Call):
             value = self.call(node, depth)
+        elif isinstance(node, ast.IfExp) and self.formulas:
+            value = self.conditional(node, depth)
         elif isinstance(node, ast.Tuple):
             raise self.comma(node)
         else:
@@ -289,6 +355,12 @@ class _Evaluator:
         return number
 
     def name(self, node: ast.Name) -> float:
+        if node.id in self.named:
+            label, number = self.named[node.id]
+            if number is None:
+                raise self.fail(f"'{label}' has no value to use yet: by name you can use the givens, your own "
+                                "answers and revealed values", node)
+            return float(number)
         value = CONSTANTS.get(node.id.lower())
         if node.id.lower() in ("inf", "infinity", "nan"):
             raise self.fail(f"'{node.id}' is not allowed: the answer must be a finite number", node)
@@ -338,8 +410,49 @@ class _Evaluator:
                             f"(at most {MAX_EXPONENT} in absolute value)", node.right)
         return result
 
+    def conditional(self, node: ast.IfExp, depth: int) -> float:
+        """``a if x > y else b``, testing one comparison of two numbers (formulas only)."""
+        test = node.test
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _COMPARISONS):
+            raise self.refuse(test)
+        holds = _COMPARISONS[type(test.ops[0])](self.visit(test.left, depth + 1),
+                                               self.visit(test.comparators[0], depth + 1))
+        return self.visit(node.body if holds else node.orelse, depth + 1)
+
+    def activation_call(self, node: ast.Call, depth: int) -> float | None:
+        """An activation applied to one number, ``relu(0.3)`` or ``elu(alpha=0.7)(0.3)``; None if `node`
+        is not one (formulas only)."""
+        from tutor.model.activations import ACTIVATIONS
+
+        func, params = node.func, {}
+        if isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and not func.args:
+            params = {k.arg: self.visit(k.value, depth + 1) for k in func.keywords}
+            func = func.func
+        if not isinstance(func, ast.Name) or func.id.lower() not in ACTIVATIONS:
+            return None
+        name = func.id.lower()
+        kind = ACTIVATIONS[name]
+        allowed = {p.name: p for p in kind.parameters}
+        if not kind.elementwise:
+            raise self.fail(f"{name} applies to a whole layer, not to one number", node)
+        if len(node.args) != 1 or node.keywords or not set(params) <= set(allowed):
+            raise self.fail(f"{name} takes one number, and only its parameters {', '.join(allowed) or '(none)'} "
+                            "by name", node)
+        for key, value in params.items():
+            problem = allowed[key].problem(value)
+            if problem:
+                raise self.fail(f"{name}'s {key} {problem}", node)
+        return ACTIVATIONS.make(name, **params).value_at(self.visit(node.args[0], depth + 1))
+
     def call(self, node: ast.Call, depth: int) -> float:
         func = node.func
+        if self.formulas and not (isinstance(func, ast.Name) and func.id.lower() in FUNCTIONS):
+            value = self.activation_call(node, depth)
+            if value is not None:
+                return value
+            if isinstance(func, ast.Name) and func.id.lower() in FORMULA_FUNCTIONS:
+                self.check_arity(func.id.lower(), node, FORMULA_FUNCTIONS)
+                return float(FORMULA_FUNCTIONS[func.id.lower()].apply(self.visit(node.args[0], depth + 1)))
         if not isinstance(func, ast.Name):
             if type(func) in _REFUSED:
                 raise self.refuse(func)
@@ -369,8 +482,8 @@ class _Evaluator:
         except ValueError as error:  # a domain error raised by the helpers above
             raise self.fail(str(error), func) from None
 
-    def check_arity(self, name: str, node: ast.Call) -> None:
-        function, given = FUNCTIONS[name], len(node.args)
+    def check_arity(self, name: str, node: ast.Call, functions: dict[str, Function] = FUNCTIONS) -> None:
+        function, given = functions[name], len(node.args)
         if function.min_args <= given and (function.max_args is None or given <= function.max_args):
             return
         # Only one-argument functions and min/max (two or more) exist.
