@@ -70,6 +70,10 @@ _NUMBER_START = frozenset("0123456789+-.")
 _PLAIN_DECIMAL = re.compile(r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z").match
 
 
+class YamlSyntaxError(UserError):
+    """Text that the YAML parser cannot read (as opposed to text refused by a limit or a rule of ours)."""
+
+
 class _Unreadable(Exception):
     """A scalar that cannot be read as what its tag or form says."""
 
@@ -375,10 +379,10 @@ def _compose(text: str, source: str, max_values: int, what: str) -> Node | None:
         mark = exc.problem_mark or exc.context_mark
         message = f"not valid YAML: {exc.problem or exc.context or 'not a YAML document'}"
         if mark is None:
-            raise UserError(message, source=source) from None
-        raise UserError(message, source=source, line=mark.line + 1, column=mark.column + 1) from None
+            raise YamlSyntaxError(message, source=source) from None
+        raise YamlSyntaxError(message, source=source, line=mark.line + 1, column=mark.column + 1) from None
     except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML: {exc}", source=source) from None
+        raise YamlSyntaxError(f"not valid YAML: {exc}", source=source) from None
 
 
 # -- constructing ----------------------------------------------------------------------------------------

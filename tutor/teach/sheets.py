@@ -24,8 +24,8 @@ from tutor.errors import UserError, closest
 from tutor.teach.expression import ExpressionError, decimals_given, evaluate
 from tutor.teach.judge import Answer
 from tutor.trace.trace import Trace
-from tutor.problem.yaml_safe import (Mapping, Node, Scalar, Sequence, compose, is_bool, is_merge_key, is_null,
-                                     looks_like_date, read_text)
+from tutor.problem.yaml_safe import (Mapping as MappingNode, Node, Scalar, Sequence, YamlSyntaxError, compose,
+                                     is_bool, is_merge_key, is_null, looks_like_date, read_text)
 
 #: Answer sheets are small; anything bigger is refused before parsing.
 SHEET_MAX_BYTES = 256 * 1024
@@ -44,6 +44,10 @@ _NOT_FINITE = re.compile(r"[+-]?\.?(?:nan|inf|infinity)\Z", re.IGNORECASE).match
 
 class SheetError(UserError):
     """A sheet that cannot be read at all: every asked key of it is `invalid`."""
+
+
+class SheetSyntaxError(SheetError):
+    """A sheet the YAML parser cannot read (not one refused for its size, tags, aliases or nesting)."""
 
 
 def parse_answer(key: str, text: str | None, names: Mapping[str, float | None] | None = None) -> Answer:
@@ -73,7 +77,8 @@ def compose_sheet(text: str, source: str = "<sheet>") -> Node | None:
         return compose(text, source=source, max_bytes=SHEET_MAX_BYTES, max_values=SHEET_MAX_VALUES,
                        what="this sheet")
     except UserError as exc:
-        raise SheetError(exc.message, source=exc.source, line=exc.line, column=exc.column, field=exc.field) from None
+        kind = SheetSyntaxError if isinstance(exc, YamlSyntaxError) else SheetError
+        raise kind(exc.message, source=exc.source, line=exc.line, column=exc.column, field=exc.field) from None
 
 
 def answer_from_text(key: str, text: str) -> Answer:
@@ -113,7 +118,7 @@ def answer_from_node(key: str, node: Node) -> Answer:
     """The answer a sheet's value node gives (never constructing it)."""
     if type(node) is Sequence:
         return Answer(key, error="expected a number, got a list")
-    if type(node) is Mapping:
+    if type(node) is MappingNode:
         return Answer(key, error="expected a number, got a mapping")
     assert isinstance(node, Scalar)
     if node.tag is None and node.plain:
@@ -233,7 +238,7 @@ class SheetReader:
             return {}, {}, []  # an empty sheet: everything is missing
         if isinstance(sheet, list):
             entries: Iterable[tuple[str | None, int, str | Node | None]] = sheet
-        elif isinstance(sheet, Mapping):
+        elif isinstance(sheet, MappingNode):
             entries = self.node_entries(sheet)
         else:
             got = "a list" if isinstance(sheet, Sequence) else "a single value"
@@ -277,7 +282,7 @@ class SheetReader:
         return answers, lines, problems
 
     @staticmethod
-    def node_entries(root: Mapping) -> Iterator[tuple[str | None, int, str | Node | None]]:
+    def node_entries(root: MappingNode) -> Iterator[tuple[str | None, int, str | Node | None]]:
         """(key, line, value node) for each entry of a composed sheet; (None, line, why) for a key that is
         not a plain name."""
         for key_node, value_node in root.pairs:
@@ -322,14 +327,13 @@ def read_sheet(reader: SheetReader, text: str, source: str = "<sheet>") -> Sheet
 
 def readable_by_line(error: UserError) -> bool:
     """A sheet refused for a YAML syntax error (not its size, tags, aliases or nesting): read it by line."""
-    message = error.message
-    return type(error) is UserError and message.startswith("not valid YAML") and "nest" not in message
+    return isinstance(error, (SheetSyntaxError, YamlSyntaxError))
 
 
 def read_by_line(reader: SheetReader, text: str, source: str = "<sheet>") -> Sheet:
     """A sheet the YAML parser refuses, read one line at a time: every line that is valid on its own is
     graded, and only the key of a line that is not is `invalid` (a line without a key is reported)."""
-    entries: list[tuple[str | None, int, str | yaml.Node | None]] = []
+    entries: list[tuple[str | None, int, str | Node | None]] = []
     broken: list[tuple[int, str, str]] = []
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
@@ -340,7 +344,7 @@ def read_by_line(reader: SheetReader, text: str, source: str = "<sheet>") -> She
         except UserError as exc:
             broken.append((number, stripped, exc.message))
             continue
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, MappingNode):
             entries.extend((name, number, value) for name, _, value in reader.node_entries(node))
         else:
             broken.append((number, stripped, "not a `key: value` line"))
