@@ -1,0 +1,330 @@
+"""Training over many epochs: full batch or mini-batches, shuffling, validation and early stopping.
+
+Conventions (documented in docs/train.md):
+- a step is one batch: forward, the batch-mean gradients (as in `tutor.engine.step`), one optimizer update
+  of every parameter; `t` counts steps from 1 over the whole run;
+- an epoch is one pass over the training set in batches of `batch_size` (the last batch may be smaller);
+  with `shuffle`, epoch e takes the samples in the order `np.random.default_rng([seed, 1, e]).permutation(m)`,
+  else in file order; the full batch is never reordered (its mean gradient does not depend on the order);
+- the learning rate of epoch e (from 0) is `schedule.rate(lr0, e)`;
+- `history[e]` is the loss on the whole training set before epoch e, and `history[-1]` after the last
+  epoch: N + 1 values for N epochs (likewise `validation_history` on the validation set);
+- early stopping: after an epoch whose validation loss is not below the best so far for `patience` epochs
+  in a row, training stops; the parameters are those of the last epoch run;
+- Ctrl-C stops after the step in progress, keeping what was learned so far.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from tutor.model.activations import Activation
+from tutor.model.losses import Loss
+
+#: Initialisation schemes: the standard deviation (normal) or half-width (uniform) of a layer's weights.
+INIT_SCHEMES = ("xavier", "he", "uniform", "normal")
+
+
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
+class Network:
+    """A dense network's parameters and everything a step needs besides the data."""
+
+    weights: tuple[np.ndarray, ...]  # per layer (neurons, fan_in)
+    biases: tuple[np.ndarray, ...]  # per layer (neurons,), or (1,) for a shared bias
+    activations: tuple[Activation, ...]
+    loss: Loss
+    learning_rate: float
+    update_biases: bool = True
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (int(self.weights[0].shape[1]),) + tuple(int(w.shape[0]) for w in self.weights)
+
+    @property
+    def outputs(self) -> int:
+        return self.shape[-1]
+
+    def with_parameters(self, weights, biases) -> "Network":
+        return replace(self, weights=tuple(weights), biases=tuple(biases))
+
+
+def network_from_problem(problem) -> "Network":
+    """The network of a validated problem, with its own weights and biases."""
+    from tutor.engine.step import bias_parameters
+
+    return Network(
+        weights=tuple(layer.weights.copy() for layer in problem.layers), biases=tuple(bias_parameters(problem)),
+        activations=tuple(layer.activation for layer in problem.layers), loss=problem.loss,
+        learning_rate=problem.learning_rate, update_biases=problem.update_biases,
+    )
+
+
+def initial_weights(shape: tuple[int, ...], scheme: str, rng: np.random.Generator) -> list[np.ndarray]:
+    """Fresh weights for each layer, drawn layer by layer as (neurons, fan_in):
+
+    xavier: N(0, 2 / (fan_in + fan_out)) (Glorot); he: N(0, 2 / fan_in) (Kaiming);
+    uniform: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); normal: N(0, 1) (np.random.randn, as in the Session 5 notes).
+    """
+    weights = []
+    for fan_in, fan_out in zip(shape[:-1], shape[1:]):
+        if scheme == "xavier":
+            w = rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), (fan_out, fan_in))
+        elif scheme == "he":
+            w = rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_out, fan_in))
+        elif scheme == "uniform":
+            limit = 1.0 / np.sqrt(fan_in)
+            w = rng.uniform(-limit, limit, (fan_out, fan_in))
+        elif scheme == "normal":
+            w = rng.standard_normal((fan_out, fan_in))
+        else:
+            raise ValueError(f"unknown initialisation scheme {scheme!r}")
+        weights.append(w)
+    return weights
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to train: epochs, batches, order, validation split and early stopping."""
+
+    epochs: int
+    batch_size: int | None = None  # None: the whole training set
+    shuffle: bool = True
+    seed: int = 0
+    validation: float = 0.0  # fraction of the samples held out
+    patience: int | None = None
+
+
+@dataclass
+class TrainResult:
+    """What a run learned, and how it went."""
+
+    network: Network  # the parameters after the last epoch run
+    history: np.ndarray  # (epochs_run + 1,) training-set loss
+    validation_history: np.ndarray | None  # (epochs_run + 1,) or None without a validation set
+    epochs_run: int
+    steps: int
+    stopped: str  # "completed", "early_stopping" or "interrupted"
+    optimizer_state: list[dict[str, dict[str, np.ndarray]]] = field(default_factory=list)
+
+
+class PlainSGD:
+    """w <- w - lr * g: the update of `tutor.engine.step`, with the optimizer interface."""
+
+    name = "sgd"
+
+    def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        return {}
+
+    def step(self, param: np.ndarray, grad: np.ndarray, state: dict, t: int, lr: float):
+        return param - lr * grad, state
+
+
+def split_validation(samples: int, fraction: float, shuffle: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training indices, validation indices): a random `fraction` with `shuffle` (seeded), else the last rows."""
+    if not fraction:
+        return np.arange(samples), np.arange(0)
+    held = min(max(1, round(fraction * samples)), samples - 1)
+    order = np.random.default_rng([seed, 0]).permutation(samples) if shuffle else np.arange(samples)
+    return np.sort(order[: samples - held]), np.sort(order[samples - held:])
+
+
+def epoch_order(samples: int, epoch: int, options: TrainOptions) -> np.ndarray | None:
+    """The order of the samples in epoch `epoch` (0-based), or None for file order."""
+    if not options.shuffle or options.batch_size is None or options.batch_size >= samples:
+        return None
+    return np.random.default_rng([options.seed, 1, epoch]).permutation(samples)
+
+
+def first_batch(samples: int, epoch: int, options: TrainOptions) -> np.ndarray:
+    """The indices of the first batch of epoch `epoch` (what a checkpoint's next step learns from)."""
+    order = epoch_order(samples, epoch, options)
+    size = options.batch_size or samples
+    return np.arange(min(size, samples)) if order is None else order[:size]
+
+
+def predict(network: Network, x: np.ndarray) -> np.ndarray:
+    """The network's outputs for every row of `x`."""
+    out = x
+    for w, b, act in zip(network.weights, network.biases, network.activations):
+        out = act.forward(out @ w.T + b)
+    return out
+
+
+def mean_loss(network: Network, x: np.ndarray, t: np.ndarray) -> float:
+    """The mean over samples of each sample's loss."""
+    return float(np.mean(network.loss.value(predict(network, x), t)))
+
+
+def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
+    """The fraction right: one output is class 1 when out >= 0.5; several outputs: the largest is the class."""
+    predicted = (outputs[:, 0] >= 0.5).astype(int) if outputs.shape[1] == 1 else np.argmax(outputs, axis=1)
+    return float(np.mean(predicted == labels))
+
+
+def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions, *, optimizer=None, schedule=None,
+          validation: tuple[np.ndarray, np.ndarray] | None = None,
+          on_epoch: Callable[[int, float, Callable[[], Network]], None] | None = None) -> TrainResult:
+    """Train `network` on (x, t) for `options.epochs` epochs (or until early stopping or Ctrl-C).
+
+    `on_epoch(epochs_done, loss_before_that_epoch, network_now)` is called after each epoch; `network_now()`
+    copies the parameters as they are then (only when asked: a copy every epoch would cost).
+    """
+    optimizer = optimizer or PlainSGD()
+    samples = x.shape[0]
+    size = min(options.batch_size or samples, samples)
+    params = _Parameters(network)
+    stepper = _stepper(network, params)
+    state = optimizer.init_state(params.values)
+    history = np.empty(options.epochs + 1)
+    checked = validation is not None and validation[0].shape[0] > 0
+    val_history = np.empty(options.epochs + 1) if checked else None
+    best, waited, stopped, step_count, epoch = np.inf, 0, "completed", 0, 0
+    full_batch = size == samples
+    now = params.network
+    if not full_batch:
+        history[0] = mean_loss(now(), x, t)
+    if checked:
+        val_history[0] = mean_loss(now(), *validation)
+    try:
+        for epoch in range(options.epochs):
+            lr = network.learning_rate if schedule is None else schedule.rate(network.learning_rate, epoch)
+            order = epoch_order(samples, epoch, options)
+            for start in range(0, samples, size):
+                if full_batch:
+                    history[epoch] = stepper(x, t)
+                else:
+                    index = slice(start, start + size) if order is None else order[start:start + size]
+                    stepper(x[index], t[index])
+                step_count += 1
+                new, state = optimizer.step(params.values, params.grad, state, step_count, lr)
+                params.values[...] = new
+            if not full_batch:
+                history[epoch + 1] = mean_loss(now(), x, t)
+            if checked:
+                val_history[epoch + 1] = mean_loss(now(), *validation)
+            if on_epoch is not None:
+                on_epoch(epoch + 1, float(history[epoch]), now)
+            if checked and options.patience is not None:
+                if val_history[epoch + 1] < best:
+                    best, waited = val_history[epoch + 1], 0
+                else:
+                    waited += 1
+                    if waited >= options.patience:
+                        epoch, stopped = epoch + 1, "early_stopping"
+                        break
+        else:
+            epoch = options.epochs
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    final = now()
+    history = history[: epoch + 1]
+    history[epoch] = mean_loss(final, x, t)
+    if val_history is not None:
+        val_history = val_history[: epoch + 1]
+        val_history[epoch] = mean_loss(final, *validation)
+    return TrainResult(final, history, val_history, epoch, step_count, stopped, params.split_state(state))
+
+
+class _Parameters:
+    """Every trained parameter as a view into one flat vector, and every gradient as a view into another.
+
+    The optimizer then updates all of them in one call; its updates are elementwise, so this is the same as
+    updating each weight matrix and bias vector on its own, with far fewer numpy calls per step.
+    """
+
+    def __init__(self, network: Network) -> None:
+        self.base = network
+        trained = list(network.weights) + (list(network.biases) if network.update_biases else [])
+        self.values = np.concatenate([p.ravel() for p in trained]).astype(float)
+        self.grad = np.zeros_like(self.values)
+        views, grads, offset = [], [], 0
+        for p in trained:
+            views.append(self.values[offset:offset + p.size].reshape(p.shape))
+            grads.append(self.grad[offset:offset + p.size].reshape(p.shape))
+            offset += p.size
+        count = len(network.weights)
+        self.weights, self.grad_weights = views[:count], grads[:count]
+        if network.update_biases:
+            self.biases, self.grad_biases = views[count:], grads[count:]
+        else:  # not trained: their gradients are computed (and ignored), their values never change
+            self.biases = [b.astype(float) for b in network.biases]
+            self.grad_biases = [np.zeros_like(b) for b in self.biases]
+
+    def network(self) -> Network:
+        """The network with a copy of the parameters as they are now."""
+        return self.base.with_parameters([w.copy() for w in self.weights], [b.copy() for b in self.biases])
+
+    def split_state(self, state: dict[str, np.ndarray]) -> list[dict[str, dict[str, np.ndarray]]]:
+        """The optimizer's state per layer and parameter, shaped like the parameters."""
+        per_layer: list[dict[str, dict[str, np.ndarray]]] = [{"weights": {}, "biases": {}} for _ in self.weights]
+        for name, flat in state.items():
+            if np.ndim(flat) != 1 or np.size(flat) != self.values.size:
+                continue  # not elementwise (a step counter, say): kept out of the per-parameter view
+            offset = 0
+            for layer, part in [(l, "weights") for l in range(len(self.weights))] + \
+                    [(l, "biases") for l in range(len(self.weights)) if self.base.update_biases]:
+                shape = (self.weights if part == "weights" else self.biases)[layer].shape
+                size = int(np.prod(shape))
+                per_layer[layer][part][name] = flat[offset:offset + size].reshape(shape).copy()
+                offset += size
+        return per_layer
+
+
+def _stepper(network: Network, params: _Parameters):
+    """A function (x, t) -> batch loss that leaves the batch-mean gradients in `params.grad`."""
+    activations = network.activations
+    forwards = [act.forward for act in activations]
+    derivatives = [act.derivative for act in activations]
+    shares, gradient = network.loss.shares, network.loss.gradient
+    shared = [b.shape[0] == 1 and w.shape[0] > 1 for w, b in zip(network.weights, network.biases)]
+    output_delta = _output_delta(activations[-1], network.loss)
+    last = len(activations) - 1
+    add_reduce, matmul = np.add.reduce, np.matmul
+    layers = list(zip(forwards, params.weights, params.biases))
+    weights, grad_w, grad_b = params.weights, params.grad_weights, params.grad_biases
+
+    def step(x: np.ndarray, t: np.ndarray) -> float:
+        scale = 1.0 / x.shape[0]
+        outs, nets = [x], []
+        out = x
+        for forward, w, b in layers:
+            net = out @ w.T + b
+            out = forward(net)
+            nets.append(net)
+            outs.append(out)
+        loss = add_reduce(shares(out, t), None) * scale
+        delta = output_delta(nets[last], out, t, gradient(out, t)) * scale  # each sample's share of the mean
+        for index in range(last, -1, -1):
+            matmul(delta.T, outs[index], out=grad_w[index])
+            if shared[index]:
+                grad_b[index][0] = add_reduce(delta, None)
+            else:
+                add_reduce(delta, 0, out=grad_b[index])
+            if index:
+                delta = (delta @ weights[index]) * derivatives[index - 1](nets[index - 1], outs[index])
+        return float(loss)
+
+    return step
+
+
+def _output_delta(activation: Activation, loss: Loss):
+    """dL/dnet of the output layer, given (net, out, t, dL/dout); as `tutor.engine.step` computes it."""
+    if activation.derivative is None:  # softmax
+        if loss.name == "cross_entropy":
+            return lambda net, out, t, grad: out - t
+        return lambda net, out, t, grad: out * (grad - np.sum(grad * out, axis=1, keepdims=True))
+    derivative = activation.derivative
+    if activation.name == "sigmoid" and loss.name in ("bce", "cross_entropy"):
+        def guarded(net, out, t, grad):
+            with np.errstate(invalid="ignore"):
+                delta = grad * derivative(net, out)
+            bad = ~np.isfinite(delta)
+            if not bad.any():
+                return delta
+            cancelled = (out - t) / out.shape[-1] if loss.name == "bce" else -t * (1.0 - out)
+            return np.where(bad, cancelled, delta)
+        return guarded
+    return lambda net, out, t, grad: grad * derivative(net, out)
