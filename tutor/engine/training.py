@@ -158,10 +158,14 @@ def mean_loss(network: Network, x: np.ndarray, t: np.ndarray) -> float:
     return float(np.mean(network.loss.value(predict(network, x), t)))
 
 
+def predicted_classes(outputs: np.ndarray) -> np.ndarray:
+    """The class of each row: one output is class 1 when out >= 0.5, else 0; several outputs: the largest."""
+    return (outputs[:, 0] >= 0.5).astype(int) if outputs.shape[1] == 1 else np.argmax(outputs, axis=1)
+
+
 def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
-    """The fraction right: one output is class 1 when out >= 0.5; several outputs: the largest is the class."""
-    predicted = (outputs[:, 0] >= 0.5).astype(int) if outputs.shape[1] == 1 else np.argmax(outputs, axis=1)
-    return float(np.mean(predicted == labels))
+    """The fraction of rows whose predicted class is the label."""
+    return float(np.mean(predicted_classes(outputs) == labels))
 
 
 def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions, *, optimizer=None, schedule=None,

@@ -1,0 +1,61 @@
+"""Write a network met during training as a problem file, so `solve` and `quiz` can open that moment.
+
+The file holds the network's parameters at full precision, the batch its next step learns from, the loss
+and the learning rate of that step: `solve` of it is exactly the next step of training.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import numpy as np
+
+
+def _number(value: float) -> str:
+    """A float in its shortest exact form (reads back to the same double)."""
+    text = repr(float(value))
+    return text if "e" not in text or "." in text else text.replace("e", ".0e")
+
+
+def _row(values: Sequence[float]) -> str:
+    return "[" + ", ".join(_number(v) for v in values) + "]"
+
+
+def _activation(activation) -> str:
+    if not activation.params:
+        return activation.name
+    params = ", ".join(f"{k}: {_number(v)}" for k, v in activation.params.items())
+    return f"{{name: {activation.name}, {params}}}"
+
+
+def trained_problem_text(network, inputs: np.ndarray, *, targets: np.ndarray | None = None,
+                         labels: np.ndarray | None = None, learning_rate: float, name: str, description: str,
+                         source: str) -> str:
+    """The YAML text of a problem: `network`'s parameters, a batch (`inputs` with `targets` or class `labels`)."""
+    lines = [
+        "format: 1",
+        f"name: {json.dumps(name)}",
+        f"description: {json.dumps(description)}",
+        f"source: {json.dumps(source)}",
+        "inputs:",
+        *(f"  - {_row(row)}" for row in inputs),
+    ]
+    if labels is not None:
+        lines.append(f"labels: [{', '.join(str(int(label)) for label in labels)}]")
+    else:
+        lines.append("targets:")
+        lines.extend(f"  - {_row(row)}" for row in np.asarray(targets).reshape(len(inputs), -1))
+    lines.append("layers:")
+    for w, b, activation in zip(network.weights, network.biases, network.activations):
+        lines.append("  - weights:")
+        lines.extend(f"      - {_row(row)}" for row in w)
+        shared = b.shape[0] == 1 and w.shape[0] > 1
+        lines.append(f"    biases: {_number(b[0]) if shared else _row(b)}")
+        lines.append(f"    activation: {_activation(activation)}")
+    lines += [
+        f"loss: {network.loss.name}",
+        f"learning_rate: {_number(learning_rate)}",
+        f"update_biases: {'true' if network.update_biases else 'false'}",
+    ]
+    return "\n".join(lines) + "\n"
