@@ -420,6 +420,14 @@ def train(
         "--loss", help="With --shape: half_sse, sse, mse (default), bce or cross_entropy.")] = None,
     learning_rate: Annotated[Optional[float], typer.Option(
         "--learning-rate", help="With --shape: the learning rate (default 0.1).")] = None,
+    optimizer: Annotated[Optional[str], typer.Option(
+        "--optimizer", metavar="NAME[:KEY=VALUE,...]",
+        help="sgd (default), momentum, nesterov, adagrad, rmsprop, adam, adamw or nadam, with options such as "
+             "adam:beta1=0.9,eps=1e-8 or momentum:momentum=0.9,form=classical.")] = None,
+    schedule: Annotated[Optional[str], typer.Option(
+        "--schedule", metavar="NAME[:KEY=VALUE,...]",
+        help="The learning rate per epoch: constant (default), inverse_time:decay=D, step:step_size=S,gamma=G or "
+             "exponential:gamma=G.")] = None,
     init: Annotated[Optional[str], typer.Option(
         "--init", help="With --shape: xavier (default), he, uniform or normal.")] = None,
     seed: Annotated[Optional[int], typer.Option(
@@ -462,7 +470,8 @@ def train(
 
         code = run_train(TrainCommand(
             problem=problem, data=data, epochs=epochs, shape=shape, activation=activation,
-            output_activation=output_activation, loss=loss, learning_rate=learning_rate, init=init, seed=seed,
+            output_activation=output_activation, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
+            schedule=schedule, init=init, seed=seed,
             targets=tuple(target or ()), batch_size=batch_size, shuffle=shuffle, validation=validation,
             patience=patience, log_every=log_every, show_all=show_all, plot=plot, save=save,
             checkpoint_every=checkpoint_every, force=force, output=output.value))

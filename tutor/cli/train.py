@@ -33,6 +33,8 @@ class TrainCommand:
     output_activation: str | None = None
     loss: str | None = None
     learning_rate: float | None = None
+    optimizer: str | None = None  # NAME[:KEY=VALUE,...]
+    schedule: str | None = None
     init: str | None = None
     seed: int | None = None
     targets: tuple[str, ...] = ()
@@ -243,7 +245,7 @@ def _train_with_progress(command, setup, training, targets, held, held_targets, 
     """The training loop, with the lab's log lines, a progress bar on a terminal, and checkpoints."""
     from tutor.engine.training import train
 
-    optimizer, schedule = _optimizer_and_schedule(setup)
+    optimizer, schedule = _optimizer_and_schedule(command)
     every = _log_interval(command)
     text = command.output != "json"
     bar = _progress_bar(command) if text else None
@@ -267,11 +269,42 @@ def _train_with_progress(command, setup, training, targets, held, held_targets, 
             bar.close()
 
 
-def _optimizer_and_schedule(setup):
-    """The problem's optimizer and learning-rate schedule (plain gradient descent with a constant rate)."""
-    from tutor.engine.training import PlainSGD
+def _optimizer_and_schedule(command: TrainCommand):
+    """The optimizer and learning-rate schedule: --optimizer and --schedule (plain SGD, constant rate)."""
+    from tutor.model.optimizers import make_optimizer
+    from tutor.model.options import SpecError
+    from tutor.model.schedules import make_schedule
 
-    return PlainSGD(), None
+    try:
+        optimizer = make_optimizer(parse_spec(command.optimizer, "--optimizer"))
+        schedule = make_schedule(parse_spec(command.schedule, "--schedule"))
+    except SpecError as exc:
+        option = "--optimizer" if (exc.field or "").startswith("optimizer") else "--schedule"
+        raise UserError(f"{option}: {exc.message}") from None
+    return optimizer, schedule
+
+
+def parse_spec(text: str | None, option: str) -> dict | None:
+    """``adam:beta1=0.95,eps=1e-7`` -> ``{"name": "adam", "beta1": 0.95, "eps": 1e-07}``; numbers where they read."""
+    if text is None:
+        return None
+    name, _, rest = text.partition(":")
+    spec: dict = {"name": name.strip()}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise UserError(f"{option}: expected NAME:KEY=VALUE,..., such as adam:beta1=0.9, got '{text}'")
+        spec[key.strip()] = _spec_value(value.strip())
+    return spec
+
+
+def _spec_value(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 class _ProgressBar:

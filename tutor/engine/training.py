@@ -110,18 +110,6 @@ class TrainResult:
     optimizer_state: list[dict[str, dict[str, np.ndarray]]] = field(default_factory=list)
 
 
-class PlainSGD:
-    """w <- w - lr * g: the update of `tutor.engine.step`, with the optimizer interface."""
-
-    name = "sgd"
-
-    def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
-        return {}
-
-    def step(self, param: np.ndarray, grad: np.ndarray, state: dict, t: int, lr: float):
-        return param - lr * grad, state
-
-
 def split_validation(samples: int, fraction: float, shuffle: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(training indices, validation indices): a random `fraction` with `shuffle` (seeded), else the last rows."""
     if not fraction:
@@ -173,10 +161,16 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
           on_epoch: Callable[[int, float, Callable[[], Network]], None] | None = None) -> TrainResult:
     """Train `network` on (x, t) for `options.epochs` epochs (or until early stopping or Ctrl-C).
 
+    `optimizer` (default plain SGD) and `schedule` (default a constant rate) have the interfaces of
+    `tutor.model.optimizers` and `tutor.model.schedules`.
+
     `on_epoch(epochs_done, loss_before_that_epoch, network_now)` is called after each epoch; `network_now()`
     copies the parameters as they are then (only when asked: a copy every epoch would cost).
     """
-    optimizer = optimizer or PlainSGD()
+    if optimizer is None:
+        from tutor.model.optimizers import make_optimizer
+
+        optimizer = make_optimizer(None)
     samples = x.shape[0]
     size = min(options.batch_size or samples, samples)
     params = _Parameters(network)
@@ -185,7 +179,7 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
     history = np.empty(options.epochs + 1)
     checked = validation is not None and validation[0].shape[0] > 0
     val_history = np.empty(options.epochs + 1) if checked else None
-    best, waited, stopped, step_count, epoch = np.inf, 0, "completed", 0, 0
+    best, waited, stopped, steps, done = np.inf, 0, "completed", 0, 0
     full_batch = size == samples
     now = params.network
     if not full_batch:
@@ -202,34 +196,33 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
                 else:
                     index = slice(start, start + size) if order is None else order[start:start + size]
                     stepper(x[index], t[index])
-                step_count += 1
-                new, state = optimizer.step(params.values, params.grad, state, step_count, lr)
+                steps += 1
+                new, state = optimizer.step(params.values, params.grad, state, steps, lr)
                 params.values[...] = new
+            done = epoch + 1
             if not full_batch:
-                history[epoch + 1] = mean_loss(now(), x, t)
+                history[done] = mean_loss(now(), x, t)
             if checked:
-                val_history[epoch + 1] = mean_loss(now(), *validation)
+                val_history[done] = mean_loss(now(), *validation)
             if on_epoch is not None:
-                on_epoch(epoch + 1, float(history[epoch]), now)
+                on_epoch(done, float(history[epoch]), now)
             if checked and options.patience is not None:
-                if val_history[epoch + 1] < best:
-                    best, waited = val_history[epoch + 1], 0
+                if val_history[done] < best:
+                    best, waited = val_history[done], 0
                 else:
                     waited += 1
                     if waited >= options.patience:
-                        epoch, stopped = epoch + 1, "early_stopping"
+                        stopped = "early_stopping"
                         break
-        else:
-            epoch = options.epochs
     except KeyboardInterrupt:
         stopped = "interrupted"
     final = now()
-    history = history[: epoch + 1]
-    history[epoch] = mean_loss(final, x, t)
+    history = history[: done + 1]
+    history[done] = mean_loss(final, x, t)
     if val_history is not None:
-        val_history = val_history[: epoch + 1]
-        val_history[epoch] = mean_loss(final, *validation)
-    return TrainResult(final, history, val_history, epoch, step_count, stopped, params.split_state(state))
+        val_history = val_history[: done + 1]
+        val_history[done] = mean_loss(final, *validation)
+    return TrainResult(final, history, val_history, done, steps, stopped, params.split_state(state))
 
 
 class _Parameters:
@@ -287,15 +280,15 @@ def _stepper(network: Network, params: _Parameters):
     output_delta = _output_delta(activations[-1], network.loss)
     last = len(activations) - 1
     add_reduce, matmul = np.add.reduce, np.matmul
-    layers = list(zip(forwards, params.weights, params.biases))
+    layers = [(forward, w.T, b) for forward, w, b in zip(forwards, params.weights, params.biases)]  # views: stay current
     weights, grad_w, grad_b = params.weights, params.grad_weights, params.grad_biases
 
     def step(x: np.ndarray, t: np.ndarray) -> float:
         scale = 1.0 / x.shape[0]
         outs, nets = [x], []
         out = x
-        for forward, w, b in layers:
-            net = out @ w.T + b
+        for forward, w_t, b in layers:
+            net = out @ w_t + b
             out = forward(net)
             nets.append(net)
             outs.append(out)

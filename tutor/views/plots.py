@@ -24,7 +24,7 @@ def terminal_curve(history: np.ndarray, validation: np.ndarray | None = None, *,
     import plotille
 
     figure = plotille.Figure()
-    figure.width = max(20, width - 16)  # the y-axis labels and frame take 16 columns
+    figure.width = max(20, width - 24)  # the y-axis labels, the frame and the x-axis label take 24 columns
     figure.height = height
     figure.color_mode = "names"
     figure.with_colors = colour

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tutor.engine.training import predicted_classes as _classes
+from tutor.errors import plural
 
 from tutor.views.layout import Column, StyledLine, cell, render_table
 
@@ -54,9 +55,10 @@ def predictions_table(features: np.ndarray, names: tuple[str, ...], outputs: np.
 def summary_lines(*, epochs: int, stopped: str, history: np.ndarray, accuracy: float | None,
                   samples: int, validation: dict | None, seed: int) -> list[str]:
     """A few lines: how training ended, the loss before and after, the accuracy."""
-    how = {"completed": f"trained {epochs} epochs",
-           "early_stopping": f"stopped early after {epochs} epochs (validation loss did not improve)",
-           "interrupted": f"interrupted after {epochs} epochs: the results below are what was learned so far"}[stopped]
+    count = plural(epochs, "epoch")
+    how = {"completed": f"trained {count}",
+           "early_stopping": f"stopped early after {count} (the validation loss did not improve)",
+           "interrupted": f"interrupted after {count}: the results below are what was learned so far"}[stopped]
     lines = [f"{how} (seed {seed})", f"loss: {history[0]:.6g} before, {history[-1]:.6g} after"]
     if accuracy is not None:
         right = round(accuracy * samples)
