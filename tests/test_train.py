@@ -493,3 +493,37 @@ def test_csv_size_limit(tmp_path):
     path = write(tmp_path, "x1,x2,label\n" + "0.1,0.2,0\n" * 100)
     with pytest.raises(UserError, match="larger than the limit|the limit is 100"):
         load_csv(path, max_bytes=100)
+
+
+# -- start-up: the plot libraries stay out of every other command ---------------------------------------------
+
+PROBE = """
+import sys
+from tutor.cli.app import app
+try:
+    app({args})
+except SystemExit:
+    pass
+print("loaded=" + ",".join(m for m in ("numpy", "plotille", "matplotlib") if m in sys.modules))
+"""
+
+
+def _loaded_after(*args: str) -> str:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    result = subprocess.run([sys.executable, "-c", PROBE.format(args=list(args))], capture_output=True, text=True,
+                            cwd=ROOT, check=True, env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+    return result.stdout.strip().splitlines()[-1].removeprefix("loaded=")
+
+
+@pytest.mark.parametrize("command", ["train", "data"])
+def test_help_of_train_and_data_imports_no_numpy(command):
+    assert _loaded_after(command, "--help") == ""
+
+
+def test_other_commands_import_no_plot_library():
+    assert _loaded_after("solve", "mazur-2-2-2", "--format", "json") == "numpy"
+    assert _loaded_after("train", "--shape", "2-2-1", "--data", "xor-easy", "--epochs", "2", "-f", "json") == "numpy"

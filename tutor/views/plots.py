@@ -29,15 +29,19 @@ def terminal_curve(history: np.ndarray, validation: np.ndarray | None = None, *,
     figure.color_mode = "names"
     figure.with_colors = colour
     figure.x_label, figure.y_label = "epoch", "loss"
-    epochs = np.arange(len(history))
     top = float(np.nanmax(history if validation is None else np.concatenate([history, validation])))
     figure.set_x_limits(min_=0, max_=max(1, len(history) - 1))
     figure.set_y_limits(min_=0.0, max_=top if np.isfinite(top) and top > 0 else 1.0)
     figure.x_ticks_fkt = lambda low, high: f"{low:.0f}"
     figure.y_ticks_fkt = lambda low, high: f"{low:.4g}"
-    figure.plot(epochs, history, lc="blue", label="training")
+    shown = np.unique(np.linspace(0, len(history) - 1, min(len(history), 4 * figure.width)).astype(int))
+    figure.plot(shown, history[shown], lc="blue", label="training")
     if validation is not None:
-        figure.plot(epochs, validation, lc="yellow", label="validation")
+        if colour:
+            figure.plot(shown, validation[shown], lc="yellow", label="validation")
+        else:  # without colour the two lines look alike: validation as marks
+            marks = np.unique(np.linspace(0, len(history) - 1, min(len(history), figure.width // 2)).astype(int))
+            figure.scatter(marks, validation[marks], marker="+", label="validation (+)")
     return figure.show(legend=validation is not None)
 
 

@@ -57,7 +57,7 @@ def summary_lines(*, epochs: int, stopped: str, history: np.ndarray, accuracy: f
     """A few lines: how training ended, the loss before and after, the accuracy."""
     count = plural(epochs, "epoch")
     how = {"completed": f"trained {count}",
-           "early_stopping": f"stopped early after {count} (the validation loss did not improve)",
+           "early_stopping": f"stopped early after {count}: the validation loss did not improve",
            "interrupted": f"interrupted after {count}: the results below are what was learned so far"}[stopped]
     lines = [f"{how} (seed {seed})", f"loss: {history[0]:.6g} before, {history[-1]:.6g} after"]
     if accuracy is not None:
