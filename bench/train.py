@@ -55,14 +55,17 @@ def main() -> None:
     args = parser.parse_args()
     subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "tutor")], check=True)
     with tempfile.TemporaryDirectory() as folder:
+        data = str(Path(folder) / "xor-easy.csv")
+        subprocess.run([PY, "-m", "tutor", "data", "xor-easy", "-o", data], check=True, stdout=subprocess.DEVNULL)
+        figures = str(Path(folder) / "figures")
         for optimizer in ("sgd", "adam"):
             commands = {
                 "train": train_command(optimizer),
-                "minimal numpy loop": [PY, str(ROOT / "bench" / "train_minimal.py"), optimizer, EPOCHS],
-                "train --plot": train_command(optimizer, "--plot", folder),
+                "minimal numpy loop": [PY, str(ROOT / "bench" / "train_minimal.py"), optimizer, EPOCHS, data],
+                "train --plot": train_command(optimizer, "--plot", figures),
             }
             if args.torch:
-                commands["pytorch"] = [args.torch, str(ROOT / "bench" / "train_torch.py"), optimizer, EPOCHS]
+                commands["pytorch"] = [args.torch, str(ROOT / "bench" / "train_torch.py"), optimizer, EPOCHS, data]
             times = median_times(commands, args.runs)
             ours, base = times["train"], times["minimal numpy loop"]
             print(f"{optimizer}: train {ours:.2f} s, minimal numpy loop {base:.2f} s: {ours / base:.2f}x (target <= 1.3x)")

@@ -1,7 +1,8 @@
 """A minimal hand-written numpy loop: the lab's task with nothing else (the baseline for bench/train.py).
 
-xor-easy, a 2-10-10-1 sigmoid net, MSE, full batch, SGD (lr 1.0) or Adam (lr 0.01), Xavier-normal weights
-drawn as `train --seed 1` draws them, zero biases. Usage: python bench/train_minimal.py sgd|adam EPOCHS
+xor-easy (the CSV of `backprop-tutor data xor-easy`), a 2-10-10-1 sigmoid net, MSE, full batch, SGD (lr 1.0)
+or Adam (lr 0.01), Xavier-normal weights drawn as `train --seed 1` draws them, zero biases.
+Usage: python bench/train_minimal.py sgd|adam EPOCHS XOR.csv
 """
 
 import sys
@@ -10,16 +11,9 @@ import numpy as np
 
 
 def main() -> None:
-    optimizer, epochs = sys.argv[1], int(sys.argv[2])
-    x, y = [], []
-    for i in range(11):
-        x.append([0.1 * i, 0.1 * i])
-        y.append(0)
-        if 0.1 * i == 0.5:
-            continue
-        x.append([0.1 * i, 1 - 0.1 * i])
-        y.append(1)
-    x, y = np.array(x), np.array(y, dtype=float)[:, None]
+    optimizer, epochs, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    x, y = data[:, :2], data[:, 2:3]
     rng = np.random.default_rng(1)
     sizes = [2, 10, 10, 1]
     ws = [rng.normal(0.0, np.sqrt(2.0 / (a + b)), (b, a)) for a, b in zip(sizes[:-1], sizes[1:])]

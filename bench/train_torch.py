@@ -1,7 +1,8 @@
 """The same training in PyTorch on the CPU (the comparison of bench/train.py; torch is not a project dependency).
 
-xor-easy, a 2-10-10-1 sigmoid net, MSE, full batch, SGD (lr 1.0) or Adam (lr 0.01), the same initial weights
-as `train --seed 1`. Usage: python bench/train_torch.py sgd|adam EPOCHS (with a Python that has torch).
+xor-easy (the CSV of `backprop-tutor data xor-easy`), a 2-10-10-1 sigmoid net, MSE, full batch, SGD (lr 1.0)
+or Adam (lr 0.01), the same initial weights as `train --seed 1`.
+Usage: python bench/train_torch.py sgd|adam EPOCHS XOR.csv (with a Python that has torch).
 """
 
 import sys
@@ -11,18 +12,10 @@ import torch
 
 
 def main() -> None:
-    optimizer_name, epochs = sys.argv[1], int(sys.argv[2])
+    optimizer_name, epochs, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     torch.set_num_threads(1)
-    x, y = [], []
-    for i in range(11):
-        x.append([0.1 * i, 0.1 * i])
-        y.append(0)
-        if 0.1 * i == 0.5:
-            continue
-        x.append([0.1 * i, 1 - 0.1 * i])
-        y.append(1)
-    x = torch.tensor(x, dtype=torch.float64)
-    y = torch.tensor(y, dtype=torch.float64)[:, None]
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    x, y = torch.from_numpy(data[:, :2]), torch.from_numpy(data[:, 2:3])
     rng = np.random.default_rng(1)
     sizes = [2, 10, 10, 1]
     layers = []
