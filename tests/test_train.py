@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tutor.engine.training import Network, TrainOptions, initial_weights, train
+from tutor.engine.training import Network, TrainOptions, dense_network, initial_weights, train
 from tutor.model.activations import make_activation
 from tutor.model.losses import make_loss
 from tutor.model.optimizers import make_optimizer
@@ -175,8 +175,15 @@ def reference_training(ws, bs, x, y, epochs, batch, lr0, rule, decay=0.0, orders
 def sigmoid_network(shape, seed, rate, loss="mse") -> Network:
     weights = initial_weights(shape, "xavier", np.random.default_rng(seed))
     biases = [np.random.default_rng(seed + 1).normal(0, 0.1, n) for n in shape[1:]]
-    return Network(tuple(weights), tuple(biases), tuple(make_activation("sigmoid") for _ in shape[1:]),
-                   make_loss(loss), rate)
+    return dense_network(weights, biases, [make_activation("sigmoid") for _ in shape[1:]], make_loss(loss), rate)
+
+
+def weights_of(network: Network) -> list[np.ndarray]:
+    return [p["weights"] for p in network.params]
+
+
+def biases_of(network: Network) -> list[np.ndarray]:
+    return [p["biases"] for p in network.params]
 
 
 OPTIMIZERS = [
@@ -198,13 +205,13 @@ def test_history_matches_an_independent_loop(name, options, batch):
     result = train(network, x, y, TrainOptions(epochs=epochs, batch_size=batch, shuffle=False),
                    optimizer=make_optimizer({"name": name, **options}),
                    schedule=make_schedule({"name": "inverse_time", "decay": 0.1}))
-    history, ws, bs = reference_training(network.weights, network.biases, x, y, epochs, batch or len(x), rate,
+    history, ws, bs = reference_training(weights_of(network), biases_of(network), x, y, epochs, batch or len(x), rate,
                                          Reference(name, **options), decay=0.1)
     assert result.stopped == "completed" and result.epochs_run == epochs
     assert result.steps == epochs * (1 if batch is None else 3)
     assert len(result.history) == epochs + 1
     np.testing.assert_allclose(result.history, history, rtol=0, atol=1e-9)
-    for mine, theirs in zip(result.network.weights + result.network.biases, ws + bs):
+    for mine, theirs in zip(weights_of(result.network) + biases_of(result.network), ws + bs):
         np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-9)
 
 
@@ -214,10 +221,10 @@ def test_shuffled_batches_follow_the_documented_order():
     network = sigmoid_network((2, 4, 1), seed=2, rate=0.8)
     result = train(network, x, y, TrainOptions(epochs=6, batch_size=5, shuffle=True, seed=11))
     orders = [np.random.default_rng([11, 1, e]).permutation(len(x)) for e in range(6)]
-    history, ws, bs = reference_training(network.weights, network.biases, x, y, 6, 5, 0.8, Reference("sgd"),
+    history, ws, bs = reference_training(weights_of(network), biases_of(network), x, y, 6, 5, 0.8, Reference("sgd"),
                                          orders=orders)
     np.testing.assert_allclose(result.history, history, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(result.network.weights[0], ws[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(weights_of(result.network)[0], ws[0], rtol=0, atol=1e-12)
 
 
 def test_cli_json_history_matches_the_independent_loop(invoke):
@@ -350,8 +357,8 @@ def test_validation_and_early_stopping():
         else:
             waited += 1
     assert waited == 3 and all(v[k] >= min(v[1:-3]) for k in range(len(v) - 3, len(v)))
-    expected = np.mean((sigmoid(sigmoid(held[0] @ result.network.weights[0].T + result.network.biases[0])
-                                @ result.network.weights[1].T + result.network.biases[1]) - held[1]) ** 2)
+    (w1, w2), (b1, b2) = weights_of(result.network), biases_of(result.network)
+    expected = np.mean((sigmoid(sigmoid(held[0] @ w1.T + b1) @ w2.T + b2) - held[1]) ** 2)
     assert v[-1] == pytest.approx(expected, abs=1e-12)
 
 
@@ -377,7 +384,7 @@ def test_ctrl_c_keeps_what_was_learned():
     complete = train(network, x, y, TrainOptions(epochs=7))
     assert result.stopped == "interrupted" and result.epochs_run == 7
     np.testing.assert_allclose(result.history, complete.history, rtol=0, atol=0)
-    np.testing.assert_array_equal(result.network.weights[0], complete.network.weights[0])
+    np.testing.assert_array_equal(weights_of(result.network)[0], weights_of(complete.network)[0])
 
 
 def test_plots_are_written(invoke, tmp_path):

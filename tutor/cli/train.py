@@ -148,12 +148,12 @@ def parse_train_shape(text: str) -> tuple[int, ...]:
 
 def _made_network(command: TrainCommand, seed: int):
     """A fresh network from --shape, --activation, --output-activation, --loss, --learning-rate, --init."""
-    from tutor.engine.training import INIT_SCHEMES, Network, initial_weights
-    from tutor.model.activations import ACTIVATIONS, make_activation
+    from tutor.engine.training import INIT_SCHEMES, dense_network, initial_weights
+    from tutor.model.activations import ACTIVATIONS, hidden_activations, make_activation
     from tutor.model.losses import LOSSES, make_loss
 
     shape = parse_train_shape(command.shape or "")
-    hidden = _choice(command.activation or "sigmoid", [a for a in ACTIVATIONS if a != "softmax"], "--activation")
+    hidden = _choice(command.activation or "sigmoid", hidden_activations(), "--activation")
     loss = _choice(command.loss or "mse", list(LOSSES), "--loss")
     default_output = "softmax" if loss == "cross_entropy" and shape[-1] > 1 else hidden
     output = _choice(command.output_activation or default_output, list(ACTIVATIONS), "--output-activation")
@@ -163,8 +163,7 @@ def _made_network(command: TrainCommand, seed: int):
         raise UserError(f"--learning-rate must be a positive number, got {rate:g}")
     weights = initial_weights(shape, init, np.random.default_rng(seed))
     activations = [make_activation(hidden)] * (len(shape) - 2) + [make_activation(output)]
-    return Network(weights=tuple(weights), biases=tuple(np.zeros(n) for n in shape[1:]),
-                   activations=tuple(activations), loss=make_loss(loss), learning_rate=float(rate))
+    return dense_network(weights, [np.zeros(n) for n in shape[1:]], activations, make_loss(loss), float(rate))
 
 
 def _choice(value: str, choices: list[str], option: str) -> str:

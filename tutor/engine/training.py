@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from tutor.model.activations import Activation
+from tutor.model.layers import Layer
 from tutor.model.losses import Loss
 
 #: Initialisation schemes: the standard deviation (normal) or half-width (uniform) of a layer's weights.
@@ -30,36 +31,49 @@ INIT_SCHEMES = ("xavier", "he", "uniform", "normal")
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
 class Network:
-    """A dense network's parameters and everything a step needs besides the data."""
+    """Layers (tutor.model.layers), the parameters they are used with, and what a step needs besides the data."""
 
-    weights: tuple[np.ndarray, ...]  # per layer (neurons, fan_in)
-    biases: tuple[np.ndarray, ...]  # per layer (neurons,), or (1,) for a shared bias
-    activations: tuple[Activation, ...]
+    layers: tuple[Layer, ...]
+    params: tuple[dict[str, np.ndarray], ...]  # per layer: name -> array, as `Layer.parameters()`
     loss: Loss
     learning_rate: float
-    update_biases: bool = True
+    frozen: frozenset[str] = frozenset()  # parameter names never updated ("biases" when update_biases is false)
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (int(self.weights[0].shape[1]),) + tuple(int(w.shape[0]) for w in self.weights)
+        """Inputs, then the outputs of each layer (one number each: dense layers)."""
+        sizes = [int(self.params[0]["weights"].shape[1])]
+        for layer in self.layers:
+            sizes.append(int(layer.output_shape((sizes[-1],))[0]))
+        return tuple(sizes)
 
     @property
     def outputs(self) -> int:
         return self.shape[-1]
 
-    def with_parameters(self, weights, biases) -> "Network":
-        return replace(self, weights=tuple(weights), biases=tuple(biases))
+    @property
+    def activations(self) -> tuple[Activation, ...]:
+        return tuple(layer.activation for layer in self.layers)
+
+    def with_params(self, params) -> "Network":
+        return replace(self, params=tuple(params))
 
 
-def network_from_problem(problem) -> "Network":
-    """The network of a validated problem, with its own weights and biases."""
-    from tutor.engine.step import bias_parameters
+def network_from_problem(problem) -> Network:
+    """The network of a validated problem, with its own parameters."""
+    from tutor.engine.step import frozen_parameters, network
 
-    return Network(
-        weights=tuple(layer.weights.copy() for layer in problem.layers), biases=tuple(bias_parameters(problem)),
-        activations=tuple(layer.activation for layer in problem.layers), loss=problem.loss,
-        learning_rate=problem.learning_rate, update_biases=problem.update_biases,
-    )
+    layers = network(problem)
+    return Network(tuple(layers), tuple({k: v.copy() for k, v in layer.parameters().items()} for layer in layers),
+                   problem.loss, problem.learning_rate, frozen_parameters(problem))
+
+
+def dense_network(weights, biases, activations, loss: Loss, learning_rate: float) -> Network:
+    """A network of dense layers with these weights, biases and activations."""
+    from tutor.model.layers import Dense
+
+    layers = tuple(Dense(w, b, act) for w, b, act in zip(weights, biases, activations))
+    return Network(layers, tuple(layer.parameters() for layer in layers), loss, learning_rate)
 
 
 def initial_weights(shape: tuple[int, ...], scheme: str, rng: np.random.Generator) -> list[np.ndarray]:
@@ -136,8 +150,8 @@ def first_batch(samples: int, epoch: int, options: TrainOptions) -> np.ndarray:
 def predict(network: Network, x: np.ndarray) -> np.ndarray:
     """The network's outputs for every row of `x`."""
     out = x
-    for w, b, act in zip(network.weights, network.biases, network.activations):
-        out = act.forward(out @ w.T + b)
+    for layer, params in zip(network.layers, network.params):
+        out = layer.activation.forward(layer.forward(out, params)[0])
     return out
 
 
@@ -226,7 +240,7 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
 
 
 class _Parameters:
-    """Every trained parameter as a view into one flat vector, and every gradient as a view into another.
+    """Every trained parameter as a view into one flat vector, and its gradient as a view into another.
 
     The optimizer then updates all of them in one call; its updates are elementwise, so this is the same as
     updating each weight matrix and bias vector on its own, with far fewer numpy calls per step.
@@ -234,94 +248,70 @@ class _Parameters:
 
     def __init__(self, network: Network) -> None:
         self.base = network
-        trained = list(network.weights) + (list(network.biases) if network.update_biases else [])
-        self.values = np.concatenate([p.ravel() for p in trained]).astype(float)
+        self.params = [dict(p) for p in network.params]  # name -> view into `values` (or a frozen copy)
+        trained = [(l, name) for l, p in enumerate(network.params) for name in p if name not in network.frozen]
+        self.values = np.concatenate([network.params[l][name].ravel() for l, name in trained]).astype(float) \
+            if trained else np.zeros(0)
         self.grad = np.zeros_like(self.values)
-        views, grads, offset = [], [], 0
-        for p in trained:
-            views.append(self.values[offset:offset + p.size].reshape(p.shape))
-            grads.append(self.grad[offset:offset + p.size].reshape(p.shape))
-            offset += p.size
-        count = len(network.weights)
-        self.weights, self.grad_weights = views[:count], grads[:count]
-        if network.update_biases:
-            self.biases, self.grad_biases = views[count:], grads[count:]
-        else:  # not trained: their gradients are computed (and ignored), their values never change
-            self.biases = [b.astype(float) for b in network.biases]
-            self.grad_biases = [np.zeros_like(b) for b in self.biases]
+        self.slots: list[tuple[int, str, np.ndarray]] = []  # (layer, name, gradient view), in `values` order
+        offset = 0
+        for l, name in trained:
+            shape = network.params[l][name].shape
+            size = int(np.prod(shape))
+            self.params[l][name] = self.values[offset:offset + size].reshape(shape)
+            self.slots.append((l, name, self.grad[offset:offset + size].reshape(shape)))
+            offset += size
+        for l, p in enumerate(self.params):
+            for name in p:
+                if name in network.frozen:
+                    p[name] = np.array(p[name], dtype=float)
 
     def network(self) -> Network:
         """The network with a copy of the parameters as they are now."""
-        return self.base.with_parameters([w.copy() for w in self.weights], [b.copy() for b in self.biases])
+        return self.base.with_params({k: v.copy() for k, v in p.items()} for p in self.params)
 
     def split_state(self, state: dict[str, np.ndarray]) -> list[dict[str, dict[str, np.ndarray]]]:
-        """The optimizer's state per layer and parameter, shaped like the parameters."""
-        per_layer: list[dict[str, dict[str, np.ndarray]]] = [{"weights": {}, "biases": {}} for _ in self.weights]
-        for name, flat in state.items():
-            if np.ndim(flat) != 1 or np.size(flat) != self.values.size:
-                continue  # not elementwise (a step counter, say): kept out of the per-parameter view
-            offset = 0
-            for layer, part in [(l, "weights") for l in range(len(self.weights))] + \
-                    [(l, "biases") for l in range(len(self.weights)) if self.base.update_biases]:
-                shape = (self.weights if part == "weights" else self.biases)[layer].shape
-                size = int(np.prod(shape))
-                per_layer[layer][part][name] = flat[offset:offset + size].reshape(shape).copy()
-                offset += size
+        """The optimizer's state per layer and parameter (layer -> name -> state entry -> array)."""
+        per_layer: list[dict[str, dict[str, np.ndarray]]] = [{} for _ in self.params]
+        offset = 0
+        for l, name, grad in self.slots:
+            per_layer[l][name] = {key: np.asarray(flat)[offset:offset + grad.size].reshape(grad.shape).copy()
+                                  for key, flat in state.items() if np.size(flat) == self.values.size}
+            offset += grad.size
         return per_layer
 
 
 def _stepper(network: Network, params: _Parameters):
     """A function (x, t) -> batch loss that leaves the batch-mean gradients in `params.grad`."""
-    activations = network.activations
-    forwards = [act.forward for act in activations]
-    derivatives = [act.derivative for act in activations]
+    from tutor.engine.step import output_delta_rule
+
+    layers = network.layers
+    last = len(layers) - 1
     shares, gradient = network.loss.shares, network.loss.gradient
-    shared = [b.shape[0] == 1 and w.shape[0] > 1 for w, b in zip(network.weights, network.biases)]
-    output_delta = _output_delta(activations[-1], network.loss)
-    last = len(activations) - 1
-    add_reduce, matmul = np.add.reduce, np.matmul
-    layers = [(forward, w.T, b) for forward, w, b in zip(forwards, params.weights, params.biases)]  # views: stay current
-    weights, grad_w, grad_b = params.weights, params.grad_weights, params.grad_biases
+    forwards = [(layer.forward, layer.activation.forward, p) for layer, p in zip(layers, params.params)]
+    rules = [layer.activation.backward for layer in layers]
+    backwards = [(index, layers[index].backward) for index in range(last, -1, -1)]
+    slots = {(l, name): view for l, name, view in params.slots}
+    copies = [[(name, slots[(l, name)]) for name in params.params[l] if (l, name) in slots] for l in range(last + 1)]
+    output_rule = output_delta_rule
+    loss_fn, output_activation = network.loss, layers[-1].activation
+    add_reduce = np.add.reduce
 
     def step(x: np.ndarray, t: np.ndarray) -> float:
-        scale = 1.0 / x.shape[0]
-        outs, nets = [x], []
         out = x
-        for forward, w_t, b in layers:
-            net = out @ w_t + b
-            out = forward(net)
-            nets.append(net)
-            outs.append(out)
-        loss = add_reduce(shares(out, t), None) * scale
-        delta = output_delta(nets[last], out, t, gradient(out, t)) * scale  # each sample's share of the mean
-        for index in range(last, -1, -1):
-            matmul(delta.T, outs[index], out=grad_w[index])
-            if shared[index]:
-                grad_b[index][0] = add_reduce(delta, None)
-            else:
-                add_reduce(delta, 0, out=grad_b[index])
-            if index:
-                delta = (delta @ weights[index]) * derivatives[index - 1](nets[index - 1], outs[index])
+        saved = []
+        for forward, activate, p in forwards:
+            net, cache = forward(out, p)
+            out = activate(net)
+            saved.append((net, out, cache))
+        loss = add_reduce(shares(out, t), None) / x.shape[0]
+        grad = gradient(out, t)
+        rules[last] = output_rule(loss_fn, output_activation, t)
+        for index, backward in backwards:
+            net, out, cache = saved[index]
+            grad, grads = backward(rules[index](net, out, grad), cache)
+            for name, view in copies[index]:
+                view[...] = grads[name]
         return float(loss)
 
     return step
-
-
-def _output_delta(activation: Activation, loss: Loss):
-    """dL/dnet of the output layer, given (net, out, t, dL/dout); as `tutor.engine.step` computes it."""
-    if activation.derivative is None:  # softmax
-        if loss.name == "cross_entropy":
-            return lambda net, out, t, grad: out - t
-        return lambda net, out, t, grad: out * (grad - np.sum(grad * out, axis=1, keepdims=True))
-    derivative = activation.derivative
-    if activation.name == "sigmoid" and loss.name in ("bce", "cross_entropy"):
-        def guarded(net, out, t, grad):
-            with np.errstate(invalid="ignore"):
-                delta = grad * derivative(net, out)
-            bad = ~np.isfinite(delta)
-            if not bad.any():
-                return delta
-            cancelled = (out - t) / out.shape[-1] if loss.name == "bce" else -t * (1.0 - out)
-            return np.where(bad, cancelled, delta)
-        return guarded
-    return lambda net, out, t, grad: grad * derivative(net, out)

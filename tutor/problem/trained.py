@@ -47,15 +47,15 @@ def trained_problem_text(network, inputs: np.ndarray, *, targets: np.ndarray | N
         lines.append("targets:")
         lines.extend(f"  - {_row(row)}" for row in np.asarray(targets).reshape(len(inputs), -1))
     lines.append("layers:")
-    for w, b, activation in zip(network.weights, network.biases, network.activations):
+    for layer, params in zip(network.layers, network.params):
         lines.append("  - weights:")
-        lines.extend(f"      - {_row(row)}" for row in w)
-        shared = b.shape[0] == 1 and w.shape[0] > 1
-        lines.append(f"    biases: {_number(b[0]) if shared else _row(b)}")
-        lines.append(f"    activation: {_activation(activation)}")
+        lines.extend(f"      - {_row(row)}" for row in params["weights"])
+        biases = params["biases"]
+        lines.append(f"    biases: {_number(biases[0]) if layer.shared_bias else _row(biases)}")
+        lines.append(f"    activation: {_activation(layer.activation)}")
     lines += [
         f"loss: {network.loss.name}",
         f"learning_rate: {_number(learning_rate)}",
-        f"update_biases: {'true' if network.update_biases else 'false'}",
+        f"update_biases: {'false' if 'biases' in network.frozen else 'true'}",
     ]
     return "\n".join(lines) + "\n"

@@ -74,7 +74,8 @@ def summary_lines(*, epochs: int, stopped: str, history: np.ndarray, accuracy: f
 def final_parameters(network) -> dict:
     """`{"layers": [{"weights", "biases"}]}` in the problem file's shapes (a shared bias is one number)."""
     layers = []
-    for w, b in zip(network.weights, network.biases):
-        shared = b.shape[0] == 1 and w.shape[0] > 1
-        layers.append({"weights": w.tolist(), "biases": float(b[0]) if shared else b.tolist()})
+    for layer, params in zip(network.layers, network.params):
+        shared = getattr(layer, "shared_bias", False)
+        layers.append({name: float(value[0]) if name == "biases" and shared else value.tolist()
+                       for name, value in params.items()})
     return {"layers": layers}
