@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +65,7 @@ def run_train(command: TrainCommand) -> int:
     from tutor.engine.training import TrainOptions, split_validation
 
     _check_options(command)
-    seed = secrets.randbelow(1_000_000) if command.seed is None else command.seed
+    seed = command.seed if command.seed is not None else _random_seed()
     setup = _setup(command, seed)
     network, data = setup.network, setup.data
     from tutor.problem.csv_data import check_fits, training_targets
@@ -85,6 +84,12 @@ def run_train(command: TrainCommand) -> int:
     result = _train_with_progress(command, setup, training, train_targets, held, held_targets, options, paths)
     _finish(command, setup, result, training, train_targets, held, held_targets, options, seed, paths)
     return 130 if result.stopped == "interrupted" else 0
+
+
+def _random_seed() -> int:
+    import secrets
+
+    return secrets.randbelow(1_000_000)
 
 
 # -- checks and set-up ----------------------------------------------------------------------------------------

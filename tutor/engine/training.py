@@ -282,20 +282,26 @@ class _Parameters:
 
 
 def _stepper(network: Network, params: _Parameters):
-    """A function (x, t) -> batch loss that leaves the batch-mean gradients in `params.grad`."""
+    """A function (x, t) -> batch loss that leaves the batch-mean gradients in `params.grad`.
+
+    The arithmetic of `tutor.engine.step` (each layer's forward and backward, the engine's output delta
+    rule), with everything that does not change between steps looked up once.
+    """
     from tutor.engine.step import output_delta_rule
 
     layers = network.layers
     last = len(layers) - 1
     shares, gradient = network.loss.shares, network.loss.gradient
     forwards = [(layer.forward, layer.activation.forward, p) for layer, p in zip(layers, params.params)]
-    rules = [layer.activation.backward for layer in layers]
-    backwards = [(index, layers[index].backward) for index in range(last, -1, -1)]
     slots = {(l, name): view for l, name, view in params.slots}
-    copies = [[(name, slots[(l, name)]) for name in params.params[l] if (l, name) in slots] for l in range(last + 1)]
-    output_rule = output_delta_rule
-    loss_fn, output_activation = network.loss, layers[-1].activation
+    backwards = [(index, layers[index].backward, layers[index].activation.backward,
+                  [(name, slots[(index, name)]) for name in params.params[index] if (index, name) in slots])
+                 for index in range(last - 1, -1, -1)]
+    output_backward = layers[last].backward
+    output_copies = [(name, slots[(last, name)]) for name in params.params[last] if (last, name) in slots]
+    loss, output_activation = network.loss, layers[-1].activation
     add_reduce = np.add.reduce
+    rule_for: list = [None, None]  # (targets, output delta rule): the same targets every step with one batch
 
     def step(x: np.ndarray, t: np.ndarray) -> float:
         out = x
@@ -304,14 +310,18 @@ def _stepper(network: Network, params: _Parameters):
             net, cache = forward(out, p)
             out = activate(net)
             saved.append((net, out, cache))
-        loss = add_reduce(shares(out, t), None) / x.shape[0]
-        grad = gradient(out, t)
-        rules[last] = output_rule(loss_fn, output_activation, t)
-        for index, backward in backwards:
+        value = add_reduce(shares(out, t), None) / x.shape[0]
+        if rule_for[0] is not t:
+            rule_for[:] = [t, output_delta_rule(loss, output_activation, t)]
+        net, out, cache = saved[last]
+        grad, grads = output_backward(rule_for[1](net, out, gradient(out, t)), cache)
+        for name, view in output_copies:
+            view[...] = grads[name]
+        for index, backward, rule, copies in backwards:
             net, out, cache = saved[index]
-            grad, grads = backward(rules[index](net, out, grad), cache)
-            for name, view in copies[index]:
+            grad, grads = backward(rule(net, out, grad), cache)
+            for name, view in copies:
                 view[...] = grads[name]
-        return float(loss)
+        return float(value)
 
     return step

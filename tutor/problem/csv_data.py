@@ -17,7 +17,6 @@ import numpy as np
 
 from tutor.errors import UserError, plural
 from tutor.problem.datasets import Dataset
-from tutor.problem.yaml_safe import read_text
 
 #: A CSV bigger than this is refused before it is read (a million rows of a few features is ~50 MB).
 MAX_CSV_BYTES = 64 * 1024 * 1024
@@ -30,6 +29,8 @@ class DataError(UserError):
 
 def load_csv(path: str | Path, targets: Sequence[str] = (), *, max_bytes: int = MAX_CSV_BYTES) -> Dataset:
     """Read features, and labels or the `targets` columns, from a CSV file with a header."""
+    from tutor.problem.yaml_safe import read_text  # the project's safe file reading (loads yaml: only when needed)
+
     source = str(path)
     try:
         text = read_text(path, max_bytes=max_bytes, what="CSV file")
