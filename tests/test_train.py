@@ -257,6 +257,13 @@ def test_softmax_cross_entropy_on_three_classes_learns(invoke):
     assert document["accuracy"] > 0.6  # 1/3 by chance
 
 
+@pytest.mark.parametrize("problem", ["mazur-2-2-2", "fish-2-4-3", "ex02-3-3-2"])
+def test_training_a_problem_on_its_own_samples_is_solve_steps(invoke, problem):
+    trained = json.loads(invoke("train", problem, "--epochs", "50", "-f", "json").stdout)
+    solved = json.loads(invoke("solve", problem, "--steps", "50", "-f", "json").stdout)
+    np.testing.assert_allclose(trained["history"], solved["history"], rtol=1e-12, atol=1e-15)
+
+
 # -- checkpoints open in solve --------------------------------------------------------------------------------
 
 def test_solve_of_a_saved_network_is_the_next_step_of_training(invoke, tmp_path):
@@ -534,3 +541,31 @@ def test_help_of_train_and_data_imports_no_numpy(command):
 def test_other_commands_import_no_plot_library():
     assert _loaded_after("solve", "mazur-2-2-2", "--format", "json") == "numpy"
     assert _loaded_after("train", "--shape", "2-2-1", "--data", "xor-easy", "--epochs", "2", "-f", "json") == "numpy"
+
+
+# -- any text: a data set or one clear message ------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CELLS = st.one_of(st.sampled_from(["0", "1", "2", "0.5", "-1e3", "x1", "label", "", " ", "nan", "inf", '"1,2"', "1e999",
+                                   "abc", "\u00e9", "3.0", "0x10", "1_000"]), st.text(max_size=6))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(CELLS, max_size=5), max_size=6), st.sampled_from([",", ";"]))
+def test_any_csv_text_gives_data_or_one_located_message(rows, separator):
+    from tutor.problem.csv_data import DataError, check_fits, parse_csv
+
+    text = "\n".join(separator.join(row) for row in rows)
+    try:
+        data = parse_csv(text, source="fuzz.csv")
+    except DataError as exc:
+        assert str(exc).startswith("fuzz.csv") and "\n" not in str(exc)
+        return
+    assert data.features.shape[0] == data.size >= 1 and np.all(np.isfinite(data.features))
+    assert data.labels is None or (data.labels >= 0).all()
+    try:
+        check_fits(data, 2, 1)
+    except DataError as exc:
+        assert str(exc).startswith("fuzz.csv")

@@ -150,10 +150,10 @@ def _number(source: str, line: int, column: int, name: str, cell: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        shown = f"the text '{text[:30]}'" if text else "an empty cell"
-        _fail(source, line, column + 1, f"{name}: expected a number, got {shown}")
+        shown = f"the text '{_cut(text)}'" if text else "an empty cell"
+        _fail(source, line, column + 1, f"{_cut(name)}: expected a number, got {shown}")
     if not math.isfinite(value):
-        _fail(source, line, column + 1, f"{name}: expected a finite number, got {text}")
+        _fail(source, line, column + 1, f"{_cut(name)}: expected a finite number, got {_cut(text)}")
     return value
 
 
@@ -164,10 +164,16 @@ def _label(source: str, line: int, column: int, cell: str) -> int:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value == int(value) and value >= 0):
-        shown = f"'{text[:30]}'" if text else "an empty cell"
+        shown = f"'{_cut(text)}'" if text else "an empty cell"
         _fail(source, line, column + 1, f"{LABEL_COLUMN}: expected a class index (a whole number 0, 1, 2, ...), "
                                         f"got {shown}")
     return int(value)
+
+
+def _cut(text: str) -> str:
+    """A cell as shown in a message: on one line, at most 30 characters."""
+    one_line = text.replace("\r", "\\r").replace("\n", "\\n")
+    return one_line if len(one_line) <= 30 else one_line[:27] + "..."
 
 
 def _is_number(text: str) -> bool:
