@@ -97,6 +97,11 @@ SQUARE = textwrap.dedent("""\
     """)
 #: net of neuron 1 with w_ij taken for w_ji: w_11 * x_1 + w_21 * x_2 + b_1
 SQUARE_NET1_SWAPPED = 0.1 * 1.0 + 0.6 * 0.5 + 0.1
+#: The same network with a swish hidden layer (product_rule_dropped), and its first net input.
+SWISH = SQUARE.replace("activation: sigmoid", "activation: swish", 1)
+SWISH_NET1 = 0.1 * 1.0 + 0.8 * 0.5 + 0.1
+#: Problems written to a temporary file by the tests that use them.
+INLINE = {"SQUARE": SQUARE, "SWISH": SWISH}
 
 
 def lines(*answers: object) -> str:
@@ -203,15 +208,16 @@ DIAGNOSES = [
     ("single_path_only", MAZUR, "dE_total/dout_h1", DELTA_O1 * W5),
     ("weight_index_swapped", MAZUR, "dE_total/dw6", DELTA_O2 * OUT_H1),  # w6 is h2 -> o1; this is w7's
     ("weight_index_swapped", "SQUARE", "net1_1", SQUARE_NET1_SWAPPED),
+    ("product_rule_dropped", "SWISH", "dout_dnet1_1", 1 / (1 + math.exp(-SWISH_NET1))),
 ]
 
 
 @pytest.mark.parametrize(("mistake", "problem", "name", "wrong"), DIAGNOSES,
                          ids=[f"{d[0]}-{d[2]}" for d in DIAGNOSES])
 def test_each_mistake_is_diagnosed(invoke, db, tmp_path, mistake, problem, name, wrong):
-    if problem == "SQUARE":
-        problem = str(tmp_path / "square.yaml")
-        Path(problem).write_text(SQUARE)
+    if problem in INLINE:
+        text, problem = INLINE[problem], str(tmp_path / f"{problem.lower()}.yaml")
+        Path(problem).write_text(text)
     result = invoke("quiz", problem, "--only", name, "--db", str(db), input=lines(num(wrong), "reveal"))
     assert result.exit_code == 0, result.output
     assert "Not quite." in result.stdout

@@ -14,6 +14,7 @@ Conventions (documented in docs/engine.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,11 +22,13 @@ import numpy as np
 
 from tutor.errors import ProblemError
 from tutor.model.activations import Activation
+from tutor.model.activations.linear import Linear
 from tutor.model.layers import Layer, build_layer
 from tutor.model.losses import Loss
 from tutor.problem.validated import Problem
 
 Params = dict[str, np.ndarray]
+_IDENTITY = Linear()
 #: (net, out, dL/dout) -> dL/dnet for one layer, with everything fixed for the problem bound in.
 DeltaRule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
@@ -64,16 +67,23 @@ def network(problem: Problem) -> list[Layer]:
     return [build_layer(spec) for spec in problem.layers]
 
 
+def activation_of(layer: Layer) -> Activation:
+    """The activation the engine applies after a layer: the identity for a layer without one (pooling)."""
+    return layer.activation if layer.activation is not None else _IDENTITY
+
+
 def bias_parameters(problem: Problem) -> list[np.ndarray]:
     """The bias parameters of each layer: one per neuron, or a single one when shared."""
     return [layer.parameters()["biases"] for layer in network(problem)]
 
 
-def update(params: Params, grads: Params, rate: float, frozen: frozenset[str] = frozenset()) -> Params:
+def update(params: Params, grads: Mapping[str, np.ndarray], rate: float, frozen: frozenset[str] = frozenset()) -> Params:
     """Plain gradient descent, w - rate * grad, for every parameter except the frozen ones."""
-    if not frozen:
-        return {name: value - rate * grads[name] for name, value in params.items()}
-    return {name: value.copy() if name in frozen else value - rate * grads[name] for name, value in params.items()}
+    new = dict(params)
+    for name, value in params.items():
+        if name not in frozen:
+            new[name] = value - rate * grads[name]
+    return new
 
 
 def frozen_parameters(problem: Problem) -> frozenset[str]:
@@ -105,7 +115,7 @@ def forward_loss(problem: Problem, layers: list[Layer], params: list[Params]) ->
     """The batch loss for the given parameters (used for the loss after the last update)."""
     out = problem.inputs
     for layer, p in zip(layers, params):
-        out = layer.activation.forward(layer.forward(out, p)[0])
+        out = activation_of(layer).forward(layer.forward(out, p)[0])
     return float(np.mean(problem.loss.value(out, problem.targets)))
 
 
@@ -121,7 +131,7 @@ def _step(problem: Problem, layers: list[Layer], params: list[Params]) -> Step:
     rate, frozen = problem.learning_rate, frozen_parameters(problem)
     steps: list[LayerStep] = []
     for index in range(len(layers) - 1, -1, -1):
-        activation = layers[index].activation
+        activation = activation_of(layers[index])
         net, out, p = nets[index], outs[index], params[index]
         dout_dnet = activation.derivative(net, out) if activation.elementwise else None
         delta = rules[index](net, out, grad)
@@ -143,7 +153,7 @@ def _forward(problem: Problem, layers: list[Layer], params: list[Params]):
     for layer, p in zip(layers, params):
         inputs.append(out)
         net, cache = layer.forward(out, p)
-        out = layer.activation.forward(net)
+        out = activation_of(layer).forward(net)
         nets.append(net)
         outs.append(out)
         caches.append(cache)
@@ -153,8 +163,8 @@ def _forward(problem: Problem, layers: list[Layer], params: list[Params]):
 def delta_rules(problem: Problem, layers: list[Layer]) -> list[DeltaRule]:
     """How each layer turns dL/dout into dL/dnet; the output layer's may use a form the loss has with it."""
     last = len(layers) - 1
-    return [output_delta_rule(problem.loss, layer.activation, problem.targets) if index == last
-            else layer.activation.backward for index, layer in enumerate(layers)]
+    return [output_delta_rule(problem.loss, activation_of(layer), problem.targets) if index == last
+            else activation_of(layer).backward for index, layer in enumerate(layers)]
 
 
 def output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) -> DeltaRule:
@@ -182,7 +192,7 @@ def _fast_stepper(problem: Problem, layers: list[Layer]):
     The same arithmetic as `_step`, with everything that does not change between steps looked up once,
     so that thousands of steps cost little more than the numpy operations themselves.
     """
-    forwards = [(layer.forward, layer.activation.forward) for layer in layers]
+    forwards = [(layer.forward, activation_of(layer).forward) for layer in layers]
     backwards = [(index, layer.backward, rule) for index, (layer, rule)
                  in reversed(list(enumerate(zip(layers, delta_rules(problem, layers)))))]
     x, targets = problem.inputs, problem.targets

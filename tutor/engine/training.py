@@ -149,9 +149,11 @@ def first_batch(samples: int, epoch: int, options: TrainOptions) -> np.ndarray:
 
 def predict(network: Network, x: np.ndarray) -> np.ndarray:
     """The network's outputs for every row of `x`."""
+    from tutor.engine.step import activation_of
+
     out = x
     for layer, params in zip(network.layers, network.params):
-        out = layer.activation.forward(layer.forward(out, params)[0])
+        out = activation_of(layer).forward(layer.forward(out, params)[0])
     return out
 
 
@@ -287,19 +289,19 @@ def _stepper(network: Network, params: _Parameters):
     The arithmetic of `tutor.engine.step` (each layer's forward and backward, the engine's output delta
     rule), with everything that does not change between steps looked up once.
     """
-    from tutor.engine.step import output_delta_rule
+    from tutor.engine.step import activation_of, output_delta_rule
 
     layers = network.layers
     last = len(layers) - 1
     shares, gradient = network.loss.shares, network.loss.gradient
-    forwards = [(layer.forward, layer.activation.forward, p) for layer, p in zip(layers, params.params)]
+    forwards = [(layer.forward, activation_of(layer).forward, p) for layer, p in zip(layers, params.params)]
     slots = {(l, name): view for l, name, view in params.slots}
-    backwards = [(index, layers[index].backward, layers[index].activation.backward,
+    backwards = [(index, layers[index].backward, activation_of(layers[index]).backward,
                   [(name, slots[(index, name)]) for name in params.params[index] if (index, name) in slots])
                  for index in range(last - 1, -1, -1)]
     output_backward = layers[last].backward
     output_copies = [(name, slots[(last, name)]) for name in params.params[last] if (last, name) in slots]
-    loss, output_activation = network.loss, layers[-1].activation
+    loss, output_activation = network.loss, activation_of(layers[-1])
     add_reduce = np.add.reduce
     rule_for: list = [None, None]  # (targets, output delta rule): the same targets every step with one batch
 
