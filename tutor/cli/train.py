@@ -74,7 +74,7 @@ def run_train(command: TrainCommand) -> int:
     targets = training_targets(data, network.outputs)
     _check_target_range(network, targets, data)
     options = TrainOptions(epochs=command.epochs, batch_size=command.batch_size, shuffle=command.shuffle,
-                           seed=seed, validation=command.validation, patience=command.patience)
+                           seed=seed, patience=command.patience)
     train_index, held_index = split_validation(data.size, command.validation, command.shuffle, seed)
     if command.validation and data.size < 2:
         raise UserError("--validation needs at least 2 samples")

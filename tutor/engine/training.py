@@ -101,13 +101,12 @@ def initial_weights(shape: tuple[int, ...], scheme: str, rng: np.random.Generato
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """How to train: epochs, batches, order, validation split and early stopping."""
+    """How to train: epochs, batches, their order, and early stopping (`patience`, with a validation set)."""
 
     epochs: int
     batch_size: int | None = None  # None: the whole training set
     shuffle: bool = True
     seed: int = 0
-    validation: float = 0.0  # fraction of the samples held out
     patience: int | None = None
 
 
