@@ -75,9 +75,9 @@ def run_train(command: TrainCommand) -> int:
     _check_target_range(network, targets, data)
     options = TrainOptions(epochs=command.epochs, batch_size=command.batch_size, shuffle=command.shuffle,
                            seed=seed, patience=command.patience)
-    train_index, held_index = split_validation(data.size, command.validation, command.shuffle, seed)
     if command.validation and data.size < 2:
         raise UserError("--validation needs at least 2 samples")
+    train_index, held_index = split_validation(data.size, command.validation, command.shuffle, seed)
     training, held = data.subset(train_index), data.subset(held_index)
     train_targets, held_targets = targets[train_index], targets[held_index]
     paths = _output_paths(command)
