@@ -33,5 +33,7 @@ def test_bundled_problems_are_found_by_name_and_prefix():
     assert [p.stem for p in bundled_problems()] == [p.stem for p in BUNDLED]
     assert find_problem("mazur-2-2-2").stem == "mazur-2-2-2"
     assert find_problem("ex02").stem == "ex02-3-3-2"
+    assert find_problem("mazur").stem == "mazur-2-2-2"  # its name without the shape, beside mazur-adam
+    assert find_problem("mazur-a").stem == "mazur-adam"
     with pytest.raises(UserError, match="could mean several"):
         find_problem("m")  # mazur-2-2-2 and mlp-2-2-1

@@ -133,7 +133,8 @@ def test_catalogue_ids_are_stable_and_explained():
         "sigmoid_derivative_on_net", "tanh_derivative_on_net", "relu_derivative_wrong", "product_rule_dropped",
         "loss_factor_dropped",
         "target_output_swapped", "update_sign_flipped", "learning_rate_omitted", "updated_weights_in_backward",
-        "single_path_only", "weight_index_swapped",
+        "single_path_only", "weight_index_swapped", "bias_correction_omitted", "epsilon_inside_sqrt",
+        "beta_swapped", "adagrad_accumulates_g", "momentum_convention_mixed",
     ]
     assert all(m.explanation and not m.explanation.endswith(".") for m in CATALOGUE)
 

@@ -428,3 +428,27 @@ def _torch_run(torch, cls: str, kwargs: dict) -> np.ndarray:
         param.grad = torch.tensor(gradient_at(param.detach().numpy(), t), dtype=torch.float64)
         optim.step()
     return param.detach().numpy()
+
+
+# -- docs -----------------------------------------------------------------------------------------------
+
+
+def test_every_optimizer_and_schedule_is_documented():
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "optimizers.md").read_text()
+    for name in [*OPTIMIZERS, *SCHEDULES]:
+        assert f"| `{name}`" in text
+    for mistake in MISTAKES:
+        assert f"`{mistake}`" in text
+
+
+def test_the_docs_code_example_runs():
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "optimizers.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    scope = {"weights": THETA0.copy(), "grad": gradient_at(THETA0, 1)}
+    exec(compile(code, "docs/optimizers.md", "exec"), scope)  # noqa: S102 - our own docs
+    assert scope["rate"] == pytest.approx(0.1 / 2.5)
+    assert not np.allclose(scope["weights"], THETA0)

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tutor.engine.step import train
+from tutor.engine.step import run
 from tutor.problem.validated import Problem
 from tutor.problem.loader import load_problem
 from tutor.trace.trace import Trace
 
 
-def solve(problem: Problem | str | Path, steps: int = 1) -> Trace:
-    """The full trace of the first gradient-descent step, and the loss history over `steps` steps.
+def solve(problem: Problem | str | Path, steps: int = 1, show: int = 1) -> Trace:
+    """The full trace of step `show` (the first by default), and the loss history over `steps` steps.
 
     `trace.history` holds the loss before each of the `steps` updates and after the last one
-    (so `history[1]` is the loss after the first update).
+    (so `history[1]` is the loss after the first update); `trace.final` the parameters after the last.
+    The optimizer's state carries from step to step; for `show` > 1, `trace.problem` is the problem as
+    it stands at that step (its parameters, step number and optimizer state).
     """
     if not isinstance(problem, Problem):
         problem = load_problem(problem)
     if steps < 1:
         raise ValueError("steps must be at least 1")
-    first, history = train(problem, steps)
-    return Trace(problem, first, history)
+    if not 1 <= show <= steps:
+        raise ValueError(f"the step to show must be from 1 to {steps}")
+    result = run(problem, steps, show)
+    return Trace(result.problem, result.step, result.history, shown=show, final=result.final)

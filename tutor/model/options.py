@@ -14,15 +14,19 @@ from tutor.errors import UserError, closest
 
 
 class SpecError(UserError):
-    """A bad optimizer or schedule spec; `key` is the entry at fault (None for the spec as a whole)."""
+    """A bad optimizer or schedule spec; `key` is the entry at fault (None for the spec as a whole).
+
+    `unknown` says the key itself is wrong (not its value), so a located message points at the key.
+    """
 
     key: str | None = None
+    unknown: bool = False
 
 
-def spec_error(what: str, key: str | None, message: str) -> SpecError:
+def spec_error(what: str, key: str | None, message: str, *, unknown: bool = False) -> SpecError:
     """A `SpecError` about `key` of the `what` spec (``optimizer``, ``schedule``)."""
     error = SpecError(message, field=what if key is None else f"{what}.{key}")
-    error.key = key
+    error.key, error.unknown = key, unknown
     return error
 
 
@@ -66,7 +70,8 @@ def read_options(what: str, name: str, options: Sequence[Option], given: Mapping
     for key in given:
         if key not in allowed:
             takes = ", ".join(allowed) or "no options"
-            raise spec_error(what, str(key), f"{name} does not take '{key}'{closest(key, allowed)} (it takes {takes})")
+            raise spec_error(what, str(key), f"{name} does not take '{key}'{closest(key, allowed)} (it takes {takes})",
+                             unknown=True)
     values: dict[str, Any] = {}
     for option in options:
         if option.name in given:

@@ -34,9 +34,13 @@ class Schedule:
         """The rate's formula in terms of the initial rate and the epoch."""
         return [lr0]
 
-    def __repr__(self) -> str:
+    def describe(self) -> str:
+        """The name with its options, e.g. ``inverse_time(decay=0.5)``."""
         inner = ", ".join(f"{k}={v:g}" for k, v in self.values.items())
-        return f"<{type(self).__name__} {self.name}({inner})>"
+        return f"{self.name}({inner})" if inner else self.name
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.describe()}>"
 
 
 class Constant(Schedule):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, Sequence, Union
 
 from tutor.trace.keys import SECTION_OF_KIND
 
@@ -45,19 +45,29 @@ class Quantity:
 
     def symbolic(self) -> str:
         """The formula in symbols, e.g. ``w5 * out_h1 + w6 * out_h2 + b2``."""
-        return "".join(p if isinstance(p, str) else p.symbol for p in self.formula)
+        return symbolic(self.formula)
 
     def substituted(self, fmt: Callable[[float], str]) -> str:
         """The formula with numbers in place of symbols; a negative number after an operator gets brackets."""
-        out: list[str] = []
-        for part in self.formula:
-            if isinstance(part, Term):
-                text = fmt(part.value)
-                after_operator = bool(out) and out[-1].rstrip()[-1:] in ("*", "/", "+", "-", "^")
-                out.append(f"({text})" if after_operator and text.startswith("-") else text)
-            else:
-                out.append(part)
-        return "".join(out)
+        return substituted(self.formula, fmt)
+
+
+def symbolic(parts: Sequence[Part]) -> str:
+    """Formula parts in symbols."""
+    return "".join(p if isinstance(p, str) else p.symbol for p in parts)
+
+
+def substituted(parts: Sequence[Part], fmt: Callable[[float], str]) -> str:
+    """Formula parts with numbers in place of symbols; a negative number after an operator gets brackets."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, Term):
+            text = fmt(part.value)
+            after_operator = bool(out) and out[-1].rstrip()[-1:] in ("*", "/", "+", "-", "^")
+            out.append(f"({text})" if after_operator and text.startswith("-") else text)
+        else:
+            out.append(part)
+    return "".join(out)
 
 Entry = tuple  # (kind, layer, j, i, s): s is the 0-based sample, j and i are 1-based
 

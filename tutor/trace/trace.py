@@ -28,10 +28,15 @@ __all__ = ["Trace", "QuantityView", "Quantity", "Term", "Part", "WeightBlock", "
 class Trace:
     """All quantities of one step, in the order a worked solution computes them."""
 
-    def __init__(self, problem: Problem, step: Step, history: np.ndarray | None = None) -> None:
+    def __init__(self, problem: Problem, step: Step, history: np.ndarray | None = None, *, shown: int = 1,
+                 final: list[dict[str, np.ndarray]] | None = None) -> None:
         self.problem = problem
         self.step = step
         self.history = history
+        #: Which step of `history` this trace shows (1-based): `problem` is the problem as it stands then.
+        self.shown = shown
+        #: Each layer's parameters ("weights", "biases") after the last step of the run, when there was one.
+        self.final = final
         self.labels = Labels(problem)
         self._builder = Builder(problem, step, self.labels)
 
@@ -138,6 +143,13 @@ class Trace:
     def weight_rows(self, block: "WeightBlock") -> Iterator["WeightRow"]:
         """The rows (one per neuron) of a block of weight quantities."""
         yield from self._builder.weight_rows(block)
+
+    def update_inputs(self, q: Quantity) -> dict[str, object]:
+        """For an update quantity (opt_*, new_weight, new_bias): each input of its optimizer rule, as the key
+        of a quantity or a given number (the old value, lr, t, the state the step starts from)."""
+        from tutor.trace.updates import rule_name
+
+        return self._builder.updates.inputs(rule_name(q.kind), q.layer, q.j, q.i)
 
     def weight_values(self, kind: str, layer: int) -> np.ndarray:
         """The values of one layer's grad_weight (or new_weight) quantities at once, row j for neuron j."""

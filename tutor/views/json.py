@@ -78,11 +78,20 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
             "update_biases": problem.update_biases,
         },
         "loss": step.loss,
-        "loss_after_update": float(history[1]) if history is not None and len(history) > 1 else None,
+        "loss_after_update": float(history[trace.shown]) if history is not None and len(history) > trace.shown
+        else None,
         "layers": layers,
     }
+    if not problem.plain_descent:
+        data["optimizer"] = {"name": problem.optimizer.name, "options": dict(problem.optimizer.values),
+                             "schedule": problem.schedule.describe(), "t": problem.first_step,
+                             "learning_rate": problem.step_rate}
     if include_history and history is not None:
         data["history"] = [float(v) for v in history]
+        if trace.final is not None:
+            data["final"] = {"layers": [{"weights": p["weights"].tolist(),
+                                         "biases": _bias_shape(p["biases"], layer.shared_bias)}
+                                        for layer, p in zip(problem.layers, trace.final)]}
     return data
 
 

@@ -17,6 +17,7 @@ class Adagrad(Optimizer):
         Option("eps", 1e-10, "added to the root, so that the division is safe", low=0.0),
         Option("initial_accumulator_value", 0.0, "the sum s before the first step", low=0.0),
     )
+    squares = ("s",)
     state_names = ("s",)
 
     def init_state(self, param: np.ndarray) -> dict[str, np.ndarray]:

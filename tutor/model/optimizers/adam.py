@@ -36,6 +36,7 @@ class Adam(Optimizer):
     name = "adam"
     description = "Adam: bias-corrected moments m^ and v^, w - lr m^ / (sqrt(v^) + eps)"
     options = ADAM_OPTIONS
+    squares = ("v",)
     state_names = ("m", "v")
 
     def moments(self, g: str) -> tuple[Rule, Rule]:

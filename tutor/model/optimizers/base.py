@@ -26,8 +26,6 @@ import numpy as np
 from tutor.model.options import Option, read_options
 from tutor.trace.quantity import Part, Term
 
-GIVENS = ("grad", "theta", "lr", "t")
-
 #: The options every optimizer takes (adamw replaces weight_decay by its decoupled form).
 REGULARISATION = (
     Option("weight_decay", 0.0, "L2 penalty: weight_decay * theta is added to the gradient", low=0.0),
@@ -86,6 +84,8 @@ class Optimizer(ABC):
     description: ClassVar[str]  # one line, for help texts and docs
     options: ClassVar[tuple[Option, ...]] = ()  # its own options; weight_decay and l1 are added
     state_names: ClassVar[tuple[str, ...]] = ()
+    #: State entries that are sums or means of squares, so never negative (a given state is checked).
+    squares: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **given: Any) -> None:
         values = read_options("optimizer", self.name, self.all_options(), given)
@@ -107,12 +107,18 @@ class Optimizer(ABC):
     def step(self, param: np.ndarray, grad: np.ndarray, state: Mapping[str, np.ndarray], t: int,
              lr: float) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The parameter after step `t` (1-based) with learning rate `lr`, and the new state."""
+        values = self.run(param, grad, state, t, lr)
+        return values["new"], {name: values[name] for name in self.state_names}
+
+    def run(self, param: np.ndarray, grad: np.ndarray, state: Mapping[str, np.ndarray], t: int,
+            lr: float) -> dict[str, Any]:
+        """Every quantity of step `t`: the givens, the state it starts from (``m_prev``) and each rule's value."""
         values: dict[str, Any] = {"grad": grad, "theta": param, "lr": lr, "t": t}
         for name in self.state_names:
             values[f"{name}_prev"] = state[name]
         for name, compute, inputs in self._plan:
             values[name] = compute(*[values[n] for n in inputs])
-        return values["new"], {name: values[name] for name in self.state_names}
+        return values
 
     # -- the named quantities ------------------------------------------------------------------------
 
@@ -175,8 +181,6 @@ class Optimizer(ABC):
 
         return Rule("g", "g", "the gradient with the penalties added", ("grad", "theta"), compute, formula)
 
-    # -- shared pieces of rules ----------------------------------------------------------------------
-
     def describe(self) -> str:
         """The name with its options that differ from their defaults, e.g. ``adam(beta1=0.8)``."""
         changed = [f"{o.name}={_text(self.values[o.name])}" for o in self.all_options()
@@ -189,6 +193,9 @@ class Optimizer(ABC):
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else f"{value:g}"
+
+
+# -- pieces of rules that several optimizers share ------------------------------------------------------
 
 
 def running_mean(name: str, symbol: str, meaning: str, beta_name: str, beta: float, source: str,

@@ -18,6 +18,7 @@ class RMSprop(Optimizer):
         Option("alpha", 0.99, "how much of the previous mean square is kept", low=0.0, up_to=1.0),
         Option("eps", 1e-8, "added to the root, so that the division is safe", low=0.0),
     )
+    squares = ("v",)
     state_names = ("v",)
 
     def update_rules(self, g: str) -> tuple[Rule, ...]:
