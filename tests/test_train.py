@@ -257,7 +257,8 @@ def test_softmax_cross_entropy_on_three_classes_learns(invoke):
     assert document["accuracy"] > 0.6  # 1/3 by chance
 
 
-@pytest.mark.parametrize("problem", ["mazur-2-2-2", "fish-2-4-3", "ex02-3-3-2"])
+@pytest.mark.parametrize("problem", ["mazur-2-2-2", "fish-2-4-3", "ex02-3-3-2", "mazur-momentum", "mazur-adam",
+                                     "mazur-decay"])
 def test_training_a_problem_on_its_own_samples_is_solve_steps(invoke, problem):
     trained = json.loads(invoke("train", problem, "--epochs", "50", "-f", "json").stdout)
     solved = json.loads(invoke("solve", problem, "--steps", "50", "-f", "json").stdout)
@@ -266,9 +267,15 @@ def test_training_a_problem_on_its_own_samples_is_solve_steps(invoke, problem):
 
 # -- checkpoints open in solve --------------------------------------------------------------------------------
 
-def test_solve_of_a_saved_network_is_the_next_step_of_training(invoke, tmp_path):
+SAVED_RULES = [[], ["--optimizer", "adam"], ["--optimizer", "momentum:momentum=0.8,form=classical"],
+               ["--optimizer", "nadam", "--schedule", "inverse_time:decay=0.1"],
+               ["--optimizer", "adagrad:weight_decay=0.01"], ["--optimizer", "sgd:l1=0.001"]]
+
+
+@pytest.mark.parametrize("rule", SAVED_RULES, ids=lambda r: " ".join(r) or "sgd")
+def test_solve_of_a_saved_network_is_the_next_step_of_training(invoke, tmp_path, rule):
     saved = tmp_path / "trained.yaml"
-    common = ["--shape", "2-3-1", "--data", "xor-easy", "--seed", "4", "--learning-rate", "0.7", "-f", "json"]
+    common = ["--shape", "2-3-1", "--data", "xor-easy", "--seed", "4", "--learning-rate", "0.3", *rule, "-f", "json"]
     assert invoke("train", *common, "--epochs", "5", "--save", str(saved)).exit_code == 0
     after_six = json.loads(invoke("train", *common, "--epochs", "6").stdout)
     from tutor.solver import solve
@@ -278,6 +285,19 @@ def test_solve_of_a_saved_network_is_the_next_step_of_training(invoke, tmp_path)
     for layer, step in zip(after_six["final"]["layers"], trace.step.layers):
         np.testing.assert_allclose(step.new_weights, layer["weights"], rtol=0, atol=1e-12)
         np.testing.assert_allclose(step.new_biases, layer["biases"], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("rule", SAVED_RULES[1:3], ids=lambda r: " ".join(r))
+def test_training_goes_on_from_a_saved_network(invoke, tmp_path, rule):
+    saved = tmp_path / "trained.yaml"
+    common = ["--data", "xor-easy", "-f", "json"]
+    made = ["--shape", "2-3-1", "--seed", "4", "--learning-rate", "0.3", *rule]
+    assert invoke("train", *made, *common, "--epochs", "5", "--save", str(saved)).exit_code == 0
+    eight = json.loads(invoke("train", *made, *common, "--epochs", "8").stdout)
+    more = json.loads(invoke("train", str(saved), *common, "--epochs", "3").stdout)
+    np.testing.assert_allclose(more["history"], eight["history"][5:], rtol=0, atol=1e-12)
+    for mine, theirs in zip(more["final"]["layers"], eight["final"]["layers"]):
+        np.testing.assert_allclose(mine["weights"], theirs["weights"], rtol=0, atol=1e-12)
 
 
 def test_checkpoints_hold_the_next_batch(invoke, tmp_path):

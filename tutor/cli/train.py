@@ -58,6 +58,7 @@ class Setup:
     data: object  # tutor.problem.datasets.Dataset
     name: str
     origin: str  # how to make the same network again
+    problem: object = None  # the validated problem file it came from, if any (its optimizer, schedule, state)
 
 
 def run_train(command: TrainCommand) -> int:
@@ -81,8 +82,8 @@ def run_train(command: TrainCommand) -> int:
     training, held = data.subset(train_index), data.subset(held_index)
     train_targets, held_targets = targets[train_index], targets[held_index]
     paths = _output_paths(command)
-    result = _train_with_progress(command, setup, training, train_targets, held, held_targets, options, paths)
-    _finish(command, setup, result, training, train_targets, held, held_targets, options, seed, paths)
+    result, rule = _train_with_progress(command, setup, training, train_targets, held, held_targets, options, paths)
+    _finish(command, setup, result, training, train_targets, held, held_targets, options, seed, paths, rule)
     return 130 if result.stopped == "interrupted" else 0
 
 
@@ -128,7 +129,7 @@ def _setup(command: TrainCommand, seed: int) -> Setup:
         problem = load_problem(find_problem(command.problem), network_only=command.data is not None)
         network = network_from_problem(problem)
         data = _load_data(command) if command.data is not None else _problem_data(problem)
-        return Setup(network, data, problem.name, f"the network of {problem.path or problem.name}")
+        return Setup(network, data, problem.name, f"the network of {problem.path or problem.name}", problem)
     network = _made_network(command, seed)
     if command.data is None:
         raise UserError("--shape makes a network: give the data it learns from with --data FILE.csv or a data "
@@ -249,13 +250,13 @@ def _train_with_progress(command, setup, training, targets, held, held_targets, 
     """The training loop, with the lab's log lines, a progress bar on a terminal, and checkpoints."""
     from tutor.engine.training import train
 
-    optimizer, schedule = _optimizer_and_schedule(command)
+    rule = _update_rule(command, setup.problem)
     every = _log_interval(command)
     text = command.output != "json"
     bar = _progress_bar(command) if text else None
     validation = (held.features, held_targets) if held.size else None
 
-    def on_epoch(done: int, loss: float, network_now) -> None:
+    def on_epoch(done: int, loss: float, moment) -> None:
         epoch = done - 1
         if text and every and epoch % every == 0:
             _echo(bar, f"epoch {epoch} loss: {loss:.10g}")
@@ -263,29 +264,63 @@ def _train_with_progress(command, setup, training, targets, held, held_targets, 
             bar.advance(done, loss)
         checkpoint = paths.checkpoints.get(done)
         if checkpoint is not None:
-            _save(checkpoint, command, setup, network_now(), training, targets, options, done, schedule)
+            _save(checkpoint, setup, moment(), training, targets, options, done, rule)
 
     try:
-        return train(setup.network, training.features, targets, options, optimizer=optimizer, schedule=schedule,
-                     validation=validation, on_epoch=on_epoch)
+        result = train(setup.network, training.features, targets, options, optimizer=rule.optimizer,
+                       schedule=rule.schedule, validation=validation, on_epoch=on_epoch, first_step=rule.first_step,
+                       initial_state=rule.state, first_epoch=rule.first_step - 1)
+        return result, rule
     finally:
         if bar is not None:
             bar.close()
 
 
-def _optimizer_and_schedule(command: TrainCommand):
-    """The optimizer and learning-rate schedule: --optimizer and --schedule (plain SGD, constant rate)."""
+@dataclass(frozen=True)
+class UpdateRule:
+    """The optimizer and schedule, and where they start: step `first_step` (epoch first_step - 1 of the
+    schedule, as `solve` counts a problem's steps) from `state`."""
+
+    optimizer: object
+    schedule: object
+    first_step: int = 1
+    state: list | None = None
+
+    def rate(self, lr0: float, epochs_done: int) -> float:
+        """The learning rate of the epoch after `epochs_done` epochs of this run."""
+        return self.schedule.rate(lr0, self.first_step - 1 + epochs_done)
+
+
+def _update_rule(command: TrainCommand, problem) -> UpdateRule:
+    """--optimizer and --schedule, else the problem file's; a problem's starting step and state too."""
+    optimizer, schedule = _optimizer_and_schedule(command, problem)
+    return UpdateRule(optimizer, schedule, *_starting_step(command, problem))
+
+
+def _optimizer_and_schedule(command: TrainCommand, problem):
+    """--optimizer and --schedule, else the problem file's, else plain SGD at a constant rate."""
     from tutor.model.optimizers import make_optimizer
     from tutor.model.options import SpecError
     from tutor.model.schedules import make_schedule
 
     try:
-        optimizer = make_optimizer(parse_spec(command.optimizer, "--optimizer"))
-        schedule = make_schedule(parse_spec(command.schedule, "--schedule"))
+        optimizer = make_optimizer(parse_spec(command.optimizer, "--optimizer")) \
+            if command.optimizer is not None or problem is None else problem.optimizer
+        schedule = make_schedule(parse_spec(command.schedule, "--schedule")) \
+            if command.schedule is not None or problem is None else problem.schedule
     except SpecError as exc:
         option = "--optimizer" if (exc.field or "").startswith("optimizer") else "--schedule"
         raise UserError(f"{option}: {exc.message}") from None
     return optimizer, schedule
+
+
+def _starting_step(command: TrainCommand, problem) -> tuple[int, list | None]:
+    """The optimizer's first step number and state: the problem file's (a saved checkpoint goes on where it
+    stopped), unless --optimizer starts a new optimizer."""
+    if problem is None or command.optimizer is not None:
+        return 1, None
+    state = None if problem.optimizer_state is None else [dict(layer) for layer in problem.optimizer_state]
+    return problem.first_step, state
 
 
 def parse_spec(text: str | None, option: str) -> dict | None:
@@ -353,7 +388,7 @@ def _echo(bar: _ProgressBar | None, line: str) -> None:
 
 # -- results ------------------------------------------------------------------------------------------------
 
-def _finish(command, setup, result, training, targets, held, held_targets, options, seed, paths) -> None:
+def _finish(command, setup, result, training, targets, held, held_targets, options, seed, paths, rule) -> None:
     from tutor.engine.training import accuracy, mean_loss, predict
 
     network = result.network
@@ -366,7 +401,10 @@ def _finish(command, setup, result, training, targets, held, held_targets, optio
                       "accuracy": accuracy(held_outputs, held.labels) if held.labels is not None else None,
                       "history": result.validation_history.tolist()}
     if paths.save is not None:
-        _save(paths.save, command, setup, network, training, targets, options, result.epochs_run, None)
+        from tutor.engine.training import Moment
+
+        _save(paths.save, setup, Moment(network, result.optimizer_state, result.next_step), training, targets,
+              options, result.epochs_run, rule)
     written = []
     if command.plot is not None:
         from tutor.views.plots import write_plots
@@ -416,18 +454,19 @@ def _print_text(command, result, training, targets, outputs, train_accuracy, val
         sink.write([[("", "")]] + [[(note, "")] for note in notes])
 
 
-def _save(path: Path, command, setup, network, training, targets, options, epochs_done: int, schedule) -> None:
+def _save(path: Path, setup, moment, training, targets, options, epochs_done: int, rule: UpdateRule) -> None:
     """The network after `epochs_done` epochs as a problem file whose step is the next step of training."""
     from tutor.engine.training import first_batch
     from tutor.problem.trained import trained_problem_text
 
+    network = moment.network
     batch = first_batch(training.size, epochs_done, options)
     use_labels = training.labels is not None and network.outputs > 1
-    rate = setup.network.learning_rate if schedule is None else schedule.rate(setup.network.learning_rate,
-                                                                               epochs_done)
     text = trained_problem_text(
         network, training.features[batch], targets=None if use_labels else targets[batch],
-        labels=training.labels[batch] if use_labels else None, learning_rate=rate,
+        labels=training.labels[batch] if use_labels else None,
+        learning_rate=rule.rate(setup.network.learning_rate, epochs_done), optimizer=rule.optimizer,
+        optimizer_state=moment.optimizer_state, step=moment.next_step,
         name=f"{setup.name} after {epochs_done} epochs",
         description=f"{'-'.join(str(n) for n in network.shape)} network after {epochs_done} epochs of training on "
                     f"{Path(training.source).name}; its step is the first step of epoch {epochs_done + 1}",

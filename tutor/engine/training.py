@@ -110,6 +110,15 @@ class TrainOptions:
     patience: int | None = None
 
 
+@dataclass(frozen=True)
+class Moment:
+    """The network at one moment of training, with what its optimizer carries into the next step."""
+
+    network: Network
+    optimizer_state: list[dict[str, dict[str, np.ndarray]]]  # per layer, parameter -> entry -> array
+    next_step: int  # the optimizer's step number t of the next step
+
+
 @dataclass
 class TrainResult:
     """What a run learned, and how it went."""
@@ -120,7 +129,9 @@ class TrainResult:
     epochs_run: int
     steps: int
     stopped: str  # "completed", "early_stopping" or "interrupted"
+    #: Per layer, parameter name -> the optimizer's state after the last step (entry -> array shaped like it).
     optimizer_state: list[dict[str, dict[str, np.ndarray]]] = field(default_factory=list)
+    next_step: int = 1  # the optimizer's step number t of the step that would come next
 
 
 def split_validation(samples: int, fraction: float, shuffle: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,14 +184,19 @@ def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
 
 def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions, *, optimizer=None, schedule=None,
           validation: tuple[np.ndarray, np.ndarray] | None = None,
-          on_epoch: Callable[[int, float, Callable[[], Network]], None] | None = None) -> TrainResult:
+          on_epoch: Callable[[int, float, Callable[[], Moment]], None] | None = None,
+          first_step: int = 1, initial_state: list[dict[str, dict[str, np.ndarray]]] | None = None,
+          first_epoch: int = 0) -> TrainResult:
     """Train `network` on (x, t) for `options.epochs` epochs (or until early stopping or Ctrl-C).
 
     `optimizer` (default plain SGD) and `schedule` (default a constant rate) have the interfaces of
     `tutor.model.optimizers` and `tutor.model.schedules`.
 
-    `on_epoch(epochs_done, loss_before_that_epoch, network_now)` is called after each epoch; `network_now()`
-    copies the parameters as they are then (only when asked: a copy every epoch would cost).
+    `first_step` and `initial_state` (per layer and parameter, as `TrainResult.optimizer_state`) continue an
+    optimizer that has already taken `first_step - 1` steps (a problem file's `optimizer_state`); the schedule
+    then starts at its epoch `first_epoch` (a problem file's step t is epoch t - 1, as in `solve`).
+    `on_epoch(epochs_done, loss_before_that_epoch, moment)` is called after each epoch; `moment()` copies the
+    parameters and the optimizer's state as they are then (only when asked: a copy every epoch would cost).
     """
     if optimizer is None:
         from tutor.model.optimizers import make_optimizer
@@ -191,10 +207,12 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
     params = _Parameters(network)
     stepper = _stepper(network, params)
     state = optimizer.init_state(params.values)
+    if initial_state is not None:
+        state = params.join_state(initial_state, state)
     history = np.empty(options.epochs + 1)
     checked = validation is not None and validation[0].shape[0] > 0
     val_history = np.empty(options.epochs + 1) if checked else None
-    best, waited, stopped, steps, done = np.inf, 0, "completed", 0, 0
+    best, waited, stopped, steps, done = np.inf, 0, "completed", first_step - 1, 0
     full_batch = size == samples
     now = params.network
     if not full_batch:
@@ -203,7 +221,8 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
         val_history[0] = mean_loss(now(), *validation)
     try:
         for epoch in range(options.epochs):
-            lr = network.learning_rate if schedule is None else schedule.rate(network.learning_rate, epoch)
+            lr = network.learning_rate if schedule is None else schedule.rate(network.learning_rate,
+                                                                              first_epoch + epoch)
             order = epoch_order(samples, epoch, options)
             for start in range(0, samples, size):
                 if full_batch:
@@ -220,7 +239,7 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
             if checked:
                 val_history[done] = mean_loss(now(), *validation)
             if on_epoch is not None:
-                on_epoch(done, float(history[epoch]), now)
+                on_epoch(done, float(history[epoch]), lambda: Moment(now(), params.split_state(state), steps + 1))
             if checked and options.patience is not None:
                 if val_history[done] < best:
                     best, waited = val_history[done], 0
@@ -237,7 +256,8 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
     if val_history is not None:
         val_history = val_history[: done + 1]
         val_history[done] = mean_loss(final, *validation)
-    return TrainResult(final, history, val_history, done, steps, stopped, params.split_state(state))
+    return TrainResult(final, history, val_history, done, steps - first_step + 1, stopped,
+                       params.split_state(state), steps + 1)
 
 
 class _Parameters:
@@ -270,6 +290,17 @@ class _Parameters:
     def network(self) -> Network:
         """The network with a copy of the parameters as they are now."""
         return self.base.with_params({k: v.copy() for k, v in p.items()} for p in self.params)
+
+    def join_state(self, per_layer: list[dict[str, dict[str, np.ndarray]]],
+                   state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The flat state from per-layer, per-parameter entries (the inverse of `split_state`)."""
+        joined = {key: np.array(flat, dtype=float) for key, flat in state.items()}
+        offset = 0
+        for l, name, grad in self.slots:
+            for key, value in per_layer[l].get(name, {}).items():
+                joined[key][offset:offset + grad.size] = np.asarray(value, dtype=float).ravel()
+            offset += grad.size
+        return joined
 
     def split_state(self, state: dict[str, np.ndarray]) -> list[dict[str, dict[str, np.ndarray]]]:
         """The optimizer's state per layer and parameter (layer -> name -> state entry -> array)."""
