@@ -416,7 +416,7 @@ def train(
         help="A problem file (or bundled problem name) giving the network, loss and learning rate; its inputs "
              "and targets are the data unless --data is given. Without it, make a network with --shape.")] = None,
     data: Annotated[Optional[str], typer.Option(
-        "--data", metavar="FILE.csv|NAME", help="The training data: a CSV file (a header, the feature columns, "
+        "--data", metavar="CSV|NAME", help="The training data: a CSV file (a header, the feature columns, "
                                                 "then `label`), or a built-in set: linear, xor-easy, spirals.")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=0, help="Passes over the training set.")] = 1000,
     shape: Annotated[Optional[str], typer.Option(
@@ -431,12 +431,15 @@ def train(
     learning_rate: Annotated[Optional[float], typer.Option(
         "--learning-rate", help="With --shape: the learning rate (default 0.1).")] = None,
     optimizer: Annotated[Optional[str], typer.Option(
-        "--optimizer", metavar="NAME[:KEY=VALUE,...]",
-        help="sgd (default), momentum, nesterov, adagrad, rmsprop, adam, adamw or nadam, with options such as "
+        "--optimizer", metavar="SPEC",
+        help="NAME[:KEY=VALUE,...]: sgd (default, or the problem file's), momentum, nesterov, adagrad, rmsprop, "
+             "adam, adamw or nadam, with options such as "
              "adam:beta1=0.9,eps=1e-8 or momentum:momentum=0.9,form=classical.")] = None,
     schedule: Annotated[Optional[str], typer.Option(
-        "--schedule", metavar="NAME[:KEY=VALUE,...]",
-        help="The learning rate per epoch: constant (default), inverse_time:decay=D, step:step_size=S,gamma=G or "
+        "--schedule", metavar="SPEC",
+        help="NAME[:KEY=VALUE,...], the learning rate per epoch: constant (default, or the problem file's), "
+             "inverse_time:decay=D, "
+             "step:step_size=S,gamma=G or "
              "exponential:gamma=G.")] = None,
     init: Annotated[Optional[str], typer.Option(
         "--init", help="With --shape: xavier (default), he, uniform or normal.")] = None,
