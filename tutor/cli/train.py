@@ -440,7 +440,9 @@ def _print_text(command, result, training, targets, outputs, train_accuracy, val
         lines += [""] + (curve.splitlines() if sink.unicode else [])
     lines += [""] + summary_lines(epochs=result.epochs_run, stopped=result.stopped, history=result.history,
                                   accuracy=train_accuracy, samples=training.size, validation=validation, seed=seed)
-    sink.write([[(line, "")] for line in lines] + [[("", "")]])
+    from tutor.views.layout import paragraph
+
+    sink.write([styled for line in lines for styled in paragraph(line, sink.width)] + [[("", "")]])
     sink.write(predictions_table(training.features, training.feature_names, outputs, targets, training.labels,
                                  sink.width, show_all=command.show_all, plain=plain or not sink.unicode))
     notes = []

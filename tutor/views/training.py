@@ -55,11 +55,11 @@ def predictions_table(features: np.ndarray, names: tuple[str, ...], outputs: np.
 def summary_lines(*, epochs: int, stopped: str, history: np.ndarray, accuracy: float | None,
                   samples: int, validation: dict | None, seed: int) -> list[str]:
     """A few lines: how training ended, the loss before and after, the accuracy."""
-    count = plural(epochs, "epoch")
+    count = f"{plural(epochs, 'epoch')} (seed {seed})"
     how = {"completed": f"trained {count}",
            "early_stopping": f"stopped early after {count}: the validation loss did not improve",
-           "interrupted": f"interrupted after {count}: the results below are what was learned so far"}[stopped]
-    lines = [f"{how} (seed {seed})", f"loss: {history[0]:.6g} before, {history[-1]:.6g} after"]
+           "interrupted": f"interrupted after {count}: below is what was learned so far"}[stopped]
+    lines = [how, f"loss: {history[0]:.6g} before, {history[-1]:.6g} after"]
     if accuracy is not None:
         right = round(accuracy * samples)
         lines.append(f"accuracy: {accuracy:.2%} ({right} of {samples} training samples right)")
