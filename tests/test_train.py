@@ -589,3 +589,17 @@ def test_any_csv_text_gives_data_or_one_located_message(rows, separator):
         check_fits(data, 2, 1)
     except DataError as exc:
         assert str(exc).startswith("fuzz.csv")
+
+
+def test_a_diverging_run_stops_and_says_so(invoke, tmp_path):
+    rows = "\n".join(f"{x},{1 - x},{0.5 * x + 0.1}" for x in np.linspace(0, 1, 11))
+    path = write(tmp_path, "a,b,y\n" + rows + "\n")
+    args = ["train", "--shape", "2-4-1", "--activation", "relu", "--output-activation", "linear", "--data", path,
+            "--target", "y", "--learning-rate", "50", "--epochs", "500", "--seed", "1"]
+    result = invoke(*args, "-f", "json")
+    assert result.exit_code == 0 and result.stderr == ""  # no numpy warnings
+    document = json.loads(result.stdout)
+    assert document["stopped"] == "diverged" and document["epochs"] < 500
+    assert document["history"][-1] is None and all(v is not None for v in document["history"][:-2])
+    text = invoke(*args, "--format", "plain")
+    assert text.stderr == "" and "diverged: after" in text.stdout

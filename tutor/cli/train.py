@@ -83,7 +83,8 @@ def run_train(command: TrainCommand) -> int:
     train_targets, held_targets = targets[train_index], targets[held_index]
     paths = _output_paths(command)
     result, rule = _train_with_progress(command, setup, training, train_targets, held, held_targets, options, paths)
-    _finish(command, setup, result, training, train_targets, held, held_targets, options, seed, paths, rule)
+    with np.errstate(all="ignore"):  # a diverged network's outputs may overflow: that is said in words
+        _finish(command, setup, result, training, train_targets, held, held_targets, options, seed, paths, rule)
     return 130 if result.stopped == "interrupted" else 0
 
 
@@ -397,9 +398,9 @@ def _finish(command, setup, result, training, targets, held, held_targets, optio
     validation = None
     if held.size:
         held_outputs = predict(network, held.features)
-        validation = {"samples": held.size, "loss": mean_loss(network, held.features, held_targets),
+        validation = {"samples": held.size, "loss": _finite([mean_loss(network, held.features, held_targets)])[0],
                       "accuracy": accuracy(held_outputs, held.labels) if held.labels is not None else None,
-                      "history": result.validation_history.tolist()}
+                      "history": _finite(result.validation_history)}
     if paths.save is not None:
         from tutor.engine.training import Moment
 
@@ -415,7 +416,7 @@ def _finish(command, setup, result, training, targets, held, held_targets, optio
         from tutor.views.training import final_parameters
 
         document = {"epochs": result.epochs_run, "steps": result.steps, "stopped": result.stopped, "seed": seed,
-                    "history": result.history.tolist(), "final": final_parameters(network),
+                    "history": _finite(result.history), "final": final_parameters(network),
                     "accuracy": train_accuracy, "samples": training.size}
         if validation is not None:
             document["validation"] = validation
@@ -424,6 +425,11 @@ def _finish(command, setup, result, training, targets, held, held_targets, optio
         sys.stdout.write(json.dumps(document) + "\n")
         return
     _print_text(command, result, training, targets, outputs, train_accuracy, validation, seed, paths, written)
+
+
+def _finite(values) -> list[float | None]:
+    """Numbers for JSON: a loss that overflowed (inf or nan, not valid JSON) is null."""
+    return [float(v) if np.isfinite(v) else None for v in values]
 
 
 def _print_text(command, result, training, targets, outputs, train_accuracy, validation, seed, paths, written):

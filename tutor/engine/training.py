@@ -11,12 +11,15 @@ Conventions (documented in docs/train.md):
   epoch: N + 1 values for N epochs (likewise `validation_history` on the validation set);
 - early stopping: after an epoch whose validation loss is not below the best so far for `patience` epochs
   in a row, training stops; the parameters are those of the last epoch run;
-- Ctrl-C stops after the step in progress, keeping what was learned so far.
+- Ctrl-C stops after the step in progress, keeping what was learned so far;
+- a loss that is no longer a finite number stops training ("diverged").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+import warnings
+from math import isfinite
 from typing import Callable
 
 import numpy as np
@@ -128,7 +131,7 @@ class TrainResult:
     validation_history: np.ndarray | None  # (epochs_run + 1,) or None without a validation set
     epochs_run: int
     steps: int
-    stopped: str  # "completed", "early_stopping" or "interrupted"
+    stopped: str  # "completed", "early_stopping", "interrupted" or "diverged" (the loss overflowed)
     #: Per layer, parameter name -> the optimizer's state after the last step (entry -> array shaped like it).
     optimizer_state: list[dict[str, dict[str, np.ndarray]]] = field(default_factory=list)
     next_step: int = 1  # the optimizer's step number t of the step that would come next
@@ -220,42 +223,48 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
     if checked:
         val_history[0] = mean_loss(now(), *validation)
     try:
-        for epoch in range(options.epochs):
-            lr = network.learning_rate if schedule is None else schedule.rate(network.learning_rate,
-                                                                              first_epoch + epoch)
-            order = epoch_order(samples, epoch, options)
-            for start in range(0, samples, size):
-                if full_batch:
-                    history[epoch] = stepper(x, t)
-                else:
-                    index = slice(start, start + size) if order is None else order[start:start + size]
-                    stepper(x[index], t[index])
-                steps += 1
-                new, state = optimizer.step(params.values, params.grad, state, steps, lr)
-                params.values[...] = new
-            done = epoch + 1
-            if not full_batch:
-                history[done] = mean_loss(now(), x, t)
-            if checked:
-                val_history[done] = mean_loss(now(), *validation)
-            if on_epoch is not None:
-                on_epoch(done, float(history[epoch]), lambda: Moment(now(), params.split_state(state), steps + 1))
-            if checked and options.patience is not None:
-                if val_history[done] < best:
-                    best, waited = val_history[done], 0
-                else:
-                    waited += 1
-                    if waited >= options.patience:
-                        stopped = "early_stopping"
-                        break
+        with warnings.catch_warnings():  # a diverging run ends in words (stopped = "diverged"), not in warnings
+            warnings.simplefilter("ignore", RuntimeWarning)  # (np.errstate would slow every numpy call down)
+            for epoch in range(options.epochs):
+                lr = network.learning_rate if schedule is None else schedule.rate(network.learning_rate,
+                                                                                  first_epoch + epoch)
+                order = epoch_order(samples, epoch, options)
+                for start in range(0, samples, size):
+                    if full_batch:
+                        history[epoch] = stepper(x, t)
+                    else:
+                        index = slice(start, start + size) if order is None else order[start:start + size]
+                        stepper(x[index], t[index])
+                    steps += 1
+                    new, state = optimizer.step(params.values, params.grad, state, steps, lr)
+                    params.values[...] = new
+                done = epoch + 1
+                if not full_batch:
+                    history[done] = mean_loss(now(), x, t)
+                if checked:
+                    val_history[done] = mean_loss(now(), *validation)
+                if on_epoch is not None:
+                    on_epoch(done, float(history[epoch]), lambda: Moment(now(), params.split_state(state), steps + 1))
+                if not isfinite(history[epoch if full_batch else done]):
+                    stopped = "diverged"
+                    break
+                if checked and options.patience is not None:
+                    if val_history[done] < best:
+                        best, waited = val_history[done], 0
+                    else:
+                        waited += 1
+                        if waited >= options.patience:
+                            stopped = "early_stopping"
+                            break
     except KeyboardInterrupt:
         stopped = "interrupted"
     final = now()
     history = history[: done + 1]
-    history[done] = mean_loss(final, x, t)
-    if val_history is not None:
-        val_history = val_history[: done + 1]
-        val_history[done] = mean_loss(final, *validation)
+    with np.errstate(all="ignore"):
+        history[done] = mean_loss(final, x, t)
+        if val_history is not None:
+            val_history = val_history[: done + 1]
+            val_history[done] = mean_loss(final, *validation)
     return TrainResult(final, history, val_history, done, steps - first_step + 1, stopped,
                        params.split_state(state), steps + 1)
 

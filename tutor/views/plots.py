@@ -24,6 +24,10 @@ def terminal_curve(history: np.ndarray, validation: np.ndarray | None = None, *,
     """The learning curve (loss before each epoch and after the last) as braille text `width` columns wide."""
     import plotille
 
+    finite = np.isfinite(history) if validation is None else np.isfinite(history) & np.isfinite(validation)
+    if not finite.all():  # a diverged run: the curve up to where the loss was still a number
+        end = max(1, int(np.argmin(finite)))
+        history, validation = history[:end], None if validation is None else validation[:end]
     figure = plotille.Figure()
     figure.width = max(20, width - 24)  # the y-axis labels, the frame and the x-axis label take 24 columns
     figure.height = height

@@ -58,13 +58,16 @@ def summary_lines(*, epochs: int, stopped: str, history: np.ndarray, accuracy: f
     count = f"{plural(epochs, 'epoch')} (seed {seed})"
     how = {"completed": f"trained {count}",
            "early_stopping": f"stopped early after {count}: the validation loss did not improve",
-           "interrupted": f"interrupted after {count}: below is what was learned so far"}[stopped]
+           "interrupted": f"interrupted after {count}: below is what was learned so far",
+           "diverged": f"diverged: after {count} the loss was no longer a finite number; training stopped "
+                       "there (a smaller learning rate may help)"}[stopped]
     lines = [how, f"loss: {history[0]:.6g} before, {history[-1]:.6g} after"]
     if accuracy is not None:
         right = round(accuracy * samples)
         lines.append(f"accuracy: {accuracy:.2%} ({right} of {samples} training samples right)")
     if validation is not None:
-        text = f"validation: loss {validation['loss']:.6g} on {validation['samples']} held-out samples"
+        loss = validation["loss"] if validation["loss"] is not None else float("nan")
+        text = f"validation: loss {loss:.6g} on {validation['samples']} held-out samples"
         if validation.get("accuracy") is not None:
             text += f", accuracy {validation['accuracy']:.2%}"
         lines.append(text)
