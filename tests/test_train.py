@@ -335,6 +335,8 @@ def test_a_saved_softmax_network_uses_labels_and_opens_in_quiz(invoke, tmp_path)
     text = saved.read_text()
     assert "labels: [0, 1, 2, 1]" in text and "activation: softmax" in text
     assert invoke("check", str(saved)).exit_code == 0
+    quiz = invoke("quiz", str(saved), "--limit", "2", "--db", str(tmp_path / "progress.sqlite3"), input="quit\n")
+    assert quiz.exit_code == 0 and "Fish classifier 2-4-3 after 3 epochs" in quiz.stdout
 
 
 # -- the lab's task end to end --------------------------------------------------------------------------------
