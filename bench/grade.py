@@ -3,7 +3,7 @@
     python bench/grade.py              # median of 5 runs
     python bench/grade.py --runs 3 --sheets 1000
 
-Targets (docs/benchmarks.md): `backprop-tutor grade problems/ex02-3-3-2.yaml SHEETS/ --out RESULTS/`
+Targets (docs/benchmarks.md): `backprop-tutor grade problems/ex02-3-3-2-2.yaml SHEETS/ --out RESULTS/`
 takes under 10 s, and within 3x the time of merely loading the same 1,000 files with PyYAML's C loader.
 Both are whole processes, timed in alternation; the sheets are written to a temporary folder first,
 with a realistic mix: exact answers, answers rounded at every step, an early slip followed through,
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from run import PY, TUTOR, compile_package  # noqa: E402
 
-PROBLEM = ROOT / "problems" / "ex02-3-3-2.yaml"
+PROBLEM = ROOT / "problems" / "ex02-3-3-2-2.yaml"
 TARGET_RATIO = 3.0
 TARGET_SECONDS = 10.0
 
@@ -104,6 +104,14 @@ def make_sheets(folder: Path, count: int, seed: int = 4) -> None:
         (folder / f"student-{n:04d}.yaml").write_text(text)
 
 
+def every_quantity_asked(folder: Path) -> Path:
+    """EX02 without its `ask:` section (the exercise's four weights): every quantity is graded."""
+    text = "".join(line for line in PROBLEM.read_text().splitlines(keepends=True) if not line.startswith("ask:"))
+    path = folder / PROBLEM.name
+    path.write_text(text)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each command (the median counts)")
@@ -114,7 +122,8 @@ def main() -> int:
         sheets, results = Path(temporary) / "sheets", Path(temporary) / "results"
         sheets.mkdir()
         make_sheets(sheets, args.sheets)
-        ours = TUTOR + ["grade", str(PROBLEM), str(sheets), "--out", str(results)]
+        problem = every_quantity_asked(Path(temporary))
+        ours = TUTOR + ["grade", str(problem), str(sheets), "--out", str(results)]
         baseline = [PY, "-c", "import glob, yaml\n"
                               f"for name in sorted(glob.glob({str(sheets / '*.yaml')!r})):\n"
                               "    with open(name) as f: yaml.load(f, Loader=yaml.CSafeLoader)\n"]

@@ -4,12 +4,12 @@
     python bench/run.py --runs 3 startup
 
 Targets (docs/benchmarks.md):
-- startup: `solve problems/ex02-3-3-2.yaml` within 1.5x of `python -c "import numpy, yaml, rich, typer"`;
+- startup: `solve problems/ex02-3-3-2-2.yaml` within 1.5x of `python -c "import numpy, yaml, rich, typer"`;
 - big-json: `solve --format json` on a 784-128-64-10 network within 2x of parsing its ~1 MB YAML file with
   PyYAML's C loader, and under 500 MB of memory;
 - big-text: the same network's worked solution as text within 3x of that parse (tables are elided);
 - steps: `solve mazur-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy loop doing the same;
-- adam: `solve mazur-adam --steps 10000` within 2x of a minimal hand-written numpy Adam loop.
+- adam: `solve mazur-adam-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy Adam loop.
 The command is run as `python -m tutor` so that no launcher script (pyenv shims, say) is measured, and
 the package is byte-compiled first, as an install does.
 """
@@ -95,7 +95,7 @@ def compare(name: str, ours: list[str], baseline: list[str], target: float, runs
 
 
 def bench_startup(runs: int) -> bool:
-    return compare("startup", TUTOR + ["solve", "problems/ex02-3-3-2.yaml"],
+    return compare("startup", TUTOR + ["solve", "problems/ex02-3-3-2-2.yaml"],
                    [PY, "-c", "import numpy, yaml, rich, typer"], 1.5, runs)
 
 
@@ -134,7 +134,7 @@ def bench_steps(runs: int) -> bool:
 
 
 def bench_adam(runs: int) -> bool:
-    return compare("adam", TUTOR + ["solve", "problems/mazur-adam.yaml", "--steps", "10000", "--format", "json"],
+    return compare("adam", TUTOR + ["solve", "problems/mazur-adam-2-2-2.yaml", "--steps", "10000", "--format", "json"],
                    [PY, "-c", MINIMAL_ADAM_LOOP], 2.0, runs)
 
 

@@ -14,11 +14,11 @@ from tests.conftest import BUNDLED, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = [(p.stem, fmt) for p in BUNDLED for fmt in ("text", "plain")] + [
-    ("ex02-3-3-2", "plain --only new_w1_1_1,new_w2_2_1,new_w2_2_2,new_w3_2_2"),
+    ("ex02-3-3-2-2", "plain --only new_w1_1_1,new_w2_2_1,new_w2_2_2,new_w3_2_2"),
     ("mazur-2-2-2", "plain --only w5+,w1+ --digits 9"),
-    ("mazur-momentum", "plain --steps 2 --show-step 2"),
-    ("mazur-adam", "plain --steps 3 --show-step 3"),
-    ("mazur-adam", "plain --only w5+ --steps 3 --show-step 2"),
+    ("mazur-momentum-2-2-2", "plain --steps 2 --show-step 2"),
+    ("mazur-adam-2-2-2", "plain --steps 3 --show-step 3"),
+    ("mazur-adam-2-2-2", "plain --only w5+ --steps 3 --show-step 2"),
 ]
 
 

@@ -325,7 +325,8 @@ def test_adagrad_and_momentum_mistakes():
     ({"name": "adma"}, "name", "did you mean 'adam'"),
     ({"name": "adam", "beta_1": 0.9}, "beta_1", "did you mean 'beta1'"),
     ({"name": "adam", "beta1": 1.0}, "beta1", "must be less than 1"),
-    ({"name": "adam", "eps": -1e-8}, "eps", "must be at least 0"),
+    ({"name": "adam", "eps": -1e-8}, "eps", "must be more than 0"),
+    ({"name": "adagrad", "eps": 0}, "eps", "must be more than 0"),  # 0 / 0 at a zero gradient
     ({"name": "adam", "beta2": "high"}, "beta2", "expected a number"),
     ({"name": "adam", "beta2": True}, "beta2", "expected a number"),
     ({"name": "momentum", "form": "nycu"}, "form", "expected one of pytorch, ema, classical"),

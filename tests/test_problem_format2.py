@@ -116,7 +116,19 @@ def test_format_two_with_one_value_replaced(path, value):
 
 
 @FUZZ
-@given(st.dictionaries(st.text(max_size=12) | st.integers(-2, 2), structures, max_size=5))
-def test_arbitrary_optimizer_and_schedule_mappings(spec):
-    for key in ("optimizer", "schedule", "optimizer_state"):
-        check_outcome(dump({**FORMAT2, key: spec}))
+@given(st.sampled_from(["optimizer", "schedule", "optimizer_state"]),
+       st.dictionaries(st.text(max_size=12) | st.integers(-2, 2), structures, max_size=5))
+def test_arbitrary_optimizer_and_schedule_mappings(key, spec):
+    check_outcome(dump({**FORMAT2, key: spec}))
+
+
+def test_check_reports_a_bad_optimizer_with_its_place_and_exit_code_2(invoke, tmp_path):
+    path = tmp_path / "hw.yaml"
+    text = BASE + "optimizer:\n  name: adam\n  beta_1: 0.9\n"
+    path.write_text(text)
+    result = invoke("check", str(path))
+    assert result.exit_code == 2
+    line, column = at(text, "beta_1")
+    assert f"hw.yaml:{line}:{column}: optimizer.beta_1: adam does not take 'beta_1'; did you mean 'beta1'?" in \
+        result.output
+    assert "Traceback" not in result.output

@@ -31,9 +31,11 @@ class QuizOptions:
     answers: str | None = None
     output: str = "text"  # text, plain or json
     db: str | None = None
-    tolerance_mode: str = "either"
-    relative: float = 0.01
-    absolute: float = 5e-4
+    #: None: the problem's `grading:` section, else the judge's default (as for `grade`).
+    tolerance_mode: str | None = None
+    relative: float | None = None
+    absolute: float | None = None
+    min_figures: int | None = None
 
 
 def load_trace(options: QuizOptions):
@@ -67,7 +69,8 @@ def load_trace(options: QuizOptions):
 
 def run_quiz(options: QuizOptions) -> int:
     """Run a quiz; returns the exit code (0, or 130 after Ctrl-C)."""
-    from tutor.teach.judge import Judge, Tolerance
+    from tutor.teach.grader import settings_for
+    from tutor.teach.judge import Judge
     from tutor.trace.keys import KINDS, split_keys
     from tutor.views.output import make_sink
     from tutor.teach.progress import ProgressStore, default_db_path
@@ -75,7 +78,8 @@ def run_quiz(options: QuizOptions) -> int:
     from tutor.views.quiz import LineReader, QuizView, TerminalReader, echoing, outcome_to_dict
 
     trace, note, extra = load_trace(options)
-    tolerance = Tolerance(relative=options.relative, absolute=options.absolute, mode=options.tolerance_mode)
+    tolerance = settings_for(trace.problem, mode=options.tolerance_mode, relative=options.relative,
+                             absolute=options.absolute, min_figures=options.min_figures).tolerance
     judge = Judge(trace, tolerance)
     only = split_keys(options.only)
     path = options.db or default_db_path()
@@ -92,12 +96,14 @@ def run_quiz(options: QuizOptions) -> int:
         stream = sys.stderr if json_output else sys.stdout
         show = not json_output or interactive
         view = QuizView(make_sink(stream, plain=options.output == "plain"), plain=options.output != "text",
-                        echo=not interactive)
+                        echo=not interactive, conversation=options.answers is None)
         given = {}
         if options.answers is not None:
-            from tutor.teach.sheets import SheetReader
+            from tutor.problem.yaml_safe import read_text
+            from tutor.teach.sheets import SHEET_MAX_BYTES, SheetReader, read_sheet
 
-            sheet = SheetReader(trace).read_file(options.answers)
+            text = read_text(options.answers, max_bytes=SHEET_MAX_BYTES, what="answer sheet")
+            sheet = read_sheet(SheetReader(trace), text, options.answers)
             for problem in sheet.problems:
                 print(f"warning: {options.answers}: {problem}", file=sys.stderr)
             given = sheet.answers
@@ -117,16 +123,24 @@ def run_quiz(options: QuizOptions) -> int:
                     kinds = ", ".join(dict.fromkeys(q.kind for q in questions))
                     view.note(f"Review: {kinds} (due kinds first, the ones you get wrong most first).")
             view.intro(len(questions), tolerance)
-        log = store.start_session(trace.problem.name or "unnamed", trace.problem.content_hash, mode,
-                                  len(questions))
+        if mode == "sheet" and not any(answer.given for answer in given.values()):
+            log = None  # a sheet without a single number: nothing to save, no empty session in the history
+            saved_to = None
+        else:
+            log = store.start_session(trace.problem.name or "unnamed", trace.problem.content_hash, mode,
+                                      len(questions))
+            saved_to = str(path)
         session = QuizSession(judge, questions, view if show else _ignore, log,
                               max_tries=1 if options.answers is not None else 2, given=given)
         outcome = session.run(read)
-        log.finish(outcome.stopped)
+        if log is not None:
+            log.finish(outcome.stopped)
         if show:
             if outcome.stopped == "interrupt" and interactive:
                 stream.write("\n")
-            view.summary(outcome, saved_to=str(path))
+            view.summary(outcome, saved_to=saved_to)
+            if saved_to is None:
+                view.note("The sheet has no answers: nothing was saved.")
         if json_output:
             sys.stdout.write(json.dumps(outcome_to_dict(outcome, trace, tolerance, extra)) + "\n")
         return INTERRUPTED if outcome.stopped == "interrupt" else 0

@@ -46,19 +46,16 @@ class Updater:
     def update(self, index: int, params: Params, grads: Mapping[str, np.ndarray]) -> Params:
         """Layer `index`'s parameters after the current step (its state moves on too)."""
         rate = self.rate
-        if self.plain:  # w - rate * grad; a frozen parameter stays the same array
-            new = dict(params)
+        new: Params = dict(params)  # a frozen parameter stays the same array
+        if self.plain:  # w - rate * grad
             for name, value in params.items():
                 if name not in self.frozen:
                     new[name] = value - rate * grads[name]
             return new
         states = self._states(index, params)
         step = self.optimizer.step
-        new: Params = {}
         for name, value in params.items():
-            if name in self.frozen:
-                new[name] = value.copy()
-            else:
+            if name not in self.frozen:
                 new[name], states[name] = step(value, grads[name], states[name], self.t, rate)
         return new
 
@@ -67,11 +64,10 @@ class Updater:
         """Like `update`, and also every quantity of the optimizer's step for each updated parameter."""
         states = self._states(index, params) if not self.plain else None
         rate, run = self.rate, self.optimizer.run
-        new: Params = {}
+        new: Params = dict(params)  # a frozen parameter stays the same array
         values: dict[str, dict[str, Any]] = {}
         for name, value in params.items():
             if name in self.frozen:
-                new[name] = value.copy()
                 continue
             state = states[name] if states is not None else {}
             values[name] = run(value, grads[name], state, self.t, rate)

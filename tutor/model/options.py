@@ -38,6 +38,7 @@ class Option:
     default: float | str | None
     meaning: str
     low: float | None = None  # smallest allowed value (inclusive)
+    above: float | None = None  # values must be larger than this
     below: float | None = None  # values must be smaller than this
     up_to: float | None = None  # largest allowed value (inclusive)
     choices: tuple[str, ...] = ()  # a text option: the allowed words
@@ -57,6 +58,8 @@ class Option:
             raise spec_error(what, self.name, f"expected a whole number of at least 1, got {_shown(value)}")
         if self.low is not None and value < self.low:
             raise spec_error(what, self.name, f"must be at least {self.low:g}, got {value:g}")
+        if self.above is not None and value <= self.above:
+            raise spec_error(what, self.name, f"must be more than {self.above:g}, got {value:g}")
         if self.below is not None and value >= self.below:
             raise spec_error(what, self.name, f"must be less than {self.below:g}, got {value:g}")
         if self.up_to is not None and value > self.up_to:

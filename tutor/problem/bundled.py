@@ -9,6 +9,8 @@ from tutor.errors import UserError
 
 #: What follows a bundled problem's name in its file name: its shape, e.g. ``-2-2-2``.
 _SHAPE = re.compile(r"(?:-[0-9]+)+")
+#: Former names of bundled problems, still accepted.
+ALIASES = {"ex02-3-3-2": "ex02-3-3-2-2"}
 
 
 def bundled_dir() -> Path:
@@ -25,12 +27,14 @@ def bundled_problems() -> list[Path]:
 
 
 def find_problem(name: str) -> Path:
-    """A problem file: `name` as a path if it exists, else a bundled problem named by its stem, by its name
-    without the shape (``mazur`` for ``mazur-2-2-2``, beside ``mazur-adam``) or by a unique prefix."""
+    """A problem file: `name` as a path if it exists, else a bundled problem named by its stem (or a former
+    name, see ALIASES), by its name without the shape (``mazur`` for ``mazur-2-2-2``, beside
+    ``mazur-adam-2-2-2``; ``mazur-adam`` for that one) or by a unique prefix."""
     path = Path(name)
     if path.exists() or path.suffix in (".yaml", ".yml") or "/" in name or "\\" in name:
         return path
     candidates = bundled_problems()
+    name = ALIASES.get(name, name)
     exact = [p for p in candidates if p.stem == name]
     if exact:
         return exact[0]

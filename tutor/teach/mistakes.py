@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+import numpy as np
+
 from tutor.model.activations import ACTIVATIONS
 from tutor.model.losses import LOSSES
 from tutor.model.optimizers.base import MISTAKES as OPTIMIZER_MISTAKES
@@ -128,7 +130,8 @@ def _optimizer_rule(mistake_id: str) -> Rule:
         found: list[float] = []
         for mistake in owned:
             values = [world[v] if isinstance(v, str) else v for v in (given[n] for n in mistake.inputs)]
-            found.extend(float(value) for value in mistake.wrong(*values))
+            with np.errstate(invalid="ignore", divide="ignore"):  # a student's negative v: the root is nan
+                found.extend(float(value) for value in mistake.wrong(*values))
         return found
 
     return rule
@@ -154,6 +157,12 @@ def _update_sign(trace: Trace, q: Quantity, world: World) -> list[float]:
 
 def _rate_omitted(trace: Trace, q: Quantity, world: World) -> list[float]:
     return _update(trace, q, world, -1.0, 1.0)
+
+
+def _not_applied(trace: Trace, q: Quantity, world: World) -> list[float]:
+    if q.kind not in ("new_weight", "new_bias"):
+        return []
+    return [q.formula[0].value]  # every update's formula, an optimizer's too, starts from the old value
 
 
 def _hidden_terms(trace: Trace, q: Quantity, world: World, weight: Callable[[int], float]) -> list[float]:
@@ -234,6 +243,9 @@ GENERIC: tuple[Mistake, ...] = (
     Mistake("learning_rate_omitted",
             "the update subtracted the gradient itself (w - g); it is scaled by the learning rate (w - eta * g)",
             _rate_omitted),
+    Mistake("update_not_applied",
+            "the weight was left as it was; the update changes it by -eta * gradient (w+ = w - eta * g)",
+            _not_applied),
     Mistake("updated_weights_in_backward",
             "a later layer's updated weights were used to backpropagate; every gradient uses the weights the "
             "step started with", _updated_weights),

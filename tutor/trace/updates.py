@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
+import numpy as np
+
 from tutor.model.optimizers.base import Rule
 from tutor.problem.validated import Problem
 from tutor.trace.labels import Labels
@@ -55,11 +57,16 @@ class UpdateQuantities:
         """Whether a rule input is a quantity of the trace (else a given number)."""
         return name == "grad" or name in self.rules
 
+    def input_kind(self, name: str, i: int | None) -> str:
+        """The kind of a rule input that is a quantity: the gradient, or an earlier rule's quantity."""
+        weight = i is not None
+        if name == "grad":
+            return "grad_weight" if weight else "grad_bias"
+        return rule_kind(name, weight)
+
     def input_key(self, name: str, l: int, j: int | None, i: int | None) -> str:
         """The key of a rule input that is a quantity."""
-        if name == "grad":
-            return self.key("grad_weight" if i is not None else "grad_bias", l, j, i, None)
-        return self.key(rule_kind(name, i is not None), l, j, i, None)
+        return self.key(self.input_kind(name, i), l, j, i, None)
 
     def value(self, name: str, l: int, j: int | None, i: int | None) -> float:
         """The value of rule `name` for one parameter."""
@@ -92,15 +99,15 @@ class UpdateQuantities:
 
         def compute(*deps: float) -> float:
             supplied = iter(deps)
-            return float(calculate(*[next(supplied) if value is None else value for value in fixed]))
+            with np.errstate(invalid="ignore", divide="ignore"):  # a student's negative v: the root is nan
+                return float(calculate(*[next(supplied) if value is None else value for value in fixed]))
 
         return rule.formula(*terms), compute, ""
 
     def _input_term(self, name: str, given: Any, l: int, j: int | None, i: int | None,
                     term: Callable[..., Term]) -> Term:
         if self.is_quantity(name):
-            kind = ("grad_weight" if i is not None else "grad_bias") if name == "grad" else rule_kind(name, i is not None)
-            return term(kind, l, j, i, None)
+            return term(self.input_kind(name, i), l, j, i, None)
         if name == "theta":
             return Term(self.labels.parameter(l, j, i), given)
         if name == "lr":

@@ -14,7 +14,8 @@ class Adagrad(Optimizer):
     name = "adagrad"
     description = "Adagrad: s = s + g^2, w - lr g / (sqrt(s) + eps)"
     options = (
-        Option("eps", 1e-10, "added to the root, so that the division is safe", low=0.0),
+        Option("eps", 1e-10, "added to the root, so that the division is safe (more than 0)",
+               above=0.0),
         Option("initial_accumulator_value", 0.0, "the sum s before the first step", low=0.0),
     )
     squares = ("s",)

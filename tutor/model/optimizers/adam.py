@@ -1,6 +1,6 @@
 """Adam as PyTorch's (and the Birzeit lecture's): ``m = beta1 m + (1 - beta1) g``,
-``v = beta2 v + (1 - beta2) g^2``, ``m^ = m / (1 - beta1^t)``, ``v^ = v / (1 - beta2^t)``,
-``new = theta - lr * m^ / (sqrt(v^) + eps)``."""
+``v = beta2 v + (1 - beta2) g^2``, ``m_hat = m / (1 - beta1^t)``, ``v_hat = v / (1 - beta2^t)``,
+``new = theta - lr * m_hat / (sqrt(v_hat) + eps)``."""
 
 from __future__ import annotations
 
@@ -15,18 +15,19 @@ from tutor.trace.quantity import Part, Term
 ADAM_OPTIONS = (
     Option("beta1", 0.9, "how much of the previous first moment is kept", low=0.0, below=1.0),
     Option("beta2", 0.999, "how much of the previous second moment is kept", low=0.0, below=1.0),
-    Option("eps", 1e-8, "added to the root, so that the division is safe", low=0.0),
+    Option("eps", 1e-8, "added to the root, so that the division is safe (more than 0)",
+               above=0.0),
 )
 
 
-def bias_corrected(name: str, symbol: str, source: str, beta_name: str, beta: float) -> Rule:
+def bias_corrected(name: str, symbol: str, source: str, beta_name: str, beta: float, meaning: str) -> Rule:
     """``source / (1 - beta^t)``: a running mean started at 0, scaled up for its missing history."""
     b = Term(beta_name, beta)
 
     def formula(value: Term, t: Term) -> list[Part]:
         return [value, " / (1 - ", b, "^", t, ")"]
 
-    return Rule(name, symbol, f"{source} with its bias corrected", (source, "t"),
+    return Rule(name, symbol, meaning, (source, "t"),
                 lambda value, t: value / (1.0 - beta ** t), formula)
 
 
@@ -34,7 +35,7 @@ class Adam(Optimizer):
     """Steps by a bias-corrected running mean of the gradient over the root of that of its square."""
 
     name = "adam"
-    description = "Adam: bias-corrected moments m^ and v^, w - lr m^ / (sqrt(v^) + eps)"
+    description = "Adam: bias-corrected moments m_hat and v_hat, w - lr m_hat / (sqrt(v_hat) + eps)"
     options = ADAM_OPTIONS
     squares = ("v",)
     state_names = ("m", "v")
@@ -48,16 +49,17 @@ class Adam(Optimizer):
                              v["beta2"], g, squared=True))
 
     def first_corrected(self, g: str) -> Rule:
-        """m^: the bias-corrected first moment."""
-        return bias_corrected("m_hat", "m^", "m", "beta1", self.values["beta1"])
+        """m_hat: the bias-corrected first moment."""
+        return bias_corrected("m_hat", "m_hat", "m", "beta1", self.values["beta1"],
+                              "the first moment with its bias corrected")
 
     def update_rules(self, g: str) -> tuple[Rule, ...]:
         v = self.values
         return (
             *self.moments(g),
             self.first_corrected(g),
-            bias_corrected("v_hat", "v^", "v", "beta2", v["beta2"]),
-            adaptive_step(v["eps"], "m_hat", "v_hat", "the step, lr * m^ / (sqrt(v^) + eps)"),
+            bias_corrected("v_hat", "v_hat", "v", "beta2", v["beta2"], "the second moment with its bias corrected"),
+            adaptive_step(v["eps"], "m_hat", "v_hat", "the step, lr * m_hat / (sqrt(v_hat) + eps)"),
             self.new_rule(),
         )
 
@@ -79,5 +81,5 @@ class Adam(Optimizer):
         )
 
     def uncorrected_first(self) -> tuple[RuleMistake, ...]:
-        """m^ taken as m itself."""
+        """m_hat taken as m itself."""
         return (RuleMistake("bias_correction_omitted", "m_hat", ("m",), lambda value: [value]),)

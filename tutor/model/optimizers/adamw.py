@@ -13,7 +13,7 @@ class AdamW(Adam):
     """Adam whose weight decay shrinks the parameter directly."""
 
     name = "adamw"
-    description = "AdamW: Adam with decoupled weight decay, w - lr wd w - lr m^ / (sqrt(v^) + eps)"
+    description = "AdamW: Adam with decoupled weight decay, w - lr wd w - lr m_hat / (sqrt(v_hat) + eps)"
     options = ADAM_OPTIONS
 
     @classmethod

@@ -42,7 +42,7 @@ class Rule:
     """
 
     name: str  # the key stem: "m", "v_hat", "step", "new"
-    symbol: str  # how it is written: "m", "v^", "step"
+    symbol: str  # how it is written: "m", "v_hat", "step"
     meaning: str  # in words, for quiz questions and docs
     inputs: tuple[str, ...]
     compute: Callable[..., Any]
@@ -62,7 +62,7 @@ class RuleMistake:
 #: Every optimizer mistake's id with its explanation (each optimizer says where it applies).
 MISTAKES: dict[str, str] = {
     "bias_correction_omitted":
-        "the bias correction was left out: m^ = m / (1 - beta1^t) and v^ = v / (1 - beta2^t), which matter "
+        "the bias correction was left out: m_hat = m / (1 - beta1^t) and v_hat = v / (1 - beta2^t), which matter "
         "most in the first steps",
     "epsilon_inside_sqrt":
         "epsilon was put inside the square root, sqrt(v + eps); it is added after it: sqrt(v) + eps",

@@ -1,8 +1,8 @@
 """NAdam as PyTorch's: Adam with Nesterov momentum and a momentum schedule.
 
 With mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)) and P_t = mu_1 * ... * mu_t:
-``m^ = mu_(t+1) * m / (1 - P_(t+1)) + (1 - mu_t) * g / (1 - P_t)``, ``v^ = v / (1 - beta2^t)``,
-``new = theta - lr * m^ / (sqrt(v^) + eps)``.
+``m_hat = mu_(t+1) * m / (1 - P_(t+1)) + (1 - mu_t) * g / (1 - P_t)``, ``v_hat = v / (1 - beta2^t)``,
+``new = theta - lr * m_hat / (sqrt(v_hat) + eps)``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class NAdam(Adam):
             return [Term("mu_t+1", mu(k + 1)), " * ", m, " / (1 - ", Term("P_t+1", product(k + 1)), ") + (1 - ",
                     Term("mu_t", mu(k)), ") * ", grad, " / (1 - ", Term("P_t", product(k)), ")"]
 
-        return Rule("m_hat", "m^", "the Nesterov first moment, bias-corrected", ("m", g, "t"), compute, formula)
+        return Rule("m_hat", "m_hat", "the first moment with its bias corrected, looking one step ahead",
+                    ("m", g, "t"), compute, formula)
 
     def uncorrected_first(self) -> tuple[RuleMistake, ...]:
         mu = self.mu

@@ -16,7 +16,8 @@ class RMSprop(Optimizer):
     description = "RMSprop: v = alpha v + (1 - alpha) g^2, w - lr g / (sqrt(v) + eps)"
     options = (
         Option("alpha", 0.99, "how much of the previous mean square is kept", low=0.0, up_to=1.0),
-        Option("eps", 1e-8, "added to the root, so that the division is safe", low=0.0),
+        Option("eps", 1e-8, "added to the root, so that the division is safe (more than 0)",
+               above=0.0),
     )
     squares = ("v",)
     state_names = ("v",)
