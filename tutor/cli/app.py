@@ -510,18 +510,18 @@ def train(
     data: Annotated[Optional[str], typer.Option(
         "--data", metavar="CSV|NAME", help="The training data: a CSV file (a header, the feature columns, "
                                                 "then `label`), or a built-in set: linear, xor-easy, spirals.")] = None,
-    epochs: Annotated[int, typer.Option("--epochs", min=0, help="Passes over the training set.")] = 1000,
+    epochs: Annotated[int, typer.Option("--epochs", metavar="N", min=0, help="Passes over the training set.")] = 1000,
     shape: Annotated[Optional[str], typer.Option(
         "--shape", metavar="N-N[-N...]", help="Make a network: inputs, then the neurons of each layer (2-4-4-1).")] = None,
     activation: Annotated[Optional[str], typer.Option(
-        "--activation", help="With --shape: the activation of every layer (default sigmoid).")] = None,
+        "--activation", metavar="NAME", help="With --shape: the activation of every layer (default sigmoid).")] = None,
     output_activation: Annotated[Optional[str], typer.Option(
-        "--output-activation", help="With --shape: the output layer's activation (default: as --activation; "
+        "--output-activation", metavar="NAME", help="With --shape: the output layer's activation (default: as --activation; "
                                     "softmax for cross_entropy with several outputs).")] = None,
     loss: Annotated[Optional[str], typer.Option(
-        "--loss", help="With --shape: half_sse, sse, mse (default), bce or cross_entropy.")] = None,
+        "--loss", metavar="NAME", help="With --shape: half_sse, sse, mse (default), bce or cross_entropy.")] = None,
     learning_rate: Annotated[Optional[float], typer.Option(
-        "--learning-rate", help="With --shape: the learning rate (default 0.1).")] = None,
+        "--learning-rate", metavar="ETA", help="With --shape: the learning rate (default 0.1).")] = None,
     optimizer: Annotated[Optional[str], typer.Option(
         "--optimizer", metavar="SPEC",
         help="NAME[:KEY=VALUE,...]: sgd (default, or the problem file's), momentum, nesterov, adagrad, rmsprop, "
@@ -534,15 +534,15 @@ def train(
              "step:step_size=S,gamma=G or "
              "exponential:gamma=G.")] = None,
     init: Annotated[Optional[str], typer.Option(
-        "--init", help="With --shape: xavier (default), he, uniform or normal.")] = None,
+        "--init", metavar="NAME", help="With --shape: xavier (default), he, uniform or normal.")] = None,
     seed: Annotated[Optional[int], typer.Option(
-        "--seed", min=0, help="Seed of the initial weights, the shuffling and the validation split (default: a "
+        "--seed", metavar="N", min=0, help="Seed of the initial weights, the shuffling and the validation split (default: a "
                               "random seed, shown).")] = None,
     target: Annotated[Optional[list[str]], typer.Option(
         "--target", metavar="COLUMN", help="A CSV column to learn as a regression target (repeat for several); "
                                            "the label column is then not used.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(
-        "--batch-size", min=1, help="Samples per step (default: the whole training set).")] = None,
+        "--batch-size", metavar="B", min=1, help="Samples per step (default: the whole training set).")] = None,
     shuffle: Annotated[bool, typer.Option(
         "--shuffle/--no-shuffle", help="Shuffle the samples every epoch (with --seed), or take batches in file "
                                        "order.")] = True,
@@ -550,9 +550,9 @@ def train(
         "--validation", metavar="FRACTION", help="Hold out this fraction of the samples to measure the "
                                                  "validation loss.")] = 0.0,
     patience: Annotated[Optional[int], typer.Option(
-        "--patience", min=1, help="Stop after this many epochs in a row without a better validation loss.")] = None,
+        "--patience", metavar="P", min=1, help="Stop after this many epochs in a row without a better validation loss.")] = None,
     log_every: Annotated[Optional[int], typer.Option(
-        "--log-every", min=0, help="Print `epoch E loss: L` every this many epochs (default: about ten lines; "
+        "--log-every", metavar="K", min=0, help="Print `epoch E loss: L` every this many epochs (default: about ten lines; "
                                    "0: none).")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Show every sample's prediction, not the first 10.")] = False,
     plot: Annotated[Optional[str], typer.Option(
@@ -591,9 +591,9 @@ def data(
     name: Annotated[str, typer.Argument(
         help="linear, xor-easy (the lab's two sets) or spirals (three classes).", show_default=False)],
     n: Annotated[Optional[int], typer.Option(
-        "--n", min=1, help="Points (linear: 100 by default; spirals: per class, 100 by default).")] = None,
+        "--n", metavar="N", min=1, help="Points (linear: 100 by default; spirals: per class, 100 by default).")] = None,
     seed: Annotated[Optional[int], typer.Option(
-        "--seed", min=0, help="Seed of the random points (default 0).")] = None,
+        "--seed", metavar="N", min=0, help="Seed of the random points (default 0).")] = None,
     output: Annotated[Optional[str], typer.Option(
         "--output", "-o", metavar="FILE.csv", help="Write to FILE.csv instead of standard output.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE.csv if it exists.")] = False,
