@@ -57,13 +57,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--torch", metavar="PYTHON", help="a Python with torch installed, for the comparison")
+    parser.add_argument("--optimizer", choices=sorted(RATES), action="append", help="only this one (repeatable)")
     args = parser.parse_args()
     subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "tutor")], check=True)
     with tempfile.TemporaryDirectory() as folder:
         data = str(Path(folder) / "xor-easy.csv")
         subprocess.run([PY, "-m", "tutor", "data", "xor-easy", "-o", data], check=True, stdout=subprocess.DEVNULL)
         figures = str(Path(folder) / "figures")
-        for optimizer in ("sgd", "adam"):
+        for optimizer in args.optimizer or ("sgd", "adam"):
             commands = {
                 "train": train_command(optimizer),
                 "minimal numpy loop": [PY, str(ROOT / "bench" / "train_minimal.py"), optimizer, EPOCHS, data],

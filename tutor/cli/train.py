@@ -269,7 +269,8 @@ def _train_with_progress(command, setup, training, targets, held, held_targets, 
 
     try:
         result = train(setup.network, training.features, targets, options, optimizer=rule.optimizer,
-                       schedule=rule.schedule, validation=validation, on_epoch=on_epoch, first_step=rule.first_step,
+                       schedule=rule.schedule, validation=validation,
+                       on_epoch=on_epoch if text or paths.checkpoints else None, first_step=rule.first_step,
                        initial_state=rule.state, first_epoch=rule.first_step - 1)
         return result, rule
     finally:

@@ -217,6 +217,8 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
     val_history = np.empty(options.epochs + 1) if checked else None
     best, waited, stopped, steps, done = np.inf, 0, "completed", first_step - 1, 0
     full_batch = size == samples
+    shuffled = options.shuffle and not full_batch
+    lr0, constant = network.learning_rate, schedule is None or getattr(schedule, "name", "") == "constant"
     now = params.network
     if not full_batch:
         history[0] = mean_loss(now(), x, t)
@@ -226,9 +228,8 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
         with warnings.catch_warnings():  # a diverging run ends in words (stopped = "diverged"), not in warnings
             warnings.simplefilter("ignore", RuntimeWarning)  # (np.errstate would slow every numpy call down)
             for epoch in range(options.epochs):
-                lr = network.learning_rate if schedule is None else schedule.rate(network.learning_rate,
-                                                                                  first_epoch + epoch)
-                order = epoch_order(samples, epoch, options)
+                lr = lr0 if constant else schedule.rate(lr0, first_epoch + epoch)
+                order = epoch_order(samples, epoch, options) if shuffled else None
                 for start in range(0, samples, size):
                     if full_batch:
                         history[epoch] = stepper(x, t)
