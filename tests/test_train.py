@@ -514,6 +514,8 @@ def test_regression_targets(invoke, tmp_path):
     (["--shape", "2-3-1", "--data", "nosuch"], "--data: no such file, and no data set 'nosuch'"),
     (["--shape", "2-3-1", "--data", "missing.csv"], "missing.csv: no such CSV file"),
     (["--shape", "2-3-1", "--data", "xor-easy", "--checkpoint-every", "2"], "--checkpoint-every needs --save"),
+    (["mazur", "--target", "y"], "--target names columns of a CSV file"),
+    (["--shape", "2-3-1", "--data", "xor-easy", "--target", "y"], "--target names columns of a CSV file"),
 ])
 def test_bad_options(invoke, args, message):
     result = invoke("train", *args)

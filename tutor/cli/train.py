@@ -106,6 +106,8 @@ def _check_options(command: TrainCommand) -> None:
                         f"{command.validation:g}")
     if command.patience is not None and not command.validation:
         raise UserError("--patience stops when the validation loss stops improving: give --validation too")
+    if command.targets and command.data is None:
+        raise UserError("--target names columns of a CSV file: give it with --data FILE.csv")
     if command.checkpoint_every is not None and command.save is None:
         raise UserError("--checkpoint-every needs --save FILE (checkpoints are named after it)")
     if command.problem is None and command.shape is None:
