@@ -204,3 +204,21 @@ def test_the_quiz_card_gives_the_optimizer_and_its_starting_state(invoke, tmp_pa
     assert "eta = 0.405 (epoch 2 of exponential(gamma=0.9), eta0 = 0.5)" in out
     assert "adam, step t = 3: beta1 = 0.9, beta2 = 0.999, eps = 1e-08" in out
     assert "m_prev(w2) = 0.02" in out and "v_prev(w8) = 4" in out
+
+
+@pytest.mark.parametrize("lines", ["optimizer: adam\n", "optimizer: nesterov\nweight_decay: 0.1\n"])
+def test_the_fast_json_lists_the_same_records_as_the_trace(lines):
+    """`solve --format json` writes the optimizer's weight quantities as text, straight from the arrays."""
+    import io
+
+    from tutor.views.json import trace_to_dict, write_trace_json
+
+    trace = solve(parse_problem(UPDATED + lines), steps=2, show=2)
+    stream = io.StringIO()
+    write_trace_json(trace, stream)
+    written = json.loads(stream.getvalue())
+    assert written == trace_to_dict(trace)
+    quantities = list(trace)
+    assert [r["key"] for r in written["quantities"]] == [q.key for q in quantities]
+    for record, q in zip(written["quantities"], quantities):
+        assert (record["kind"], record["value"], record["depends_on"]) == (q.kind, q.value, list(q.depends_on))

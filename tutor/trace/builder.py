@@ -12,7 +12,7 @@ from tutor.problem.validated import Problem
 from tutor.trace.keys import make_key
 from tutor.trace.labels import Labels
 from tutor.trace.quantity import Entry, Part, Quantity, Term, WeightBlock, WeightRow
-from tutor.trace.updates import UpdateQuantities, rule_name
+from tutor.trace.updates import UpdateBlock, UpdateQuantities, rule_name
 
 #: Formulas with more terms than this are shown with the middle elided.
 MAX_TERMS_SHOWN = 8
@@ -40,6 +40,8 @@ class Builder:
                 for j in range(1, layer.size + 1):
                     for i in range(1, layer.fan_in + 1):
                         yield (item.kind, item.layer, j, i, None)
+            elif isinstance(item, UpdateBlock):
+                yield from self.updates.weight_entries(item.layer)
             else:
                 yield item
 
@@ -81,11 +83,8 @@ class Builder:
             yield ("grad_bias", l, j, None, None)
 
     def _update_entries(self, l: int) -> Iterator[Entry]:
-        if self.updates.detailed:  # each parameter's optimizer quantities, then its new value
-            layer = self.p.layers[l - 1]
-            for j in range(1, layer.size + 1):
-                for i in range(1, layer.fan_in + 1):
-                    yield from self.updates.entries(l, j, i)
+        if self.updates.detailed:  # each weight's optimizer quantities, then its new value
+            yield UpdateBlock(l)
         else:
             yield WeightBlock("new_weight", l)
         if self.p.update_biases:
@@ -99,7 +98,12 @@ class Builder:
     def count(self) -> int:
         total = 0
         for item in self.blocks():
-            total += self.p.layers[item.layer - 1].weights.size if isinstance(item, WeightBlock) else 1
+            if isinstance(item, WeightBlock):
+                total += self.p.layers[item.layer - 1].weights.size
+            elif isinstance(item, UpdateBlock):
+                total += self.p.layers[item.layer - 1].weights.size * len(self.updates.rules)
+            else:
+                total += 1
         return total
 
     # -- key, index, value, dependencies ----------------------------------------------------------------
@@ -179,16 +183,22 @@ class Builder:
             if isinstance(item, dict):
                 yield item
                 continue
+            if isinstance(item, UpdateBlock):
+                for key, kind, j, i, value, deps in self.updates.weight_records(item.layer):
+                    yield {"key": key, "kind": kind, "layer": item.layer, "index": [j, i], "value": value,
+                           "depends_on": deps}
+                continue
             kind, layer = item.kind, item.layer
             for row in self.weight_rows(item):
                 for i, (key, value, deps) in enumerate(zip(row.keys, row.values, row.depends_on), start=1):
                     yield {"key": key, "kind": kind, "layer": layer, "index": [row.j, i], "value": value,
                            "depends_on": list(deps)}
 
-    def record_blocks(self) -> Iterator[dict | "WeightBlock"]:
-        """Records as dicts, except each weight block, which `weight_rows` lists without per-entry calls."""
+    def record_blocks(self) -> Iterator[dict | WeightBlock | UpdateBlock]:
+        """Records as dicts, except each weight block, which `weight_rows` lists without per-entry calls, and
+        each update block, which `updates.weight_records` lists."""
         for item in self.blocks():
-            if isinstance(item, WeightBlock):
+            if isinstance(item, (WeightBlock, UpdateBlock)):
                 yield item
             else:
                 yield {"key": self.key(*item), "kind": item[0], "layer": item[1], "index": list(self.index(*item)),

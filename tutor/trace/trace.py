@@ -20,6 +20,7 @@ from tutor.trace.builder import Builder
 from tutor.trace.keys import make_key
 from tutor.trace.labels import Labels, describe
 from tutor.trace.quantity import Entry, Part, Quantity, Term, WeightBlock, WeightRow
+from tutor.trace.updates import UpdateBlock, UpdateRecord
 
 __all__ = ["Trace", "QuantityView", "Quantity", "Term", "Part", "WeightBlock", "WeightRow", "describe"]
 
@@ -136,9 +137,14 @@ class Trace:
         """Quantities as plain dicts (key, kind, layer, index, value, depends_on), built without formulas."""
         yield from self._builder.records()
 
-    def record_blocks(self) -> Iterator[dict | "WeightBlock"]:
-        """Like `records`, but each layer's weight gradients (or updates) come as one `WeightBlock`."""
+    def record_blocks(self) -> Iterator[dict | "WeightBlock" | UpdateBlock]:
+        """Like `records`, but each layer's weight gradients (or updates) come as one `WeightBlock`, and an
+        optimizer's quantities of each layer's weights as one `UpdateBlock`."""
         yield from self._builder.record_blocks()
+
+    def update_records(self, block: UpdateBlock) -> Iterator[UpdateRecord]:
+        """The records of an update block: (key, kind, j, i, value, depends_on), weight by weight."""
+        yield from self._builder.updates.weight_records(block.layer)
 
     def weight_rows(self, block: "WeightBlock") -> Iterator["WeightRow"]:
         """The rows (one per neuron) of a block of weight quantities."""

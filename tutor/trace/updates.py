@@ -9,12 +9,14 @@ values in order, so a student's own numbers follow through the optimizer's state
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from tutor.model.optimizers.base import Rule
 from tutor.problem.validated import Problem
+from tutor.trace.keys import make_key
 from tutor.trace.labels import Labels
 from tutor.trace.quantity import Entry, Part, Term
 
@@ -30,6 +32,17 @@ def rule_kind(name: str, weight: bool) -> str:
 def rule_name(kind: str) -> str:
     """The rule a quantity kind comes from (``opt_m`` -> ``m``; new_weight and new_bias -> ``new``)."""
     return kind[4:] if kind.startswith("opt_") else "new"
+
+
+@dataclass(frozen=True)
+class UpdateBlock:
+    """Every optimizer quantity of one layer's weights, weight by weight: most of a big network's quantities."""
+
+    layer: int
+
+
+#: One record of an update block: key, kind, j, i, value, the keys it depends on.
+UpdateRecord = tuple[str, str, int, int, float, list[str]]
 
 
 class UpdateQuantities:
@@ -52,6 +65,28 @@ class UpdateQuantities:
         """One parameter's quantities, in the order the optimizer computes them."""
         for name in self.rules:
             yield (rule_kind(name, i is not None), l, j, i, None)
+
+    def weight_entries(self, l: int) -> Iterator[Entry]:
+        """The quantities of every weight of layer l, weight by weight (row j, then input i)."""
+        layer = self.p.layers[l - 1]
+        for j in range(1, layer.size + 1):
+            for i in range(1, layer.fan_in + 1):
+                yield from self.entries(l, j, i)
+
+    def weight_records(self, l: int) -> Iterator[UpdateRecord]:
+        """The records of `weight_entries`, read from the arrays at once rather than entry by entry."""
+        values = self._values(l, 0)
+        names = list(self.rules)
+        kinds = [rule_kind(name, True) for name in names]
+        arrays = [values[name].tolist() for name in names]
+        prefix = {name: _key_prefix(self.input_kind(name, 0), l) for name in ("grad", *names)}
+        dep_prefixes = [[prefix[n] for n in self.rules[name].inputs if self.is_quantity(n)] for name in names]
+        rows, cols = values["new"].shape
+        for j in range(1, rows + 1):
+            for i in range(1, cols + 1):
+                at = f"_{j}_{i}"
+                for name, kind, array, deps in zip(names, kinds, arrays, dep_prefixes):
+                    yield prefix[name] + at, kind, j, i, array[j - 1][i - 1], [d + at for d in deps]
 
     def is_quantity(self, name: str) -> bool:
         """Whether a rule input is a quantity of the trace (else a given number)."""
@@ -118,6 +153,11 @@ class UpdateQuantities:
 
     def _values(self, l: int, i: int | None) -> dict[str, Any]:
         return self.step.layers[l - 1].update_values["weights" if i is not None else "biases"]
+
+
+def _key_prefix(kind: str, l: int) -> str:
+    """A weight quantity's key without its ``_j_i``: ``m_w2``, ``dL_dw2``, ``new_w2``."""
+    return make_key(kind, l, 1, 1)[: -len("_1_1")]
 
 
 def _position(j: int | None, i: int | None) -> tuple[int, ...]:

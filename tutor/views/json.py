@@ -14,6 +14,7 @@ from typing import IO, Any, Iterator
 import numpy as np
 
 from tutor.trace.trace import Trace, WeightBlock, WeightRow
+from tutor.trace.updates import UpdateBlock, UpdateRecord
 
 JSON_FORMAT_VERSION = 1
 _QUANTITIES = "\x00quantities\x00"
@@ -100,8 +101,19 @@ def _quantity_chunks(trace: Trace) -> Iterator[str]:
         if isinstance(item, WeightBlock):
             for row in trace.weight_rows(item):
                 yield _weight_row_text(item, row)
+        elif isinstance(item, UpdateBlock):
+            yield from _update_texts(item.layer, trace.update_records(item))
         else:
             yield _dumps(item)
+
+
+def _update_texts(layer: int, records: Iterator[UpdateRecord]) -> Iterator[str]:
+    """Update records as JSON text: plain ASCII keys and kinds need no escaping."""
+    sep = '", "'
+    for key, kind, j, i, value, deps in records:
+        depends = f'["{sep.join(deps)}"]' if deps else "[]"
+        yield (f'{{"key": "{key}", "kind": "{kind}", "layer": {layer}, "index": [{j}, {i}], "value": {_number(value)}, '
+               f'"depends_on": {depends}}}')
 
 
 def _weight_row_text(block: WeightBlock, row: WeightRow) -> str:
