@@ -72,6 +72,17 @@ MISTAKES = [
     (["progress", "--sessions", "all"], "--sessions expects a whole number of at least 1, not 'all'"),
     (["progress", "--sessions", "0"], "--sessions expects a whole number of at least 1, not '0'"),
     (["progress", "--reset"], "No such option '--reset'" + see("progress")),
+    # train
+    (["train", "--epochs", "many"], "--epochs expects a whole number of at least 0, not 'many'"),
+    (["train", "--batch-size", "0"], "--batch-size expects a whole number of at least 1, not '0'"),
+    (["train", "--validation", "half"], "--validation expects a number, not 'half'"),
+    (["train", "--shufle"], "No such option '--shufle'; did you mean '--shuffle'?" + see("train")),
+    (["train", "--no-shuffle=1"], "Option '--no-shuffle' takes no value" + see("train")),
+    (["train", MAZUR, "extra"], "Unexpected extra argument 'extra'" + see("train")),
+    # data
+    (["data", "linear", "--n", "-5"], "--n expects a whole number of at least 1, not '-5'"),
+    (["data", "linear", "--rows", "5"], "No such option '--rows'" + see("data")),
+    (["data"], "Missing argument 'NAME'" + see("data")),
     # the program itself
     (["slove", MAZUR], "No such command 'slove'; did you mean 'solve'? (see `backprop-tutor --help`)"),
     (["--verbose", "solve", MAZUR], "No such option '--verbose' (see `backprop-tutor --help`)"),

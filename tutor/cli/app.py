@@ -491,7 +491,8 @@ def train(
     data: Annotated[Optional[str], typer.Option(
         "--data", metavar="CSV|NAME", help="The training data: a CSV file (a header, the feature columns, "
                                                 "then `label`), or a built-in set: linear, xor-easy, spirals.")] = None,
-    epochs: Annotated[int, typer.Option("--epochs", metavar="N", min=0, help="Passes over the training set.")] = 1000,
+    epochs: Annotated[int, whole_number_option(
+        "--epochs", metavar="N", minimum=0, help="Passes over the training set.")] = 1000,
     shape: Annotated[Optional[str], typer.Option(
         "--shape", metavar="N-N[-N...]", help="Make a network: inputs, then the neurons of each layer (2-4-4-1).")] = None,
     activation: Annotated[Optional[str], typer.Option(
@@ -501,7 +502,7 @@ def train(
                                     "softmax for cross_entropy with several outputs).")] = None,
     loss: Annotated[Optional[str], typer.Option(
         "--loss", metavar="NAME", help="With --shape: half_sse, sse, mse (default), bce or cross_entropy.")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option(
+    learning_rate: Annotated[Optional[float], number_option(
         "--learning-rate", metavar="ETA", help="With --shape: the learning rate (default 0.1).")] = None,
     optimizer: Annotated[Optional[str], typer.Option(
         "--optimizer", metavar="SPEC",
@@ -516,24 +517,24 @@ def train(
              "exponential:gamma=G.")] = None,
     init: Annotated[Optional[str], typer.Option(
         "--init", metavar="NAME", help="With --shape: xavier (default), he, uniform or normal.")] = None,
-    seed: Annotated[Optional[int], typer.Option(
-        "--seed", metavar="N", min=0, help="Seed of the initial weights, the shuffling and the validation split (default: a "
+    seed: Annotated[Optional[int], whole_number_option(
+        "--seed", metavar="N", minimum=0, help="Seed of the initial weights, the shuffling and the validation split (default: a "
                               "random seed, shown).")] = None,
     target: Annotated[Optional[list[str]], typer.Option(
         "--target", metavar="COLUMN", help="A CSV column to learn as a regression target (repeat for several); "
                                            "the label column is then not used.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(
-        "--batch-size", metavar="B", min=1, help="Samples per step (default: the whole training set).")] = None,
+    batch_size: Annotated[Optional[int], whole_number_option(
+        "--batch-size", metavar="B", minimum=1, help="Samples per step (default: the whole training set).")] = None,
     shuffle: Annotated[bool, typer.Option(
         "--shuffle/--no-shuffle", help="Shuffle the samples every epoch (with --seed), or take batches in file "
                                        "order.")] = True,
-    validation: Annotated[float, typer.Option(
+    validation: Annotated[float, number_option(
         "--validation", metavar="FRACTION", help="Hold out this fraction of the samples to measure the "
                                                  "validation loss.")] = 0.0,
-    patience: Annotated[Optional[int], typer.Option(
-        "--patience", metavar="P", min=1, help="Stop after this many epochs in a row without a better validation loss.")] = None,
-    log_every: Annotated[Optional[int], typer.Option(
-        "--log-every", metavar="K", min=0, help="Print `epoch E loss: L` every this many epochs (default: about ten lines; "
+    patience: Annotated[Optional[int], whole_number_option(
+        "--patience", metavar="P", minimum=1, help="Stop after this many epochs in a row without a better validation loss.")] = None,
+    log_every: Annotated[Optional[int], whole_number_option(
+        "--log-every", metavar="K", minimum=0, help="Print `epoch E loss: L` every this many epochs (default: about ten lines; "
                                    "0: none).")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Show every sample's prediction, not the first 10.")] = False,
     plot: Annotated[Optional[str], typer.Option(
@@ -542,12 +543,12 @@ def train(
     save: Annotated[Optional[str], typer.Option(
         "--save", metavar="FILE.yaml", help="Write the trained network as a problem file (open it with solve or "
                                             "quiz: its step is the next step of training).")] = None,
-    checkpoint_every: Annotated[Optional[int], typer.Option(
-        "--checkpoint-every", metavar="K", min=1, help="Also save every K epochs, as FILE-epochK.yaml.")] = None,
+    checkpoint_every: Annotated[Optional[int], whole_number_option(
+        "--checkpoint-every", metavar="K", minimum=1, help="Also save every K epochs, as FILE-epochK.yaml.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
-    output: Annotated[OutputFormat, typer.Option(
+    output: Annotated[OutputFormat, choice_option(
         "--format", "-f", help="text (coloured on a terminal), plain (no colour), or json: history, final, "
-                               "accuracy.")] = OutputFormat.text,
+                               "accuracy.", choices=OutputFormat)] = OutputFormat.text,
 ) -> None:
     """Train a network on data over many epochs: loss as it goes, learning curve, accuracy, predictions, plots."""
 
@@ -571,10 +572,10 @@ def train(
 def data(
     name: Annotated[str, typer.Argument(
         help="linear, xor-easy (the lab's two sets) or spirals (three classes).", show_default=False)],
-    n: Annotated[Optional[int], typer.Option(
-        "--n", metavar="N", min=1, help="Points (linear: 100 by default; spirals: per class, 100 by default).")] = None,
-    seed: Annotated[Optional[int], typer.Option(
-        "--seed", metavar="N", min=0, help="Seed of the random points (default 0).")] = None,
+    n: Annotated[Optional[int], whole_number_option(
+        "--n", metavar="N", minimum=1, help="Points (linear: 100 by default; spirals: per class, 100 by default).")] = None,
+    seed: Annotated[Optional[int], whole_number_option(
+        "--seed", metavar="N", minimum=0, help="Seed of the random points (default 0).")] = None,
     output: Annotated[Optional[str], typer.Option(
         "--output", "-o", metavar="FILE.csv", help="Write to FILE.csv instead of standard output.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE.csv if it exists.")] = False,
