@@ -173,6 +173,7 @@ def test_help_shows_every_option_with_its_metavar_and_default(width):
     commands = typer.main.get_command(app).commands
     for (name, command), out in zip(commands.items(), _helps(width, list(commands)), strict=True):
         assert out.startswith(f"Usage: backprop-tutor {name} ")
+        assert "{" not in out.splitlines()[0], out.splitlines()[0]  # arguments named plainly: PROBLEM
         assert max(len(line) for line in out.splitlines()) <= width, name
         for param in command.params:
             long_name = next((opt for opt in param.opts if opt.startswith("--")), None)

@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Annotated, Callable, NoReturn, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from tutor import __version__
 from tutor.cli.options import (HELP_OPTIONS, OptionValueError, choice_option, command_line_mistake, number_option,
@@ -43,6 +43,18 @@ class _Group(TyperGroup):
             typer.echo("interrupted", err=True)
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+class _Command(TyperCommand):
+    """A command whose usage line names its arguments plainly: `PROBLEM`, as in its help, not `{PROBLEM}`."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [_unbraced(piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+def _unbraced(piece: str) -> str:
+    """A required argument's metavar without the braces some typer releases put around it."""
+    return piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
 
 
 def _refuse(message: str) -> NoReturn:
@@ -115,7 +127,7 @@ def _write_or_print(text: str, output: str | None, force: bool) -> bool:
     return True
 
 
-@app.command()
+@app.command(cls=_Command)
 def solve(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM",
@@ -186,7 +198,7 @@ def solve(
     _run(action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     problems: Annotated[list[str], typer.Argument(
         metavar="PROBLEM...", help="Problem files (or bundled problem names) to validate.", show_default=False)],
@@ -215,7 +227,7 @@ def check(
     _run(action)
 
 
-@app.command(name="list")
+@app.command(cls=_Command, name="list")
 def list_problems() -> None:
     """List the bundled problems, each with a one-line description."""
 
@@ -241,7 +253,7 @@ def list_problems() -> None:
 
 
 # --- `new`: generated practice problems (tutor/problem/generate.py) ---------------------------------------
-@app.command(epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
+@app.command(cls=_Command, epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
 def new(
     seed: Annotated[Optional[int], whole_number_option(
         "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same "
@@ -310,7 +322,7 @@ MinFiguresOption = Annotated[Optional[int], whole_number_option(
     help="Fewest significant figures an answer needs (default: the problem's, else 2).")]
 
 
-@app.command()
+@app.command(cls=_Command)
 def grade(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name) the sheets answer.",
@@ -354,7 +366,7 @@ def grade(
     _run(action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def template(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name).", show_default=False)],
@@ -394,7 +406,7 @@ class Focus(str, Enum):
     updates = "updates"
 
 
-@app.command()
+@app.command(cls=_Command)
 def quiz(
     problem: Annotated[Optional[str], typer.Argument(
         metavar="[PROBLEM]", show_default=False,
@@ -460,7 +472,7 @@ def quiz(
     _run(action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def progress(
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
@@ -482,7 +494,7 @@ def progress(
 
 
 # --- `train` and `data`: learning from data over many epochs (tutor/cli/train.py) --------------------------
-@app.command()
+@app.command(cls=_Command)
 def train(
     problem: Annotated[Optional[str], typer.Argument(
         metavar="[PROBLEM]", show_default=False,
@@ -568,7 +580,7 @@ def train(
     _run(action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def data(
     name: Annotated[str, typer.Argument(
         help="linear, xor-easy (the lab's two sets) or spirals (three classes).", show_default=False)],
