@@ -201,11 +201,11 @@ def _forward(problem: Problem, layers: list[Layer], params: list[Params]):
 def delta_rules(problem: Problem, layers: list[Layer]) -> list[DeltaRule]:
     """How each layer turns dL/dout into dL/dnet; the output layer's may use a form the loss has with it."""
     last = len(layers) - 1
-    return [_output_delta_rule(problem.loss, activation_of(layer), problem.targets) if index == last
+    return [output_delta_rule(problem.loss, activation_of(layer), problem.targets) if index == last
             else activation_of(layer).backward for index, layer in enumerate(layers)]
 
 
-def _output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) -> DeltaRule:
+def output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) -> DeltaRule:
     """The output layer's delta: fused with the loss, guarded against saturation, or the plain chain rule."""
     if not activation.elementwise and loss.fuses_with(activation):
         return lambda net, out, grad: loss.fused_delta(out, targets)
