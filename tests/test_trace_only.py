@@ -23,7 +23,7 @@ ENGINE_FIELDS = sorted({f.name for cls in (LayerStep, Step) for f in fields(cls)
 FORBIDDEN = [
     (r"formula\s*\[", "indexes a formula's terms by position"),
     (r"\btrace\.step\b|\.step\.layers\b", "reads the engine's step"),
-    (r"\bLayerStep\b|\btutor\.engine\b", "uses the engine"),
+    (r"\bLayerStep\b|\btutor\.engine\.step\b", "uses the engine's step"),
     (r"\.(" + "|".join(ENGINE_FIELDS) + r")\b", "reads an engine array"),
 ]
 
