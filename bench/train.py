@@ -12,29 +12,19 @@ environment: it is not a project dependency); and `--plot DIR` adds under a seco
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import PY, compile_package, timed  # noqa: E402
+
 EPOCHS = "20000"
 RATES = {"sgd": "1", "adam": "0.01"}
-
-
-def timed(command: list[str]) -> tuple[float, float]:
-    """Wall time and CPU time (user + system) of one whole process; CPU time is steadier on a busy machine."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env={**os.environ, "NO_COLOR": "1"})
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def train_command(optimizer: str, *extra: str) -> list[str]:
@@ -59,7 +49,7 @@ def main() -> None:
     parser.add_argument("--torch", metavar="PYTHON", help="a Python with torch installed, for the comparison")
     parser.add_argument("--optimizer", choices=sorted(RATES), action="append", help="only this one (repeatable)")
     args = parser.parse_args()
-    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "tutor")], check=True)
+    compile_package()
     with tempfile.TemporaryDirectory() as folder:
         data = str(Path(folder) / "xor-easy.csv")
         subprocess.run([PY, "-m", "tutor", "data", "xor-easy", "-o", data], check=True, stdout=subprocess.DEVNULL)

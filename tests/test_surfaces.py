@@ -247,19 +247,6 @@ def test_names_in_the_courses_notation_work_in_answers(invoke, db):
     assert "by name: w_11^3*a_1^2)" in help_text
 
 
-@pytest.mark.parametrize("name", ["mazur", "ex02", "fish", "xor", "mlp", "perceptron"])
-@pytest.mark.parametrize("fmt", ["text", "plain"])
-def test_every_bundled_solution_fits_60_columns(runner, monkeypatch, name, fmt):
-    from tutor.cli.app import app
-
-    monkeypatch.chdir(ROOT)
-    env = {"COLUMNS": "60", "NO_COLOR": "1", "TERM": "dumb"}
-    result = runner.invoke(app, ["solve", name, "-f", fmt], env=env)
-    assert result.exit_code == 0
-    too_long = [line for line in result.stdout.split("\n") if len(line) > 60]
-    assert not too_long, too_long[:3]
-
-
 def test_carry_forward_message_says_why_an_answer_counts(mazur_trace_and_view):
     from tutor.teach.judge import Answer, Judgement
     from tutor.teach.quiz import Judged, select_questions

@@ -237,6 +237,7 @@ def _fast_stepper(problem: Problem, layers: list[Layer], updater: Updater):
     shares, gradient = problem.loss.shares, problem.loss.gradient
     m = problem.samples
     update = updater.update
+    total = np.add.reduce  # ndarray.sum without its Python wrapper
 
     def step(params: list[Params]) -> tuple[float, list[Params]]:
         out = x
@@ -245,7 +246,7 @@ def _fast_stepper(problem: Problem, layers: list[Layer], updater: Updater):
             net, cache = forward(out, p)
             out = activate(net)
             saved.append((net, out, cache))
-        loss = shares(out, targets).sum() / m
+        loss = total(shares(out, targets), None) / m
         grad = gradient(out, targets)
         new = list(params)
         for index, backward, rule in backwards:
