@@ -10,7 +10,8 @@ Targets (docs/benchmarks.md):
 - big-text: the same network's worked solution as text within 3x of that parse (tables are elided);
 - steps: `solve mazur-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy loop doing the same;
 - adam: `solve mazur-adam-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy Adam loop.
-The command is run as `python -m tutor` so that no launcher script (pyenv shims, say) is measured, and
+Times are CPU times (user + system) of the processes, medians of runs in alternation; the wall-time
+ratio is printed beside. The command is run as `python -m tutor` so that no launcher script (pyenv shims, say) is measured, and
 the package is byte-compiled first, as an install does.
 """
 
@@ -72,25 +73,33 @@ print(E)
 """
 
 
-def timed(command: list[str]) -> tuple[float, int]:
-    """Wall time of one process, and the peak memory (KB) of the processes run so far."""
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one process.
+
+    The ratios are taken on CPU time: on a busy machine a process waits for a core, which counts in its
+    wall time but not in its CPU time.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
                    env={**os.environ, "NO_COLOR": "1"})
     elapsed = time.perf_counter() - start
-    return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def compare(name: str, ours: list[str], baseline: list[str], target: float, runs: int) -> bool:
     """Time both commands in alternation (so a machine that speeds up or slows down affects both alike)."""
     timed(ours)  # warm the file cache
     timed(baseline)
-    pairs = [(timed(ours)[0], timed(baseline)[0]) for _ in range(runs)]
-    mine = statistics.median(p[0] for p in pairs)
-    base = statistics.median(p[1] for p in pairs)
-    ratio = statistics.median(p[0] / p[1] for p in pairs)
+    pairs = [(timed(ours), timed(baseline)) for _ in range(runs)]
+    wall = statistics.median(p[0][0] / p[1][0] for p in pairs)
+    mine = statistics.median(p[0][1] for p in pairs)
+    base = statistics.median(p[1][1] for p in pairs)
+    ratio = statistics.median(p[0][1] / p[1][1] for p in pairs)
     verdict = "ok" if ratio <= target else "SLOW"
-    print(f"{name:<10} ours {mine:7.3f} s  baseline {base:7.3f} s  ratio {ratio:5.2f} (target <= {target})  {verdict}")
+    print(f"{name:<10} CPU ours {mine:6.3f} s  baseline {base:6.3f} s  ratio {ratio:4.2f} (target <= {target}; "
+          f"wall {wall:4.2f})  {verdict}")
     return ratio <= target
 
 

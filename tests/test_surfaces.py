@@ -171,7 +171,7 @@ def test_list_fits_the_width(invoke):
     (["solve", MAZUR, "-f", "xml"], "error: --format expects one of text, plain, json, not 'xml'"),
     (["solve"], "error: Missing argument 'PROBLEM' (see `backprop-tutor solve --help`)"),
     (["grade", MAZUR, "x.yaml", "--follow-through-credit", "3"],
-     "error: --follow-through-credit expects a number from 0 to 1, not '3.0'"),
+     "error: --follow-through-credit expects a number from 0 to 1, not '3'"),
     (["solve", MAZUR, "--every", "5"], "error: --every needs --steps"),
 ])
 def test_option_errors_are_one_line(invoke, args, message):
@@ -264,19 +264,6 @@ def test_names_in_the_courses_notation_work_in_answers(invoke, db):
     assert data["results"][1]["answer"] == pytest.approx(0.5 * 0.321214 + 0.1 * 0.621227 + 0.5, abs=1e-6)
     help_text = flat(invoke("quiz", "ex02", "--limit", "1", "--db", str(db), input="").stdout)
     assert "by name: w_11^3*a_1^2)" in help_text
-
-
-@pytest.mark.parametrize("name", ["mazur", "ex02", "fish", "xor", "mlp", "perceptron"])
-@pytest.mark.parametrize("fmt", ["text", "plain"])
-def test_every_bundled_solution_fits_60_columns(runner, monkeypatch, name, fmt):
-    from tutor.cli.app import app
-
-    monkeypatch.chdir(ROOT)
-    env = {"COLUMNS": "60", "NO_COLOR": "1", "TERM": "dumb"}
-    result = runner.invoke(app, ["solve", name, "-f", fmt], env=env)
-    assert result.exit_code == 0
-    too_long = [line for line in result.stdout.split("\n") if len(line) > 60]
-    assert not too_long, too_long[:3]
 
 
 def test_carry_forward_message_says_why_an_answer_counts(mazur_trace_and_view):

@@ -1,22 +1,29 @@
 """The `backprop-tutor` command: a thin typer layer over the library.
 
 Every user mistake ends as one line on stderr and exit code 2. The engine and numpy are imported
-inside the commands, so `--help` and `--version` start fast.
+inside the commands, so `--help` and `--version` start fast. Annotations are real objects here, not
+strings (no `from __future__ import annotations`): typer reads every command's annotations at each
+start, and evaluating them from strings costs about 10 ms.
 """
 
-from __future__ import annotations
-
-import re
 import sys
 from enum import Enum
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, NoReturn, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from tutor import __version__
+from tutor.cli.options import (HELP_OPTIONS, OptionValueError, choice_option, command_line_mistake, number_option,
+                               whole_number_option)
 from tutor.model.activations import ACTIVATIONS, hidden_activations  # light: numpy is imported on first use
 from tutor.model.losses import LOSSES
+
+
+try:  # every error the command-line parser raises derives from typer's public base class...
+    from typer import TyperException as _ParserError
+except ImportError:  # ...or, in older typer releases (which depend on click), from click's
+    from click import ClickException as _ParserError  # type: ignore[assignment]
 
 
 class _Group(TyperGroup):
@@ -25,53 +32,35 @@ class _Group(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        errors = sys.modules[typer.BadParameter.__module__]  # click's exceptions (vendored by newer typer)
+        words = sys.argv[1:] if args is None else list(args)
         try:
-            code = super().main(args, prog_name, complete_var, False, **extra)
-        except errors.ClickException as exc:
-            if type(exc).__name__ == "NoArgsIsHelpError":  # no command: the help
-                typer.echo(exc.format_message())
-                sys.exit(0)
-            typer.echo(f"error: {command_line_error(exc)}", err=True)
-            sys.exit(exc.exit_code)
+            code = super().main(words or ["--help"], prog_name, complete_var, False, **extra)  # no words: the help
+        except OptionValueError as exc:
+            _refuse(str(exc))
+        except _ParserError:
+            _refuse(command_line_mistake(self, words, self.name or "backprop-tutor"))
         except typer.Abort:
             typer.echo("interrupted", err=True)
             sys.exit(130)
         sys.exit(code if isinstance(code, int) else 0)
 
 
-def command_line_error(exc: Exception) -> str:
-    """A command-line mistake in one line: which option or argument, what was given and what is expected."""
-    message = exc.format_message()  # type: ignore[attr-defined]
-    param = getattr(exc, "param", None)
-    if param is None or type(exc).__name__ != "BadParameter":
-        context = getattr(exc, "ctx", None)
-        where = f" (see `{context.command_path} --help`)" if context is not None else ""
-        return message.rstrip(".") + where
-    name = (param.opts[0] if getattr(param, "param_type_name", "") == "option" and param.opts
-            else (param.metavar or param.name or "").upper())
-    expected = _expected(param.type)
-    given = re.search(r"'([^']*)' is not|^(\S+) is not in the range", exc.message)  # type: ignore[attr-defined]
-    if expected and given:
-        return f"{name} expects {expected}, not '{given[1] if given[1] is not None else given[2]}'"
-    return f"{name}: {exc.message}"  # type: ignore[attr-defined]
+class _Command(TyperCommand):
+    """A command whose usage line names its arguments plainly: `PROBLEM`, as in its help, not `{PROBLEM}`."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [_unbraced(piece) for piece in super().collect_usage_pieces(ctx)]
 
 
-def _expected(kind) -> str:
-    """What a parameter type accepts, in words: "a whole number of at least 1"."""
-    name = getattr(kind, "name", "")
-    choices = getattr(kind, "choices", None)
-    if choices:
-        return "one of " + ", ".join(str(getattr(c, "value", c)) for c in choices)
-    what = "a whole number" if name.startswith("int") else "a number" if name.startswith("float") else ""
-    low, high = getattr(kind, "min", None), getattr(kind, "max", None)
-    if what and low is not None and high is not None:
-        return f"{what} from {low:g} to {high:g}"
-    if what and low is not None:
-        return f"{what} of at least {low:g}"
-    if what and high is not None:
-        return f"{what} of at most {high:g}"
-    return what
+def _unbraced(piece: str) -> str:
+    """A required argument's metavar without the braces some typer releases put around it."""
+    return piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+
+
+def _refuse(message: str) -> NoReturn:
+    """End with a command-line mistake: one line on stderr, exit code 2."""
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 app = typer.Typer(
@@ -83,7 +72,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTIONS},
 )
 
 
@@ -145,7 +134,7 @@ STEP_HELP = ("step K of the run instead of the first, with the parameters and op
 
 def step_option(name: str, help_text: str) -> Any:
     """The option that opens the problem at step K (`tutor.solver.open_problem`)."""
-    return Annotated[Optional[int], typer.Option(name, min=1, metavar="K", help=help_text)]
+    return Annotated[Optional[int], whole_number_option(name, minimum=1, metavar="K", help=help_text)]
 
 
 ShowStepOption = step_option("--show-step", f"Show {STEP_HELP}, in full (K is at most --steps; alone it runs K "
@@ -153,7 +142,7 @@ ShowStepOption = step_option("--show-step", f"Show {STEP_HELP}, in full (K is at
 StepOption = step_option("--step", f"Use the quantities of {STEP_HELP} (as `solve --show-step K`).")
 
 
-@app.command()
+@app.command(cls=_Command)
 def solve(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM",
@@ -163,17 +152,18 @@ def solve(
         "--only", metavar="KEY[,KEY...]",
         help="Show only the derivation of these quantities (keys such as new_w1_1_1, or the problem's own "
              "labels such as w5+), each with its full chain and, for a weight, its path-sum.")] = None,
-    digits: Annotated[int, typer.Option(
-        "--digits", metavar="N", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
-    output: Annotated[OutputFormat, typer.Option(
+    digits: Annotated[int, whole_number_option(
+        "--digits", metavar="N", minimum=1, maximum=17,
+        help="Significant digits shown (JSON is always full precision).")] = 6,
+    output: Annotated[OutputFormat, choice_option(
         "--format", "-f", help="text: tables (coloured on a terminal); plain: ASCII tables, no colour; "
-                               "json: the whole trace for programs.")] = OutputFormat.text,
-    steps: Annotated[Optional[int], typer.Option(
-        "--steps", metavar="N", min=1, help="Run this many gradient-descent steps: the loss history, and the full "
+                               "json: the whole trace for programs.", choices=OutputFormat)] = OutputFormat.text,
+    steps: Annotated[Optional[int], whole_number_option(
+        "--steps", metavar="N", minimum=1, help="Run this many gradient-descent steps: the loss history, and the full "
                                "trace of the first step.")] = None,
     show_step: ShowStepOption = None,
-    every: Annotated[Optional[int], typer.Option(
-        "--every", metavar="K", min=1, help="With --steps: show the loss after every K-th update (and the "
+    every: Annotated[Optional[int], whole_number_option(
+        "--every", metavar="K", minimum=1, help="With --steps: show the loss after every K-th update (and the "
                                             "last), instead of the first and last few.")] = None,
 ) -> None:
     """Compute and show every number of one forward and backward pass of PROBLEM."""
@@ -215,7 +205,7 @@ def solve(
     _run(action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     problems: Annotated[list[str], typer.Argument(
         metavar="PROBLEM...", help="Problem files (or bundled problem names) to validate.", show_default=False)],
@@ -244,7 +234,7 @@ def check(
     _run(action)
 
 
-@app.command(name="list")
+@app.command(cls=_Command, name="list")
 def list_problems() -> None:
     """List the bundled problems, each with a one-line description."""
 
@@ -270,9 +260,9 @@ def list_problems() -> None:
 
 
 # --- `new`: generated practice problems (tutor/problem/generate.py) ---------------------------------------
-@app.command(epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
+@app.command(cls=_Command, epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
 def new(
-    seed: Annotated[Optional[int], typer.Option(
+    seed: Annotated[Optional[int], whole_number_option(
         "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same "
                                     "problem (default: a random seed, recorded in the file).")] = None,
     shape: Annotated[str, typer.Option(
@@ -287,7 +277,7 @@ def new(
     output_activation: Annotated[Optional[str], typer.Option(
         "--output-activation", metavar="NAME", help="Activation of the output layer (default: sigmoid; softmax "
                                                     "with a class label for cross_entropy).")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option(
+    learning_rate: Annotated[Optional[float], number_option(
         "--learning-rate", metavar="X",
         help="The learning rate (default: 0.1, 0.25 or 0.5, chosen by the seed).")] = None,
     allow_saturated: Annotated[bool, typer.Option(
@@ -326,20 +316,20 @@ class ToleranceMode(str, Enum):
 
 
 #: How answers are judged: the same options for `grade` and `quiz` (None: the problem's grading section).
-ToleranceModeOption = Annotated[Optional[ToleranceMode], typer.Option(
+ToleranceModeOption = Annotated[Optional[ToleranceMode], choice_option(
     "--tolerance-mode", help="precision: at the precision the answer is written; either: within --relative or "
                              "--absolute; relative or absolute: only that one. Default: the problem's grading "
-                             "section, else precision.", show_default=False)]
-RelativeOption = Annotated[Optional[float], typer.Option(
-    "--relative", metavar="X", min=0.0, help="Relative tolerance, 0.01 is 1% (default: the problem's, else 0.01).")]
-AbsoluteOption = Annotated[Optional[float], typer.Option(
-    "--absolute", metavar="X", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")]
-MinFiguresOption = Annotated[Optional[int], typer.Option(
-    "--min-figures", metavar="N", min=1, max=15,
+                             "section, else precision.", show_default=False, choices=ToleranceMode)]
+RelativeOption = Annotated[Optional[float], number_option(
+    "--relative", metavar="X", minimum=0, help="Relative tolerance, 0.01 is 1% (default: the problem's, else 0.01).")]
+AbsoluteOption = Annotated[Optional[float], number_option(
+    "--absolute", metavar="X", minimum=0, help="Absolute tolerance (default: the problem's, else 0.0005).")]
+MinFiguresOption = Annotated[Optional[int], whole_number_option(
+    "--min-figures", metavar="N", minimum=1, maximum=15,
     help="Fewest significant figures an answer needs (default: the problem's, else 2).")]
 
 
-@app.command()
+@app.command(cls=_Command)
 def grade(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name) the sheets answer.",
@@ -350,18 +340,20 @@ def grade(
     out: Annotated[Optional[str], typer.Option(
         "--out", metavar="DIR", help="Write gradebook.csv and one Markdown feedback file per student into DIR "
                                      "(created if needed; nothing is written outside it).")] = None,
-    output: Annotated[OutputFormat, typer.Option(
+    output: Annotated[OutputFormat, choice_option(
         "--format", "-f", help="text: a table per sheet (coloured on a terminal), or a line per student for a "
-                               "folder; plain: no colour; json: results for programs.")] = OutputFormat.text,
-    digits: Annotated[int, typer.Option(
-        "--digits", metavar="N", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
+                               "folder; plain: no colour; json: results for programs.",
+        choices=OutputFormat)] = OutputFormat.text,
+    digits: Annotated[int, whole_number_option(
+        "--digits", metavar="N", minimum=1, maximum=17,
+        help="Significant digits shown (JSON is always full precision).")] = 6,
     tolerance_mode: ToleranceModeOption = None,
     relative: RelativeOption = None,
     absolute: AbsoluteOption = None,
     min_figures: MinFiguresOption = None,
-    follow_through_credit: Annotated[Optional[float], typer.Option(
-        "--follow-through-credit", metavar="X", min=0.0, max=1.0,
-        help="Share of a key's points a follow-through earns, 0 to 1 (default: the problem's, else 1).")] = None,
+    follow_through_credit: Annotated[Optional[float], number_option(
+        "--follow-through-credit", metavar="X", minimum=0, maximum=1,
+        help="Share of a key's points a follow-through earns (default: the problem's, else 1).")] = None,
     only: Annotated[Optional[str], typer.Option(
         "--only", metavar="KEY[,KEY...]", help="Grade only these of the asked quantities (keys or labels); the "
                                                "sheet's other values still count for follow-through.")] = None,
@@ -382,7 +374,7 @@ def grade(
     _run(action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def template(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name).", show_default=False)],
@@ -421,14 +413,14 @@ class Focus(str, Enum):
     updates = "updates"
 
 
-@app.command()
+@app.command(cls=_Command)
 def quiz(
     problem: Annotated[Optional[str], typer.Argument(
         metavar="[PROBLEM]", show_default=False,
         help="A problem file (YAML) or bundled problem name; without it, a fresh practice problem is "
              "generated.")] = None,
-    seed: Annotated[Optional[int], typer.Option(
-        "--seed", metavar="N", min=0,
+    seed: Annotated[Optional[int], whole_number_option(
+        "--seed", metavar="N", minimum=0,
         help="Generated problem: seed of its random numbers (the same seed gives the same problem; default: a "
              "random seed, shown).")] = None,
     shape: Annotated[Optional[str], typer.Option(
@@ -442,21 +434,21 @@ def quiz(
     allow_saturated: Annotated[bool, typer.Option(
         "--allow-saturated", help="Generated problem: allow saturated sigmoid or tanh neurons and dead or kinked "
                                   "ReLUs.")] = False,
-    focus: Annotated[Focus, typer.Option(
-        "--focus", help="Ask only one section's quantities.")] = Focus.all,
+    focus: Annotated[Focus, choice_option(
+        "--focus", help="Ask only one section's quantities.", choices=Focus)] = Focus.all,
     only: Annotated[Optional[str], typer.Option(
         "--only", metavar="KEY[,KEY...]", help="Ask only these quantities (keys or the problem's labels).")] = None,
-    limit: Annotated[Optional[int], typer.Option(
-        "--limit", metavar="N", min=1, help="Ask at most N questions (the first N in order).")] = None,
+    limit: Annotated[Optional[int], whole_number_option(
+        "--limit", metavar="N", minimum=1, help="Ask at most N questions (the first N in order).")] = None,
     review: Annotated[bool, typer.Option(
         "--review", help="Ask the kinds of quantity you get wrong most, due ones first (spaced repetition over "
                          "your saved progress).")] = False,
     answers: Annotated[Optional[str], typer.Option(
         "--answers", metavar="SHEET.yaml", help="Check a whole answer sheet (key: number), question by question, "
                                                 "instead of asking.")] = None,
-    output: Annotated[OutputFormat, typer.Option(
+    output: Annotated[OutputFormat, choice_option(
         "--format", "-f", help="text (coloured on a terminal), plain (no colour), or json: results, score and "
-                               "max_score.")] = OutputFormat.text,
+                               "max_score.", choices=OutputFormat)] = OutputFormat.text,
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
                                      "$XDG_DATA_HOME/backprop-tutor).")] = None,
@@ -488,15 +480,16 @@ def quiz(
     _run(action)
 
 
-@app.command()
+@app.command(cls=_Command)
 def progress(
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
                                      "$XDG_DATA_HOME/backprop-tutor).")] = None,
-    output: Annotated[OutputFormat, typer.Option(
-        "--format", "-f", help="text (coloured on a terminal), plain (no colour) or json.")] = OutputFormat.text,
-    sessions: Annotated[int, typer.Option(
-        "--sessions", metavar="N", min=1, help="How many recent sessions to list.")] = 10,
+    output: Annotated[OutputFormat, choice_option(
+        "--format", "-f", help="text (coloured on a terminal), plain (no colour) or json.",
+        choices=OutputFormat)] = OutputFormat.text,
+    sessions: Annotated[int, whole_number_option(
+        "--sessions", metavar="N", minimum=1, help="How many recent sessions to list.")] = 10,
 ) -> None:
     """Show your quiz history, accuracy per kind of quantity and the weakest kinds."""
 
@@ -504,6 +497,117 @@ def progress(
         from tutor.cli.quiz import run_progress
 
         run_progress(db, output.value, sessions)
+
+    _run(action)
+
+
+# --- `train` and `data`: learning from data over many epochs (tutor/cli/train.py) --------------------------
+@app.command(cls=_Command)
+def train(
+    problem: Annotated[Optional[str], typer.Argument(
+        metavar="[PROBLEM]", show_default=False,
+        help="A problem file (or bundled problem name) giving the network, loss and learning rate; its inputs "
+             "and targets are the data unless --data is given. Without it, make a network with --shape.")] = None,
+    data: Annotated[Optional[str], typer.Option(
+        "--data", metavar="CSV|NAME", help="The training data: a CSV file (a header, the feature columns, "
+                                                "then `label`), or a built-in set: linear, xor-easy, spirals.")] = None,
+    epochs: Annotated[int, whole_number_option(
+        "--epochs", metavar="N", minimum=0, help="Passes over the training set.")] = 1000,
+    shape: Annotated[Optional[str], typer.Option(
+        "--shape", metavar="N-N[-N...]", help="Make a network: inputs, then the neurons of each layer (2-4-4-1).")] = None,
+    activation: Annotated[Optional[str], typer.Option(
+        "--activation", metavar="NAME", help="With --shape: the activation of every layer (default sigmoid).")] = None,
+    output_activation: Annotated[Optional[str], typer.Option(
+        "--output-activation", metavar="NAME", help="With --shape: the output layer's activation (default: as --activation; "
+                                    "softmax for cross_entropy with several outputs).")] = None,
+    loss: Annotated[Optional[str], typer.Option(
+        "--loss", metavar="NAME", help="With --shape: half_sse, sse, mse (default), bce or cross_entropy.")] = None,
+    learning_rate: Annotated[Optional[float], number_option(
+        "--learning-rate", metavar="ETA", help="With --shape: the learning rate (default 0.1).")] = None,
+    optimizer: Annotated[Optional[str], typer.Option(
+        "--optimizer", metavar="SPEC",
+        help="NAME[:KEY=VALUE,...]: sgd (default, or the problem file's), momentum, nesterov, adagrad, rmsprop, "
+             "adam, adamw or nadam, with options such as "
+             "adam:beta1=0.9,eps=1e-8 or momentum:momentum=0.9,form=classical.")] = None,
+    schedule: Annotated[Optional[str], typer.Option(
+        "--schedule", metavar="SPEC",
+        help="NAME[:KEY=VALUE,...], the learning rate per epoch: constant (default, or the problem file's), "
+             "inverse_time:decay=D, "
+             "step:step_size=S,gamma=G or "
+             "exponential:gamma=G.")] = None,
+    init: Annotated[Optional[str], typer.Option(
+        "--init", metavar="NAME", help="With --shape: xavier (default), he, uniform or normal.")] = None,
+    seed: Annotated[Optional[int], whole_number_option(
+        "--seed", metavar="N", minimum=0, help="Seed of the initial weights, the shuffling and the validation split (default: a "
+                              "random seed, shown).")] = None,
+    target: Annotated[Optional[list[str]], typer.Option(
+        "--target", metavar="COLUMN", help="A CSV column to learn as a regression target (repeat for several); "
+                                           "the label column is then not used.")] = None,
+    batch_size: Annotated[Optional[int], whole_number_option(
+        "--batch-size", metavar="B", minimum=1, help="Samples per step (default: the whole training set).")] = None,
+    shuffle: Annotated[bool, typer.Option(
+        "--shuffle/--no-shuffle", help="Shuffle the samples every epoch (with --seed), or take batches in file "
+                                       "order.")] = True,
+    validation: Annotated[float, number_option(
+        "--validation", metavar="FRACTION", help="Hold out this fraction of the samples to measure the "
+                                                 "validation loss.")] = 0.0,
+    patience: Annotated[Optional[int], whole_number_option(
+        "--patience", metavar="P", minimum=1, help="Stop after this many epochs in a row without a better validation loss.")] = None,
+    log_every: Annotated[Optional[int], whole_number_option(
+        "--log-every", metavar="K", minimum=0, help="Print `epoch E loss: L` every this many epochs (default: about ten lines; "
+                                   "0: none).")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every sample's prediction, not the first 10.")] = False,
+    plot: Annotated[Optional[str], typer.Option(
+        "--plot", metavar="DIR", help="Write learning_curve.png, and for two features comparison.png and "
+                                      "decision_boundary.png, into DIR.")] = None,
+    save: Annotated[Optional[str], typer.Option(
+        "--save", metavar="FILE.yaml", help="Write the trained network as a problem file (open it with solve or "
+                                            "quiz: its step is the next step of training).")] = None,
+    checkpoint_every: Annotated[Optional[int], whole_number_option(
+        "--checkpoint-every", metavar="K", minimum=1, help="Also save every K epochs, as FILE-epochK.yaml.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+    output: Annotated[OutputFormat, choice_option(
+        "--format", "-f", help="text (coloured on a terminal), plain (no colour), or json: history, final, "
+                               "accuracy.", choices=OutputFormat)] = OutputFormat.text,
+) -> None:
+    """Train a network on data over many epochs: loss as it goes, learning curve, accuracy, predictions, plots."""
+
+    def action() -> None:
+        from tutor.cli.train import TrainCommand, run_train
+
+        code = run_train(TrainCommand(
+            problem=problem, data=data, epochs=epochs, shape=shape, activation=activation,
+            output_activation=output_activation, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
+            schedule=schedule, init=init, seed=seed,
+            targets=tuple(target or ()), batch_size=batch_size, shuffle=shuffle, validation=validation,
+            patience=patience, log_every=log_every, show_all=show_all, plot=plot, save=save,
+            checkpoint_every=checkpoint_every, force=force, output=output.value))
+        if code:
+            raise typer.Exit(code)
+
+    _run(action)
+
+
+@app.command(cls=_Command)
+def data(
+    name: Annotated[str, typer.Argument(
+        help="linear, xor-easy (the lab's two sets) or spirals (three classes).", show_default=False)],
+    n: Annotated[Optional[int], whole_number_option(
+        "--n", metavar="N", minimum=1, help="Points (linear: 100 by default; spirals: per class, 100 by default).")] = None,
+    seed: Annotated[Optional[int], whole_number_option(
+        "--seed", metavar="N", minimum=0, help="Seed of the random points (default 0).")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE.csv", help="Write to FILE.csv instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE.csv if it exists.")] = False,
+) -> None:
+    """Write one of the course's data sets as CSV (header x1,x2,label) for `train --data`."""
+
+    def action() -> None:
+        from tutor.problem.datasets import make_dataset, to_csv
+
+        text = to_csv(make_dataset(name, n, seed))
+        if _write_or_print(text, output, force):
+            typer.echo(f"wrote {output} ({text.count(chr(10)) - 1} rows)")
 
     _run(action)
 

@@ -201,11 +201,11 @@ def _forward(problem: Problem, layers: list[Layer], params: list[Params]):
 def delta_rules(problem: Problem, layers: list[Layer]) -> list[DeltaRule]:
     """How each layer turns dL/dout into dL/dnet; the output layer's may use a form the loss has with it."""
     last = len(layers) - 1
-    return [_output_delta_rule(problem.loss, activation_of(layer), problem.targets) if index == last
+    return [output_delta_rule(problem.loss, activation_of(layer), problem.targets) if index == last
             else activation_of(layer).backward for index, layer in enumerate(layers)]
 
 
-def _output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) -> DeltaRule:
+def output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) -> DeltaRule:
     """The output layer's delta: fused with the loss, guarded against saturation, or the plain chain rule."""
     if not activation.elementwise and loss.fuses_with(activation):
         return lambda net, out, grad: loss.fused_delta(out, targets)
@@ -237,6 +237,7 @@ def _fast_stepper(problem: Problem, layers: list[Layer], updater: Updater):
     shares, gradient = problem.loss.shares, problem.loss.gradient
     m = problem.samples
     update = updater.update
+    total = np.add.reduce  # ndarray.sum without its Python wrapper
 
     def step(params: list[Params]) -> tuple[float, list[Params]]:
         out = x
@@ -245,7 +246,7 @@ def _fast_stepper(problem: Problem, layers: list[Layer], updater: Updater):
             net, cache = forward(out, p)
             out = activate(net)
             saved.append((net, out, cache))
-        loss = shares(out, targets).sum() / m
+        loss = total(shares(out, targets), None) / m
         grad = gradient(out, targets)
         new = list(params)
         for index, backward, rule in backwards:

@@ -205,8 +205,8 @@ def _literal_figures(text: str) -> int | None:
 
 
 def old_value(q: Quantity) -> float | None:
-    """The value before the update, for an updated weight or bias (its formula is: old - eta * gradient)."""
-    return q.formula[0].value if q.kind in _UPDATES else None  # type: ignore[union-attr]
+    """The value before the update, for an updated weight or bias."""
+    return q.parameter.value if q.kind in _UPDATES and q.parameter is not None else None
 
 
 @dataclass(frozen=True)

@@ -145,8 +145,9 @@ def _plain_update(trace: Trace) -> bool:
 def _update(trace: Trace, q: Quantity, world: World, sign: float, rate: float | None) -> list[float]:
     if q.kind not in ("new_weight", "new_bias") or not _plain_update(trace):
         return []
-    old = q.formula[0].value  # the formula is: old - eta * gradient
-    gradient = world[q.depends_on[0]]
+    assert q.parameter is not None and q.gradient is not None and q.gradient.key is not None
+    old = q.parameter.value
+    gradient = world[q.gradient.key]
     step = gradient * (trace.problem.step_rate if rate is None else rate)
     return [old + sign * step]
 
@@ -160,9 +161,9 @@ def _rate_omitted(trace: Trace, q: Quantity, world: World) -> list[float]:
 
 
 def _not_applied(trace: Trace, q: Quantity, world: World) -> list[float]:
-    if q.kind not in ("new_weight", "new_bias"):
+    if q.kind not in ("new_weight", "new_bias") or q.parameter is None:
         return []
-    return [q.formula[0].value]  # every update's formula, an optimizer's too, starts from the old value
+    return [q.parameter.value]
 
 
 def _hidden_terms(trace: Trace, q: Quantity, world: World, weight: Callable[[int], float]) -> list[float]:

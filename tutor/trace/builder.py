@@ -127,15 +127,20 @@ class Builder:
             return step.loss if s is None else float(step.sample_losses[s])
         if kind.startswith("opt_"):
             return self.updates.value(rule_name(kind), l, j, i)
-        ls = step.layers[l - 1]
+        array = self.layer_values(l)[kind]
         if kind in ("grad_weight", "new_weight"):
-            return float((ls.grad_weights if kind == "grad_weight" else ls.new_weights)[j - 1, i - 1])
+            return float(array[j - 1, i - 1])
         if kind in ("grad_bias", "new_bias"):
-            array = ls.grad_biases if kind == "grad_bias" else ls.new_biases
             return float(array[0 if j is None else j - 1])
-        array = {"net": ls.net, "out": ls.out, "dloss_dout": ls.dloss_dout, "dout_dnet": ls.dout_dnet,
-                 "delta": ls.delta}[kind]
         return float(array[s, j - 1])
+
+    def layer_values(self, l: int) -> dict[str, np.ndarray | None]:
+        """Layer l's values by quantity kind: net, out, dloss_dout, dout_dnet (None for softmax) and delta a row
+        per sample; grad_weight and new_weight a row per neuron; grad_bias and new_bias one per neuron, or one."""
+        ls = self.step.layers[l - 1]
+        return {"net": ls.net, "out": ls.out, "dloss_dout": ls.dloss_dout, "dout_dnet": ls.dout_dnet,
+                "delta": ls.delta, "grad_weight": ls.grad_weights, "grad_bias": ls.grad_biases,
+                "new_weight": ls.new_weights, "new_bias": ls.new_biases}
 
     def deps(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> tuple[str, ...]:
         k = self.key
@@ -233,15 +238,17 @@ class Builder:
 
     def build(self, entry: Entry) -> Quantity:
         kind, l, j, i, s = entry
+        parameter = gradient = None
         if kind.startswith("opt_") or kind in ("new_weight", "new_bias"):
             formula, compute, note = self.updates.formula(rule_name(kind), l, j, i, self._term)
+            parameter, gradient = self.updates.parameter_terms(l, j, i, self._term)
         else:
             formula, compute, note = getattr(self, f"_{kind}")(l, j, i, s)
         return Quantity(
             key=self.key(*entry), kind=kind, layer=l, index=self.index(*entry), value=self.value(*entry),
             label=self.labels.of(kind, l, j, i, None if s is None else s + 1),
             formula=tuple(formula), depends_on=self.deps(*entry), compute=compute, note=note, j=j, i=i,
-            sample=s + 1 if self.batch and s is not None else None,
+            sample=s + 1 if self.batch and s is not None else None, parameter=parameter, gradient=gradient,
         )
 
     def _term(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> Term:

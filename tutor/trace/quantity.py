@@ -42,6 +42,10 @@ class Quantity:
     j: int | None = None  # the neuron (1-based), or the output for a loss share
     i: int | None = None  # the input of the layer, for a weight
     sample: int | None = None  # 1-based, for per-sample quantities of a batch
+    #: For an update quantity (an optimizer rule or the new value): the parameter it updates, with its value
+    #: before the step (a given number), and the gradient of the loss with respect to it (a quantity).
+    parameter: Term | None = None
+    gradient: Term | None = None
 
     @property
     def section(self) -> str:

@@ -157,11 +157,23 @@ class Trace:
 
         return self._builder.updates.inputs(rule_name(q.kind), q.layer, q.j, q.i)
 
+    def layer_values(self, layer: int) -> dict[str, np.ndarray | None]:
+        """One layer's values at once, by quantity kind (net, out, dloss_dout, dout_dnet, delta a row per
+        sample; grad_weight, new_weight a row per neuron; grad_bias, new_bias), read-only."""
+        values = self._builder.layer_values(layer)
+        return {kind: None if array is None else _read_only(array) for kind, array in values.items()}
+
     def weight_values(self, kind: str, layer: int) -> np.ndarray:
         """The values of one layer's grad_weight (or new_weight) quantities at once, row j for neuron j."""
         return self._builder.weight_values(kind, layer)
 
 
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A view of `array` that cannot be written to (a view's reader must not change the step)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 class QuantityView(SequenceABC):

@@ -139,6 +139,11 @@ class UpdateQuantities:
 
         return rule.formula(*terms), compute, ""
 
+    def parameter_terms(self, l: int, j: int | None, i: int | None, term: Callable[..., Term]) -> tuple[Term, Term]:
+        """The parameter an update quantity updates (its value before the step) and its gradient."""
+        theta = float(self._values(l, i)["theta"][_position(j, i)])
+        return self._input_term("theta", theta, l, j, i, term), self._input_term("grad", None, l, j, i, term)
+
     def _input_term(self, name: str, given: Any, l: int, j: int | None, i: int | None,
                     term: Callable[..., Term]) -> Term:
         if self.is_quantity(name):

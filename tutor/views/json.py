@@ -48,21 +48,22 @@ def _dumps(data: Any) -> str:
 
 
 def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
-    problem, step = trace.problem, trace.step
+    problem = trace.problem
     layers = []
-    for layer, ls in zip(problem.layers, step.layers):
+    for l, layer in enumerate(problem.layers, start=1):
         per_sample = (lambda a: a.tolist()) if problem.batch else (lambda a: a[0].tolist())
+        values = trace.layer_values(l)
         layers.append({
             "activation": layer.activation.describe(),
-            "net": per_sample(ls.net),
-            "out": per_sample(ls.out),
-            "dloss_dout": per_sample(ls.dloss_dout),
-            "dout_dnet": None if ls.dout_dnet is None else per_sample(ls.dout_dnet),
-            "delta": per_sample(ls.delta),
-            "grad_weights": ls.grad_weights.tolist(),
-            "grad_biases": _bias_shape(ls.grad_biases, layer.shared_bias),
-            "new_weights": ls.new_weights.tolist(),
-            "new_biases": _bias_shape(ls.new_biases, layer.shared_bias),
+            "net": per_sample(values["net"]),
+            "out": per_sample(values["out"]),
+            "dloss_dout": per_sample(values["dloss_dout"]),
+            "dout_dnet": None if values["dout_dnet"] is None else per_sample(values["dout_dnet"]),
+            "delta": per_sample(values["delta"]),
+            "grad_weights": values["grad_weight"].tolist(),
+            "grad_biases": _bias_shape(values["grad_bias"], layer.shared_bias),
+            "new_weights": values["new_weight"].tolist(),
+            "new_biases": _bias_shape(values["new_bias"], layer.shared_bias),
         })
     history = trace.history
     data: dict[str, Any] = {
@@ -78,7 +79,7 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
             "learning_rate": problem.learning_rate,
             "update_biases": problem.update_biases,
         },
-        "loss": step.loss,
+        "loss": trace.loss,
         "loss_after_update": float(history[trace.shown]) if history is not None and len(history) > trace.shown
         else None,
         "layers": layers,

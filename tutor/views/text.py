@@ -205,7 +205,8 @@ class TextView:
                 if q is None:
                     rows.append([cell("..."), cell(""), cell(""), cell(f"{len(quantities) - MAX_ROWS} more")])
                     continue
-                old, grad = q.formula[0], q.formula[-1]
+                old, grad = q.parameter, q.gradient
+                assert old is not None and grad is not None  # every update quantity has both
                 rows.append([self.quantity_cell(q), cell(self.given(old.value)), cell(self.fmt(grad.value)),
                              cell(f"{self.given(old.value)} -> {self.fmt(q.value)}")])
             self.print_table(columns, rows, f"Layer {l}")
