@@ -1,0 +1,60 @@
+"""Max pooling: each output is the largest number of its window, and remembers which input won.
+
+Backward sends each output's gradient to the one input that won its window (the first one in reading
+order when several tie); every other input of the window gets 0 from it. Overlapping windows add up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tutor.model.layers.windows import pool_output_shape, scatter_windows, windows
+
+
+@dataclass(frozen=True)
+class MaxPoolCache:
+    """The winner of each window (its 0-based position in reading order) and the input's height and width."""
+
+    winners: np.ndarray  # (m, C, Ho, Wo) of int, index into the size*size window
+    input_hw: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class MaxPool:
+    """Max pooling over size x size windows moved by `stride`."""
+
+    size: int
+    stride: int
+    activation: None = None
+    kind: ClassVar[str] = "maxpool"
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """(C, Ho, Wo) for an image (C, H, W); ShapeMismatch when a window does not fit."""
+        return pool_output_shape(self.kind, input_shape, self.size, self.stride)
+
+    def forward(self, x: np.ndarray, params: dict[str, np.ndarray]) -> tuple[np.ndarray, MaxPoolCache]:
+        """The maximum of each window, and which input it came from."""
+        view = windows(np.asarray(x, dtype=float), self.size, self.size, self.stride)
+        flat = view.reshape(*view.shape[:4], self.size * self.size)
+        winners = np.argmax(flat, axis=-1)
+        net = np.take_along_axis(flat, winners[..., None], axis=-1)[..., 0]
+        return net, MaxPoolCache(winners, x.shape[-2:])
+
+    def backward(self, dnet: np.ndarray, cache: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Each output's gradient goes to its window's winner alone."""
+        grad = np.zeros((*dnet.shape, self.size * self.size))
+        np.put_along_axis(grad, cache.winners[..., None], dnet[..., None], axis=-1)
+        grad = grad.reshape(*dnet.shape, self.size, self.size)
+        return scatter_windows(grad, cache.input_hw, self.stride), {}
+
+    def winner_positions(self, cache: MaxPoolCache) -> np.ndarray:
+        """(m, C, Ho, Wo, 2): the 0-based (row, column) in the input of each window's winner."""
+        rows = np.arange(cache.winners.shape[2])[:, None] * self.stride + cache.winners // self.size
+        cols = np.arange(cache.winners.shape[3])[None, :] * self.stride + cache.winners % self.size
+        return np.stack([rows, cols], axis=-1)
