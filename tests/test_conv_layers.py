@@ -213,3 +213,51 @@ def test_output_shapes():
     assert conv.output_shape((2, 5, 6)) == (4, 3, 3)
     assert MaxPool(2, 2).output_shape((4, 5, 5)) == (4, 2, 2)
     assert Flatten().output_shape((4, 2, 2)) == (16,)
+
+
+# -- the catalogued mistakes' wrong rules, against loops written here ----------------------------------
+
+
+def mistake(layer, mistake_id, target):
+    return next(m for m in layer.mistakes if m.id == mistake_id and m.target == target)
+
+
+def test_filter_not_rotated_is_the_full_convolution_with_the_filter_as_it_is():
+    layer = Conv2D(F[None, None], np.zeros(1))
+    wrong = mistake(layer, "filter_not_rotated", "input_gradient").wrong(layer, DO[None], X[None])
+    np.testing.assert_allclose(wrong[0], cross_correlation(np.pad(DO, 1), F))
+    assert not np.allclose(wrong[0], full_convolution_notes(DO, F))
+
+
+def test_full_valid_confused():
+    layer = Conv2D(F[None, None], np.zeros(1))
+    rotated = F[::-1, ::-1]
+    wrong_dx = mistake(layer, "full_valid_confused", "input_gradient").wrong(layer, DO[None], X[None])[0]
+    assert wrong_dx[0, 0] == pytest.approx(cross_correlation(DO, rotated)[0, 0])
+    assert np.isnan(wrong_dx[1:, :]).all() and np.isnan(wrong_dx[:, 1:]).all()
+    wrong_df = mistake(layer, "full_valid_confused", "weight_gradient").wrong(layer, DO[None], X[None])[0, 0]
+    np.testing.assert_allclose(wrong_df, cross_correlation(np.pad(X, 1), DO)[:2, :2])
+
+
+def test_stride_ignored_backward():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(5, 5))
+    w = rng.normal(size=(2, 2))
+    layer = Conv2D(w[None, None], np.zeros(1), stride=2)
+    d = rng.normal(size=(2, 2))  # output 2x2 at stride 2
+    wrong_df = mistake(layer, "stride_ignored_backward", "weight_gradient").wrong(layer, d[None], x[None])[0, 0]
+    np.testing.assert_allclose(wrong_df, cross_correlation(x[:3, :3], d))
+    wrong_dx = mistake(layer, "stride_ignored_backward", "input_gradient").wrong(layer, d[None], x[None])[0]
+    expected = np.zeros((5, 5))
+    expected[:3, :3] = full_convolution_notes(d, w)
+    np.testing.assert_allclose(wrong_dx, expected)
+    unstrided = Conv2D(w[None, None], np.zeros(1))
+    assert mistake(unstrided, "stride_ignored_backward", "input_gradient").wrong(unstrided, d[None], x[None]) is None
+
+
+def test_maxpool_gradient_to_all():
+    x = np.arange(16.0).reshape(1, 4, 4)
+    pool = MaxPool(2, 2)
+    d = np.array([[[1.0, 2.0], [3.0, 4.0]]])
+    wrong = mistake(pool, "maxpool_gradient_to_all", "input_gradient").wrong(pool, d, x)
+    np.testing.assert_array_equal(wrong[0], np.kron(d[0], np.ones((2, 2))))

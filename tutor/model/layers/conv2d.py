@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tutor.model.activations import Activation
+from tutor.model.layers.mistake import INPUT_GRADIENT, WEIGHT_GRADIENT, LayerMistake
 from tutor.model.layers.windows import ShapeMismatch, pad, positions, scatter_windows, shape_text, windows
 
 
@@ -43,6 +44,7 @@ class Conv2D:
     padding: int = 0
     activation: Activation | None = None
     kind: ClassVar[str] = "conv2d"
+    mistakes: ClassVar[tuple[LayerMistake, ...]] = ()  # filled in below, once the rules are defined
 
     @property
     def filters(self) -> int:
@@ -83,12 +85,103 @@ class Conv2D:
     def backward(self, dnet: np.ndarray, cache: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """dL_s/dx per sample, and the batch-mean gradients of the filters and biases."""
         m = dnet.shape[0]
-        grad_windows = np.einsum("mfhw,fcij->mchwij", dnet, cache.weights)
-        dx_padded = scatter_windows(grad_windows, cache.padded_hw, self.stride)
-        p = self.padding
-        dx = dx_padded[:, :, p : dx_padded.shape[2] - p, p : dx_padded.shape[3] - p]
+        dx = self.input_gradient(dnet, cache.weights, cache.padded_hw, self.stride)
         grads = {
             "weights": np.einsum("mfhw,mchwij->fcij", dnet, cache.windows) / m,
             "biases": dnet.sum(axis=(0, 2, 3)) / m,
         }
         return dx, grads
+
+    def input_gradient(self, dnet: np.ndarray, weights: np.ndarray, padded_hw: tuple[int, int],
+                       stride: int) -> np.ndarray:
+        """dL/dx (m, C, H, W): each window's gradient (dnet times the filter) added back, padding cut off.
+
+        `stride` is a parameter so that the catalogued mistake of ignoring it can reuse this.
+        """
+        grad_windows = np.einsum("mfhw,fcij->mchwij", dnet, weights)
+        dx_padded = scatter_windows(grad_windows, padded_hw, stride)
+        p = self.padding
+        return dx_padded[:, :, p : dx_padded.shape[2] - p, p : dx_padded.shape[3] - p]
+
+
+# -- catalogued mistakes: each gets one sample's dnet (F, Ho, Wo) and input (C, H, W) ----------------------
+
+
+def _one(array: np.ndarray) -> np.ndarray:
+    return array[None]
+
+
+def _padded_hw(layer: Conv2D, x: np.ndarray) -> tuple[int, int]:
+    return x.shape[-2] + 2 * layer.padding, x.shape[-1] + 2 * layer.padding
+
+
+def _filter_not_rotated(layer: Conv2D, dnet: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """dL/dx as the full convolution of dL/dnet with the filter as it is (not rotated by 180 degrees)."""
+    flipped = layer.weights[:, :, ::-1, ::-1]
+    if np.array_equal(flipped, layer.weights):
+        return None
+    return layer.input_gradient(_one(dnet), flipped, _padded_hw(layer, x), layer.stride)[0]
+
+
+def _input_gradient_valid(layer: Conv2D, dnet: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """dL/dx as the *valid* convolution of dL/dnet with the rotated filter (no zeros around dL/dnet).
+
+    Only the top-left (Ho - kh + 1) x (Wo - kw + 1) corner of the padded input gets a value; NaN elsewhere.
+    """
+    kh, kw = layer.kernel
+    rows, cols = dnet.shape[1] - kh + 1, dnet.shape[2] - kw + 1
+    if rows < 1 or cols < 1:
+        return None
+    rotated = layer.weights[:, :, ::-1, ::-1]
+    view = windows(_one(dnet), kh, kw, 1)[0]  # (F, rows, cols, kh, kw)
+    valid = np.einsum("fhwij,fcij->chw", view, rotated)
+    out = np.full((x.shape[0], *_padded_hw(layer, x)), np.nan)
+    out[:, :rows, :cols] = valid
+    p = layer.padding
+    return out[:, p : out.shape[1] - p, p : out.shape[2] - p]
+
+
+def _filter_gradient_full(layer: Conv2D, dnet: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """dL/dW as the *full* convolution of the input with dL/dnet: read where the filter's entries sit."""
+    rows, cols = dnet.shape[1:]
+    padded = pad(_one(x), layer.padding)[0]
+    around = np.pad(padded, [(0, 0), (rows - 1, rows - 1), (cols - 1, cols - 1)])
+    full = np.einsum("chwij,fij->fchw", windows(around[None], rows, cols, 1)[0], dnet)
+    kh, kw = layer.kernel
+    return full[:, :, :kh, :kw]
+
+
+def _stride_ignored_input(layer: Conv2D, dnet: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """dL/dx with dL/dnet not spread out by the stride (as if the stride were 1)."""
+    if layer.stride == 1:
+        return None
+    return layer.input_gradient(_one(dnet), layer.weights, _padded_hw(layer, x), 1)[0]
+
+
+def _stride_ignored_filter(layer: Conv2D, dnet: np.ndarray, x: np.ndarray) -> np.ndarray | None:
+    """dL/dW pairing output (r, c) with input window (r, c) at stride 1."""
+    if layer.stride == 1:
+        return None
+    rows, cols = dnet.shape[1:]
+    view = windows(pad(_one(x), layer.padding), *layer.kernel, 1)[0, :, :rows, :cols]
+    return np.einsum("chwij,fhw->fcij", view, dnet)
+
+
+FULL_VALID = ("dL/dX needs the full convolution (dL/dO padded with kernel - 1 zeros) and dL/dF the valid "
+              "one; the two were swapped")
+STRIDE_IGNORED = ("with a stride, output (r, c) comes from the window at (r * stride, c * stride); the "
+                  "backward pass paired it with the window at (r, c)")
+
+Conv2D.mistakes = (
+    LayerMistake("filter_not_rotated",
+                 "dL/dX is the full convolution of dL/dO with the filter rotated by 180 degrees; the filter "
+                 "was used as it is", INPUT_GRADIENT, _filter_not_rotated),
+    LayerMistake("full_valid_confused",
+                 FULL_VALID, INPUT_GRADIENT, _input_gradient_valid),
+    LayerMistake("full_valid_confused",
+                 FULL_VALID, WEIGHT_GRADIENT, _filter_gradient_full),
+    LayerMistake("stride_ignored_backward",
+                 STRIDE_IGNORED, INPUT_GRADIENT, _stride_ignored_input),
+    LayerMistake("stride_ignored_backward",
+                 STRIDE_IGNORED, WEIGHT_GRADIENT, _stride_ignored_filter),
+)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tutor.model.layers.mistake import INPUT_GRADIENT, LayerMistake
 from tutor.model.layers.windows import pool_output_shape, scatter_windows, windows
 
 
@@ -30,6 +31,7 @@ class MaxPool:
     stride: int
     activation: None = None
     kind: ClassVar[str] = "maxpool"
+    mistakes: ClassVar[tuple[LayerMistake, ...]] = ()  # filled in below
 
     def parameters(self) -> dict[str, np.ndarray]:
         return {}
@@ -58,3 +60,16 @@ class MaxPool:
         rows = np.arange(cache.winners.shape[2])[:, None] * self.stride + cache.winners // self.size
         cols = np.arange(cache.winners.shape[3])[None, :] * self.stride + cache.winners % self.size
         return np.stack([rows, cols], axis=-1)
+
+
+def _gradient_to_all(layer: MaxPool, dnet: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Every input of a window gets the window's whole gradient, winner or not."""
+    grad = np.broadcast_to(dnet[None, ..., None, None], (1, *dnet.shape, layer.size, layer.size))
+    return scatter_windows(grad, x.shape[-2:], layer.stride)[0]
+
+
+MaxPool.mistakes = (
+    LayerMistake("maxpool_gradient_to_all",
+                 "a max-pool output's gradient goes only to the input that won its window; it was sent to "
+                 "every input of the window", INPUT_GRADIENT, _gradient_to_all),
+)
