@@ -197,7 +197,7 @@ def test_notes_example_backward_matches_the_published_rules():
 
 
 @pytest.mark.parametrize("layer, shape, words", [
-    (Conv2D(np.zeros((2, 3, 2, 2)), np.zeros(2)), (1, 4, 4), "1 channel(s)"),
+    (Conv2D(np.zeros((2, 3, 2, 2)), np.zeros(2)), (1, 4, 4), "the input has 1 channel (1x4x4) but the filters have 3 (2 filters of 3x2x2)"),
     (Conv2D(np.zeros((1, 1, 5, 5)), np.zeros(1), padding=1), (1, 2, 2), "larger than the padded input (4x4"),
     (Conv2D(np.zeros((1, 1, 2, 2)), np.zeros(1)), (4,), "got inputs of shape 4"),
     (MaxPool(3, 1), (1, 2, 5), "3x3 window is larger than the input (1x2x5)"),

@@ -16,6 +16,7 @@ import numpy as np
 from tutor.model.activations import ACTIVATIONS, Activation, make_activation
 from tutor.errors import ProblemError, UserError, closest, plural
 from tutor.model.losses import LOSSES, make_loss
+from tutor.problem.images import is_image_problem, read_image, read_image_targets, read_layers
 from tutor.problem.validated import FORMAT_VERSION, Grading, Layer, Notation, Problem, content_hash
 from tutor.problem.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
 
@@ -203,10 +204,15 @@ class _Reader:
         if version != FORMAT_VERSION or isinstance(version, bool):
             self.fail(["format"], f"unsupported format version {_shown(version)}; this version reads format "
                                   f"{FORMAT_VERSION}")
-        inputs, batch = self.inputs(data["inputs"])
-        layers = self.layers(data["layers"], inputs.shape[1])
+        image = is_image_problem(self, data)
+        inputs, batch = (read_image(self, data["inputs"]), False) if image else self.inputs(data["inputs"])
+        layers = self.image_layers(data["layers"], inputs) if image else self.layers(data["layers"], inputs.shape[1])
         loss = self.loss(data["loss"])
-        targets, labels = self.targets(data, inputs.shape[0], batch, layers[-1].size)
+        image_output = getattr(layers[-1], "output_shape", ())
+        if len(image_output) == 3 and "targets" in data and "labels" not in data:
+            targets, labels = read_image_targets(self, data["targets"], image_output), None
+        else:
+            targets, labels = self.targets(data, inputs.shape[0], batch, layers[-1].size)
         self.check_targets(data, targets, labels, loss.name, loss.target_range, layers[-1].activation)
         learning_rate = self.number(data["learning_rate"], ["learning_rate"])
         if learning_rate < 0:
@@ -215,7 +221,7 @@ class _Reader:
         update_biases = data.get("update_biases", True)
         if not isinstance(update_biases, bool):
             self.fail(["update_biases"], f"expected true or false, got {describe_value(update_biases)}")
-        shape = (inputs.shape[1],) + tuple(layer.size for layer in layers)
+        shape = (math.prod(inputs.shape[1:]),) + tuple(layer.size for layer in layers)
         shared = tuple(layer.shared_bias for layer in layers)
         notation = self.notation(data.get("notation"), shape, shared)
         optional = {key: self.text_field(data[key], [key]) for key in ("name", "source", "description") if
@@ -320,10 +326,16 @@ class _Reader:
             fan_in = layer.size
         return tuple(layers)
 
+    def image_layers(self, value: Any, image: np.ndarray) -> tuple:
+        """The layers of a problem whose input is an image (see `tutor.problem.images`)."""
+        if not isinstance(value, list) or not value:
+            self.fail(["layers"], f"expected a list of layers, got {describe_value(value)}")
+        return read_layers(self, value, image)
+
     def layer(self, entry: Any, index: int, fan_in: int, *, is_output: bool) -> Layer:
         path: list[str | int] = ["layers", index]
         entry = self.mapping(entry, path, "a layer")
-        self.check_keys(entry, path, LAYER_KEYS, LAYER_KEYS)
+        self.check_keys(entry, path, (*LAYER_KEYS, "type"), LAYER_KEYS)  # type: dense, checked before
         weights = self.matrix(entry["weights"], [*path, "weights"], fan_in, "one per neuron",
                               "one per input of the layer", one_row_hint="one neuron")
         neurons = weights.shape[0]

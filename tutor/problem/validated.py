@@ -6,6 +6,8 @@ Everything here is already checked (shapes agree, numbers are finite); the loade
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,6 +36,37 @@ class Layer:
     @property
     def fan_in(self) -> int:
         return int(self.weights.shape[1])
+
+
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
+class ImageLayer:
+    """A conv2d, maxpool, avgpool or flatten layer as the file gives it, with the shapes it maps between.
+
+    Shapes are per sample and channels first; `size` is the number of outputs (the flattened output).
+    """
+
+    kind: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    weights: np.ndarray | None = None  # conv2d: (filters, channels, rows, columns)
+    biases: np.ndarray | None = None  # conv2d: one per filter
+    activation: Activation | None = None  # conv2d only
+    stride: int = 1
+    padding: int = 0  # conv2d
+    window: int = 0  # maxpool, avgpool: the window's side
+    shared_bias: bool = False
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.output_shape)
+
+    @property
+    def fan_in(self) -> int:
+        return math.prod(self.input_shape)
+
+    def with_output(self, output_shape: tuple[int, ...]) -> "ImageLayer":
+        """The same layer with its output shape filled in (once checked)."""
+        return dataclasses.replace(self, output_shape=tuple(output_shape))
 
 
 @dataclass(frozen=True)
@@ -137,7 +170,7 @@ class Problem:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (int(self.inputs.shape[1]),) + tuple(layer.size for layer in self.layers)
+        return (math.prod(self.inputs.shape[1:]),) + tuple(layer.size for layer in self.layers)
 
     @property
     def shape_text(self) -> str:

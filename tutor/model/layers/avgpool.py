@@ -19,6 +19,11 @@ class AvgPool:
     activation: None = None
     kind: ClassVar[str] = "avgpool"
 
+    @classmethod
+    def from_spec(cls, spec: Any) -> "AvgPool":
+        """From a validated problem layer (its window and stride)."""
+        return cls(spec.window, spec.stride)
+
     def parameters(self) -> dict[str, np.ndarray]:
         return {}
 

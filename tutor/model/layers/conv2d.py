@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tutor.errors import plural
 from tutor.model.activations import Activation
 from tutor.model.layers.mistake import INPUT_GRADIENT, WEIGHT_GRADIENT, LayerMistake
 from tutor.model.layers.windows import ShapeMismatch, pad, positions, scatter_windows, shape_text, windows
@@ -54,6 +55,11 @@ class Conv2D:
     def kernel(self) -> tuple[int, int]:
         return int(self.weights.shape[2]), int(self.weights.shape[3])
 
+    @classmethod
+    def from_spec(cls, spec: Any) -> "Conv2D":
+        """From a validated problem layer (weights, biases, stride, padding, activation)."""
+        return cls(spec.weights, spec.biases, spec.stride, spec.padding, spec.activation)
+
     def parameters(self) -> dict[str, np.ndarray]:
         """The filters and biases as the problem gives them."""
         return {"weights": self.weights, "biases": self.biases}
@@ -61,13 +67,13 @@ class Conv2D:
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """(F, Ho, Wo) for an input image (C, H, W); ShapeMismatch when the filters do not fit it."""
         channels, kh, kw = (int(n) for n in self.weights.shape[1:])
-        filter_text = f"{self.filters} filter(s) of {shape_text((channels, kh, kw))}"
         if len(input_shape) != 3:
             raise ShapeMismatch(f"conv2d needs images (channels x height x width), got inputs of shape "
                                 f"{shape_text(input_shape)}")
         if input_shape[0] != channels:
-            raise ShapeMismatch(f"the input has {input_shape[0]} channel(s) ({shape_text(input_shape)}) but "
-                                f"the layer has {filter_text}")
+            filters = "1 filter" if self.filters == 1 else f"{self.filters} filters"
+            raise ShapeMismatch(f"the input has {plural(input_shape[0], 'channel')} ({shape_text(input_shape)}) "
+                                f"but the filters have {channels} ({filters} of {shape_text((channels, kh, kw))})")
         height, width = (n + 2 * self.padding for n in input_shape[1:])
         if kh > height or kw > width:
             raise ShapeMismatch(f"the {kh}x{kw} filter is larger than the padded input ({height}x{width}: "

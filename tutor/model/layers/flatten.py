@@ -16,6 +16,11 @@ class Flatten:
     activation: None = None
     kind: ClassVar[str] = "flatten"
 
+    @classmethod
+    def from_spec(cls, spec: Any) -> "Flatten":
+        """From a validated problem layer (a flatten layer has no settings)."""
+        return cls()
+
     def parameters(self) -> dict[str, np.ndarray]:
         return {}
 

@@ -33,6 +33,11 @@ class MaxPool:
     kind: ClassVar[str] = "maxpool"
     mistakes: ClassVar[tuple[LayerMistake, ...]] = ()  # filled in below
 
+    @classmethod
+    def from_spec(cls, spec: Any) -> "MaxPool":
+        """From a validated problem layer (its window and stride)."""
+        return cls(spec.window, spec.stride)
+
     def parameters(self) -> dict[str, np.ndarray]:
         return {}
 
