@@ -13,6 +13,8 @@ from typing import Annotated, Callable, Optional
 import typer
 
 from tutor import __version__
+from tutor.model.activations import ACTIVATIONS, hidden_activations  # light: numpy is imported on first use
+from tutor.model.losses import LOSSES
 
 app = typer.Typer(
     name="backprop-tutor",
@@ -184,10 +186,10 @@ def new(
         "--shape", metavar="N-N[-N...]", help="Inputs, then the neurons of each layer up to the outputs: 2 to 6 "
                                               "numbers, each 1 to 10.")] = "2-2-2",
     activation: Annotated[str, typer.Option(
-        "--activation", help="Activation of the hidden layers: sigmoid, tanh, relu, leaky_relu, linear, elu or "
-                             "softplus.")] = "sigmoid",
+        "--activation", help=f"Activation of the hidden layers: {ACTIVATIONS.help_text(hidden_activations())}."
+    )] = "sigmoid",
     loss: Annotated[str, typer.Option(
-        "--loss", help="half_sse, sse, mse, bce or cross_entropy.")] = "half_sse",
+        "--loss", help=f"{LOSSES.help_text()}.")] = "half_sse",
     output_activation: Annotated[Optional[str], typer.Option(
         "--output-activation", help="Activation of the output layer (default: sigmoid; softmax with a class "
                                     "label for cross_entropy).")] = None,

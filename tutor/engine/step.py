@@ -1,23 +1,33 @@
-"""One step of gradient descent, computed in full with numpy; nothing here prints.
+"""Steps of gradient descent, computed in full with numpy from the network's layers; nothing here prints.
 
 Conventions (documented in docs/engine.md):
-- row j of a layer's weights holds the weights into neuron j: net = out_prev @ W.T + b;
+- each layer computes its net inputs (`Layer.forward`) and the engine applies the layer's activation;
+  for a dense layer, row j of the weights holds the weights into neuron j: net = out_prev @ W.T + b;
 - for a batch, a sample's delta is the derivative of *that sample's* loss (dZ = P - Y in the matrix
-  view), and the batch's gradients are the mean over samples: dW = dZ.T @ A_prev / m;
-- every gradient is taken with the weights the step started with; updates come last;
-- a shared bias (one number for a layer) is one parameter: its gradient is the sum of the layer's deltas;
-- delta = dL/dout * dout/dnet, except where a sigmoid output under bce or cross_entropy has rounded to
-  exactly 0 or 1 (possible only inside `train`): there the product is NaN and the cancelled form is used.
+  view), and the batch's gradients are the mean over samples (`Layer.backward`): dW = dZ.T @ A_prev / m;
+- every gradient is taken with the weights the step started with; updates come last (`update`);
+- delta = dL/dout * dout/dnet (the activation's `backward`), except where the loss has a closed form
+  with the output activation: softmax + cross-entropy fused (`Loss.fuses_with`), and a sigmoid output
+  under bce or cross_entropy that rounded to exactly 0 or 1 (possible only inside `train`), where the
+  product is NaN and the cancelled form is used (`Loss.cancelled_delta`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from tutor.errors import ProblemError
+from tutor.model.activations import Activation, make_activation
+from tutor.model.layers import Layer, build_layer
+from tutor.model.losses import Loss
 from tutor.problem.validated import Problem
+
+Params = dict[str, np.ndarray]
+#: (net, out, dL/dout) -> dL/dnet for one layer, with everything fixed for the problem bound in.
+DeltaRule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,8 @@ class LayerStep:
     biases: np.ndarray  # parameters as the step started: (n,) or (1,) for a shared bias
     new_weights: np.ndarray
     new_biases: np.ndarray
+    #: dL_s/d(the layer's inputs), in the inputs' shape (for images: channels first).
+    dloss_dinput: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -49,192 +61,188 @@ class Step:
     targets: np.ndarray  # (m, outputs)
 
 
+#: Pooling and flatten layers have no activation: their output is their net.
+_IDENTITY = make_activation("linear")
+#: The parameters of a layer that has none (pooling, flatten), as a step reports them.
+_NONE = np.empty(0)
+
+
+def activation_of(layer: Layer) -> Activation:
+    """The layer's activation, the identity for a layer without one."""
+    return layer.activation if layer.activation is not None else _IDENTITY
+
+
+def loss_view(output: np.ndarray) -> np.ndarray:
+    """The outputs as the loss sees them, one row per sample: an image output is read channel by channel."""
+    return output.reshape(output.shape[0], -1)
+
+
+def network(problem: Problem) -> list[Layer]:
+    """The problem's layers as objects that compute their forward and backward passes."""
+    return [build_layer(spec) for spec in problem.layers]
+
+
 def bias_parameters(problem: Problem) -> list[np.ndarray]:
     """The bias parameters of each layer: one per neuron, or a single one when shared."""
-    return [layer.biases[:1].copy() if layer.shared_bias else layer.biases.copy() for layer in problem.layers]
+    return [layer.parameters()["biases"] for layer in network(problem)]
+
+
+def update(params: Params, grads: Params, rate: float, frozen: frozenset[str] = frozenset()) -> Params:
+    """Plain gradient descent, w - rate * grad, for every parameter except the frozen ones."""
+    if not frozen:
+        return {name: value - rate * grads[name] for name, value in params.items()}
+    return {name: value.copy() if name in frozen else value - rate * grads[name] for name, value in params.items()}
+
+
+def frozen_parameters(problem: Problem) -> frozenset[str]:
+    """Parameters the problem keeps fixed: the biases when `update_biases` is false."""
+    return frozenset() if problem.update_biases else frozenset({"biases"})
 
 
 def run_step(problem: Problem) -> Step:
-    """Forward pass, loss, backward pass and update, from the problem's own weights."""
-    weights = [layer.weights for layer in problem.layers]
-    return _step(problem, weights, bias_parameters(problem))
+    """Forward pass, loss, backward pass and update, from the problem's own parameters."""
+    layers = network(problem)
+    return _step(problem, layers, [layer.parameters() for layer in layers])
 
 
 def train(problem: Problem, steps: int) -> tuple[Step, np.ndarray]:
     """`steps` gradient-descent steps: the first step in full, and the loss before each update and after the last."""
-    weights = [layer.weights for layer in problem.layers]
-    biases = bias_parameters(problem)
-    first = _step(problem, weights, biases)
+    layers = network(problem)
+    first = _step(problem, layers, [layer.parameters() for layer in layers])
     history = np.empty(steps + 1)
     history[0] = first.loss
-    weights = [layer.new_weights for layer in first.layers]
-    biases = [layer.new_biases for layer in first.layers]
-    step = _fast_stepper(problem)
+    params = [{"weights": ls.new_weights, "biases": ls.new_biases} if layer.parameters() else {}
+              for ls, layer in zip(first.layers, layers)]
+    step = _fast_stepper(problem, layers)
     for k in range(1, steps):
-        history[k], weights, biases = step(weights, biases)
-    history[steps] = forward_loss(problem, weights, biases) if steps else first.loss
+        history[k], params = step(params)
+    history[steps] = forward_loss(problem, layers, params) if steps else first.loss
     return first, history[: steps + 1]
 
 
-def forward_loss(problem: Problem, weights: list[np.ndarray], biases: list[np.ndarray]) -> float:
+def forward_loss(problem: Problem, layers: list[Layer], params: list[Params]) -> float:
     """The batch loss for the given parameters (used for the loss after the last update)."""
     out = problem.inputs
-    for layer, w, b in zip(problem.layers, weights, biases):
-        out = layer.activation.forward(out @ w.T + b)
-    return float(np.mean(problem.loss.value(out, problem.targets)))
+    for layer, p in zip(layers, params):
+        out = activation_of(layer).forward(layer.forward(out, p)[0])
+    return float(np.mean(problem.loss.value(loss_view(out), problem.targets)))
 
 
-def _step(problem: Problem, weights: list[np.ndarray], biases: list[np.ndarray]) -> Step:
-    inputs, nets, outs = _forward(problem, weights, biases)
+def _step(problem: Problem, layers: list[Layer], params: list[Params]) -> Step:
+    inputs, nets, outs, caches = _forward(problem, layers, params)
     targets = problem.targets
-    output = outs[-1]
+    output = loss_view(outs[-1])
     _check_outputs(problem, output)
     shares = problem.loss.shares(output, targets)
     sample_losses = shares.sum(axis=1)
-    grad = problem.loss.gradient(output, targets)
-    m = problem.samples
-    rate = problem.learning_rate
-    layers: list[LayerStep] = []
-    for index in range(len(problem.layers) - 1, -1, -1):
-        layer = problem.layers[index]
-        net, out, w, b = nets[index], outs[index], weights[index], biases[index]
-        dout_dnet, delta = _local_delta(problem, index, net, out, grad)
-        grad_w = delta.T @ inputs[index] / m
-        grad_b = delta.sum(axis=(0, 1), keepdims=False).reshape(1) / m if layer.shared_bias else delta.mean(axis=0)
-        new_b = b - rate * grad_b if problem.update_biases else b.copy()
-        layers.append(LayerStep(
+    grad = problem.loss.gradient(output, targets).reshape(outs[-1].shape)
+    rules = delta_rules(problem, layers)
+    rate, frozen = problem.learning_rate, frozen_parameters(problem)
+    steps: list[LayerStep] = []
+    for index in range(len(layers) - 1, -1, -1):
+        activation = activation_of(layers[index])
+        net, out, p = nets[index], outs[index], params[index]
+        dout_dnet = activation.derivative(net, out) if activation.elementwise else None
+        delta = rules[index](net, out, grad)
+        dx, grads = layers[index].backward(delta, caches[index])
+        new = update(p, grads, rate, frozen)
+        steps.append(LayerStep(
             inputs=inputs[index], net=net, out=out, dloss_dout=grad, dout_dnet=dout_dnet, delta=delta,
-            grad_weights=grad_w, grad_biases=grad_b, weights=w, biases=b, new_weights=w - rate * grad_w,
-            new_biases=new_b,
+            grad_weights=grads.get("weights", _NONE), grad_biases=grads.get("biases", _NONE),
+            weights=p.get("weights", _NONE), biases=p.get("biases", _NONE),
+            new_weights=new.get("weights", _NONE), new_biases=new.get("biases", _NONE), dloss_dinput=dx,
         ))
-        grad = delta @ w
-    layers.reverse()
-    return Step(tuple(layers), float(sample_losses.mean()), sample_losses, shares, targets)
+        grad = dx
+    steps.reverse()
+    return Step(tuple(steps), float(sample_losses.mean()), sample_losses, shares, targets)
 
 
-def _forward(problem: Problem, weights: list[np.ndarray], biases: list[np.ndarray]):
-    inputs, nets, outs = [], [], []
+def _forward(problem: Problem, layers: list[Layer], params: list[Params]):
+    inputs, nets, outs, caches = [], [], [], []
     out = problem.inputs
-    for layer, w, b in zip(problem.layers, weights, biases):
+    for layer, p in zip(layers, params):
         inputs.append(out)
-        net = out @ w.T + b
-        out = layer.activation.forward(net)
+        net, cache = layer.forward(out, p)
+        out = activation_of(layer).forward(net)
         nets.append(net)
         outs.append(out)
-    return inputs, nets, outs
+        caches.append(cache)
+    return inputs, nets, outs, caches
 
 
-def _local_delta(problem: Problem, index: int, net: np.ndarray, out: np.ndarray, grad: np.ndarray):
-    """(dout/dnet, delta) for one layer, given dL/dout."""
-    activation = problem.layers[index].activation
-    if activation.derivative is not None:
-        dout_dnet = activation.derivative(net, out)
-        with np.errstate(invalid="ignore"):
-            delta = grad * dout_dnet
-        if activation.name == "sigmoid" and index == len(problem.layers) - 1:
-            delta = _saturated_sigmoid_delta(problem, out, delta)
-        return dout_dnet, delta
-    return None, _softmax_delta(problem, out, grad)
-
-
-def _softmax_delta(problem: Problem, out: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    """dL/dnet of a softmax layer: o - t with cross-entropy, else the Jacobian-vector product."""
-    if problem.loss.name == "cross_entropy":
-        return out - problem.targets
-    return out * (grad - np.sum(grad * out, axis=1, keepdims=True))
-
-
-def _saturated_sigmoid_delta(problem: Problem, out: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """A sigmoid output that rounded to exactly 0 or 1 under bce or cross_entropy.
-
-    There dL/dout is infinite (or 0/0) while dout/dnet = out * (1 - out) is 0, and their product is
-    NaN, although the two cancel: dL/dnet = (out - t) / n for bce and -t * (1 - out) for cross_entropy.
-    Only such entries are replaced (every other one stays the plain product), so the first step, whose
-    outputs are checked to lie inside (0, 1), is unchanged; this keeps long training runs finite.
-    """
-    loss = problem.loss.name
-    if loss not in ("bce", "cross_entropy"):
-        return delta
-    bad = ~np.isfinite(delta)
-    if not bad.any():
-        return delta
+def delta_rules(problem: Problem, layers: list[Layer]) -> list[DeltaRule]:
+    """How each layer turns dL/dout into dL/dnet; the output layer's may use a form the loss has with it."""
+    last = len(layers) - 1
     targets = problem.targets
-    if loss == "bce":
-        cancelled = (out - targets) / out.shape[-1]
-    else:
-        cancelled = -targets * (1.0 - out)
-    return np.where(bad, cancelled, delta)
+    targets = targets.reshape(targets.shape[:1] + getattr(problem.layers[-1], "output_shape", targets.shape[1:]))
+    return [_output_delta_rule(problem.loss, activation_of(layer), targets) if index == last
+            else activation_of(layer).backward for index, layer in enumerate(layers)]
 
 
-def _fast_stepper(problem: Problem):
-    """A function (weights, biases) -> (loss, new weights, new biases): the inner loop of `train`.
+def _output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) -> DeltaRule:
+    """The output layer's delta: fused with the loss, guarded against saturation, or the plain chain rule."""
+    if not activation.elementwise and loss.fuses_with(activation):
+        return lambda net, out, grad: loss.fused_delta(out, targets)
+    cancelled = loss.cancelled_delta(activation) if activation.elementwise else None
+    if cancelled is None:
+        return activation.backward
+
+    def guarded(net: np.ndarray, out: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """An output that rounded to exactly 0 or 1 makes dL/dout infinite (or 0/0) while dout/dnet is 0:
+        only those NaN entries take the cancelled form, so the checked first step is unchanged."""
+        with np.errstate(invalid="ignore"):
+            delta = activation.backward(net, out, grad)
+        bad = ~np.isfinite(delta)
+        return np.where(bad, cancelled(out, targets), delta) if bad.any() else delta
+
+    return guarded
+
+
+def _fast_stepper(problem: Problem, layers: list[Layer]):
+    """A function (parameters) -> (loss, new parameters): the inner loop of `train`.
 
     The same arithmetic as `_step`, with everything that does not change between steps looked up once,
     so that thousands of steps cost little more than the numpy operations themselves.
     """
-    layers = problem.layers
-    count = len(layers)
-    forwards = [layer.activation.forward for layer in layers]
+    forwards = [(layer.forward, activation_of(layer).forward) for layer in layers]
+    backwards = [(index, layer.backward, rule) for index, (layer, rule)
+                 in reversed(list(enumerate(zip(layers, delta_rules(problem, layers)))))]
     x, targets = problem.inputs, problem.targets
     shares, gradient = problem.loss.shares, problem.loss.gradient
     m = problem.samples
-    scale = problem.learning_rate / m
-    update_biases = problem.update_biases
-    shared = [layer.shared_bias for layer in layers]
-    guard_saturation = layers[-1].activation.name == "sigmoid" and problem.loss.name in ("bce", "cross_entropy")
+    rate, frozen = problem.learning_rate, frozen_parameters(problem)
 
-    def step(weights: list[np.ndarray], biases: list[np.ndarray]):
-        outs, nets = [x], []
+    def step(params: list[Params]) -> tuple[float, list[Params]]:
         out = x
-        for forward, w, b in zip(forwards, weights, biases):
-            net = out @ w.T + b
-            out = forward(net)
-            nets.append(net)
-            outs.append(out)
-        loss = shares(out, targets).sum() / m
-        grad = gradient(out, targets)
-        new_w, new_b = list(weights), list(biases)
-        for index in range(count - 1, -1, -1):
-            if guard_saturation and index == count - 1:
-                _, delta = _local_delta(problem, index, nets[index], outs[index + 1], grad)
-            else:
-                _, delta = _local_delta_fast(layers[index].activation, problem, nets[index], outs[index + 1], grad)
-            w = weights[index]
-            if index:
-                grad = delta @ w
-            new_w[index] = w - scale * (delta.T @ outs[index])
-            if update_biases:
-                step_b = delta.sum() if shared[index] else delta.sum(axis=0)
-                new_b[index] = biases[index] - scale * step_b
-        return loss, new_w, new_b
+        saved = []
+        for (forward, activate), p in zip(forwards, params):
+            net, cache = forward(out, p)
+            out = activate(net)
+            saved.append((net, out, cache))
+        loss = shares(loss_view(out), targets).sum() / m
+        grad = gradient(loss_view(out), targets).reshape(out.shape)
+        new = list(params)
+        for index, backward, rule in backwards:
+            net, out, cache = saved[index]
+            grad, grads = backward(rule(net, out, grad), cache)
+            new[index] = update(params[index], grads, rate, frozen)
+        return loss, new
 
     return step
 
 
-def _local_delta_fast(activation, problem: Problem, net: np.ndarray, out: np.ndarray, grad: np.ndarray):
-    """delta alone, without the saturation guard (which only a sigmoid output under bce/CE needs)."""
-    if activation.derivative is not None:
-        return None, grad * activation.derivative(net, out)
-    return None, _softmax_delta(problem, out, grad)
-
-
 def _check_outputs(problem: Problem, output: np.ndarray) -> None:
-    """bce and cross_entropy take logarithms of the outputs: refuse outputs they cannot take."""
-    loss = problem.loss.name
-    if loss == "bce":
-        bad = (output <= 0) | (output >= 1)
-        need = "every output strictly between 0 and 1"
-    elif loss == "cross_entropy":
-        bad = (output <= 0) & (problem.targets > 0)
-        need = "a positive output wherever the target is not 0"
-    else:
+    """A loss that takes logarithms of the outputs refuses outputs it cannot take (`Loss.output_trouble`)."""
+    loss = problem.loss
+    trouble = loss.output_trouble(output, problem.targets)
+    if trouble is None:
         return
-    if bad.any():
-        s, j = (int(k) for k in np.argwhere(bad)[0])
-        act = problem.layers[-1].activation.name
-        sample = f" of sample {s + 1}" if problem.batch else ""
-        raise ProblemError(
-            f"{loss} needs {need}, but output {j + 1}{sample} is {output[s, j]:.6g} "
-            f"(the output layer is {act}; a sigmoid or softmax output keeps outputs in range)",
-            source=problem.path, field="loss",
-        )
+    s, j, need = trouble
+    act = activation_of(problem.layers[-1]).name
+    sample = f" of sample {s + 1}" if problem.batch else ""
+    suitable = " or ".join(loss.suitable_outputs())
+    raise ProblemError(
+        f"{loss.name} needs {need}, but output {j + 1}{sample} is {output[s, j]:.6g} "
+        f"(the output layer is {act}; a {suitable} output keeps outputs in range)",
+        source=problem.path, field="loss",
+    )

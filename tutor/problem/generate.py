@@ -28,9 +28,10 @@ from typing import Sequence
 
 import numpy as np
 
-from tutor.model.activations import ACTIVATIONS, make_activation
+from tutor.model.activations import ACTIVATIONS, hidden_activations, make_activation
 from tutor.errors import UserError, closest
-from tutor.model.losses import LOSSES
+from tutor.model.component import choice_list
+from tutor.model.losses import LOSSES, make_loss
 
 MIN_UNITS, MAX_UNITS = 1, 10
 MIN_LAYERS, MAX_LAYERS = 2, 6  # numbers in a shape: the inputs, then each layer of neurons
@@ -40,10 +41,8 @@ DEFAULT_ACTIVATION = "sigmoid"
 DEFAULT_LOSS = "half_sse"
 LEARNING_RATES = (0.1, 0.25, 0.5)
 
-#: The rules checked on the engine's forward pass (see the module docstring).
-SATURATING = frozenset({"sigmoid", "tanh", "softmax"})
-DEAD_PRONE = frozenset({"relu", "leaky_relu"})
-KINKED = frozenset({"relu", "leaky_relu", "elu"})
+#: The rules checked on the engine's forward pass (see the module docstring); which activations saturate,
+#: die below 0 or have a kink, each activation says itself.
 MAX_NET = 3.0
 KINK_MARGIN = 0.05
 #: The sampler keeps a little further from the limits, so rounding never decides the final check.
@@ -52,10 +51,6 @@ SAMPLER_SLACK = 0.01
 MAX_ATTEMPTS = 20  # whole problems drawn before giving up
 MAX_NEURON_TRIES = 200  # draws of one neuron's weights and bias within an attempt
 MAX_TARGET_TRIES = 100
-
-#: Losses whose targets are probabilities: the output layer must stay strictly between 0 and 1.
-PROBABILITY_LOSSES = frozenset({"bce", "cross_entropy"})
-PROBABILITY_OUTPUTS = ("sigmoid", "softmax")
 
 NEGATIVE_WEIGHT = 0.25  # chance that a weight is negative
 NEGATIVE_BIAS = 0.2
@@ -102,13 +97,10 @@ def _check_name(value: object, choices: Sequence[str], what: str) -> str:
     return value
 
 
-def hidden_activations() -> list[str]:
-    return [name for name in ACTIVATIONS if name != "softmax"]
-
-
 def default_output_activation(loss: str) -> str:
-    """sigmoid, or softmax for cross_entropy."""
-    return "softmax" if loss == "cross_entropy" else "sigmoid"
+    """sigmoid, or the output the loss has a fused form with (softmax for cross_entropy)."""
+    fused = make_loss(loss).fuses_with
+    return next((name for name in ACTIVATIONS if fused(make_activation(name))), DEFAULT_ACTIVATION)
 
 
 def _check_options(seed: object, shape: Sequence[int], activation: object, loss: object,
@@ -120,19 +112,21 @@ def _check_options(seed: object, shape: Sequence[int], activation: object, loss:
     if seed < 0:
         raise UserError(f"the seed must not be negative, got {seed}")
     shape = parse_shape(shape) if isinstance(shape, str) else validate_shape(shape)
-    if activation == "softmax":
-        raise UserError("softmax is only allowed in the output layer, not as the hidden activation (use "
-                        "--output-activation softmax)")
+    if isinstance(activation, str) and activation in ACTIVATIONS and not ACTIVATIONS[activation].hidden_allowed:
+        raise UserError(f"{activation} is only allowed in the output layer, not as the hidden activation (use "
+                        f"--output-activation {activation})")
     activation = _check_name(activation, hidden_activations(), "activation")
     loss = _check_name(DEFAULT_LOSS if loss is None else loss, list(LOSSES), "loss")
     output = _check_name(default_output_activation(loss) if output_activation is None else output_activation,
                          list(ACTIVATIONS), "output activation")
-    if loss in PROBABILITY_LOSSES and output not in PROBABILITY_OUTPUTS:
-        raise UserError(f"{loss} needs outputs between 0 and 1: use a sigmoid or softmax output activation, "
-                        f"not {output}")
-    if output == "softmax" and shape[-1] < 2:
-        raise UserError(f"a softmax output needs at least 2 outputs, the shape '{shape_text(shape)}' has 1"
-                        + ("; for one output use --loss bce (a sigmoid output)" if loss == "cross_entropy" else ""))
+    loss_object, output_object = make_loss(loss), make_activation(output)
+    if not loss_object.accepts_outputs(output_object):
+        low, high = loss_object.output_range
+        raise UserError(f"{loss} needs outputs between {low:g} and {high:g}: use a "
+                        f"{choice_list(loss_object.suitable_outputs())} output activation, not {output}")
+    if output_object.distribution and shape[-1] < 2:
+        raise UserError(f"a {output} output needs at least 2 outputs, the shape '{shape_text(shape)}' has 1"
+                        + (_one_output_hint() if loss_object.fuses_with(output_object) else ""))
     if learning_rate is not None:
         if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.number)):
             raise UserError(f"the learning rate must be a number, got {learning_rate!r}")
@@ -144,15 +138,23 @@ def _check_options(seed: object, shape: Sequence[int], activation: object, loss:
 
 # -- the rules -------------------------------------------------------------------------------------
 
+def _one_output_hint() -> str:
+    """For a fused classifier asked with one output: a loss on class targets with a logistic output."""
+    binary = next(name for name, cls in LOSSES.items() if cls.class_targets)
+    logistic = next(name for name, cls in ACTIVATIONS.items() if cls.logistic)
+    return f"; for one output use --loss {binary} (a {logistic} output)"
+
+
 def net_trouble(activation: str, net: float, slack: float = 0.0) -> str | None:
     """Why a neuron with this activation and net input is not nice, or None if it is."""
+    kind = ACTIVATIONS[activation]
     if not math.isfinite(net) or abs(net) > MAX_NET - slack:
-        if activation in SATURATING:
+        if kind.saturates:
             return f"saturated ({activation} with |net| > {MAX_NET:g})"
         return f"net input too large (|net| > {MAX_NET:g})"
-    if activation in DEAD_PRONE and net <= KINK_MARGIN + slack:
+    if kind.dead_below_zero and net <= KINK_MARGIN + slack:
         return f"dead ({activation} with net <= {KINK_MARGIN:g})"
-    if activation in KINKED and abs(net) <= KINK_MARGIN + slack:
+    if kind.kinked and abs(net) <= KINK_MARGIN + slack:
         return f"at the kink ({activation} with |net| <= {KINK_MARGIN:g})"
     return None
 
@@ -204,13 +206,9 @@ def _draw_neuron(rng: np.random.Generator, fan_in: int) -> tuple[np.ndarray, int
 
 def _draw_target(rng: np.random.Generator, output: str, loss: str, out: float) -> int:
     """One target in hundredths, suited to the loss and the output activation, not too close to `out`."""
-    if loss == "bce":
+    if LOSSES[loss].class_targets:
         return int(rng.integers(0, 2)) * 100  # a class: 0 or 1
-    low, high = {
-        "sigmoid": (1, 99), "tanh": (-99, 99), "relu": (5, 200), "softplus": (5, 200),
-    }.get(output, (-100, 200))
-    if loss == "cross_entropy":
-        low, high = 1, 99
+    low, high = ACTIVATIONS[output].target_hundredths
     target = 0
     for _ in range(MAX_TARGET_TRIES):
         target = int(rng.integers(low, high + 1))
@@ -250,7 +248,7 @@ def _draw(rng: np.random.Generator, shape: tuple[int, ...], activations: list[st
         out = forward(np.array(nets))
         layers.append({"weights": rows, "biases": biases, "activation": name})
     problem = {"inputs": inputs, "layers": layers, "learning_rate": rate}
-    if activations[-1] == "softmax":
+    if ACTIVATIONS[activations[-1]].distribution:  # a class label, read as one-hot targets
         problem["label"] = int(rng.integers(0, shape[-1]))
     else:
         problem["targets"] = [_draw_target(rng, activations[-1], loss, float(o)) for o in out]

@@ -110,6 +110,8 @@ def read_layers(reader: "_Reader", value: Any, image: np.ndarray) -> tuple:
 
 def _image_layer(reader: "_Reader", entry: dict, path: list, kind: str, shape: tuple[int, ...],
                  is_output: bool) -> ImageLayer:
+    from tutor.model.layers import build_layer
+
     if kind == "conv2d":
         reader.check_keys(entry, path, CONV_KEYS, ("type", "weights", "biases"))
         weights = _filters(reader, entry["weights"], [*path, "weights"])
@@ -130,20 +132,10 @@ def _image_layer(reader: "_Reader", entry: dict, path: list, kind: str, shape: t
         reader.check_keys(entry, path, ("type",), ("type",))
         spec = ImageLayer(kind, shape, ())
     try:
-        output = image_layer(spec).output_shape(shape)
+        output = build_layer(spec).output_shape(shape)
     except ShapeMismatch as exc:
         reader.fail(path, f"layer {path[1] + 1} ({kind}): {exc}")
     return spec.with_output(output)
-
-
-def image_layer(spec: ImageLayer):
-    """The layer object for a validated image layer."""
-    from tutor.model.layers.avgpool import AvgPool
-    from tutor.model.layers.conv2d import Conv2D
-    from tutor.model.layers.flatten import Flatten
-    from tutor.model.layers.maxpool import MaxPool
-
-    return {"conv2d": Conv2D, "maxpool": MaxPool, "avgpool": AvgPool, "flatten": Flatten}[spec.kind].from_spec(spec)
 
 
 def _filters(reader: "_Reader", value: Any, path: list) -> np.ndarray:

@@ -13,9 +13,9 @@ from typing import Any, NoReturn, Sequence
 
 import numpy as np
 
-from tutor.model.activations import ACTIVATIONS, Activation, make_activation
+from tutor.model.activations import ACTIVATIONS, Activation
 from tutor.errors import ProblemError, UserError, closest, plural
-from tutor.model.losses import LOSSES, make_loss
+from tutor.model.losses import LOSSES, Loss
 from tutor.problem.images import is_image_problem, read_image, read_image_targets, read_layers
 from tutor.problem.validated import FORMAT_VERSION, Grading, Layer, Notation, Problem, content_hash
 from tutor.problem.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
@@ -213,7 +213,7 @@ class _Reader:
             targets, labels = read_image_targets(self, data["targets"], image_output), None
         else:
             targets, labels = self.targets(data, inputs.shape[0], batch, layers[-1].size)
-        self.check_targets(data, targets, labels, loss.name, loss.target_range, layers[-1].activation)
+        self.check_targets(data, targets, labels, loss, layers[-1].activation)
         learning_rate = self.number(data["learning_rate"], ["learning_rate"])
         if learning_rate < 0:
             self.fail(["learning_rate"], f"must not be negative, got {learning_rate:g} (gradient descent steps against "
@@ -349,39 +349,41 @@ class _Reader:
             biases = np.full(neurons, self.number(bias_value, [*path, "biases"], "a number or a list of numbers"))
             shared = True
         activation = self.activation(entry["activation"], [*path, "activation"])
-        if activation.name == "softmax" and not is_output:
-            self.fail([*path, "activation"], "softmax is only allowed in the output layer")
+        if not activation.hidden_allowed and not is_output:
+            self.fail([*path, "activation"], f"{activation.name} is only allowed in the output layer")
         return Layer(weights=weights, biases=biases, activation=activation, shared_bias=shared)
 
     def activation(self, value: Any, path: FieldPath) -> Activation:
-        names = list(ACTIVATIONS)
-        if isinstance(value, dict):
-            self.check_keys(value, path, ["name", "slope", "alpha"], ["name"])
+        return self.component(value, path, ACTIVATIONS, "activation")
+
+    def loss(self, value: Any) -> Loss:
+        return self.component(value, ["loss"], LOSSES, "loss")
+
+    def component(self, value: Any, path: FieldPath, registry: dict, what: str) -> Any:
+        """An activation or loss: a registered name, or a mapping with a name and its parameters."""
+        names = list(registry)
+        takes_parameters = any(cls.parameters for cls in registry.values())
+        if isinstance(value, dict) and takes_parameters:
+            every = dict.fromkeys(p.name for cls in registry.values() for p in cls.parameters)
+            self.check_keys(value, path, ["name", *every], ["name"])
             name, params = value["name"], {k: v for k, v in value.items() if k != "name"}
         else:
             name, params = value, {}
-        if not isinstance(name, str) or name not in ACTIVATIONS:
-            where = [*path, "name"] if isinstance(value, dict) else path
+        if not isinstance(name, str) or name not in registry:
+            where = [*path, "name"] if isinstance(value, dict) and takes_parameters else path
             hint = closest(name, names) if isinstance(name, str) else ""
-            self.fail(where, f"unknown activation {describe_value(name)}{hint} (choose from {', '.join(names)})")
-        allowed = ACTIVATIONS[name][1]
+            self.fail(where, f"unknown {what} {describe_value(name)}{hint} (choose from {', '.join(names)})")
+        allowed = {p.name: p for p in registry[name].parameters}
         for key, param in params.items():
             if key not in allowed:
                 takes = ", ".join(allowed) or "no parameters"
                 self.fail(path, f"{name} does not take '{key}' (it takes {takes})", key=key)
             self.number(param, [*path, key])
-        if name == "leaky_relu" and "slope" in params and params["slope"] < 0:
-            self.fail([*path, "slope"], f"must not be negative, got {params['slope']:g}")
-        if name == "elu" and "alpha" in params and params["alpha"] <= 0:
-            self.fail([*path, "alpha"], f"must be positive, got {params['alpha']:g}")
-        return make_activation(name, **{k: float(v) for k, v in params.items()})
-
-    def loss(self, value: Any):
-        names = list(LOSSES)
-        if not isinstance(value, str) or value not in LOSSES:
-            hint = closest(value, names) if isinstance(value, str) else ""
-            self.fail(["loss"], f"unknown loss {describe_value(value)}{hint} (choose from {', '.join(names)})")
-        return make_loss(value)
+        for key, param in params.items():
+            problem = allowed[key].problem(float(param))
+            if problem:
+                self.fail([*path, key], problem)
+        return registry.make(name, **{k: float(v) for k, v in params.items()})
 
     def targets(self, data: dict, samples: int, batch: bool, outputs: int) -> tuple[np.ndarray, tuple[int, ...] | None]:
         if "targets" in data and "labels" in data:
@@ -427,24 +429,23 @@ class _Reader:
         targets[np.arange(len(values)), values] = 1.0
         return targets, tuple(values)
 
-    def check_targets(self, data: dict, targets: np.ndarray, labels: Any, loss: str,
-                      target_range: tuple[float, float] | None, output: Activation) -> None:
+    def check_targets(self, data: dict, targets: np.ndarray, labels: Any, loss: Loss, output: Activation) -> None:
         if labels is not None:
             return
-        if target_range is not None:
-            low, high = target_range
+        if loss.target_range is not None:
+            low, high = loss.target_range
             outside = (targets < low) | (targets > high)
             if outside.any():
                 s, j = (int(k) for k in np.argwhere(outside)[0])
                 self.fail(self.target_path(data["targets"], targets, s, j),
-                          f"{loss} needs targets from {low:g} to {high:g}, got {targets[s, j]:g}")
-        if loss == "cross_entropy" and output.name == "softmax":
+                          f"{loss.name} needs targets from {low:g} to {high:g}, got {targets[s, j]:g}")
+        if loss.fuses_with(output):  # the fused delta out - t holds only for targets adding up to 1
             sums = targets.sum(axis=1)
             bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-9)
             if bad.size:
                 s = int(bad[0])
                 self.fail(self.target_path(data["targets"], targets, s, None),
-                          f"with a softmax output, cross_entropy targets must add up to 1 (a probability "
+                          f"with a {output.name} output, {loss.name} targets must add up to 1 (a probability "
                           f"distribution), got {sums[s]:g}")
 
     @staticmethod

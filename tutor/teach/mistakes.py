@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from tutor.model.activations import ACTIVATIONS
+from tutor.model.losses import LOSSES
 from tutor.trace.trace import Quantity, Trace
 
 World = Mapping[str, float]
@@ -28,10 +30,6 @@ class Mistake:
     def candidates(self, trace: Trace, q: Quantity, world: World) -> list[float]:
         """What `q` would be under this mistake (empty when it does not apply to `q`)."""
         return self.rule(trace, q, world)
-
-
-def _activation(trace: Trace, q: Quantity) -> str:
-    return trace.problem.layers[q.layer - 1].activation.name if q.layer else ""
 
 
 def _value(trace: Trace, world: World, kind: str, layer: int | None, j: int | None = None, i: int | None = None,
@@ -62,54 +60,57 @@ def _samples(trace: Trace) -> list[int | None]:
 # -- the rules ---------------------------------------------------------------------------------------
 
 
-def _sigmoid_on_net(trace: Trace, q: Quantity, world: World) -> list[float]:
-    if q.kind != "dout_dnet" or _activation(trace, q) != "sigmoid":
-        return []
-    net = _value(trace, world, "net", q.layer, q.j, None, q.sample)
-    return [net * (1.0 - net)]
+def _activation_rule(mistake_id: str) -> Rule:
+    """A mistake owned by activations: dout/dnet of a layer whose activation has its own version of it."""
+
+    def rule(trace: Trace, q: Quantity, world: World) -> list[float]:
+        if q.kind != "dout_dnet":
+            return []
+        activation = trace.problem.layers[q.layer - 1].activation
+        owned = activation.mistake(mistake_id)
+        if owned is None:
+            return []
+        net = _value(trace, world, "net", q.layer, q.j, None, q.sample)
+        out = _value(trace, world, "out", q.layer, q.j, None, q.sample)
+        return owned.wrong(activation, net, out)
+
+    return rule
 
 
-def _tanh_on_net(trace: Trace, q: Quantity, world: World) -> list[float]:
-    if q.kind != "dout_dnet" or _activation(trace, q) != "tanh":
-        return []
-    net = _value(trace, world, "net", q.layer, q.j, None, q.sample)
-    return [1.0 - net * net]
-
-
-def _relu_derivative(trace: Trace, q: Quantity, world: World) -> list[float]:
-    if q.kind != "dout_dnet" or _activation(trace, q) not in ("relu", "leaky_relu"):
-        return []
-    net = _value(trace, world, "net", q.layer, q.j, None, q.sample)
-    out = _value(trace, world, "out", q.layer, q.j, None, q.sample)
-    return [net, out, 1.0, 0.0]  # the value itself taken as the slope, or a constant slope
-
-
-def _loss_factor(trace: Trace, q: Quantity, world: World) -> list[float]:
+def _loss_role(trace: Trace, q: Quantity) -> str | None:
+    """What part a quantity plays for the loss: see `LossMistake.roles` ("batch_mean" for the batch's loss)."""
     problem = trace.problem
-    right = _right(q, world)
-    n, m = problem.layers[-1].size, problem.samples
-    factors = {"half_sse": [2.0, 0.5], "sse": [0.5, 2.0], "mse": [n, 0.5, 2.0, 1.0 / n],
-               "bce": [n, 1.0 / n], "cross_entropy": []}[problem.loss.name]
-    if q.kind == "loss" and q.j is not None:
-        return [right * f for f in factors]
-    if q.kind == "loss" and q.j is None and (q.sample is not None or not problem.batch):
-        return [right * f for f in factors]
-    if q.kind == "loss":  # a batch's loss: the mean's 1/m
-        return [right * m, right / m]
-    if q.kind == "dloss_dout" and q.layer == len(problem.layers):
-        return [right * f for f in factors]
-    if q.kind in ("grad_weight", "grad_bias") and problem.batch and m > 1:
-        return [right * m, right / m]
-    return []
-
-
-def _target_output_swapped(trace: Trace, q: Quantity, world: World) -> list[float]:
-    output = len(trace.problem.layers)
+    output = len(problem.layers)
+    if q.kind == "loss":
+        if q.j is not None:
+            return "share"
+        return "sample_loss" if q.sample is not None or not problem.batch else "batch_mean"
     if q.kind == "dloss_dout" and q.layer == output:
-        return [-_right(q, world)]
-    if q.kind == "delta" and q.layer == output and not trace.problem.layers[-1].activation.elementwise:
-        return [-_right(q, world)]  # softmax + cross-entropy written t - o
-    return []
+        return "gradient"
+    if q.kind == "delta" and q.layer == output and not problem.layers[-1].activation.elementwise:
+        return "coupled_delta"
+    return None
+
+
+def _loss_rule(mistake_id: str) -> Rule:
+    """A mistake owned by losses: the problem's loss's own version of it, and the batch mean's 1/m if it covers that."""
+
+    def rule(trace: Trace, q: Quantity, world: World) -> list[float]:
+        problem = trace.problem
+        owned = problem.loss.mistake(mistake_id)
+        if owned is None:
+            return []
+        role = _loss_role(trace, q)
+        if role in owned.roles:
+            return owned.wrong(problem.loss, _right(q, world), problem.layers[-1].size)
+        m = problem.samples
+        if owned.batch_mean and (role == "batch_mean" or (
+                q.kind in ("grad_weight", "grad_bias") and problem.batch and m > 1)):
+            right = _right(q, world)
+            return [right * m, right / m]
+        return []
+
+    return rule
 
 
 def _update(trace: Trace, q: Quantity, world: World, sign: float, rate: float | None) -> list[float]:
@@ -186,20 +187,18 @@ def _index_swapped(trace: Trace, q: Quantity, world: World) -> list[float]:
     return []
 
 
-CATALOGUE: tuple[Mistake, ...] = (
-    Mistake("sigmoid_derivative_on_net",
-            "the sigmoid's derivative was taken as net * (1 - net); it is out * (1 - out), on the output",
-            _sigmoid_on_net),
-    Mistake("tanh_derivative_on_net",
-            "tanh's derivative was taken as 1 - net^2; it is 1 - out^2 = 1 - tanh(net)^2", _tanh_on_net),
-    Mistake("relu_derivative_wrong",
-            "ReLU's derivative is 1 where net > 0 and 0 where net <= 0 (not the net or output value itself)",
-            _relu_derivative),
-    Mistake("loss_factor_dropped",
-            "a constant factor of the loss (the 1/2, the 1/n over outputs or the 1/m over samples) was lost "
-            "or doubled", _loss_factor),
-    Mistake("target_output_swapped",
-            "(t - o) was used where (o - t) belongs, which flips the gradient's sign", _target_output_swapped),
+def _owned_mistakes() -> list[Mistake]:
+    """The mistakes registered activations and losses own, each id once, in registration order."""
+    owned: dict[str, Mistake] = {}
+    for registry, make_rule in ((ACTIVATIONS, _activation_rule), (LOSSES, _loss_rule)):
+        for cls in registry.values():
+            for mistake in cls.mistakes:
+                owned.setdefault(mistake.id, Mistake(mistake.id, mistake.explanation, make_rule(mistake.id)))
+    return list(owned.values())
+
+
+#: The mistakes every network can show, whatever its activations and loss.
+GENERIC: tuple[Mistake, ...] = (
     Mistake("update_sign_flipped",
             "the update added the gradient (w + eta * g); gradient descent subtracts it (w - eta * g)",
             _update_sign),
@@ -217,4 +216,5 @@ CATALOGUE: tuple[Mistake, ...] = (
             _index_swapped),
 )
 
+CATALOGUE: tuple[Mistake, ...] = (*_owned_mistakes(), *GENERIC)
 BY_ID: dict[str, Mistake] = {m.id: m for m in CATALOGUE}

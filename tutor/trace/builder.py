@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+from collections.abc import Sequence
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -147,7 +148,7 @@ class Builder:
         if kind == "delta":
             if p.layers[l - 1].activation.elementwise:
                 return k("dloss_dout", l, j, None, s), k("dout_dnet", l, j, None, s)
-            if p.loss.name == "cross_entropy":
+            if p.loss.fuses_with(p.layers[l - 1].activation):
                 return (k("out", l, j, None, s),)
             n = self._neurons(l)
             return tuple(k("dloss_dout", l, q, None, s) for q in n) + tuple(k("out", l, q, None, s) for q in n)
@@ -241,12 +242,11 @@ class Builder:
 
     def _out(self, l, j, i, s):
         act = self.p.layers[l - 1].activation
-        if act.elementwise:
-            net = self._term("net", l, j, None, s)
-            return [f"{act.describe()}(", net, ")"], lambda v: float(act.forward(np.float64(v))), ""
-        nets = [self._term("net", l, q, None, s) for q in self._neurons(l)]
-        parts = ["exp(", nets[j - 1], ") / (", *_joined([["exp(", t, ")"] for t in nets], " + "), ")"]
-        return parts, lambda *v: float(act.forward(np.array(v, dtype=float))[j - 1]), ""
+        nets = _LazyTerms(lambda q: self._term("net", l, q, None, s), self.p.layers[l - 1].size)
+        parts = act.output_parts(nets, j, _joined)
+        if act.elementwise:  # out_j depends on net_j alone
+            return parts, act.value_at, ""
+        return parts, lambda *v: act.output_value(v, j), ""
 
     def _loss(self, l, j, i, s):
         loss = self.p.loss
@@ -265,7 +265,7 @@ class Builder:
         n = self.p.layers[-1].size
         o = self._term("out", self.L, j, None, s)
         t = Term(self.labels.target(j, s + 1, len(self.p.layers)), float(self.step.targets[s, j - 1]))
-        parts = _share_formula(loss.name, o, t, n)
+        parts = loss.share_parts(o, t, n)
         return parts, self._with_output(loss.shares, j, s), ""
 
     def _with_output(self, function, j: int, s: int) -> Callable[[float], float]:
@@ -284,7 +284,7 @@ class Builder:
         if l == self.L:
             o = self._term("out", l, j, None, s)
             t = Term(self.labels.target(j, s + 1, self.L), float(self.step.targets[s, j - 1]))
-            parts = _gradient_formula(self.p.loss.name, o, t, self.p.layers[-1].size)
+            parts = self.p.loss.gradient_parts(o, t, self.p.layers[-1].size)
             return parts, self._with_output(self.p.loss.gradient, j, s), ""
         nxt = self.p.layers[l]
         w = nxt.weights[:, j - 1]
@@ -297,12 +297,10 @@ class Builder:
         act = self.p.layers[l - 1].activation
         net_t = self._term("net", l, j, None, s)
         out_t = self._term("out", l, j, None, s)
-        parts = _derivative_formula(act.name, act.params, net_t, out_t)
-        if act.derivative_uses == "out":
-            return parts, lambda o: float(act.derivative(np.float64(np.nan), np.float64(o))), ""
-        if act.derivative_uses == "net":
-            return parts, lambda v: float(act.derivative(np.float64(v), act.forward(np.float64(v)))), ""
-        return parts, lambda: 1.0, ""
+        parts = act.derivative_parts(net_t, out_t)
+        if act.derivative_uses:
+            return parts, act.slope, ""
+        return parts, lambda: act.slope(None), ""
 
     def _delta(self, l, j, i, s):
         act = self.p.layers[l - 1].activation
@@ -310,21 +308,16 @@ class Builder:
             parts = [self._term("dloss_dout", l, j, None, s), " * ", self._term("dout_dnet", l, j, None, s)]
             return parts, lambda g, d: g * d, ""
         target = float(self.step.targets[s, j - 1])
-        if self.p.loss.name == "cross_entropy":
+        loss = self.p.loss
+        if loss.fuses_with(act):
             t = Term(self.labels.target(j, s + 1, self.L), target)
-            note = "softmax + cross-entropy: dL/dnet_j = out_j - t_j (the softmax Jacobian and -t/o cancel)"
-            return [self._term("out", l, j, None, s), " - ", t], lambda o: o - target, note
+            parts = loss.fused_delta_parts(self._term("out", l, j, None, s), t)
+            return parts, lambda o: float(loss.fused_delta(np.float64(o), np.float64(target))), loss.fused_note
         n = len(self._neurons(l))
         grads = [self._term("dloss_dout", l, q, None, s) for q in self._neurons(l)]
         outs = [self._term("out", l, q, None, s) for q in self._neurons(l)]
-        parts = [outs[j - 1], " * (", grads[j - 1], " - (",
-                 *_joined([[g, " * ", o] for g, o in zip(grads, outs)], " + "), "))"]
-
-        def compute(*v: float) -> float:
-            g, o = np.array(v[:n]), np.array(v[n:])
-            return float(o[j - 1] * (g[j - 1] - np.dot(g, o)))
-
-        return parts, compute, "softmax: dL/dnet_j = out_j * (dL/dout_j - sum_k dL/dout_k * out_k)"
+        parts = act.backward_parts(grads, outs, j, _joined)
+        return parts, lambda *v: act.backward_value(v[:n], v[n:], j), act.backward_note
 
     def _grad_weight(self, l, j, i, s):
         m = self.m
@@ -356,6 +349,21 @@ class Builder:
         return parts, lambda g: old.value - rate * g, ""
 
 
+class _LazyTerms(Sequence):
+    """The terms of one layer's neurons (index 0 is neuron 1), each made when first read."""
+
+    def __init__(self, make: Callable[[int], Term], size: int) -> None:
+        self.make, self.size = make, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> Term:  # type: ignore[override]
+        if not -self.size <= index < self.size:
+            raise IndexError(index)
+        return self.make(index % self.size + 1)
+
+
 def _joined(groups: Sequence[Sequence[Part]], separator: str) -> list[Part]:
     """Join groups of parts with a separator, eliding the middle of long sums."""
     if len(groups) > MAX_TERMS_SHOWN:
@@ -374,44 +382,4 @@ def _mean_of(groups: Sequence[Sequence[Part]], m: int) -> list[Part]:
     if m == 1:
         return _joined(groups, " + ")
     return ["(", *_joined(groups, " + "), f") / {m}"]
-
-
-def _share_formula(loss: str, o: Term, t: Term, n: int) -> list[Part]:
-    if loss == "half_sse":
-        return ["1/2 * (", t, " - ", o, ")^2"]
-    if loss == "sse":
-        return ["(", t, " - ", o, ")^2"]
-    if loss == "mse":
-        return [f"1/{n} * (", t, " - ", o, ")^2"]
-    if loss == "bce":
-        return [f"-1/{n} * (", t, " * ln(", o, ") + (1 - ", t, ") * ln(1 - ", o, "))"]
-    return ["-", t, " * ln(", o, ")"]
-
-
-def _gradient_formula(loss: str, o: Term, t: Term, n: int) -> list[Part]:
-    if loss == "half_sse":
-        return [o, " - ", t]
-    if loss == "sse":
-        return ["2 * (", o, " - ", t, ")"]
-    if loss == "mse":
-        return [f"2/{n} * (", o, " - ", t, ")"]
-    if loss == "bce":
-        return ["(", o, " - ", t, f") / ({n} * ", o, " * (1 - ", o, "))"]
-    return ["-", t, " / ", o]
-
-
-def _derivative_formula(name: str, params: dict[str, float], net: Term, out: Term) -> list[Part]:
-    if name == "sigmoid":
-        return [out, " * (1 - ", out, ")"]
-    if name == "tanh":
-        return ["1 - (", out, ")^2"]
-    if name == "relu":
-        return ["1 if ", net, " > 0 else 0"]
-    if name == "leaky_relu":
-        return ["1 if ", net, f" > 0 else {params['slope']:g}"]
-    if name == "elu":
-        return ["1 if ", net, f" > 0 else {params['alpha']:g} * exp(", net, ")"]
-    if name == "softplus":
-        return ["1 / (1 + exp(-", net, "))"]
-    return ["1"]
 

@@ -53,7 +53,8 @@ def path_count(trace: Trace, layer: int) -> int:
     """How many paths lead from the loss to one weight of `layer` (over all samples)."""
     problem = trace.problem
     count = math.prod(l.size for l in problem.layers[layer:])
-    if not problem.layers[-1].activation.elementwise and problem.loss.name != "cross_entropy":
+    output = problem.layers[-1].activation
+    if not output.elementwise and not problem.loss.fuses_with(output):
         count *= problem.layers[-1].size  # loss -> out_m -> net_k: every output m for each net_k
     return count * problem.samples
 
@@ -103,7 +104,7 @@ def _output_heads(trace: Trace, k: int, s: int):
     if output.activation.elementwise:
         nodes = (loss, labels.out(L, k, sample), labels.net(L, k, sample))
         return [(nodes, (_factor(trace, "dloss_dout", L, k, s), _factor(trace, "dout_dnet", L, k, s)))]
-    if problem.loss.name == "cross_entropy":
+    if problem.loss.fuses_with(output.activation):
         return [((loss, labels.net(L, k, sample)), (_factor(trace, "delta", L, k, s),))]
     out = trace.step.layers[-1].out[s]
     heads = []

@@ -128,7 +128,7 @@ class TextView:
             rows.append([cell(f"Z{l}"), cell(f"({m}, {shape[l]})"), cell(f"A{l - 1} @ W{l}.T + b{l}")])
             rows.append([cell(f"A{l}"), cell(f"({m}, {shape[l]})"),
                          cell(f"{problem.layers[l - 1].activation.name}(Z{l})")])
-        softmax_ce = problem.loss.name == "cross_entropy" and not problem.layers[-1].activation.elementwise
+        softmax_ce = problem.loss.fuses_with(problem.layers[-1].activation)
         for l in range(L, 0, -1):
             if l == L:
                 how = "P - Y (softmax + cross-entropy)" if softmax_ce else f"dL/dA{L} * f'(Z{L}), per sample"

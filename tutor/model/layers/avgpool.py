@@ -7,11 +7,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tutor.model.layers.base import Layer
+
 from tutor.model.layers.windows import pool_output_shape, scatter_windows, windows
 
 
 @dataclass(frozen=True)
-class AvgPool:
+class AvgPool(Layer):
     """Average pooling over size x size windows moved by `stride`."""
 
     size: int

@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tutor.model.layers.base import Layer
+
 from tutor.errors import plural
 from tutor.model.activations import Activation
 from tutor.model.layers.mistake import INPUT_GRADIENT, WEIGHT_GRADIENT, LayerMistake
@@ -36,7 +38,7 @@ class ConvCache:
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
-class Conv2D:
+class Conv2D(Layer):
     """F filters of shape C x kh x kw, one bias per filter, a stride and zero padding."""
 
     weights: np.ndarray  # (F, C, kh, kw)

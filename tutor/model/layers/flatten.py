@@ -8,9 +8,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tutor.model.layers.base import Layer
+
 
 @dataclass(frozen=True)
-class Flatten:
+class Flatten(Layer):
     """Reshapes each sample to a vector so a dense layer can follow; it has no parameters."""
 
     activation: None = None

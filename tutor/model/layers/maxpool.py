@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from tutor.model.layers.base import Layer
+
 from tutor.model.layers.mistake import INPUT_GRADIENT, LayerMistake
 from tutor.model.layers.windows import pool_output_shape, scatter_windows, windows
 
@@ -24,7 +26,7 @@ class MaxPoolCache:
 
 
 @dataclass(frozen=True)
-class MaxPool:
+class MaxPool(Layer):
     """Max pooling over size x size windows moved by `stride`."""
 
     size: int
