@@ -64,6 +64,21 @@ class ImageLayer:
     def fan_in(self) -> int:
         return math.prod(self.input_shape)
 
+    @property
+    def parameter_count(self) -> int:
+        return 0 if self.weights is None else self.weights.size + self.biases.size
+
+    def describe(self) -> str:
+        """The kind with its settings, e.g. ``conv2d 2x2 relu``, ``maxpool 2 stride 1``, ``flatten``."""
+        if self.kind == "conv2d":
+            _, _, rows, cols = self.weights.shape
+            extra = "".join(f" {name} {value}" for name, value in (("stride", self.stride), ("padding", self.padding))
+                            if value != (1 if name == "stride" else 0))
+            return f"conv2d {rows}x{cols}{extra} {self.activation.describe()}"
+        if self.kind == "flatten":
+            return "flatten"
+        return f"{self.kind} {self.window}" + (f" stride {self.stride}" if self.stride != self.window else "")
+
     def with_output(self, output_shape: tuple[int, ...]) -> "ImageLayer":
         """The same layer with its output shape filled in (once checked)."""
         return dataclasses.replace(self, output_shape=tuple(output_shape))
@@ -174,6 +189,10 @@ class Problem:
 
     @property
     def shape_text(self) -> str:
+        """``2-3-1``; with an input image, each shape channels first: ``1x4x4-1x3x3-1x2x2-4-3``."""
+        if self.inputs.ndim == 4:
+            shapes = [self.inputs.shape[1:]] + [getattr(layer, "output_shape", (layer.size,)) for layer in self.layers]
+            return "-".join("x".join(str(n) for n in shape) for shape in shapes)
         return "-".join(str(n) for n in self.shape)
 
     @property
@@ -182,11 +201,13 @@ class Problem:
 
     @cached_property
     def parameter_count(self) -> int:
-        return sum(layer.weights.size + (1 if layer.shared_bias else layer.size) for layer in self.layers)
+        return sum(layer.parameter_count if isinstance(layer, ImageLayer) else
+                   layer.weights.size + (1 if layer.shared_bias else layer.size) for layer in self.layers)
 
     def summary(self) -> str:
         """One line: shape, activations, loss, samples; e.g. ``2-2-2 sigmoid/sigmoid half_sse, 1 sample``."""
-        acts = "/".join(layer.activation.describe() for layer in self.layers)
+        acts = "/".join(layer.describe() if isinstance(layer, ImageLayer) else layer.activation.describe()
+                        for layer in self.layers)
         samples = f"batch of {self.samples}" if self.batch else "1 sample"
         return f"{self.shape_text} {acts}, {self.loss.name}, {samples}, learning rate {self.learning_rate:g}"
 

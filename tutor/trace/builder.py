@@ -270,7 +270,7 @@ class Builder:
 
     def _with_output(self, function, j: int, s: int) -> Callable[[float], float]:
         """Recompute function(outputs, targets)[j] with output j replaced by the given value."""
-        outputs = self.step.layers[-1].out[s].copy()
+        outputs = self.step.layers[-1].out[s].reshape(-1)  # an image output: channel by channel, row by row
         targets = self.step.targets[s]
 
         def compute(value: float) -> float:

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 KINDS = (
     "net", "out", "loss", "dloss_dout", "dout_dnet", "delta", "grad_weight", "grad_bias", "new_weight", "new_bias",
+    # layers on images (keys in tutor/trace/conv.py)
+    "map_net", "map_out", "map_dloss_dout", "map_dout_dnet", "map_delta", "filter_grad", "filter_bias_grad",
+    "dloss_dinput", "filter_new", "filter_bias_new",
 )
 
 SECTIONS = ("forward", "loss", "backward", "updates")
@@ -24,6 +27,9 @@ SECTION_OF_KIND = {
     "net": "forward", "out": "forward", "loss": "loss", "dloss_dout": "backward", "dout_dnet": "backward",
     "delta": "backward", "grad_weight": "backward", "grad_bias": "backward", "new_weight": "updates",
     "new_bias": "updates",
+    "map_net": "forward", "map_out": "forward", "map_dloss_dout": "backward", "map_dout_dnet": "backward",
+    "map_delta": "backward", "filter_grad": "backward", "filter_bias_grad": "backward", "dloss_dinput": "backward",
+    "filter_new": "updates", "filter_bias_new": "updates",
 }
 
 _PREFIX = {

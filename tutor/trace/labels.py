@@ -79,6 +79,10 @@ def describe(trace: "Trace", q: Quantity) -> str:
 
     Used for quiz questions and for the comments of blank answer sheets.
     """
+    if q.kind.startswith(("map_", "filter_", "dloss_dinput")):  # a layer on images
+        from tutor.trace.conv import describe_image
+
+        return describe_image(trace, q)
     labels = trace.labels
     sample = f" (sample {q.sample})" if q.sample is not None else ""
     if q.kind == "loss":
