@@ -371,7 +371,7 @@ class ImageBuilder(Builder):
         if kind == "flatten":
             flat = int(np.ravel_multi_index(tuple(k - 1 for k in index), self.in_shape(l))) + 1
             grad = self._term("dloss_dout", l, flat, None, 0)
-            return [grad], lambda v: float(v), "flatten only moves numbers: the gradient moves back", (grad.key,)
+            return [grad], lambda v: float(v), "", (grad.key,)
         ch, row, col = (k - 1 for k in index)
         if kind == "conv2d":
             return self._conv_input_gradient(l, ch, row, col)
@@ -394,9 +394,7 @@ class ImageBuilder(Builder):
             keys.append(delta.key)
         if not groups:
             return ["0"], lambda: 0.0, "no output window covers this input (the stride steps over it)", ()
-        note = ("every output this input reached: delta * the filter entry it met; the same sum as the full "
-                "convolution of delta with the filter rotated by 180 degrees")
-        return _joined(groups, " + "), lambda *d: float(np.dot(d, weights)), note, tuple(keys)
+        return _joined(groups, " + "), lambda *d: float(np.dot(d, weights)), "", tuple(keys)
 
     def _pool_input_gradient(self, l: int, ch: int, row: int, col: int) -> Formula:
         spec = self.p.layers[l - 1]
@@ -414,11 +412,10 @@ class ImageBuilder(Builder):
             why = "it won no window of the max-pool" if maxpool else "no pooling window covers it"
             return ["0"], lambda: 0.0, f"{why}: its gradient is 0", ()
         if maxpool:
-            note = "a max-pool output's gradient goes to the input that won its window, and only to it"
-            return _joined([[t] for t in terms], " + "), lambda *v: float(sum(v)), note, keys
+            return _joined([[t] for t in terms], " + "), lambda *v: float(sum(v)), "it won these windows", keys
         count = spec.window * spec.window
         parts = ["(", *_joined([[t] for t in terms], " + "), f") / {count}"]
-        return parts, lambda *v: float(sum(v) / count), f"each window shares its gradient among its {count} inputs", keys
+        return parts, lambda *v: float(sum(v) / count), "", keys
 
     def winners(self, l: int) -> np.ndarray:
         """(C, Ho, Wo, 2): the 0-based (row, column) of the input that won each max-pool window."""
@@ -441,7 +438,7 @@ class ImageBuilder(Builder):
             groups.append([delta, " * ", x])
             deltas.append(delta)
             inputs.append(x)
-        note = "the sum over every output position: delta times the input this filter entry met there"
+        note = ""
         if not groups:
             return ["0"], lambda: 0.0, "this filter entry only ever met padding zeros", ()
         keys = tuple(d.key for d in deltas) + tuple(x.key for x in inputs if x.key is not None)
@@ -455,7 +452,7 @@ class ImageBuilder(Builder):
         f = j[0]
         _, rows, cols = self.out_shape(l)
         terms = [self._image_term("map_delta", l, (f, r, c)) for r in range(1, rows + 1) for c in range(1, cols + 1)]
-        note = "the bias is added at every output position: the sum of the filter's deltas"
+        note = ""
         return _joined([[t] for t in terms], " + "), lambda *d: float(sum(d)), note, tuple(t.key for t in terms)
 
     def _update_formula(self, old: Term, grad_entry: Entry) -> Formula:
@@ -478,3 +475,24 @@ def describe_image(trace, q: Quantity) -> str | None:
         "filter_new": "after the update: filter entry", "filter_bias_new": "after the update: bias",
     }[q.kind]
     return f"{words} {q.label.split('/d')[-1].rstrip('+')} (layer {q.layer}, {kind_of(trace.problem, q.layer)})"
+
+
+def rotated_full_convolution(delta: np.ndarray, weights: np.ndarray, stride: int, padding: int,
+                             input_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The notes' identity for one filter and channel: dL/dX = full convolution of delta with the rotated filter.
+
+    Returns (delta spread out by the stride and surrounded by kernel - 1 zeros, the filter rotated by 180
+    degrees, the result with the padding cut off). Sliding the rotated filter over the first, as in the forward
+    pass, gives this filter's part of dL/dX for this channel; summed over the filters it is dL/dX.
+    """
+    kh, kw = weights.shape
+    rows, cols = delta.shape
+    spread = np.zeros(((rows - 1) * stride + 1, (cols - 1) * stride + 1))
+    spread[::stride, ::stride] = delta
+    height, width = (n + 2 * padding for n in input_hw)
+    extra_rows, extra_cols = height - (spread.shape[0] + kh - 1), width - (spread.shape[1] + kw - 1)
+    padded = np.pad(spread, [(kh - 1, kh - 1 + extra_rows), (kw - 1, kw - 1 + extra_cols)])
+    rotated = weights[::-1, ::-1]
+    view = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw))
+    result = np.einsum("hwij,ij->hw", view, rotated)
+    return padded, rotated, result[padding:height - padding, padding:width - padding]

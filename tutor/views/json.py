@@ -51,18 +51,24 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
     layers = []
     for layer, ls in zip(problem.layers, step.layers):
         per_sample = (lambda a: a.tolist()) if problem.batch else (lambda a: a[0].tolist())
-        layers.append({
-            "activation": layer.activation.describe(),
+        entry = {
+            "kind": getattr(layer, "kind", "dense"),
+            "activation": None if layer.activation is None else layer.activation.describe(),
             "net": per_sample(ls.net),
             "out": per_sample(ls.out),
             "dloss_dout": per_sample(ls.dloss_dout),
             "dout_dnet": None if ls.dout_dnet is None else per_sample(ls.dout_dnet),
             "delta": per_sample(ls.delta),
-            "grad_weights": ls.grad_weights.tolist(),
-            "grad_biases": _bias_shape(ls.grad_biases, layer.shared_bias),
-            "new_weights": ls.new_weights.tolist(),
-            "new_biases": _bias_shape(ls.new_biases, layer.shared_bias),
-        })
+            "dloss_dinput": None if ls.dloss_dinput is None else per_sample(ls.dloss_dinput),
+        }
+        if ls.weights.size:  # pooling and flatten layers have no parameters
+            entry.update({
+                "grad_weights": ls.grad_weights.tolist(),
+                "grad_biases": _bias_shape(ls.grad_biases, layer.shared_bias),
+                "new_weights": ls.new_weights.tolist(),
+                "new_biases": _bias_shape(ls.new_biases, layer.shared_bias),
+            })
+        layers.append(entry)
     history = trace.history
     data: dict[str, Any] = {
         "format": JSON_FORMAT_VERSION,

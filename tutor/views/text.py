@@ -92,6 +92,10 @@ class TextView:
 
     def solution(self, trace: Trace) -> None:
         """Everything: network, forward pass, loss, backward pass, updates and a summary."""
+        if trace.problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
+            from tutor.views.image import image_solution
+
+            return image_solution(self, trace)
         self.network(trace.problem)
         if trace.problem.batch:
             self.matrix_view(trace.problem)
@@ -164,7 +168,9 @@ class TextView:
         self.heading(f"Updates (new = old - {problem.learning_rate:g} * gradient, all gradients from the old weights)")
         columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
-            quantities = trace.select(("new_weight", "new_bias"), l)
+            quantities = trace.select(("new_weight", "new_bias", "filter_new", "filter_bias_new"), l)
+            if not quantities:  # pooling and flatten layers have no parameters
+                continue
             rows = []
             for q in _elide(quantities):
                 if q is None:

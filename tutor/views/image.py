@@ -1,0 +1,198 @@
+"""The worked solution of a problem with an input image: tables of quantities and small grids.
+
+Images, filters and gradients print as grids of numbers side by side, wrapped to the screen's width;
+every number also appears, with its formula, in the tables (one row per quantity).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from tutor.trace.conv import kind_of, position_text, rotated_full_convolution
+
+if TYPE_CHECKING:
+    from tutor.trace.trace import Trace
+    from tutor.views.text import Formatter, TextView
+
+GAP = "   "
+#: How the gradient with respect to a layer's input comes from the layer's own, by kind.
+INPUT_GRADIENT = {
+    "conv2d": "each input number collects delta * the filter entry it met, over every output it reached (the "
+              "full convolution above)",
+    "maxpool": "each output's gradient goes to the input that won its window, and only to it",
+    "avgpool": "each output's gradient is shared equally among the inputs of its window",
+    "flatten": "the gradient is put back into the image's shape",
+}
+
+
+def grid_lines(matrix: np.ndarray, fmt: "Formatter") -> list[str]:
+    """A matrix as rows of right-aligned numbers in brackets: ``[ 1  -2 ]``."""
+    cells = [[fmt(float(v)) for v in row] for row in np.atleast_2d(matrix)]
+    width = max(len(c) for row in cells for c in row)
+    return ["[ " + "  ".join(c.rjust(width) for c in row) + " ]" for row in cells]
+
+
+def side_by_side(blocks: Sequence[tuple[str, list[str]]], width: int) -> list[str]:
+    """Titled blocks of lines next to each other, starting a new band when the next would not fit."""
+    bands: list[list[tuple[str, list[str]]]] = [[]]
+    used = 0
+    for title, lines in blocks:
+        block_width = max(len(title), *(len(line) for line in lines))
+        if bands[-1] and used + len(GAP) + block_width > width:
+            bands.append([])
+            used = 0
+        bands[-1].append((title, lines))
+        used += block_width + (len(GAP) if used else 0)
+    out: list[str] = []
+    for band in bands:
+        widths = [max(len(title), *(len(line) for line in lines)) for title, lines in band]
+        height = max(len(lines) for _, lines in band)
+        rows = [[title for title, _ in band]] + [[lines[n] if n < len(lines) else "" for _, lines in band]
+                                                 for n in range(height)]
+        out += [GAP.join(text.ljust(w) for text, w in zip(row, widths)).rstrip() for row in rows]
+        out.append("")
+    return out[:-1]
+
+
+def channel_blocks(name: str, array: np.ndarray, fmt: "Formatter") -> list[tuple[str, list[str]]]:
+    """One grid per channel of a (C, H, W) array, titled ``name`` or ``name[ch]``."""
+    if array.shape[0] == 1:
+        return [(name, grid_lines(array[0], fmt))]
+    return [(f"{name}[{ch + 1}]", grid_lines(array[ch], fmt)) for ch in range(array.shape[0])]
+
+
+class ImageSolution:
+    """Writes the worked solution of an image problem through a `TextView`."""
+
+    def __init__(self, view: "TextView", trace: "Trace") -> None:
+        self.view, self.trace, self.p, self.step = view, trace, trace.problem, trace.step
+        self.fmt = view.fmt
+
+    def grids(self, blocks: Sequence[tuple[str, list[str]]]) -> None:
+        self.view.sink.write([[(line, "")] for line in side_by_side(blocks, self.view.sink.width)])
+
+    def render(self) -> None:
+        self.network()
+        self.forward()
+        self.view.loss(self.trace)
+        self.backward()
+        self.view.updates(self.trace)
+        self.summary()
+
+    def network(self) -> None:
+        p, view = self.p, self.view
+        view.lines(p.name + (f"  ({p.path})" if p.path else ""), view.style("bold"))
+        lines = [line for line in (p.description, p.source and f"Source: {p.source}") if line]
+        parts = [f"image {'x'.join(str(n) for n in p.inputs.shape[1:])}"]
+        for l, layer in enumerate(p.layers, start=1):
+            shape = getattr(layer, "output_shape", (layer.size,))
+            what = layer.describe() if hasattr(layer, "describe") else f"dense {layer.activation.describe()}"
+            parts.append(f"layer {l}: {what} ({'x'.join(str(n) for n in shape)})")
+        biases = "biases updated" if p.update_biases else "biases kept"
+        view.lines("\n".join([*lines, "Network: " + " -> ".join(parts),
+                              f"Loss {p.loss.name} ({p.loss.formula}), learning rate (eta) {p.learning_rate:g}, "
+                              f"{biases}. Convolution is cross-correlation: the filter slides over the input "
+                              "as it is, not flipped."]))
+        view.heading("Input and filters")
+        blocks = channel_blocks("x", p.inputs[0], self.fmt)
+        for l, layer in enumerate(p.layers, start=1):
+            if kind_of(p, l) == "conv2d":
+                blocks += self.filter_blocks(l, layer.weights, f"w^{l}")
+                blocks.append((f"b^{l}", grid_lines(layer.biases[None], self.fmt)))
+        self.grids(blocks)
+
+    def filter_blocks(self, l: int, weights: np.ndarray, name: str) -> list[tuple[str, list[str]]]:
+        filters, channels = weights.shape[:2]
+        return [(name if filters == channels == 1 else f"{name}[{f + 1},{ch + 1}]", grid_lines(weights[f, ch], self.fmt))
+                for f in range(filters) for ch in range(channels)]
+
+    def forward(self) -> None:
+        view, trace = self.view, self.trace
+        view.heading("Forward pass")
+        for l, layer in enumerate(self.p.layers, start=1):
+            kind = kind_of(self.p, l)
+            kinds = ("map_net", "map_out") if kind in ("conv2d", "maxpool", "avgpool") else ("net", "out")
+            view.quantity_table(trace.select(kinds, l), f"Layer {l}: {self.layer_title(l)}")
+            ls = self.step.layers[l - 1]
+            if kind == "conv2d":
+                self.grids(channel_blocks(f"net^{l}", ls.net[0], self.fmt) + channel_blocks(f"out^{l}", ls.out[0], self.fmt))
+            elif kind in ("maxpool", "avgpool"):
+                self.grids(channel_blocks(f"out^{l}", ls.out[0], self.fmt))
+
+    def layer_title(self, l: int) -> str:
+        layer = self.p.layers[l - 1]
+        if hasattr(layer, "describe"):
+            act = layer.activation
+            return layer.describe() + (f" (out = {act.formula})" if act is not None else "")
+        return f"dense {layer.activation.describe()} (out = {layer.activation.formula})"
+
+    def backward(self) -> None:
+        view, trace = self.view, self.trace
+        view.heading("Backward pass")
+        for l in range(len(self.p.layers), 0, -1):
+            kind = kind_of(self.p, l)
+            ls = self.step.layers[l - 1]
+            if kind == "dense":
+                view.quantity_table(trace.select(("dloss_dout", "dout_dnet", "delta"), l), f"Layer {l}: deltas")
+                view.quantity_table(trace.select(("grad_weight", "grad_bias"), l), f"Layer {l}: gradients")
+            elif kind == "flatten":
+                view.quantity_table(trace.select(("dloss_dout",), l), f"Layer {l}: dL/dout (flatten)")
+            else:
+                view.quantity_table(trace.select(("map_dloss_dout", "map_dout_dnet", "map_delta"), l),
+                                    f"Layer {l}: {'deltas' if kind == 'conv2d' else 'dL/dout'} ({self.layer_title(l)})")
+                name = "delta" if kind == "conv2d" else "dL/dout"
+                array = ls.delta if kind == "conv2d" else ls.dloss_dout
+                self.grids(channel_blocks(f"{name}^{l}", array[0], self.fmt))
+            if kind == "conv2d":
+                view.note("Each filter gradient is the sum over the output positions of delta times the input "
+                          "the filter entry met there (the cross-correlation of the input with delta); a bias "
+                          "gradient is the sum of its filter's deltas.")
+                view.quantity_table(trace.select(("filter_grad", "filter_bias_grad"), l), f"Layer {l}: filter gradients")
+                self.grids(self.filter_blocks(l, ls.grad_weights, f"dL/dw^{l}") +
+                           [(f"dL/db^{l}", grid_lines(ls.grad_biases[None], self.fmt))])
+                self.rotated_filter(l)
+            if l > 1 and kind in ("conv2d", "maxpool", "avgpool", "flatten"):
+                view.note(f"dL/dout^{l - 1} (next table): {INPUT_GRADIENT[kind]}.")
+            if l == 1:
+                view.note(f"dL/dx, the gradient of the input image: {INPUT_GRADIENT[kind]}.")
+                view.quantity_table(trace.select(("dloss_dinput",), 1), "dL/dx")
+
+    def rotated_filter(self, l: int) -> None:
+        """dL/d(input) as the full convolution of delta with each filter rotated by 180 degrees, with numbers."""
+        layer, ls = self.p.layers[l - 1], self.step.layers[l - 1]
+        filters, channels = ls.weights.shape[:2]
+        source = "x" if l == 1 else f"out^{l - 1}"
+        self.view.note(f"dL/d{source} as the notes write it: the full convolution of delta^{l} (spread out by the "
+                       f"stride {layer.stride}, with kernel - 1 zeros around) with the filter rotated by 180 "
+                       "degrees" + (f", then {layer.padding} padding row(s) and column(s) cut off" if layer.padding
+                                    else "") + (", summed over the filters" if filters > 1 else "") + ":")
+        for ch in range(channels):
+            blocks, total = [], 0
+            for f in range(filters):
+                padded, rotated, result = rotated_full_convolution(
+                    ls.delta[0, f], ls.weights[f, ch], layer.stride, layer.padding, ls.inputs.shape[2:])
+                tag = "" if filters == channels == 1 else f"[{f + 1},{ch + 1}]"
+                blocks += [(f"delta^{l}{'' if filters == 1 else f'[{f + 1}]'} full", grid_lines(padded, self.fmt)),
+                           (f"w^{l}{tag} rotated", grid_lines(rotated, self.fmt))]
+                total = total + result
+            where = "" if channels == 1 else f"[{ch + 1}]"
+            blocks.append((f"= dL/d{source}{where}", grid_lines(total, self.fmt)))
+            self.grids(blocks)
+
+    def summary(self) -> None:
+        view, trace = self.view, self.trace
+        view.heading("Summary")
+        history, name = trace.history, self.p.notation.loss
+        lines = [f"{name} before the update: {self.fmt(trace.loss)}"]
+        if history is not None and len(history) >= 2:
+            lines.append(f"{name} after the update:  {self.fmt(history[1])}")
+        view.lines("\n".join(lines))
+        if history is not None and len(history) > 2:
+            view.history(history)
+
+
+def image_solution(view: "TextView", trace: "Trace") -> None:
+    """The whole worked solution of a problem with an input image."""
+    ImageSolution(view, trace).render()
