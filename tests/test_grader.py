@@ -255,7 +255,9 @@ MISTAKE_SHEETS = {
 
 
 def test_every_catalogued_mistake_has_a_sheet():
-    assert set(MISTAKE_SHEETS) == {m.id for m in CATALOGUE}
+    from tests.test_conv_trace import CONV_MISTAKE_SHEETS  # the mistakes of layers on images
+
+    assert set(MISTAKE_SHEETS) | set(CONV_MISTAKE_SHEETS) == {m.id for m in CATALOGUE}
 
 
 @pytest.mark.parametrize("mistake", sorted(MISTAKE_SHEETS))

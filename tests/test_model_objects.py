@@ -61,7 +61,8 @@ def test_registries_keep_their_order_and_hidden_layers_exclude_softmax():
 def test_catalogue_ids_and_order_are_stable():
     assert [m.id for m in CATALOGUE] == [
         "sigmoid_derivative_on_net", "tanh_derivative_on_net", "relu_derivative_wrong", "loss_factor_dropped",
-        "target_output_swapped", "update_sign_flipped", "learning_rate_omitted", "updated_weights_in_backward",
+        "target_output_swapped", "filter_not_rotated", "full_valid_confused", "stride_ignored_backward",
+        "maxpool_gradient_to_all", "update_sign_flipped", "learning_rate_omitted", "updated_weights_in_backward",
         "single_path_only", "weight_index_swapped",
     ]
     assert BY_ID["relu_derivative_wrong"].explanation.startswith("ReLU's derivative")

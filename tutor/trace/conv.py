@@ -496,3 +496,58 @@ def rotated_full_convolution(delta: np.ndarray, weights: np.ndarray, stride: int
     view = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw))
     result = np.einsum("hwij,ij->hw", view, rotated)
     return padded, rotated, result[padding:height - padding, padding:width - padding]
+
+
+def layer_mistake_values(trace, q: Quantity, world, mistake_id: str) -> list[float]:
+    """What q would be if the layer whose backward pass gives it made the catalogued mistake `mistake_id`.
+
+    q is a gradient with respect to a conv2d or pooling layer's input (dL/dx, or dL/dout of the layer
+    before) or a filter gradient; the wrong rule (owned by the layer type) is applied to the world's values
+    of that layer's dL/dnet and input, so a student's own earlier numbers carry through.
+    """
+    site = _gradient_site(trace, q)
+    if site is None:
+        return []
+    l, target, index = site
+    builder = trace._builder
+    layer = builder.layer_objects[l - 1]
+    owned = [m for m in getattr(layer, "mistakes", ()) if m.id == mistake_id and m.target == target]
+    if not owned:
+        return []
+    dnet_kind = "map_delta" if builder.kind(l) == "conv2d" else "map_dloss_dout"
+    dnet = _world_array(builder, world, dnet_kind, l, builder.out_shape(l))
+    if l == 1:
+        x = trace.problem.inputs[0]
+    else:
+        x = _world_array(builder, world, "map_out", l - 1, builder.out_shape(l - 1))
+    values = []
+    for mistake in owned:
+        wrong = mistake.wrong(layer, dnet, x)
+        if wrong is not None and np.isfinite(wrong[index]):
+            values.append(float(wrong[index]))
+    return values
+
+
+def _gradient_site(trace, q: Quantity) -> tuple[int, str, tuple[int, ...]] | None:
+    """(layer, "input_gradient" or "weight_gradient", 0-based index) of a gradient a layer's backward gives."""
+    from tutor.model.layers.mistake import INPUT_GRADIENT, WEIGHT_GRADIENT
+
+    if not has_images(trace.problem) or q.layer is None:
+        return None
+    index = tuple(k - 1 for k in q.index)
+    if q.kind == "filter_grad":
+        return q.layer, WEIGHT_GRADIENT, index
+    if q.kind == "dloss_dinput":
+        return 1, INPUT_GRADIENT, index
+    if q.kind == "map_dloss_dout" and q.layer < len(trace.problem.layers) and \
+            kind_of(trace.problem, q.layer + 1) in IMAGE_LAYERS:
+        return q.layer + 1, INPUT_GRADIENT, index
+    return None
+
+
+def _world_array(builder: ImageBuilder, world, kind: str, l: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The world's values of one image quantity of layer l, as an array (channels first)."""
+    array = np.empty(shape)
+    for index in np.ndindex(*shape):
+        array[index] = world[builder.key(kind, l, tuple(k + 1 for k in index), None, 0)]
+    return array
