@@ -98,6 +98,19 @@ SQUARE = textwrap.dedent("""\
 #: net of neuron 1 with w_ij taken for w_ji: w_11 * x_1 + w_21 * x_2 + b_1
 SQUARE_NET1_SWAPPED = 0.1 * 1.0 + 0.6 * 0.5 + 0.1
 
+STRIDED = textwrap.dedent("""\
+    inputs: [[1, 2, 0, 1], [0, 1, 3, 1], [2, 0, 1, 1], [1, 1, 0, 2]]
+    layers:
+      - {type: conv2d, weights: [[1, 2], [0, -1]], biases: [0], stride: 2}
+    targets: [[0, 0], [0, 0]]
+    loss: half_sse
+    learning_rate: 0.1
+    """)
+# dL/dout^3 of the tiny CNN's flatten layer (softmax + cross-entropy: delta = out - t, then times the weights).
+_CNN_OUT = [math.exp(v) for v in (0.8, 0.4, -0.4)]
+_CNN_DELTA = [o / sum(_CNN_OUT) - t for o, t in zip(_CNN_OUT, (0, 1, 0))]
+CNN_TO_ALL = sum(d * w for d, w in zip(_CNN_DELTA, (0.1, 0.0, 0.2))) + sum(d * w for d, w in zip(_CNN_DELTA, (0.2, -0.1, 0.0)))
+
 
 def lines(*answers: object) -> str:
     return "".join(f"{a}\n" for a in answers)
@@ -203,15 +216,24 @@ DIAGNOSES = [
     ("single_path_only", MAZUR, "dE_total/dout_h1", DELTA_O1 * W5),
     ("weight_index_swapped", MAZUR, "dE_total/dw6", DELTA_O2 * OUT_H1),  # w6 is h2 -> o1; this is w7's
     ("weight_index_swapped", "SQUARE", "net1_1", SQUARE_NET1_SWAPPED),
+    # The lab notes' convolution (tests/test_conv_trace.py works it by hand): dE/dO = [[1, -2], [-1, 1]],
+    # F = [[1, -1], [0, 2]]. dE/dx(1,1) with F not rotated: 1 * F(2,2); by the valid convolution: dE/dO . rot(F).
+    ("filter_not_rotated", "problems/conv-3x3-2x2.yaml", "dL_dx1_1_1_1", 1 * 2),
+    ("full_valid_confused", "problems/conv-3x3-2x2.yaml", "dL_dx1_1_1_1", 1 * 2 + -2 * 0 + -1 * -1 + 1 * 1),
+    # Stride 2 (STRIDED): dE/dO = O = [[4, 1], [1, 1]]; ignoring the stride pairs O(r,c) with x(r+1, c+2).
+    ("stride_ignored_backward", "STRIDED", "dL_dw1_1_1_1_2", 4 * 2 + 1 * 0 + 1 * 1 + 1 * 3),
+    # out^1(1,2) of the tiny CNN won no max-pool window; sent to every input it gets both windows' gradients.
+    ("maxpool_gradient_to_all", "problems/cnn-4x4.yaml", "dL_dout1_1_1_2", CNN_TO_ALL),
 ]
 
 
 @pytest.mark.parametrize(("mistake", "problem", "name", "wrong"), DIAGNOSES,
                          ids=[f"{d[0]}-{d[2]}" for d in DIAGNOSES])
 def test_each_mistake_is_diagnosed(invoke, db, tmp_path, mistake, problem, name, wrong):
-    if problem == "SQUARE":
-        problem = str(tmp_path / "square.yaml")
-        Path(problem).write_text(SQUARE)
+    if problem in ("SQUARE", "STRIDED"):
+        text = SQUARE if problem == "SQUARE" else STRIDED
+        problem = str(tmp_path / f"{problem.lower()}.yaml")
+        Path(problem).write_text(text)
     result = invoke("quiz", problem, "--only", name, "--db", str(db), input=lines(num(wrong), "reveal"))
     assert result.exit_code == 0, result.output
     assert "Not quite." in result.stdout

@@ -103,6 +103,20 @@ class ImageSolution:
                 blocks.append((f"b^{l}", grid_lines(layer.biases[None], self.fmt)))
         self.grids(blocks)
 
+    def card(self) -> None:
+        """What a student computes from: the network, image and filters, dense weights, targets, learning rate."""
+        self.network()
+        blocks = []
+        for l, layer in enumerate(self.p.layers, start=1):
+            if kind_of(self.p, l) == "dense":
+                blocks += [(f"W^{l} (row j: into neuron j)", grid_lines(layer.weights, self.fmt)),
+                           (f"b^{l}", grid_lines(layer.biases[None], self.fmt))]
+        shape = getattr(self.p.layers[-1], "output_shape", (self.p.layers[-1].size,))
+        targets = self.step.targets[0].reshape(shape)
+        blocks += channel_blocks("t", targets, self.fmt) if len(shape) == 3 else [("t", grid_lines(targets[None], self.fmt))]
+        self.grids(blocks)
+        self.view.lines(f"learning rate eta = {self.fmt(self.p.learning_rate)}")
+
     def filter_blocks(self, l: int, weights: np.ndarray, name: str) -> list[tuple[str, list[str]]]:
         filters, channels = weights.shape[:2]
         return [(name if filters == channels == 1 else f"{name}[{f + 1},{ch + 1}]", grid_lines(weights[f, ch], self.fmt))

@@ -77,6 +77,13 @@ class QuizView(TextView):
     def problem_card(self, trace: Trace, note: str = "") -> None:
         """The problem's given numbers in its own notation: what the student computes from."""
         problem = trace.problem
+        if problem.inputs.ndim == 4:  # an input image: grids of the image, filters, weights and targets
+            from tutor.views.image import ImageSolution
+
+            ImageSolution(self, trace).card()
+            if note:
+                self.note(note)
+            return
         self.network(problem)
         labels = trace.labels
         rows = []
