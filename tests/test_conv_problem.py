@@ -107,3 +107,21 @@ def test_bad_image_cli_exit_2(invoke, tmp_path):
     assert result.exit_code == 2
     assert "layers[0]: layer 1 (conv2d): the input has 1 channel" in result.output
     assert "Traceback" not in result.output
+
+
+def test_image_notation_sets_only_the_loss():
+    with pytest.raises(ProblemError) as info:
+        parse_problem(CONV + "notation: {loss: E, inputs: [a]}\n", source="p.yaml")
+    assert info.value.field == "notation.inputs" and "(allowed: loss)" in info.value.message
+    assert parse_problem(CONV + "notation: {loss: E}\n").notation.loss == "E"
+
+
+def test_the_docs_example_is_the_bundled_notes_problem():
+    from tests.conftest import PROBLEMS, ROOT
+
+    doc = (ROOT / "docs" / "problem-format.md").read_text().split("### Images")[1]
+    example = parse_problem(doc.split("```yaml\n")[1].split("```")[0])
+    bundled = parse_problem((PROBLEMS / "conv-3x3-2x2.yaml").read_text())
+    np.testing.assert_array_equal(example.inputs, bundled.inputs)
+    np.testing.assert_array_equal(example.layers[0].weights, bundled.layers[0].weights)
+    np.testing.assert_array_equal(example.targets, bundled.targets)

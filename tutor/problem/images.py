@@ -157,6 +157,12 @@ def _biases(reader: "_Reader", value: Any, path: list, filters: int) -> np.ndarr
     return reader.vector(value, path, filters, "one bias per filter")
 
 
+def check_notation(reader: "_Reader", value: Any) -> None:
+    """An image problem's `notation` may only set the loss symbol (its other names are fixed)."""
+    if isinstance(value, dict):
+        reader.check_keys(value, ["notation"], ("loss",), ())
+
+
 def _whole(reader: "_Reader", value: Any, path: list, smallest: int) -> int:
     if type(value) is not int or value < smallest:
         what = "a positive whole number" if smallest else "a whole number, 0 or more"

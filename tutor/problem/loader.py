@@ -16,7 +16,7 @@ import numpy as np
 from tutor.model.activations import ACTIVATIONS, Activation
 from tutor.errors import ProblemError, UserError, closest, plural
 from tutor.model.losses import LOSSES, Loss
-from tutor.problem.images import is_image_problem, read_image, read_image_targets, read_layers
+from tutor.problem.images import check_notation, is_image_problem, read_image, read_image_targets, read_layers
 from tutor.problem.validated import FORMAT_VERSION, Grading, Layer, Notation, Problem, content_hash
 from tutor.problem.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
 
@@ -223,6 +223,8 @@ class _Reader:
             self.fail(["update_biases"], f"expected true or false, got {describe_value(update_biases)}")
         shape = (math.prod(inputs.shape[1:]),) + tuple(layer.size for layer in layers)
         shared = tuple(layer.shared_bias for layer in layers)
+        if image:
+            check_notation(self, data.get("notation"))
         notation = self.notation(data.get("notation"), shape, shared)
         optional = {key: self.text_field(data[key], [key]) for key in ("name", "source", "description") if
                     data.get(key) is not None}
