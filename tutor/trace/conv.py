@@ -256,7 +256,7 @@ class ImageBuilder(Builder):
         return Quantity(
             key=self.key(*entry), kind=kind, layer=l, index=self.index(*entry), value=self.value(*entry),
             label=self.labels.of(kind, l, j, i, None), formula=tuple(formula), depends_on=deps, compute=compute,
-            note=note, j=j[0] if kind in ("filter_bias_grad", "filter_bias_new") else None,
+            note=note, j=j if isinstance(j, int) else j[0] if kind in ("filter_bias_grad", "filter_bias_new") else None,
         )
 
     def _formula(self, entry: Entry) -> Formula:
@@ -462,19 +462,42 @@ class ImageBuilder(Builder):
 
 
 def describe_image(trace, q: Quantity) -> str | None:
-    """What an image quantity is, in words (for quiz questions and blank sheets); None for other kinds."""
+    """What a quantity of an image problem is, in words (quiz questions, blank sheets); None: the usual words."""
+    problem = trace.problem
+    L = len(problem.layers)
+    if q.kind == "loss" and q.j is not None and kind_of(problem, L) in IMAGE_LAYERS:
+        return f"the loss's share of output {_where(q.label)} of layer {L}"
+    if q.kind in ("out", "dloss_dout") and q.layer is not None and kind_of(problem, q.layer) == "flatten":
+        entry = f"entry {q.j} of the flattened vector (layer {q.layer})"
+        return entry if q.kind == "out" else f"derivative of the loss with respect to {entry}"
     if q.kind not in PREFIX:
         return None
+    layer = f"layer {q.layer} ({kind_of(problem, q.layer)})"
+    if q.kind in ("filter_grad", "filter_new"):
+        f, ch, a, b = q.index
+        entry = f"row {a}, column {b} of filter {f}" + (f" (input channel {ch})" if
+                                                       problem.layers[q.layer - 1].weights.shape[1] > 1 else "")
+        return f"gradient of the loss with respect to {entry}, {layer}" if q.kind == "filter_grad" else \
+            f"{entry} of {layer} after the update"
+    if q.kind in ("filter_bias_grad", "filter_bias_new"):
+        bias = f"the bias of filter {q.index[0]}, {layer}"
+        return f"gradient of the loss with respect to {bias}" if q.kind == "filter_bias_grad" else f"{bias} after the update"
+    ch, r, c = q.index
+    channels = problem.inputs.shape[1] if q.kind == "dloss_dinput" else problem.layers[q.layer - 1].output_shape[0]
+    at = f"row {r}, column {c}" + (f" of channel {ch}" if channels > 1 else "")
+    if q.kind == "dloss_dinput":
+        return f"derivative of the loss with respect to the input image at {at}"
     words = {
-        "map_net": "net input (before the activation) of", "map_out": "output of",
-        "map_dloss_dout": "derivative of the loss with respect to the output of",
-        "map_dout_dnet": "derivative of the activation, dout/dnet, of",
-        "map_delta": "delta (dL/dnet) of", "dloss_dinput": "derivative of the loss with respect to the input pixel",
-        "filter_grad": "gradient of the loss with respect to the filter entry",
-        "filter_bias_grad": "gradient of the loss with respect to the filter's bias",
-        "filter_new": "after the update: filter entry", "filter_bias_new": "after the update: bias",
+        "map_net": "net input (before the activation)", "map_out": "output",
+        "map_dloss_dout": "derivative of the loss with respect to the output",
+        "map_dout_dnet": "derivative of the activation, dout/dnet,", "map_delta": "delta (dL/dnet)",
     }[q.kind]
-    return f"{words} {q.label.split('/d')[-1].rstrip('+')} (layer {q.layer}, {kind_of(trace.problem, q.layer)})"
+    return f"{words} at {at}, {layer}"
+
+
+def _where(label: str) -> str:
+    """The position part of a label: ``(1,2)`` of ``E(1,2)``."""
+    return label[label.index("("):] if "(" in label else label
 
 
 def rotated_full_convolution(delta: np.ndarray, weights: np.ndarray, stride: int, padding: int,
