@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
+from tests.netgen import central_difference
 from tutor.engine.step import run_step
 from tutor.model.activations import ACTIVATIONS
 from tutor.problem.loader import parse_problem
@@ -92,16 +93,6 @@ def random_problem(rng, channels, stride, padding, pool, activation, dense_outpu
     return parse_problem(yaml.safe_dump(problem))
 
 
-def difference(f, array, index):
-    old = array[index]
-    array[index] = old + H
-    up = f()
-    array[index] = old - H
-    down = f()
-    array[index] = old
-    return (up - down) / (2 * H)
-
-
 CASES = list(itertools.product((1, 2, 3), (1, 2), (0, 1), (None, "maxpool", "avgpool")))
 
 
@@ -121,8 +112,8 @@ def test_every_gradient_of_a_random_cnn(channels, stride, padding, pool):
             continue
         for name, grad in (("weights", ls.grad_weights), ("biases", ls.grad_biases)):
             for index in np.ndindex(*p[name].shape):
-                assert grad[index] == pytest.approx(difference(loss, p[name], index), rel=1e-5, abs=1e-7), \
+                assert grad[index] == pytest.approx(central_difference(loss, p[name], index), rel=1e-5, abs=1e-7), \
                     f"dL/d{name}{index}"
     for index in np.ndindex(*image.shape):
-        expected = difference(loss, image, index)
+        expected = central_difference(loss, image, index)
         assert step.layers[0].dloss_dinput[(0, *index)] == pytest.approx(expected, rel=1e-5, abs=1e-7), f"dL/dx{index}"

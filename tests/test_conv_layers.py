@@ -15,6 +15,7 @@ import itertools
 import numpy as np
 import pytest
 
+from tests.netgen import central_difference
 from tutor.model.layers.avgpool import AvgPool
 from tutor.model.layers.conv2d import Conv2D
 from tutor.model.layers.flatten import Flatten
@@ -46,17 +47,6 @@ def analytic(layers, x, params, probes):
     return grad, all_grads[::-1]
 
 
-def finite_difference(f, array, index):
-    """Central difference of f() in array[index]."""
-    old = array[index]
-    array[index] = old + H
-    up = f()
-    array[index] = old - H
-    down = f()
-    array[index] = old
-    return (up - down) / (2 * H)
-
-
 def check_chain(layers, x, params, seed):
     rng = np.random.default_rng(seed)
     shape = x.shape[1:]
@@ -67,14 +57,14 @@ def check_chain(layers, x, params, seed):
     assert dx.shape == x.shape
     for index in np.ndindex(*x.shape):
         s = index[0]
-        fd = finite_difference(lambda: probe_losses(layers, x, params, probes)[s], x, index)
+        fd = central_difference(lambda: probe_losses(layers, x, params, probes)[s], x, index)
         assert dx[index] == pytest.approx(fd, **TOL), f"dL/dx{index}"
     for p, g in zip(params, grads):
         assert set(p) == set(g)
         for name, array in p.items():
             assert g[name].shape == array.shape
             for index in np.ndindex(*array.shape):
-                fd = finite_difference(lambda: probe_losses(layers, x, params, probes).mean(), array, index)
+                fd = central_difference(lambda: probe_losses(layers, x, params, probes).mean(), array, index)
                 assert g[name][index] == pytest.approx(fd, **TOL), f"dL/d{name}{index}"
 
 

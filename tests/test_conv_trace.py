@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import PROBLEMS
+from tests.test_grader import assert_diagnosed
 from tutor.teach.expression import evaluate
 from tutor.teach.grader import Grader
 from tutor.problem.loader import parse_problem
@@ -33,13 +34,19 @@ DX = [[sum(D_FULL[r + a][c + b] * ROT[a][b] for a in range(2) for b in range(2))
 
 
 @pytest.fixture(scope="module")
-def conv():
-    return solve(PROBLEMS / "conv-3x3-2x2.yaml")
+def traces():
+    """The two bundled image problems, solved once: the notes' example and the tiny CNN."""
+    return {name: solve(PROBLEMS / f"{stem}.yaml") for name, stem in (("conv", "conv-3x3-2x2"), ("cnn", "cnn-4x4"))}
 
 
-@pytest.fixture(scope="module")
-def cnn():
-    return solve(PROBLEMS / "cnn-4x4.yaml")
+@pytest.fixture
+def conv(traces):
+    return traces["conv"]
+
+
+@pytest.fixture
+def cnn(traces):
+    return traces["cnn"]
 
 
 def test_notes_example_by_hand(conv):
@@ -148,11 +155,7 @@ def test_each_conv_mistake_is_diagnosed_by_the_grader(mistake, conv, cnn):
     if mistake == "maxpool_gradient_to_all":
         value = trace["dL_dout2_1_1_1"].value + trace["dL_dout2_1_1_2"].value
     assert value != pytest.approx(trace[key].value)
-    result = Grader(trace).grade_text(f"'{key}': {value!r}\n")
-    (row,) = [r for r in result.results if r.verdict != "missing"]
-    assert row.verdict == "wrong"
-    assert row.diagnosis is not None and row.diagnosis.id == mistake
-    assert row.diagnosis.explanation
+    assert_diagnosed(trace, key, value, mistake)
 
 
 def test_a_conv_mistake_follows_the_students_own_deltas(conv):

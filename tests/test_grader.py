@@ -260,15 +260,19 @@ def test_every_catalogued_mistake_has_a_sheet():
     assert set(MISTAKE_SHEETS) | set(CONV_MISTAKE_SHEETS) == {m.id for m in CATALOGUE}
 
 
-@pytest.mark.parametrize("mistake", sorted(MISTAKE_SHEETS))
-def test_each_catalogued_mistake_is_diagnosed_by_id(mistake, mazur, ex02):
-    problem, name, value = MISTAKE_SHEETS[mistake]
-    trace = mazur if problem == "mazur" else ex02
+def assert_diagnosed(trace, name: str, value: float, mistake: str) -> None:
+    """A sheet with this one wrong answer is graded wrong and diagnosed with `mistake`."""
     result = Grader(trace).grade_text(f"'{name}': {value!r}\n")
     (row,) = [r for r in result.results if r.verdict != "missing"]
     assert row.verdict == "wrong"
     assert row.diagnosis is not None and row.diagnosis.id == mistake
     assert row.diagnosis.explanation
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKE_SHEETS))
+def test_each_catalogued_mistake_is_diagnosed_by_id(mistake, mazur, ex02):
+    problem, name, value = MISTAKE_SHEETS[mistake]
+    assert_diagnosed(mazur if problem == "mazur" else ex02, name, value, mistake)
 
 
 def test_a_mistake_then_carried_on_is_diagnosed_once_and_followed(grader):

@@ -20,10 +20,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tutor.model.layers.base import Layer
-
 from tutor.errors import plural
 from tutor.model.activations import Activation
+from tutor.model.layers.base import Layer
 from tutor.model.layers.mistake import INPUT_GRADIENT, WEIGHT_GRADIENT, LayerMistake
 from tutor.model.layers.windows import ShapeMismatch, pad, positions, scatter_windows, shape_text, windows
 

@@ -11,10 +11,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tutor.model.layers.base import Layer
-
 from tutor.model.layers.mistake import INPUT_GRADIENT, LayerMistake
-from tutor.model.layers.windows import pool_output_shape, scatter_windows, windows
+from tutor.model.layers.pooling import Pooling
+from tutor.model.layers.windows import scatter_windows, windows
 
 
 @dataclass(frozen=True)
@@ -26,26 +25,11 @@ class MaxPoolCache:
 
 
 @dataclass(frozen=True)
-class MaxPool(Layer):
+class MaxPool(Pooling):
     """Max pooling over size x size windows moved by `stride`."""
 
-    size: int
-    stride: int
-    activation: None = None
     kind: ClassVar[str] = "maxpool"
     mistakes: ClassVar[tuple[LayerMistake, ...]] = ()  # filled in below
-
-    @classmethod
-    def from_spec(cls, spec: Any) -> "MaxPool":
-        """From a validated problem layer (its window and stride)."""
-        return cls(spec.window, spec.stride)
-
-    def parameters(self) -> dict[str, np.ndarray]:
-        return {}
-
-    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
-        """(C, Ho, Wo) for an image (C, H, W); ShapeMismatch when a window does not fit."""
-        return pool_output_shape(self.kind, input_shape, self.size, self.stride)
 
     def forward(self, x: np.ndarray, params: dict[str, np.ndarray]) -> tuple[np.ndarray, MaxPoolCache]:
         """The maximum of each window, and which input it came from."""

@@ -50,13 +50,3 @@ def scatter_windows(grad_windows: np.ndarray, input_hw: tuple[int, int], stride:
             out[:, :, a : a + stride * rows : stride, b : b + stride * cols : stride] += grad_windows[..., a, b]
     return out
 
-
-def pool_output_shape(kind: str, input_shape: tuple[int, ...], size: int, stride: int) -> tuple[int, ...]:
-    """(C, Ho, Wo) of a pooling layer for an image (C, H, W); ShapeMismatch when the window does not fit."""
-    if len(input_shape) != 3:
-        raise ShapeMismatch(f"{kind} needs images (channels x height x width), got inputs of shape "
-                            f"{shape_text(input_shape)}")
-    channels, height, width = input_shape
-    if size > height or size > width:
-        raise ShapeMismatch(f"the {size}x{size} window is larger than the input ({shape_text(input_shape)})")
-    return channels, positions(height, size, stride), positions(width, size, stride)
