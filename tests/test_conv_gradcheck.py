@@ -117,3 +117,21 @@ def test_every_gradient_of_a_random_cnn(channels, stride, padding, pool):
     for index in np.ndindex(*image.shape):
         expected = central_difference(loss, image, index)
         assert step.layers[0].dloss_dinput[(0, *index)] == pytest.approx(expected, rel=1e-5, abs=1e-7), f"dL/dx{index}"
+
+
+@pytest.mark.parametrize("channels, stride, padding, pool", CASES[::3])
+def test_every_trace_formula_recomputes_the_checked_value(channels, stride, padding, pool):
+    """Each quantity's own sum (its formula) recomputes, from its dependencies, the value checked above."""
+    from tutor.trace.trace import Trace
+
+    seed = CASES.index((channels, stride, padding, pool))
+    rng = np.random.default_rng(seed)
+    activation = ELEMENTWISE[seed % len(ELEMENTWISE)]
+    problem = random_problem(rng, channels, stride, padding, pool, activation, dense_output=seed % 2 == 0)
+    trace = Trace(problem, run_step(problem))
+    values = {q.key: q.value for q in trace.quantities}
+    for q in trace.quantities:
+        assert q.compute(*(values[k] for k in q.depends_on)) == pytest.approx(q.value, rel=1e-9, abs=1e-12), q.key
+    image = trace.step.layers[0].dloss_dinput[0]
+    for index in np.ndindex(*image.shape):
+        assert values["dL_dx1_" + "_".join(str(k + 1) for k in index)] == image[index]
