@@ -163,3 +163,29 @@ def test_a_conv_mistake_follows_the_students_own_deltas(conv):
     sheet = "'delta1_1_1_1': 3\n'dL_dx1_1_1_1': 6\n"
     rows = {r.key: r for r in Grader(conv).grade_text(sheet).results}
     assert rows["dL_dx1_1_1_1"].diagnosis is not None and rows["dL_dx1_1_1_1"].diagnosis.id == "filter_not_rotated"
+
+
+WIDE = {
+    "inputs": [[[1, 2, 0, 1, 2], [0, 1, 3, 1, 0], [2, 0, 1, 1, 1], [1, 1, 0, 2, 0], [0, 1, 2, 0, 1]],
+               [[0, 1, 0, 1, 0], [1, 0, 1, 0, 1], [0, 1, 0, 1, 0], [1, 0, 1, 0, 1], [0, 1, 0, 1, 0]]],
+    "layers": [
+        {"type": "conv2d", "weights": [[[[1, 0, -1], [0, 1, 0], [1, 0, 1]], [[0, 1, 0], [1, 0, 1], [0, 1, 0]]],
+                                       [[[0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]], [[1, 1, 1], [0, 0, 0], [-1, -1, -1]]]],
+         "biases": [0.1, -0.2], "stride": 2, "padding": 1, "activation": "tanh"},
+        {"type": "avgpool", "size": 2, "stride": 1}, {"type": "flatten"},
+        {"weights": [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [0.1, -0.2, 0.3, -0.4, 0.5, -0.6, 0.7, -0.8]],
+         "biases": [0, 0], "activation": "sigmoid"},
+    ],
+    "targets": [1, 0], "loss": "bce", "learning_rate": 0.5,
+}
+
+
+@pytest.mark.parametrize("fmt", ["plain", "text"])
+def test_grids_fit_80_columns(invoke, tmp_path, fmt):
+    path = tmp_path / "wide.yaml"
+    path.write_text(yaml.safe_dump(WIDE))
+    result = invoke("solve", str(path), "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "delta^1[1] full columns 1-6" in result.stdout  # a 9-column grid split to fit
+    assert "w^1[2,2] rotated" in result.stdout and "= dL/dx[2]" in result.stdout

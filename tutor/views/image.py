@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from tutor.trace.conv import kind_of, position_text, rotated_full_convolution
+from tutor.trace.conv import kind_of, rotated_full_convolution
+from tutor.views.text import number_formatter
 
 if TYPE_CHECKING:
     from tutor.trace.trace import Trace
     from tutor.views.text import Formatter, TextView
 
 GAP = "   "
+#: Grids show at most this many significant digits (the tables beside them show every number in full).
+GRID_DIGITS = 4
 #: How the gradient with respect to a layer's input comes from the layer's own, by kind.
 INPUT_GRADIENT = {
     "conv2d": "each input number collects delta * the filter entry it met, over every output it reached (the "
@@ -32,6 +35,23 @@ def grid_lines(matrix: np.ndarray, fmt: "Formatter") -> list[str]:
     cells = [[fmt(float(v)) for v in row] for row in np.atleast_2d(matrix)]
     width = max(len(c) for row in cells for c in row)
     return ["[ " + "  ".join(c.rjust(width) for c in row) + " ]" for row in cells]
+
+
+def narrow(blocks: Sequence[tuple[str, np.ndarray]], fmt: "Formatter", width: int) -> list[tuple[str, list[str]]]:
+    """Titled grids, each split into groups of columns (``x columns 1-4``) when it is wider than `width`."""
+    out = []
+    for title, matrix in blocks:
+        matrix = np.atleast_2d(matrix)
+        lines = grid_lines(matrix, fmt)
+        if len(lines[0]) <= width or matrix.shape[1] == 1:
+            out.append((title, lines))
+            continue
+        cell_width = max(len(fmt(float(v))) for v in matrix.flat) + 2
+        per_part = max(1, (width - 4) // cell_width)
+        for start in range(0, matrix.shape[1], per_part):
+            stop = min(start + per_part, matrix.shape[1])
+            out.append((f"{title} columns {start + 1}-{stop}", grid_lines(matrix[:, start:stop], fmt)))
+    return out
 
 
 def side_by_side(blocks: Sequence[tuple[str, list[str]]], width: int) -> list[str]:
@@ -56,11 +76,11 @@ def side_by_side(blocks: Sequence[tuple[str, list[str]]], width: int) -> list[st
     return out[:-1]
 
 
-def channel_blocks(name: str, array: np.ndarray, fmt: "Formatter") -> list[tuple[str, list[str]]]:
+def channel_blocks(name: str, array: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """One grid per channel of a (C, H, W) array, titled ``name`` or ``name[ch]``."""
     if array.shape[0] == 1:
-        return [(name, grid_lines(array[0], fmt))]
-    return [(f"{name}[{ch + 1}]", grid_lines(array[ch], fmt)) for ch in range(array.shape[0])]
+        return [(name, array[0])]
+    return [(f"{name}[{ch + 1}]", array[ch]) for ch in range(array.shape[0])]
 
 
 class ImageSolution:
@@ -69,9 +89,13 @@ class ImageSolution:
     def __init__(self, view: "TextView", trace: "Trace") -> None:
         self.view, self.trace, self.p, self.step = view, trace, trace.problem, trace.step
         self.fmt = view.fmt
+        self.grid_fmt = number_formatter(min(view.digits, GRID_DIGITS))
 
-    def grids(self, blocks: Sequence[tuple[str, list[str]]]) -> None:
-        self.view.sink.write([[(line, "")] for line in side_by_side(blocks, self.view.sink.width)])
+    def grids(self, blocks: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Matrices as titled grids side by side, each split by columns if wider than the screen."""
+        width = self.view.sink.width
+        lines = side_by_side(narrow(blocks, self.grid_fmt, width), width)
+        self.view.sink.write([[(line, "")] for line in lines])
 
     def render(self) -> None:
         self.network()
@@ -96,11 +120,11 @@ class ImageSolution:
                               f"{biases}. Convolution is cross-correlation: the filter slides over the input "
                               "as it is, not flipped."]))
         view.heading("Input and filters")
-        blocks = channel_blocks("x", p.inputs[0], self.fmt)
+        blocks = channel_blocks("x", p.inputs[0])
         for l, layer in enumerate(p.layers, start=1):
             if kind_of(p, l) == "conv2d":
                 blocks += self.filter_blocks(l, layer.weights, f"w^{l}")
-                blocks.append((f"b^{l}", grid_lines(layer.biases[None], self.fmt)))
+                blocks.append((f"b^{l}", layer.biases[None]))
         self.grids(blocks)
 
     def card(self) -> None:
@@ -109,17 +133,17 @@ class ImageSolution:
         blocks = []
         for l, layer in enumerate(self.p.layers, start=1):
             if kind_of(self.p, l) == "dense":
-                blocks += [(f"W^{l} (row j: into neuron j)", grid_lines(layer.weights, self.fmt)),
-                           (f"b^{l}", grid_lines(layer.biases[None], self.fmt))]
+                blocks += [(f"W^{l} (row j: into neuron j)", layer.weights),
+                           (f"b^{l}", layer.biases[None])]
         shape = getattr(self.p.layers[-1], "output_shape", (self.p.layers[-1].size,))
         targets = self.step.targets[0].reshape(shape)
-        blocks += channel_blocks("t", targets, self.fmt) if len(shape) == 3 else [("t", grid_lines(targets[None], self.fmt))]
+        blocks += channel_blocks("t", targets) if len(shape) == 3 else [("t", targets[None])]
         self.grids(blocks)
         self.view.lines(f"learning rate eta = {self.fmt(self.p.learning_rate)}")
 
-    def filter_blocks(self, l: int, weights: np.ndarray, name: str) -> list[tuple[str, list[str]]]:
+    def filter_blocks(self, l: int, weights: np.ndarray, name: str) -> list[tuple[str, np.ndarray]]:
         filters, channels = weights.shape[:2]
-        return [(name if filters == channels == 1 else f"{name}[{f + 1},{ch + 1}]", grid_lines(weights[f, ch], self.fmt))
+        return [(name if filters == channels == 1 else f"{name}[{f + 1},{ch + 1}]", weights[f, ch])
                 for f in range(filters) for ch in range(channels)]
 
     def forward(self) -> None:
@@ -131,9 +155,9 @@ class ImageSolution:
             view.quantity_table(trace.select(kinds, l), f"Layer {l}: {self.layer_title(l)}")
             ls = self.step.layers[l - 1]
             if kind == "conv2d":
-                self.grids(channel_blocks(f"net^{l}", ls.net[0], self.fmt) + channel_blocks(f"out^{l}", ls.out[0], self.fmt))
+                self.grids(channel_blocks(f"net^{l}", ls.net[0]) + channel_blocks(f"out^{l}", ls.out[0]))
             elif kind in ("maxpool", "avgpool"):
-                self.grids(channel_blocks(f"out^{l}", ls.out[0], self.fmt))
+                self.grids(channel_blocks(f"out^{l}", ls.out[0]))
 
     def layer_title(self, l: int) -> str:
         layer = self.p.layers[l - 1]
@@ -158,14 +182,14 @@ class ImageSolution:
                                     f"Layer {l}: {'deltas' if kind == 'conv2d' else 'dL/dout'} ({self.layer_title(l)})")
                 name = "delta" if kind == "conv2d" else "dL/dout"
                 array = ls.delta if kind == "conv2d" else ls.dloss_dout
-                self.grids(channel_blocks(f"{name}^{l}", array[0], self.fmt))
+                self.grids(channel_blocks(f"{name}^{l}", array[0]))
             if kind == "conv2d":
                 view.note("Each filter gradient is the sum over the output positions of delta times the input "
                           "the filter entry met there (the cross-correlation of the input with delta); a bias "
                           "gradient is the sum of its filter's deltas.")
                 view.quantity_table(trace.select(("filter_grad", "filter_bias_grad"), l), f"Layer {l}: filter gradients")
                 self.grids(self.filter_blocks(l, ls.grad_weights, f"dL/dw^{l}") +
-                           [(f"dL/db^{l}", grid_lines(ls.grad_biases[None], self.fmt))])
+                           [(f"dL/db^{l}", ls.grad_biases[None])])
                 self.rotated_filter(l)
             if l > 1 and kind in ("conv2d", "maxpool", "avgpool", "flatten"):
                 view.note(f"dL/dout^{l - 1} (next table): {INPUT_GRADIENT[kind]}.")
@@ -188,11 +212,11 @@ class ImageSolution:
                 padded, rotated, result = rotated_full_convolution(
                     ls.delta[0, f], ls.weights[f, ch], layer.stride, layer.padding, ls.inputs.shape[2:])
                 tag = "" if filters == channels == 1 else f"[{f + 1},{ch + 1}]"
-                blocks += [(f"delta^{l}{'' if filters == 1 else f'[{f + 1}]'} full", grid_lines(padded, self.fmt)),
-                           (f"w^{l}{tag} rotated", grid_lines(rotated, self.fmt))]
+                blocks += [(f"delta^{l}{'' if filters == 1 else f'[{f + 1}]'} full", padded),
+                           (f"w^{l}{tag} rotated", rotated)]
                 total = total + result
             where = "" if channels == 1 else f"[{ch + 1}]"
-            blocks.append((f"= dL/d{source}{where}", grid_lines(total, self.fmt)))
+            blocks.append((f"= dL/d{source}{where}", total))
             self.grids(blocks)
 
     def summary(self) -> None:

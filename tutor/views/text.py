@@ -39,6 +39,7 @@ class TextView:
 
     def __init__(self, sink: PlainSink | RichSink, digits: int = 6, plain: bool = False) -> None:
         self.sink = sink
+        self.digits = digits
         self.fmt = number_formatter(digits)
         self.plain = plain
 
