@@ -11,6 +11,7 @@ mistake in `tutor.model.activations`, `tutor.model.losses` or `tutor.engine.step
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +34,13 @@ ACTIVATIONS: dict[str, object] = {
     "linear": "linear",
     "elu": {"name": "elu", "alpha": 0.7},
     "softplus": "softplus",
+    "swish": {"name": "swish", "beta": 1.5},
+    "gelu": "gelu",
     "softmax": "softmax",
 }
-LOSSES = ("half_sse", "sse", "mse", "bce", "cross_entropy")
+LOSSES = ("half_sse", "sse", "mse", "bce", "cross_entropy", "huber")
+#: Losses written with parameters that differ from their defaults.
+LOSS_SPECS: dict[str, object] = {"huber": {"name": "huber", "delta": 0.4}}
 KINKED = {"relu", "leaky_relu", "elu"}
 #: Net inputs closer than this to 0 are resampled for the piecewise activations.
 KINK_MARGIN = 1e-3
@@ -82,15 +87,24 @@ def ref_activation(spec, net: np.ndarray) -> np.ndarray:
         return np.where(net > 0, net, params.get("alpha", 1.0) * (np.exp(np.minimum(net, 0.0)) - 1.0))
     if name == "softplus":
         return np.log(1.0 + np.exp(net))
+    if name == "swish":
+        return net / (1.0 + np.exp(-params.get("beta", 1.0) * net))
+    if name == "gelu":  # x * Phi(x), Phi the normal distribution function; erf in float64 (numpy has none)
+        erf = np.vectorize(lambda v: math.erf(float(v)), otypes=[float])
+        return net * (1.0 + erf(net / np.sqrt(net.dtype.type(2))).astype(net.dtype)) / 2
     if name == "softmax":
         e = np.exp(net)
         return e / e.sum(axis=-1, keepdims=True)
     raise ValueError(name)
 
 
-def ref_loss(name: str, o: np.ndarray, t: np.ndarray) -> np.ndarray:
+def ref_loss(name: str, o: np.ndarray, t: np.ndarray, params: dict | None = None) -> np.ndarray:
     """The loss of each sample (last axis: outputs)."""
     n = o.shape[-1]
+    if name == "huber":  # 1/2 e^2 within delta of the target, linear beyond, summed over the outputs
+        delta = (params or {}).get("delta", 1.0)
+        e = np.abs(o - t)
+        return np.sum(np.where(e <= delta, e * e / 2, delta * e - delta * delta / 2), axis=-1)
     if name == "half_sse":
         return 0.5 * np.sum((t - o) ** 2, axis=-1)
     if name == "sse":
@@ -128,6 +142,7 @@ class Reference:
         self.inputs = np.array(problem.inputs, dtype=dtype)
         self.targets = np.array(problem.targets, dtype=dtype)
         self.loss = problem.loss.name
+        self.loss_params = dict(problem.loss.params)
         self.layers = [
             RefLayer(np.array(layer.weights, dtype=dtype),
                      np.array(layer.biases[:1] if layer.shared_bias else layer.biases, dtype=dtype),
@@ -154,7 +169,7 @@ class Reference:
 
     def sample_losses(self, **offsets) -> np.ndarray:
         _, outs = self.forward(**offsets)
-        return ref_loss(self.loss, outs[-1], self.targets)
+        return ref_loss(self.loss, outs[-1], self.targets, self.loss_params)
 
     def batch_loss(self):
         """The mean of the samples' losses, in REF_DTYPE (not rounded to float64)."""
@@ -162,7 +177,7 @@ class Reference:
 
     def sample_loss(self, s: int, **offsets):
         _, outs = self.forward(self.inputs[s:s + 1], **offsets)
-        return ref_loss(self.loss, outs[-1], self.targets[s:s + 1])[0]
+        return ref_loss(self.loss, outs[-1], self.targets[s:s + 1], self.loss_params)[0]
 
     def parameters(self):
         """(description, array, index) of every weight and bias parameter, to perturb in place."""
@@ -256,7 +271,7 @@ def random_spec(rng: np.random.Generator, *, activations: list[str], loss: str, 
             "format": 1,
             "inputs": x.tolist() if batch else x[0].tolist(),
             "layers": layers,
-            "loss": loss,
+            "loss": LOSS_SPECS.get(loss, loss),
             "learning_rate": learning_rate,
             "update_biases": update_biases,
         }
@@ -278,7 +293,7 @@ def acceptable(spec: dict) -> bool:
     for layer, net in zip(ref.layers, nets):
         if _act_name(layer.activation) in KINKED and np.any(np.abs(net) < KINK_MARGIN):
             return False
-    return outputs_in_range(spec["loss"], outs[-1], ref.targets)
+    return outputs_in_range(ref.loss, outs[-1], ref.targets)
 
 
 def outputs_in_range(loss: str, o: np.ndarray, t: np.ndarray) -> bool:

@@ -121,7 +121,9 @@ def test_every_gradient_of_a_random_cnn(channels, stride, padding, pool):
 
 @pytest.mark.parametrize("channels, stride, padding, pool", CASES[::3])
 def test_every_trace_formula_recomputes_the_checked_value(channels, stride, padding, pool):
-    """Each quantity's own sum (its formula) recomputes, from its dependencies, the value checked above."""
+    """Each quantity's own sum (its formula) recomputes, from its dependencies, the value checked above, and
+    its displayed formula with the numbers substituted evaluates to it."""
+    from tutor.teach.expression import MAX_LENGTH, evaluate
     from tutor.trace.trace import Trace
 
     seed = CASES.index((channels, stride, padding, pool))
@@ -132,6 +134,12 @@ def test_every_trace_formula_recomputes_the_checked_value(channels, stride, padd
     values = {q.key: q.value for q in trace.quantities}
     for q in trace.quantities:
         assert q.compute(*(values[k] for k in q.depends_on)) == pytest.approx(q.value, rel=1e-9, abs=1e-12), q.key
+    shown = [(q, q.substituted(repr)) for q in trace.quantities]
+    # The evaluator reads no more than an answer's length, and an elided long sum cannot be read back.
+    readable = [(q, text) for q, text in shown if len(text) <= MAX_LENGTH and "more terms) ..." not in text]
+    assert len(readable) > len(shown) // 2
+    for q, text in readable:
+        assert evaluate(text, formulas=True) == pytest.approx(q.value, rel=1e-9, abs=1e-12), (q.key, text)
     image = trace.step.layers[0].dloss_dinput[0]
     for index in np.ndindex(*image.shape):
         assert values["dL_dx1_" + "_".join(str(k + 1) for k in index)] == image[index]

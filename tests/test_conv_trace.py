@@ -13,7 +13,6 @@ import yaml
 
 from tests.conftest import PROBLEMS
 from tests.test_grader import assert_diagnosed
-from tutor.teach.expression import evaluate
 from tutor.teach.grader import Grader
 from tutor.problem.loader import parse_problem
 from tutor.solver import solve
@@ -92,19 +91,6 @@ def test_rotated_full_convolution_sums_to_the_engine_input_gradient(stride, padd
         total = sum(rotated_full_convolution(ls.delta[0, f], ls.weights[f, ch], stride, padding, (5, 5))[2]
                     for f in range(2))
         np.testing.assert_allclose(total, ls.dloss_dinput[0, ch], atol=1e-12)
-
-
-@pytest.mark.parametrize("name", ["conv-3x3-2x2", "cnn-4x4"])
-def test_every_substituted_formula_evaluates_to_its_value(name):
-    trace = solve(PROBLEMS / f"{name}.yaml")
-    checked = 0
-    for q in trace.quantities:
-        text = q.substituted(repr)
-        if "..." in text or " if " in text or "(" in text.split(" ")[0] and text.split("(")[0].isalpha():
-            continue  # an elided sum, a piecewise derivative, or a function such as relu(2)
-        assert evaluate(text) == pytest.approx(q.value, rel=1e-12, abs=1e-12), (q.key, text)
-        checked += 1
-    assert checked > len(trace.quantities) // 2
 
 
 def test_maxpool_winner_is_named_and_gradient_routed(cnn):

@@ -100,6 +100,11 @@ def ex02():
 
 
 @pytest.fixture(scope="module")
+def mazur_swish():
+    return solve(parse_problem(MAZUR_TEXT.replace("activation: sigmoid", "activation: swish", 1), source="swish.yaml"))
+
+
+@pytest.fixture(scope="module")
 def grader(mazur):
     return Grader(mazur)
 
@@ -251,6 +256,8 @@ MISTAKE_SHEETS = {
                                     DELTA_O1 * (0.40 - ETA * DW5) + DELTA_O2 * (0.50 - ETA * DELTA_O2 * OUT_H1)),
     "single_path_only": ("mazur", "dE_total/dout_h1", DELTA_O1 * 0.40),
     "weight_index_swapped": ("mazur", "net_h1", 0.15 * I1 + 0.25 * I2 + 0.35),
+    # Mazur's net with a swish hidden layer: swish'(net) taken as sigmoid(net) alone
+    "product_rule_dropped": ("mazur_swish", "dout_dnet1_1", sigmoid(0.3775)),
 }
 
 
@@ -270,9 +277,9 @@ def assert_diagnosed(trace, name: str, value: float, mistake: str) -> None:
 
 
 @pytest.mark.parametrize("mistake", sorted(MISTAKE_SHEETS))
-def test_each_catalogued_mistake_is_diagnosed_by_id(mistake, mazur, ex02):
+def test_each_catalogued_mistake_is_diagnosed_by_id(mistake, request):
     problem, name, value = MISTAKE_SHEETS[mistake]
-    assert_diagnosed(mazur if problem == "mazur" else ex02, name, value, mistake)
+    assert_diagnosed(request.getfixturevalue(problem), name, value, mistake)
 
 
 def test_a_mistake_then_carried_on_is_diagnosed_once_and_followed(grader):

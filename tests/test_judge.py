@@ -130,7 +130,8 @@ def test_rounding_at_every_step_is_accepted(mazur):
 
 def test_catalogue_ids_are_stable_and_explained():
     assert [m.id for m in CATALOGUE] == [
-        "sigmoid_derivative_on_net", "tanh_derivative_on_net", "relu_derivative_wrong", "loss_factor_dropped",
+        "sigmoid_derivative_on_net", "tanh_derivative_on_net", "relu_derivative_wrong", "product_rule_dropped",
+        "loss_factor_dropped",
         "target_output_swapped", "filter_not_rotated", "full_valid_confused", "stride_ignored_backward",
         "maxpool_gradient_to_all", "update_sign_flipped", "learning_rate_omitted", "updated_weights_in_backward",
         "single_path_only", "weight_index_swapped",

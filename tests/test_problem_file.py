@@ -546,7 +546,7 @@ def test_activation_parameter_that_is_not_a_number():
 def test_unknown_loss_suggests(written, hint):
     text = edit("loss: half_sse", f"loss: {written}")
     check(error(text), at(text, written), "loss", None, f"unknown loss the text '{written}'; did you mean '{hint}'?",
-          "(choose from half_sse, sse, mse, bce, cross_entropy)")
+          "(choose from half_sse, sse, mse, bce, cross_entropy, huber)")
 
 
 def test_unknown_loss_that_is_not_text():

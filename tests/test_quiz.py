@@ -97,7 +97,10 @@ SQUARE = textwrap.dedent("""\
     """)
 #: net of neuron 1 with w_ij taken for w_ji: w_11 * x_1 + w_21 * x_2 + b_1
 SQUARE_NET1_SWAPPED = 0.1 * 1.0 + 0.6 * 0.5 + 0.1
-
+#: The same network with a swish hidden layer (product_rule_dropped), and its first net input.
+SWISH = SQUARE.replace("activation: sigmoid", "activation: swish", 1)
+SWISH_NET1 = 0.1 * 1.0 + 0.8 * 0.5 + 0.1
+#: A stride-2 convolution (stride_ignored_backward).
 STRIDED = textwrap.dedent("""\
     inputs: [[1, 2, 0, 1], [0, 1, 3, 1], [2, 0, 1, 1], [1, 1, 0, 2]]
     layers:
@@ -110,6 +113,8 @@ STRIDED = textwrap.dedent("""\
 _CNN_OUT = [math.exp(v) for v in (0.8, 0.4, -0.4)]
 _CNN_DELTA = [o / sum(_CNN_OUT) - t for o, t in zip(_CNN_OUT, (0, 1, 0))]
 CNN_TO_ALL = sum(d * w for d, w in zip(_CNN_DELTA, (0.1, 0.0, 0.2))) + sum(d * w for d, w in zip(_CNN_DELTA, (0.2, -0.1, 0.0)))
+#: Problems written to a temporary file by the tests that use them.
+INLINE = {"SQUARE": SQUARE, "SWISH": SWISH, "STRIDED": STRIDED}
 
 
 def lines(*answers: object) -> str:
@@ -216,6 +221,7 @@ DIAGNOSES = [
     ("single_path_only", MAZUR, "dE_total/dout_h1", DELTA_O1 * W5),
     ("weight_index_swapped", MAZUR, "dE_total/dw6", DELTA_O2 * OUT_H1),  # w6 is h2 -> o1; this is w7's
     ("weight_index_swapped", "SQUARE", "net1_1", SQUARE_NET1_SWAPPED),
+    ("product_rule_dropped", "SWISH", "dout_dnet1_1", 1 / (1 + math.exp(-SWISH_NET1))),
     # The lab notes' convolution (tests/test_conv_trace.py works it by hand): dE/dO = [[1, -2], [-1, 1]],
     # F = [[1, -1], [0, 2]]. dE/dx(1,1) with F not rotated: 1 * F(2,2); by the valid convolution: dE/dO . rot(F).
     ("filter_not_rotated", "problems/conv-3x3-2x2.yaml", "dL_dx1_1_1_1", 1 * 2),
@@ -230,9 +236,8 @@ DIAGNOSES = [
 @pytest.mark.parametrize(("mistake", "problem", "name", "wrong"), DIAGNOSES,
                          ids=[f"{d[0]}-{d[2]}" for d in DIAGNOSES])
 def test_each_mistake_is_diagnosed(invoke, db, tmp_path, mistake, problem, name, wrong):
-    if problem in ("SQUARE", "STRIDED"):
-        text = SQUARE if problem == "SQUARE" else STRIDED
-        problem = str(tmp_path / f"{problem.lower()}.yaml")
+    if problem in INLINE:
+        text, problem = INLINE[problem], str(tmp_path / f"{problem.lower()}.yaml")
         Path(problem).write_text(text)
     result = invoke("quiz", problem, "--only", name, "--db", str(db), input=lines(num(wrong), "reveal"))
     assert result.exit_code == 0, result.output

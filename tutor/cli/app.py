@@ -177,7 +177,7 @@ def list_problems() -> None:
 
 
 # --- `new`: generated practice problems (tutor/problem/generate.py) ---------------------------------------
-@app.command()
+@app.command(epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
 def new(
     seed: Annotated[Optional[int], typer.Option(
         "--seed", help="Seed of the random numbers: the same seed and options always give the same problem "

@@ -14,18 +14,21 @@ Conventions (documented in docs/engine.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from tutor.errors import ProblemError
-from tutor.model.activations import Activation, make_activation
+from tutor.model.activations import Activation
+from tutor.model.activations.linear import Linear
 from tutor.model.layers import Layer, build_layer
 from tutor.model.losses import Loss
 from tutor.problem.validated import Problem
 
 Params = dict[str, np.ndarray]
+_IDENTITY = Linear()
 #: (net, out, dL/dout) -> dL/dnet for one layer, with everything fixed for the problem bound in.
 DeltaRule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
@@ -61,15 +64,8 @@ class Step:
     targets: np.ndarray  # (m, outputs)
 
 
-#: Pooling and flatten layers have no activation: their output is their net.
-_IDENTITY = make_activation("linear")
 #: The parameters of a layer that has none (pooling, flatten), as a step reports them.
 _NONE = np.empty(0)
-
-
-def activation_of(layer: Layer) -> Activation:
-    """The layer's activation, the identity for a layer without one."""
-    return layer.activation if layer.activation is not None else _IDENTITY
 
 
 def loss_view(output: np.ndarray) -> np.ndarray:
@@ -82,16 +78,23 @@ def network(problem: Problem) -> list[Layer]:
     return [build_layer(spec) for spec in problem.layers]
 
 
+def activation_of(layer: Layer) -> Activation:
+    """The activation the engine applies after a layer: the identity for a layer without one (pooling)."""
+    return layer.activation if layer.activation is not None else _IDENTITY
+
+
 def bias_parameters(problem: Problem) -> list[np.ndarray]:
     """The bias parameters of each layer: one per neuron, or a single one when shared."""
     return [layer.parameters()["biases"] for layer in network(problem)]
 
 
-def update(params: Params, grads: Params, rate: float, frozen: frozenset[str] = frozenset()) -> Params:
+def update(params: Params, grads: Mapping[str, np.ndarray], rate: float, frozen: frozenset[str] = frozenset()) -> Params:
     """Plain gradient descent, w - rate * grad, for every parameter except the frozen ones."""
-    if not frozen:
-        return {name: value - rate * grads[name] for name, value in params.items()}
-    return {name: value.copy() if name in frozen else value - rate * grads[name] for name, value in params.items()}
+    new = dict(params)
+    for name, value in params.items():
+        if name not in frozen:
+            new[name] = value - rate * grads[name]
+    return new
 
 
 def frozen_parameters(problem: Problem) -> frozenset[str]:

@@ -1,1 +1,1 @@
-"""Model objects: activations and losses (later layers, optimizers and schedules), each owning its knowledge."""
+"""Model objects, each owning its knowledge: activations, losses and layers (one file each, registered by name)."""

@@ -52,12 +52,18 @@ class Component:
     #: One line for command-line help and docs.
     description: ClassVar[str]
     parameters: ClassVar[tuple[Parameter, ...]] = ()
+    #: Catalogued mistakes made with it, each with an `id` (see `tutor.teach.mistakes`).
+    mistakes: ClassVar[tuple[Any, ...]] = ()
 
     def __init__(self, **params: float) -> None:
         unknown = set(params) - {p.name for p in self.parameters}
         if unknown:
             raise TypeError(f"{self.name} does not take {', '.join(sorted(unknown))}")
         self.params: dict[str, float] = {p.name: float(params.get(p.name, p.default)) for p in self.parameters}
+
+    def mistake(self, mistake_id: str) -> Any:
+        """This activation's or loss's own version of a catalogued mistake (from its `mistakes`), or None."""
+        return next((m for m in self.mistakes if m.id == mistake_id), None)
 
     def describe(self) -> str:
         """The name with its parameters, e.g. ``leaky_relu(slope=0.1)``."""
@@ -92,6 +98,10 @@ class Registry(dict):
     def make(self, name: str, **params: float) -> Any:
         """An instance by name; `params` must be among the ones it takes (checked by the loader)."""
         return self[name](**params)
+
+    def described(self) -> str:
+        """``a: what a is; b: what b is``: every name with its one-line description, for help texts."""
+        return "; ".join(f"{name}: {cls.description}" for name, cls in self.items())
 
     def help_text(self, names: list[str] | None = None) -> str:
         """``a, b or c``: the names for a command-line help text."""

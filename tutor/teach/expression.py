@@ -15,6 +15,11 @@ Accepted:
   ``ln``), ``log10``, ``log2``, ``sqrt``, ``tanh``, ``sigmoid`` and ``abs`` take one argument;
   ``min`` and ``max`` take two or more.
 
+With ``formulas=True``, `evaluate` also reads the notation of the worked solution's formulas: a
+conditional on one comparison (``1 if 0.3 > 0 else 0``), ``erf``, and every registered elementwise
+activation by name, with its parameters written as in the solution (``relu(0.3)``,
+``leaky_relu(slope=0.1)(-0.3)``).
+
 Function and constant names are case-insensitive. Surrounding whitespace and a leading ``=`` are
 ignored, and the typographic ``−`` ``×`` ``·`` ``⋅`` ``÷`` mean ``- * * * /``. A comma only
 separates function arguments: ``0,5`` is refused with a hint to write ``0.5``.
@@ -91,6 +96,13 @@ FUNCTIONS: dict[str, Function] = {
 
 CONSTANTS: dict[str, float] = {"e": math.e, "pi": math.pi}
 
+#: Functions the worked solution's formulas use besides `FUNCTIONS` and the activations (``formulas=True``).
+FORMULA_FUNCTIONS: dict[str, Function] = {"erf": Function(math.erf, 1, 1)}
+#: Comparisons a formula's conditional may test.
+_COMPARISONS: dict[type, Callable[[float, float], bool]] = {
+    ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b, ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b,
+}
+
 _HELP = (
     "use numbers, + - * / ^, brackets and "
     + ", ".join([*FUNCTIONS, *CONSTANTS])
@@ -130,8 +142,11 @@ _OPERATORS: dict[type, str] = {
 }
 
 
-def evaluate(text: str) -> float:
-    """The value of a student's answer `text`, always a finite float; else an ExpressionError."""
+def evaluate(text: str, *, formulas: bool = False) -> float:
+    """The value of a student's answer `text`, always a finite float; else an ExpressionError.
+
+    `formulas` also accepts the notation of the worked solution's formulas (see the module docstring).
+    """
     stripped = text.strip()
     if len(stripped) > MAX_LENGTH:
         raise ExpressionError(f"the expression is too long (at most {MAX_LENGTH} characters)")
@@ -148,7 +163,7 @@ def evaluate(text: str) -> float:
     except (ValueError, RecursionError, MemoryError, OverflowError):
         raise ExpressionError("cannot read this as a number or an arithmetic expression") from None
     try:
-        return _Evaluator(source, columns).visit(tree.body, 1)
+        return _Evaluator(source, columns, formulas).visit(tree.body, 1)
     except RecursionError:
         raise ExpressionError("the expression is nested too deeply") from None
 
@@ -241,7 +256,8 @@ def _syntax_error(source: str, columns: list[int], offset: int | None) -> Expres
 class _Evaluator:
     """Walks one parsed answer; `source` is the parsed text and `columns` maps it back to the input."""
 
-    def __init__(self, source: str, columns: list[int]) -> None:
+    def __init__(self, source: str, columns: list[int], formulas: bool = False) -> None:
+        self.formulas = formulas
         self.source = source
         self.encoded = source.encode("utf-8")  # AST offsets count UTF-8 bytes
         self.columns = columns
@@ -260,6 +276,8 @@ class _Evaluator:
             value = self.binary(node, depth)
         elif isinstance(node, ast.Call):
             value = self.call(node, depth)
+        elif isinstance(node, ast.IfExp) and self.formulas:
+            value = self.conditional(node, depth)
         elif isinstance(node, ast.Tuple):
             raise self.comma(node)
         else:
@@ -338,8 +356,49 @@ class _Evaluator:
                             f"(at most {MAX_EXPONENT} in absolute value)", node.right)
         return result
 
+    def conditional(self, node: ast.IfExp, depth: int) -> float:
+        """``a if x > y else b``, testing one comparison of two numbers (formulas only)."""
+        test = node.test
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _COMPARISONS):
+            raise self.refuse(test)
+        holds = _COMPARISONS[type(test.ops[0])](self.visit(test.left, depth + 1),
+                                               self.visit(test.comparators[0], depth + 1))
+        return self.visit(node.body if holds else node.orelse, depth + 1)
+
+    def activation_call(self, node: ast.Call, depth: int) -> float | None:
+        """An activation applied to one number, ``relu(0.3)`` or ``elu(alpha=0.7)(0.3)``; None if `node`
+        is not one (formulas only)."""
+        from tutor.model.activations import ACTIVATIONS
+
+        func, params = node.func, {}
+        if isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and not func.args:
+            params = {k.arg: self.visit(k.value, depth + 1) for k in func.keywords}
+            func = func.func
+        if not isinstance(func, ast.Name) or func.id.lower() not in ACTIVATIONS:
+            return None
+        name = func.id.lower()
+        kind = ACTIVATIONS[name]
+        allowed = {p.name: p for p in kind.parameters}
+        if not kind.elementwise:
+            raise self.fail(f"{name} applies to a whole layer, not to one number", node)
+        if len(node.args) != 1 or node.keywords or not set(params) <= set(allowed):
+            raise self.fail(f"{name} takes one number, and only its parameters {', '.join(allowed) or '(none)'} "
+                            "by name", node)
+        for key, value in params.items():
+            problem = allowed[key].problem(value)
+            if problem:
+                raise self.fail(f"{name}'s {key} {problem}", node)
+        return ACTIVATIONS.make(name, **params).value_at(self.visit(node.args[0], depth + 1))
+
     def call(self, node: ast.Call, depth: int) -> float:
         func = node.func
+        if self.formulas and not (isinstance(func, ast.Name) and func.id.lower() in FUNCTIONS):
+            value = self.activation_call(node, depth)
+            if value is not None:
+                return value
+            if isinstance(func, ast.Name) and func.id.lower() in FORMULA_FUNCTIONS:
+                self.check_arity(func.id.lower(), node, FORMULA_FUNCTIONS)
+                return float(FORMULA_FUNCTIONS[func.id.lower()].apply(self.visit(node.args[0], depth + 1)))
         if not isinstance(func, ast.Name):
             if type(func) in _REFUSED:
                 raise self.refuse(func)
@@ -369,8 +428,8 @@ class _Evaluator:
         except ValueError as error:  # a domain error raised by the helpers above
             raise self.fail(str(error), func) from None
 
-    def check_arity(self, name: str, node: ast.Call) -> None:
-        function, given = FUNCTIONS[name], len(node.args)
+    def check_arity(self, name: str, node: ast.Call, functions: dict[str, Function] = FUNCTIONS) -> None:
+        function, given = functions[name], len(node.args)
         if function.min_args <= given and (function.max_args is None or given <= function.max_args):
             return
         # Only one-argument functions and min/max (two or more) exist.

@@ -186,12 +186,19 @@ class Builder:
                 yield {"key": self.key(*item), "kind": item[0], "layer": item[1], "index": list(self.index(*item)),
                        "value": self.value(*item), "depends_on": list(self.deps(*item))}
 
+    def weight_values(self, kind: str, l: int) -> np.ndarray:
+        """Every grad_weight or new_weight value of layer l as an array (rows: neurons), read-only."""
+        ls = self.step.layers[l - 1]
+        values = (ls.grad_weights if kind == "grad_weight" else ls.new_weights).view()
+        values.flags.writeable = False
+        return values
+
     def weight_rows(self, block: "WeightBlock") -> Iterator["WeightRow"]:
         """The weights into each neuron j of a block's layer: keys, values and dependencies, i = 1, 2, ..."""
         l = block.layer
         ls = self.step.layers[l - 1]
         n, fan_in = ls.weights.shape
-        values = (ls.grad_weights if block.kind == "grad_weight" else ls.new_weights).tolist()
+        values = self.weight_values(block.kind, l).tolist()
         inputs = range(1, fan_in + 1)
         at = [f"@{t + 1}" for t in range(self.m)] if self.batch else [""]
         outs = [[f"out{l - 1}_{i}{a}" for a in at] for i in inputs] if l > 1 else None

@@ -23,6 +23,7 @@ import numpy as np
 from tutor.engine.step import Step
 from tutor.model.layers import build_layer
 from tutor.problem.validated import Problem
+from tutor.model.activations.base import join_parts
 from tutor.trace.builder import Builder, _joined
 from tutor.trace.labels import Labels
 from tutor.trace.quantity import Entry, Part, Quantity, Term
@@ -38,6 +39,8 @@ VECTOR_KIND = {"map_net": "net", "map_out": "out", "map_dloss_dout": "dloss_dout
                "map_delta": "delta"}
 IMAGE_KIND = {vector: image for image, vector in VECTOR_KIND.items()}
 IMAGE_LAYERS = ("conv2d", "maxpool", "avgpool")
+#: Sums over a feature map are written out in full up to this many terms (a 6x6 map), elided beyond.
+MAX_TERMS_IN_FULL = 36
 
 Formula = tuple[list[Part], Callable[..., float], str, tuple[str, ...]]
 
@@ -331,7 +334,7 @@ class ImageBuilder(Builder):
             constants.append(w.value)
             pairs.append((groups[-1], x))
         bias = Term(self.labels.bias_of(l, f + 1), float(ls.biases[f]))
-        parts = [*_joined(groups, " + "), " + ", bias] if groups else [bias]
+        parts = [*_sum(groups, " + "), " + ", bias] if groups else [bias]
         compute, keys = self._with_inputs(pairs, constants, bias.value)
         note = f"{skipped} products with the padding's zeros left out" if skipped else ""
         return parts, compute, note, keys
@@ -350,11 +353,11 @@ class ImageBuilder(Builder):
         fixed = [t.value for t in window]
         if kind == "maxpool":
             winner = max(window, key=lambda t: t.value)  # the first of equals, as the layer picks it
-            parts = ["max(", *_joined([[t] for t in window], ", "), ")"]
+            parts = ["max(", *_sum([[t] for t in window], ", "), ")"]
             compute = (lambda *v: float(max(v))) if keys else (lambda: float(max(fixed)))
             return parts, compute, f"{winner.symbol} won", keys
         count = len(window)
-        parts = ["(", *_joined([[t] for t in window], " + "), f") / {count}"]
+        parts = ["(", *_sum([[t] for t in window], " + "), f") / {count}"]
         compute = (lambda *v: float(sum(v) / count)) if keys else (lambda: float(sum(fixed) / count))
         return parts, compute, "", keys
 
@@ -394,7 +397,7 @@ class ImageBuilder(Builder):
             keys.append(delta.key)
         if not groups:
             return ["0"], lambda: 0.0, "no output window covers this input (the stride steps over it)", ()
-        return _joined(groups, " + "), lambda *d: float(np.dot(d, weights)), "", tuple(keys)
+        return _sum(groups, " + "), lambda *d: float(np.dot(d, weights)), "", tuple(keys)
 
     def _pool_input_gradient(self, l: int, ch: int, row: int, col: int) -> Formula:
         spec = self.p.layers[l - 1]
@@ -412,9 +415,9 @@ class ImageBuilder(Builder):
             why = "it won no window of the max-pool" if maxpool else "no pooling window covers it"
             return ["0"], lambda: 0.0, f"{why}: its gradient is 0", ()
         if maxpool:
-            return _joined([[t] for t in terms], " + "), lambda *v: float(sum(v)), "it won these windows", keys
+            return _sum([[t] for t in terms], " + "), lambda *v: float(sum(v)), "it won these windows", keys
         count = spec.window * spec.window
-        parts = ["(", *_joined([[t] for t in terms], " + "), f") / {count}"]
+        parts = ["(", *_sum([[t] for t in terms], " + "), f") / {count}"]
         return parts, lambda *v: float(sum(v) / count), "", keys
 
     def winners(self, l: int) -> np.ndarray:
@@ -445,20 +448,25 @@ class ImageBuilder(Builder):
         n = len(deltas)
         if l == 1:
             xs = [x.value for x in inputs]
-            return _joined(groups, " + "), lambda *d: float(np.dot(d, xs)), note, keys
-        return _joined(groups, " + "), lambda *v: float(np.dot(v[:n], v[n:])), note, keys
+            return _sum(groups, " + "), lambda *d: float(np.dot(d, xs)), note, keys
+        return _sum(groups, " + "), lambda *v: float(np.dot(v[:n], v[n:])), note, keys
 
     def _filter_bias_grad(self, l: int, j: tuple[int, ...]) -> Formula:
         f = j[0]
         _, rows, cols = self.out_shape(l)
         terms = [self._image_term("map_delta", l, (f, r, c)) for r in range(1, rows + 1) for c in range(1, cols + 1)]
         note = ""
-        return _joined([[t] for t in terms], " + "), lambda *d: float(sum(d)), note, tuple(t.key for t in terms)
+        return _sum([[t] for t in terms], " + "), lambda *d: float(sum(d)), note, tuple(t.key for t in terms)
 
     def _update_formula(self, old: Term, grad_entry: Entry) -> Formula:
         grad = Term(self.labels.of(*grad_entry), self.value(*grad_entry), self.key(*grad_entry))
         parts, compute, note = self._update(old, grad)
         return parts, compute, note, (grad.key,)
+
+
+def _sum(groups, separator: str) -> list[Part]:
+    """A sum over a window or a feature map: in full up to MAX_TERMS_IN_FULL terms, elided beyond."""
+    return join_parts(groups, separator) if len(groups) <= MAX_TERMS_IN_FULL else _joined(groups, separator)
 
 
 def describe_image(trace, q: Quantity) -> str | None:

@@ -145,6 +145,10 @@ class Trace:
         """The rows (one per neuron) of a block of weight quantities."""
         yield from self._builder.weight_rows(block)
 
+    def weight_values(self, kind: str, layer: int) -> np.ndarray:
+        """The values of one layer's grad_weight (or new_weight) quantities at once, row j for neuron j."""
+        return self._builder.weight_values(kind, layer)
+
 
 
 

@@ -79,7 +79,7 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
             "shape": list(problem.shape),
             "samples": problem.samples,
             "batch": problem.batch,
-            "loss": problem.loss.name,
+            "loss": problem.loss.describe(),
             "learning_rate": problem.learning_rate,
             "update_biases": problem.update_biases,
         },

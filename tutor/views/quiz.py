@@ -94,7 +94,7 @@ class QuizView(TextView):
             rows.append([cell("inputs" + at), cell(inputs)])
             n_out = problem.layers[-1].size
             targets = ", ".join(f"{labels.target(j, s + 1 if problem.batch else None, len(problem.layers))} = "
-                                f"{self.fmt(trace.step.targets[s, j - 1])}" for j in range(1, n_out + 1))
+                                f"{self.fmt(problem.targets[s, j - 1])}" for j in range(1, n_out + 1))
             rows.append([cell("targets" + at), cell(targets)])
         for l, layer in enumerate(problem.layers, start=1):
             weights = ", ".join(f"{labels.weight(l, j, i)} = {self.fmt(layer.weights[j - 1, i - 1])}"

@@ -242,10 +242,10 @@ class TextView:
 
 
 def _largest_weight_gradient(trace: Trace) -> Quantity:
-    """The weight gradient largest in size (the first of equals, in solution order), found in the arrays."""
+    """The weight gradient largest in size (the first of equals, in solution order), found layer by layer."""
     best: tuple[float, int, int, int] | None = None
     for l in range(len(trace.problem.layers), 0, -1):  # the solution's order: output layer first
-        grads = np.abs(trace.step.layers[l - 1].grad_weights)
+        grads = np.abs(trace.weight_values("grad_weight", l))
         j, i = np.unravel_index(int(np.argmax(grads)), grads.shape)
         if best is None or grads[j, i] > best[0]:
             best = (float(grads[j, i]), l, int(j) + 1, int(i) + 1)

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from tutor.model.activations.base import Activation, ActivationMistake
 from tutor.model.activations.elu import Elu
+from tutor.model.activations.gelu import Gelu
 from tutor.model.activations.leaky_relu import LeakyRelu
 from tutor.model.activations.linear import Linear
 from tutor.model.activations.relu import Relu
 from tutor.model.activations.sigmoid import Sigmoid
 from tutor.model.activations.softmax import Softmax
 from tutor.model.activations.softplus import Softplus
+from tutor.model.activations.swish import Swish
 from tutor.model.activations.tanh import Tanh
 from tutor.model.component import Registry
 
 #: Name -> activation class.
 ACTIVATIONS = Registry()
-for _cls in (Sigmoid, Tanh, Relu, LeakyRelu, Linear, Elu, Softplus, Softmax):
+for _cls in (Sigmoid, Tanh, Relu, LeakyRelu, Linear, Elu, Softplus, Swish, Gelu, Softmax):
     ACTIVATIONS.register(_cls)
 
 

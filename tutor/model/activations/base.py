@@ -108,10 +108,6 @@ class Activation(Component):
             return float(self.derivative(np.float64(used), self.forward(np.float64(used))))
         return float(self.derivative(np.float64(0.0), np.float64(0.0)))
 
-    def mistake(self, mistake_id: str) -> ActivationMistake | None:
-        """This activation's own version of a catalogued mistake, if it has one."""
-        return next((m for m in self.mistakes if m.id == mistake_id), None)
-
     def backward(self, net: Array, out: Array, dout: Array) -> Array:
         """dL/dnet from dL/dout: the elementwise product (softmax overrides it with its Jacobian)."""
         return dout * self.derivative(net, out)

@@ -10,7 +10,7 @@ np = lazy_numpy(globals())
 
 class Elu(Activation):
     name = "elu"
-    description = "net if net > 0 else alpha * (exp(net) - 1) (alpha: default 1)"
+    description = "net if net > 0 else alpha * (exp(net) - 1), alpha 1 by default"
     parameters = (Parameter("alpha", 1.0, "positive"),)
     kinked = True
 

@@ -11,7 +11,7 @@ np = lazy_numpy(globals())
 
 class LeakyRelu(Activation):
     name = "leaky_relu"
-    description = "net if net > 0 else slope * net (slope: default 0.01)"
+    description = "net if net > 0 else slope * net, slope 0.01 by default"
     parameters = (Parameter("slope", 0.01, "non-negative"),)
     dead_below_zero = True
     kinked = True

@@ -10,7 +10,7 @@ np = lazy_numpy(globals())
 
 class Linear(Activation):
     name = "linear"
-    description = "out = net (the identity)"
+    description = "the identity, out = net"
     derivative_uses = ""
 
     formula = "net"

@@ -6,6 +6,7 @@ of the layer's deltas over its neurons, averaged over the batch like every other
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -41,12 +42,40 @@ class Dense(Layer):
         weights = params["weights"]
         return x @ weights.T + params["biases"], (x, weights)
 
-    def backward(self, dnet: np.ndarray, cache: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def backward(self, dnet: np.ndarray, cache: Any) -> tuple[np.ndarray, Mapping[str, np.ndarray]]:
         x, weights = cache
         m = x.shape[0]
         grad_weights = dnet.T @ x
-        grad_biases = dnet.sum(keepdims=True).reshape(1) if self.shared_bias else dnet.sum(axis=0)
         if m != 1:  # the batch mean (dividing by 1 is exact: skipped, as training runs this thousands of times)
             grad_weights /= m
-            grad_biases /= m
-        return dnet @ weights, {"weights": grad_weights, "biases": grad_biases}
+        return dnet @ weights, _Gradients(grad_weights, dnet, self.shared_bias)
+
+
+class _Gradients(Mapping):
+    """{"weights": ..., "biases": ...}, the biases' gradient summed only when first read: training with
+    fixed biases (`update_biases: false`) never reads it."""
+
+    __slots__ = ("weights", "_biases", "_dnet", "_shared")
+
+    def __init__(self, grad_weights: np.ndarray, dnet: np.ndarray, shared_bias: bool) -> None:
+        self.weights, self._biases, self._dnet, self._shared = grad_weights, None, dnet, shared_bias
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name == "weights":
+            return self.weights
+        if name != "biases":
+            raise KeyError(name)
+        if self._biases is None:
+            dnet = self._dnet  # np.add.reduce: ndarray.sum without its Python wrapper
+            grad = np.add.reduce(dnet, axis=None, keepdims=True).reshape(1) if self._shared \
+                else np.add.reduce(dnet, axis=0)
+            if dnet.shape[0] != 1:
+                grad /= dnet.shape[0]
+            self._biases = grad
+        return self._biases
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("weights", "biases"))
+
+    def __len__(self) -> int:
+        return 2

@@ -11,12 +11,13 @@ from tutor.model.losses.base import Loss, LossMistake
 from tutor.model.losses.bce import Bce
 from tutor.model.losses.cross_entropy import CrossEntropy
 from tutor.model.losses.half_sse import HalfSse
+from tutor.model.losses.huber import Huber
 from tutor.model.losses.mse import Mse
 from tutor.model.losses.sse import Sse
 
 #: Name -> loss class.
 LOSSES = Registry()
-for _cls in (HalfSse, Sse, Mse, Bce, CrossEntropy):
+for _cls in (HalfSse, Sse, Mse, Bce, CrossEntropy, Huber):
     LOSSES.register(_cls)
 
 

@@ -101,10 +101,6 @@ class Loss(Component):
         """The loss of each sample (sum of its shares)."""
         return np.sum(self.shares(outputs, targets), axis=-1)
 
-    def mistake(self, mistake_id: str) -> LossMistake | None:
-        """This loss's own version of a catalogued mistake, if it has one."""
-        return next((m for m in self.mistakes if m.id == mistake_id), None)
-
     # -- with an output activation --------------------------------------------------------------------
 
     def accepts_outputs(self, activation: Activation | type[Activation]) -> bool:

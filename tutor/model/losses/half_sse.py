@@ -7,7 +7,7 @@ from tutor.model.losses.base import Array, Loss, Part
 
 class HalfSse(Loss):
     name = "half_sse"
-    description = "1/2 * sum of squared errors (gradient o - t)"
+    description = "half the sum of squared errors, gradient o - t"
     formula = "1/2 * sum_j (t_j - o_j)^2"
     share_formula = "1/2 * (t_j - o_j)^2"
     gradient_formula = "o_j - t_j"
