@@ -6,9 +6,15 @@ import textwrap
 
 import numpy as np
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tests.conftest import PROBLEMS, ROOT
+from tests.test_loader_fuzz import FUZZ, dump, places, replaced, scalars, structures
 from tutor.errors import ProblemError
 from tutor.problem.loader import parse_problem
+from tutor.solver import solve
 
 CONV = """\
 inputs:
@@ -117,11 +123,62 @@ def test_image_notation_sets_only_the_loss():
 
 
 def test_the_docs_example_is_the_bundled_notes_problem():
-    from tests.conftest import PROBLEMS, ROOT
-
     doc = (ROOT / "docs" / "problem-format.md").read_text().split("### Images")[1]
     example = parse_problem(doc.split("```yaml\n")[1].split("```")[0])
     bundled = parse_problem((PROBLEMS / "conv-3x3-2x2.yaml").read_text())
     np.testing.assert_array_equal(example.inputs, bundled.inputs)
     np.testing.assert_array_equal(example.layers[0].weights, bundled.layers[0].weights)
     np.testing.assert_array_equal(example.targets, bundled.targets)
+
+
+# -- robustness: a CNN file with one value replaced or moved loads, or is refused with a located message ------
+
+CNN = yaml.safe_load((PROBLEMS / "cnn-4x4.yaml").read_text())
+CNN_PLACES = places(CNN)
+
+
+def check_image_outcome(text: str) -> None:
+    """A Problem whose step and trace can be built (or a ProblemError naming the file), never a traceback."""
+    try:
+        problem = parse_problem(text, source="fuzz.yaml")
+    except ProblemError as e:
+        assert e.message and str(e).startswith("fuzz.yaml"), str(e)
+        if e.field is not None:
+            assert e.line is not None, str(e)
+        return
+    try:
+        trace = solve(problem)
+    except ProblemError as e:  # outputs a loss cannot take (the first step checks them)
+        assert e.field == "loss" and str(e).startswith("fuzz.yaml"), str(e)
+        return
+    assert trace.problem.targets.shape == (1, problem.shape[-1])
+    assert len(trace.quantities) > 0
+
+
+@FUZZ
+@given(st.sampled_from(CNN_PLACES), structures | scalars | st.lists(scalars, max_size=4))
+def test_cnn_with_one_value_replaced(path, value):
+    check_image_outcome(dump(replaced(CNN, path, value)))
+
+
+@FUZZ
+@given(st.sampled_from(CNN_PLACES), st.sampled_from(CNN_PLACES))
+def test_cnn_with_one_value_moved_to_another_place(source, target):
+    value = CNN
+    for step in source:
+        value = value[step]
+    check_image_outcome(dump(replaced(CNN, target, value)))
+
+
+@FUZZ
+@given(st.integers(1, 3), st.integers(1, 6), st.integers(1, 6), st.integers(1, 4), st.integers(1, 3),
+       st.integers(0, 2), st.sampled_from(["maxpool", "avgpool", None]), st.integers(1, 3), st.integers(1, 3))
+def test_random_shapes_load_or_name_the_mismatch(channels, height, width, kernel, stride, padding, pool, size,
+                                                  pool_stride):
+    layers = [{"type": "conv2d", "weights": [[[[0.5] * kernel] * kernel] * channels], "biases": [0.1],
+               "stride": stride, "padding": padding, "activation": "tanh"}]
+    if pool:
+        layers.append({"type": pool, "size": size, "stride": pool_stride})
+    data = {"inputs": [[[0.25] * width] * height] * channels, "layers": layers + [{"type": "flatten"}],
+            "targets": [0.5], "loss": "half_sse", "learning_rate": 0.1}
+    check_image_outcome(dump(data))
