@@ -3,7 +3,7 @@
     python bench/grade.py              # median of 5 runs
     python bench/grade.py --runs 3 --sheets 1000
 
-Targets (docs/benchmarks.md): `backprop-tutor grade problems/ex02-3-3-2.yaml SHEETS/ --out RESULTS/`
+Targets (docs/benchmarks.md): `backprop-tutor grade problems/ex02-3-3-2-2.yaml SHEETS/ --out RESULTS/`
 takes under 10 s, and within 3x the time of merely loading the same 1,000 files with PyYAML's C loader.
 Both are whole processes, timed in alternation; the sheets are written to a temporary folder first,
 with a realistic mix: exact answers, answers rounded at every step, an early slip followed through,
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from run import PY, TUTOR, compile_package  # noqa: E402
 
-PROBLEM = ROOT / "problems" / "ex02-3-3-2.yaml"
+PROBLEM = ROOT / "problems" / "ex02-3-3-2-2.yaml"
 TARGET_RATIO = 3.0
 TARGET_SECONDS = 10.0
 

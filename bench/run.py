@@ -4,7 +4,7 @@
     python bench/run.py --runs 3 startup
 
 Targets (docs/benchmarks.md):
-- startup: `solve problems/ex02-3-3-2.yaml` within 1.5x of `python -c "import numpy, yaml, rich, typer"`;
+- startup: `solve problems/ex02-3-3-2-2.yaml` within 1.5x of `python -c "import numpy, yaml, rich, typer"`;
 - big-json: `solve --format json` on a 784-128-64-10 network within 2x of parsing its ~1 MB YAML file with
   PyYAML's C loader, and under 500 MB of memory;
 - big-text: the same network's worked solution as text within 3x of that parse (tables are elided);
@@ -73,7 +73,7 @@ def compare(name: str, ours: list[str], baseline: list[str], target: float, runs
 
 
 def bench_startup(runs: int) -> bool:
-    return compare("startup", TUTOR + ["solve", "problems/ex02-3-3-2.yaml"],
+    return compare("startup", TUTOR + ["solve", "problems/ex02-3-3-2-2.yaml"],
                    [PY, "-c", "import numpy, yaml, rich, typer"], 1.5, runs)
 
 

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import BUNDLED, ROOT
 
 MAZUR = "problems/mazur-2-2-2.yaml"
-EX02 = "problems/ex02-3-3-2.yaml"
+EX02 = "problems/ex02-3-3-2-2.yaml"
 ANSI = re.compile(r"\x1b\[")
 
 

@@ -19,7 +19,7 @@ from tutor.solver import solve
 
 PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
 MAZUR = PROBLEMS / "mazur-2-2-2.yaml"
-EX02 = PROBLEMS / "ex02-3-3-2.yaml"
+EX02 = PROBLEMS / "ex02-3-3-2-2.yaml"
 
 def approx(value: float, decimals: int):
     """Agreement to the published decimals: abs=5e-10 for 9 decimals, 5e-9 for 8, and so on."""

@@ -96,7 +96,7 @@ def mazur():
 
 @pytest.fixture(scope="module")
 def ex02():
-    return solve(PROBLEMS / "ex02-3-3-2.yaml")
+    return solve(PROBLEMS / "ex02-3-3-2-2.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -170,7 +170,7 @@ def test_loss_factor_on_the_total_loss(mazur):
 
 
 def test_tanh_and_relu_mistakes_on_ex02():
-    trace = solve(PROBLEMS / "ex02-3-3-2.yaml")
+    trace = solve(PROBLEMS / "ex02-3-3-2-2.yaml")
     net_2_2 = 0.4 * 0.49 + 0.1 * 0.53 + 0.2 * 0.39 + 0.4  # 0.727 (at 0.333, 1 - net^2 is within 1% of the truth)
     assert verdicts(Judge(trace), answers(dout_dnet2_2=1 - net_2_2 ** 2)) == {
         "dout_dnet2_2": ("wrong", "tanh_derivative_on_net")}

@@ -11,7 +11,7 @@ from tutor.solver import solve
 
 
 def test_ex02_w11_of_layer_1_has_the_four_paths_of_the_exercise():
-    trace = solve(PROBLEMS / "ex02-3-3-2.yaml")
+    trace = solve(PROBLEMS / "ex02-3-3-2-2.yaml")
     paths = path_sum(trace, 1, 1, 1)
     assert paths.count == 4
     nodes = [" -> ".join(p.nodes) for p in paths.paths]

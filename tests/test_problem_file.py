@@ -14,7 +14,7 @@ from tutor.problem.loader import load_problem, parse_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 MAZUR = ROOT / "problems" / "mazur-2-2-2.yaml"
-EX02 = ROOT / "problems" / "ex02-3-3-2.yaml"
+EX02 = ROOT / "problems" / "ex02-3-3-2-2.yaml"
 
 #: A 2-2-2 network, one sample; each test edits one line of it.
 BASE = textwrap.dedent("""\
@@ -499,7 +499,7 @@ def test_shared_bias_that_is_not_a_number():
 def test_unknown_activation_suggests():
     text = edit("activation: sigmoid\n  - weights", "activation: sigmod\n  - weights")
     check(error(text), at(text, "sigmod"), "layers[0].activation", None,
-          "unknown activation the text 'sigmod'; did you mean 'sigmoid'?", "(choose from sigmoid, tanh, relu,")
+          "unknown activation 'sigmod'; did you mean 'sigmoid'?", "(choose from sigmoid, tanh, relu,")
     text = edit("activation: sigmoid\n  - weights", "activation: {name: rellu}\n  - weights")
     check(error(text), at(text, "rellu"), "layers[0].activation.name", None, "did you mean 'relu'?")
 
@@ -545,7 +545,7 @@ def test_activation_parameter_that_is_not_a_number():
 ])
 def test_unknown_loss_suggests(written, hint):
     text = edit("loss: half_sse", f"loss: {written}")
-    check(error(text), at(text, written), "loss", None, f"unknown loss the text '{written}'; did you mean '{hint}'?",
+    check(error(text), at(text, written), "loss", None, f"unknown loss '{written}'; did you mean '{hint}'?",
           "(choose from half_sse, sse, mse, bce, cross_entropy, huber)")
 
 

@@ -195,7 +195,7 @@ def test_progress_after_a_few_quizzes(invoke, db):
     assert "Recent sessions" in out and out.count("Mazur 2-2-2") == 3
     assert "Accuracy by kind of quantity" in out
     assert "Weakest kinds" in out
-    assert "dout_dnet (dout/dnet): 0 of 1 right; often sigmoid_derivative_on_net" in out
+    assert "dout_dnet (activation derivatives): 0 of 1 right; often sigmoid_derivative_on_net" in " ".join(out.split())
     assert "out (outputs): 1 of 3 right" in out
     assert "sigmoid_derivative_on_net: 1" in out
     assert "quiz --review" in out

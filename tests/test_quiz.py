@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import ROOT
 
 MAZUR = "problems/mazur-2-2-2.yaml"
-EX02 = "problems/ex02-3-3-2.yaml"
+EX02 = "problems/ex02-3-3-2-2.yaml"
 
 
 def sig(x: float) -> float:
@@ -291,22 +291,70 @@ def test_second_try_can_be_right(invoke, db):
     assert rows(db)[0]["tries"] == 2
 
 
-def test_hints_give_the_formula_then_the_students_own_numbers(invoke, db):
+def test_hint_ladder_formula_then_which_values_then_numbers(invoke, db):
     result = invoke("quiz", MAZUR, "--only", "net_h1,out_h1", "--db", str(db),
-                    input=lines("0.5", "0.5", "hint", "hint", "hint", "skip"))
+                    input=lines("0.378", "hint", "hint", "hint", "hint", "skip"))
     assert result.exit_code == 0
-    out = result.stdout
-    assert "Hint: out_h1 = sigmoid(net_h1)\n" in out
-    assert "Hint: out_h1 = sigmoid(net_h1) = sigmoid(0.5)" in out  # their net_h1, not 0.3775
+    out = flat(result.stdout)
+    assert "Hint: out_h1 = sigmoid(net_h1) " in out
+    assert "Hint: use your net_h1 (question 1)." in out  # which value, not yet the number
+    assert "Hint: out_h1 = sigmoid(net_h1) = sigmoid(0.378)" in out  # their own net_h1, on request
     assert "No more hints" in out
     saved = rows(db)
-    assert (saved[1]["key"], saved[1]["verdict"], saved[1]["hints"]) == ("out1_1", "missing", 3)
+    assert (saved[1]["key"], saved[1]["verdict"], saved[1]["hints"]) == ("out1_1", "missing", 4)
+
+
+def test_hints_after_a_reveal_use_the_revealed_value(invoke, db):
+    # net_h1 wrong twice (0.5): its worked line is shown, so later hints use 0.3775, not the known-wrong 0.5.
+    result = invoke("quiz", MAZUR, "--only", "net_h1,out_h1", "--db", str(db),
+                    input=lines("0.5", "0.5", "hint", "hint", "hint", "skip"))
+    out = flat(result.stdout)
+    assert "Hint: use the revealed net_h1 (question 1)." in out
+    assert "sigmoid(net_h1) = sigmoid(0.3775)" in out
+    assert "sigmoid(0.5)" not in out
+    result = invoke("quiz", MAZUR, "--only", "net_h1,out_h1", "--db", str(db),
+                    input=lines("reveal", "h", "h", "h", "q"))
+    assert "sigmoid(net_h1) = sigmoid(0.3775)" in flat(result.stdout)
+
+
+def test_hint_offers_the_formula_only_until_it_was_shown(invoke, db):
+    result = invoke("quiz", MAZUR, "--only", "out_h1", "--db", str(db), input=lines("hint", "0.7", "0.7"))
+    out = flat(result.stdout)
+    assert "type hint for the formula" not in out  # it was shown before the first wrong try
+    assert "type hint for which of your values the formula takes" in out
+    result = invoke("quiz", MAZUR, "--only", "out_h1", "--db", str(db), input=lines("0.7", "0.7"))
+    assert flat(result.stdout).count("type hint for the formula (reveal") == 1
+    result = invoke("quiz", MAZUR, "--only", "out_h1", "--db", str(db),
+                    input=lines("hint", "0.7", "hint", "hint", "0.7"))
+    out = flat(result.stdout)
+    assert "type hint for which of your values" in out and "type hint for the formula" not in out
+
+
+def test_labels_and_keys_inside_expressions(invoke, db):
+    # The student's own values by label or key, and the givens by name: dE/dw5 = delta_o1 * out_h1.
+    answers = {k: num(v) for k, v in MAZUR_SOLUTION}
+    keys = list(answers)
+    upto = keys[:keys.index("dL_dw2_1_1")]
+    data = quiz_json(invoke, MAZUR, "--only", ",".join([*upto, "dL_dw2_1_1", "new_w2_1_1"]), "--db", str(db),
+                     input=lines(*(answers[k] for k in upto), "delta_o1*out_h1", "w5 - eta*dL_dw2_1_1"))
+    last = {r["key"]: r for r in data["results"]}
+    assert last["dL_dw2_1_1"]["verdict"] == "correct" and last["dL_dw2_1_1"]["text"] == "delta_o1*out_h1"
+    assert last["dL_dw2_1_1"]["answer"] == pytest.approx(float(answers["delta2_1"]) * float(answers["out1_1"]))
+    assert last["new_w2_1_1"]["verdict"] == "correct"
+
+
+def test_a_name_without_a_value_yet_is_a_format_error(invoke, db):
+    result = invoke("quiz", MAZUR, "--only", "net_h1", "--db", str(db), input=lines("out_h1*2", "q"))
+    assert "'out_h1' has no value to use yet" in flat(result.stdout)
+    assert rows(db) == []
 
 
 def test_hint_with_numbers_uses_true_values_where_nothing_was_answered(invoke, db):
-    result = invoke("quiz", MAZUR, "--only", "w5+", "--db", str(db), input=lines("h", "h", "q"))
-    assert "Hint: w5+ = w5 - eta * dE_total/dw5\n" in result.stdout
+    result = invoke("quiz", MAZUR, "--only", "w5+", "--db", str(db), input=lines("h", "h", "h", "q"))
     assert f"= 0.4 - 0.5 * {G5:.6g}" in flat(result.stdout)
+    assert "Hint: w5+ = w5 - eta * dE_total/dw5\n" in result.stdout
+    assert "Hint: use the given w5 and eta and the shown dE_total/dw5." in flat(result.stdout)
+    assert f"from earlier steps dE_total/dw5 = {G5:.6g}" in flat(result.stdout)
 
 
 def test_skip_reveal_quit(invoke, db):
@@ -403,7 +451,7 @@ def test_expressions_are_answers(invoke, db):
 
 def test_blank_lines_and_help_ask_again(invoke, db):
     result = invoke("quiz", MAZUR, "--only", "net_h1", "--db", str(db), input=lines("", "help", num(NET_H1)))
-    assert "hint (the formula" in result.stdout
+    assert "hint (the formula" in flat(result.stdout)
     assert [r["verdict"] for r in rows(db)] == ["correct"]
 
 
@@ -473,7 +521,7 @@ def test_questions_name_the_quantity_in_words_label_and_key(invoke, db):
                  "gradient of the loss with respect to w5 (h1 -> o1) (dE_total/dw5)  [key dL_dw2_1_1]",
                  "gradient of the loss with respect to b2 (dE_total/db2)  [key dL_db2]",
                  "w1 after the update (i1 -> h1) (w1+)  [key new_w1_1_1]"):
-        assert line in out, line
+        assert flat(line) in flat(out), line
 
 
 def test_default_notation_says_neuron(invoke, db):
@@ -597,7 +645,7 @@ def test_default_database_is_under_xdg_data_home(invoke, tmp_path):
     assert result.exit_code == 0
     path = tmp_path / "xdg" / "backprop-tutor" / "progress.sqlite3"
     assert [r["key"] for r in rows(path)] == ["net1_1"]
-    assert f"Progress saved to {path} " in result.stdout
+    assert f"Progress saved to {path} " in flat(result.stdout)
 
 
 def test_unusable_database_is_a_user_error(invoke, tmp_path):
@@ -682,7 +730,8 @@ def test_session_events(mazur_trace):
     assert events[2].final is False and events[3].final is True and events[4].automatic
     hint = events[7]
     assert isinstance(hint, HintGiven) and hint.level == 2
-    assert hint.student.substituted(lambda v: f"{v:g}") == "sigmoid(0.5)"
+    assert hint.sources == (("net_h1", "revealed", 1),)
+    assert hint.student.substituted(lambda v: f"{v:g}") == "sigmoid(0.3775)"  # the revealed value
     assert isinstance(events[-1], Judged) and events[-1].follows == (("net_h1", "0.5"),)
     assert [r.verdict for r in outcome.results] == ["wrong", "follow_through"]
     assert (outcome.score, outcome.max_score, outcome.stopped) == (1, 2, "end")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -98,3 +100,71 @@ def test_format_error_on_a_terminal_asks_again_and_ctrl_d_ends(tmp_path):
     assert child.exitstatus == 0
     db = tmp_path / "xdg" / "backprop-tutor" / "progress.sqlite3"
     assert _answers(db) == [("net1_1", "0.3775", "correct", 1, 0)]
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _labels_and_keys() -> set[str]:
+    from tutor.solver import solve
+
+    trace = solve(str(ROOT / MAZUR))
+    return {name for q in trace.quantities for name in (q.label, q.key) if len(name) > 2}
+
+
+def _split_labels(lines: list[str], names: set[str]) -> list[str]:
+    """Labels or keys cut in two by a line break: the end of one line and the start of the next."""
+    found = []
+    for line, following in zip(lines, lines[1:]):
+        end, start = line.rstrip(), following.lstrip()
+        for name in names:
+            if any(end.endswith(name[:k]) and start.startswith(name[k:]) and not start.startswith(name)
+                   for k in range(1, len(name))):
+                found.append(f"{name}: {end[-20:]!r} / {start[:20]!r}")
+    return found
+
+
+def _session(tmp_path, width: int, args: list[str], answers: tuple[str, ...] = ()) -> str:
+    """Everything a command printed on a pseudo-terminal `width` columns wide, colour codes removed.
+
+    It runs in `tmp_path` (the progress database is a short relative path there: a path is never cut)."""
+    program, prefix = _command()
+    child = pexpect.spawn(program, [*prefix, *args], cwd=str(tmp_path), env=_env(tmp_path), encoding="utf-8",
+                          dimensions=(24, width), timeout=60)
+    child.logfile_read = io.StringIO()
+    for answer in answers:
+        child.expect_exact("> ")
+        child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.logfile_read.getvalue()
+    return ANSI.sub("", child.logfile_read.getvalue()).replace("\r", "")
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_narrow_terminal_no_line_too_long_and_no_label_split(tmp_path, width):
+    answers = ("0.3775", "0.39", "hint", "hint", "hint", "0.7", "0.7", "show", "reveal", "hint", "hint", "hint",
+               "hint", "skip", "skip", "0.5", "quit")
+    out = _session(tmp_path, width, ["quiz", "mazur", "--db", "p.sqlite3"], answers)
+    assert "Summary" in out and "Progress saved" in out and "w5 = 0.4 (h1 -> o1)" in out
+    assert "within tolerance of net_h2 = 0.3925" in " ".join(out.split())  # the carry-forward message
+    assert out.count("i1 = 0.05, i2 = 0.1") == 2  # the givens, and again after `show`
+    lines = out.split("\n")
+    too_long = [line for line in lines if len(line) > width]
+    assert not too_long, too_long
+    assert not _split_labels(lines, _labels_and_keys())
+    assert not [line for line in lines if re.search(r"\[key$", line.rstrip())]  # "[key net1_1]" stays whole
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_narrow_terminal_progress_list_solve_and_help_fit(tmp_path, width):
+    _session(tmp_path, width, ["quiz", "mazur", "--db", "p.sqlite3", "--limit", "2"], ("0.3775", "hint", "0.39"))
+    (tmp_path / "alice.yaml").write_text("net1_1: 0.3775\nout_h1: 0.7\ndE_total/dw5: 0.082167\n")
+    for args in (["progress", "--db", "p.sqlite3"], ["list"], ["solve", "mazur", "--only", "w5+"],
+                 ["grade", "mazur", "alice.yaml"], ["quiz", "--help"], ["grade", "--help"]):
+        out = _session(tmp_path, width, args)
+        too_long = [line for line in out.split("\n") if len(line) > width]
+        assert not too_long, (args, too_long)
+        if args[-1] == "--help" and width == 80:
+            assert "--follow-through-credit" in out or "--tolerance-mode" in out  # full names, never cut
+            assert "\u2026" not in out

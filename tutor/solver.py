@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from tutor.engine.step import train
 from tutor.problem.validated import Problem
 from tutor.problem.loader import load_problem
@@ -13,12 +15,30 @@ from tutor.trace.trace import Trace
 def solve(problem: Problem | str | Path, steps: int = 1) -> Trace:
     """The full trace of the first gradient-descent step, and the loss history over `steps` steps.
 
+    `problem` is a Problem, a problem file, or the name of a bundled problem (``solve("mazur")``).
+
     `trace.history` holds the loss before each of the `steps` updates and after the last one
     (so `history[1]` is the loss after the first update).
     """
     if not isinstance(problem, Problem):
-        problem = load_problem(problem)
+        from tutor.problem.bundled import find_problem
+
+        problem = load_problem(find_problem(str(problem)))
     if steps < 1:
         raise ValueError("steps must be at least 1")
-    first, history = train(problem, steps)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: its loss becomes inf/nan, said in words
+        first, history = train(problem, steps)
     return Trace(problem, first, history)
+
+
+def check(problem: Problem) -> Trace:
+    """Every check that `solve`, `quiz` and `grade` make of a problem, so that `check` ok means they accept it.
+
+    The loader checks the file; computing the step checks its outputs (bce and cross-entropy take their
+    logarithms); the `ask:` section's names must be quantities of the problem.
+    """
+    from tutor.teach.grader import asked_quantities
+
+    trace = solve(problem)
+    asked_quantities(trace)
+    return trace

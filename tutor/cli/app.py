@@ -6,18 +6,78 @@ inside the commands, so `--help` and `--version` start fast.
 
 from __future__ import annotations
 
+import re
 import sys
 from enum import Enum
 from typing import Annotated, Callable, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from tutor import __version__
 from tutor.model.activations import ACTIVATIONS, hidden_activations  # light: numpy is imported on first use
 from tutor.model.losses import LOSSES
 
+
+class _Group(TyperGroup):
+    """The command group: a mistake on the command line is one line on stderr (exit code 2), not a box."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        errors = sys.modules[typer.BadParameter.__module__]  # click's exceptions (vendored by newer typer)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except errors.ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # no command: the help
+                typer.echo(exc.format_message())
+                sys.exit(0)
+            typer.echo(f"error: {command_line_error(exc)}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def command_line_error(exc: Exception) -> str:
+    """A command-line mistake in one line: which option or argument, what was given and what is expected."""
+    message = exc.format_message()  # type: ignore[attr-defined]
+    param = getattr(exc, "param", None)
+    if param is None or type(exc).__name__ != "BadParameter":
+        context = getattr(exc, "ctx", None)
+        where = f" (see `{context.command_path} --help`)" if context is not None else ""
+        return message.rstrip(".") + where
+    name = (param.opts[0] if getattr(param, "param_type_name", "") == "option" and param.opts
+            else (param.metavar or param.name or "").upper())
+    expected = _expected(param.type)
+    given = re.search(r"'([^']*)' is not|^(\S+) is not in the range", exc.message)  # type: ignore[attr-defined]
+    if expected and given:
+        return f"{name} expects {expected}, not '{given[1] if given[1] is not None else given[2]}'"
+    return f"{name}: {exc.message}"  # type: ignore[attr-defined]
+
+
+def _expected(kind) -> str:
+    """What a parameter type accepts, in words: "a whole number of at least 1"."""
+    name = getattr(kind, "name", "")
+    choices = getattr(kind, "choices", None)
+    if choices:
+        return "one of " + ", ".join(str(getattr(c, "value", c)) for c in choices)
+    what = "a whole number" if name.startswith("int") else "a number" if name.startswith("float") else ""
+    low, high = getattr(kind, "min", None), getattr(kind, "max", None)
+    if what and low is not None and high is not None:
+        return f"{what} from {low:g} to {high:g}"
+    if what and low is not None:
+        return f"{what} of at least {low:g}"
+    if what and high is not None:
+        return f"{what} of at most {high:g}"
+    return what
+
+
 app = typer.Typer(
     name="backprop-tutor",
+    cls=_Group,
+    rich_markup_mode=None,  # click's plain help: every option's full name, at any width
     help="Step-by-step backpropagation for small neural networks: every net input, activation, "
          "chain-rule factor, delta, gradient and weight update of a problem file, always right.",
     no_args_is_help=True,
@@ -81,6 +141,7 @@ def _write_or_print(text: str, output: str | None, force: bool) -> bool:
 @app.command()
 def solve(
     problem: Annotated[str, typer.Argument(
+        metavar="PROBLEM",
         help="A problem file (YAML), or the name of a bundled problem such as mazur-2-2-2 (see `list`).",
         show_default=False)],
     only: Annotated[Optional[str], typer.Option(
@@ -88,13 +149,16 @@ def solve(
         help="Show only the derivation of these quantities (keys such as new_w1_1_1, or the problem's own "
              "labels such as w5+), each with its full chain and, for a weight, its path-sum.")] = None,
     digits: Annotated[int, typer.Option(
-        "--digits", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
+        "--digits", metavar="N", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
     output: Annotated[OutputFormat, typer.Option(
         "--format", "-f", help="text: tables (coloured on a terminal); plain: ASCII tables, no colour; "
                                "json: the whole trace for programs.")] = OutputFormat.text,
     steps: Annotated[Optional[int], typer.Option(
-        "--steps", min=1, help="Run this many gradient-descent steps: the loss history, and the full "
+        "--steps", metavar="N", min=1, help="Run this many gradient-descent steps: the loss history, and the full "
                                "trace of the first step.")] = None,
+    every: Annotated[Optional[int], typer.Option(
+        "--every", metavar="K", min=1, help="With --steps: show the loss after every K-th update (and the "
+                                            "last), instead of the first and last few.")] = None,
 ) -> None:
     """Compute and show every number of one forward and backward pass of PROBLEM."""
 
@@ -103,10 +167,13 @@ def solve(
         from tutor.problem.loader import load_problem
         from tutor.solver import solve as solve_problem
 
-        trace = solve_problem(load_problem(find_problem(problem)), steps=steps or 1)
+        from tutor.errors import UserError
         from tutor.trace.keys import split_keys
 
+        if every is not None and steps is None:
+            raise UserError("--every needs --steps: the loss history is only computed over several steps")
         keys = split_keys(only)
+        trace = solve_problem(load_problem(find_problem(problem)), steps=steps or 1)
         for key in keys:
             trace.resolve(key)  # report a wrong key before printing anything
         if output is OutputFormat.json:
@@ -128,8 +195,9 @@ def solve(
         view = TextView(make_sink(sys.stdout, plain=plain), digits=digits, plain=plain)
         if keys:
             view.derivations(trace, keys)
+            view.loss_history(trace, every)
         else:
-            view.solution(trace)
+            view.solution(trace, every)
 
     _run(action)
 
@@ -137,7 +205,7 @@ def solve(
 @app.command()
 def check(
     problems: Annotated[list[str], typer.Argument(
-        help="Problem files (or bundled problem names) to validate.", show_default=False)],
+        metavar="PROBLEM...", help="Problem files (or bundled problem names) to validate.", show_default=False)],
 ) -> None:
     """Validate problem files and print each network's shape; exit code 2 if any is invalid."""
 
@@ -145,11 +213,14 @@ def check(
         from tutor.problem.bundled import find_problem
         from tutor.errors import UserError
         from tutor.problem.loader import load_problem
+        from tutor.solver import check as check_problem
 
         failed = 0
         for name in problems:
             try:
-                typer.echo(f"{name}: ok, {load_problem(find_problem(name)).summary()}")
+                problem_ = load_problem(find_problem(name))
+                check_problem(problem_)
+                typer.echo(f"{name}: ok, {problem_.summary()}")
             except UserError as exc:
                 failed += 1
                 typer.echo(f"error: {exc}", err=True)
@@ -167,11 +238,20 @@ def list_problems() -> None:
     def action() -> None:
         from tutor.problem.bundled import bundled_problems
         from tutor.problem.loader import load_problem
+        from tutor.views.layout import styled_paragraph
+        from tutor.views.output import output_width
 
-        for path in bundled_problems():
-            problem = load_problem(path)
+        paths = bundled_problems()
+        problems = [load_problem(path) for path in paths]
+        name_width = max((len(path.stem) for path in paths), default=0) + 2
+        shape_width = max((len(problem.shape_text) for problem in problems), default=0) + 2
+        width = output_width(sys.stdout)
+        for path, problem in zip(paths, problems):
             about = problem.description or problem.name
-            typer.echo(f"{path.stem:<24} {problem.shape_text:<10} {about}")
+            start = f"{path.stem:<{name_width}}{problem.shape_text:<{shape_width}}"
+            indent = " " * (len(start) if len(start) < width // 2 else 4)  # the description wrapped beside
+            for line in styled_paragraph([(start + about, "")], width, indent=indent):
+                typer.echo("".join(text for text, _ in line))
 
     _run(action)
 
@@ -180,21 +260,23 @@ def list_problems() -> None:
 @app.command(epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
 def new(
     seed: Annotated[Optional[int], typer.Option(
-        "--seed", help="Seed of the random numbers: the same seed and options always give the same problem "
-                       "(default: a random seed, recorded in the file).")] = None,
+        "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same "
+                                    "problem (default: a random seed, recorded in the file).")] = None,
     shape: Annotated[str, typer.Option(
         "--shape", metavar="N-N[-N...]", help="Inputs, then the neurons of each layer up to the outputs: 2 to 6 "
                                               "numbers, each 1 to 10.")] = "2-2-2",
     activation: Annotated[str, typer.Option(
-        "--activation", help=f"Activation of the hidden layers: {ACTIVATIONS.help_text(hidden_activations())}."
+        "--activation", metavar="NAME",
+        help=f"Activation of the hidden layers: {ACTIVATIONS.help_text(hidden_activations())}."
     )] = "sigmoid",
     loss: Annotated[str, typer.Option(
-        "--loss", help=f"{LOSSES.help_text()}.")] = "half_sse",
+        "--loss", metavar="NAME", help=f"{LOSSES.help_text()}.")] = "half_sse",
     output_activation: Annotated[Optional[str], typer.Option(
-        "--output-activation", help="Activation of the output layer (default: sigmoid; softmax with a class "
-                                    "label for cross_entropy).")] = None,
+        "--output-activation", metavar="NAME", help="Activation of the output layer (default: sigmoid; softmax "
+                                                    "with a class label for cross_entropy).")] = None,
     learning_rate: Annotated[Optional[float], typer.Option(
-        "--learning-rate", help="The learning rate (default: 0.1, 0.25 or 0.5, chosen by the seed).")] = None,
+        "--learning-rate", metavar="X",
+        help="The learning rate (default: 0.1, 0.25 or 0.5, chosen by the seed).")] = None,
     allow_saturated: Annotated[bool, typer.Option(
         "--allow-saturated", help="Skip the checks that no sigmoid or tanh neuron is saturated and no ReLU is "
                                   "dead or at its kink.")] = False,
@@ -233,7 +315,8 @@ class ToleranceMode(str, Enum):
 @app.command()
 def grade(
     problem: Annotated[str, typer.Argument(
-        help="The problem file (or bundled problem name) the sheets answer.", show_default=False)],
+        metavar="PROBLEM", help="The problem file (or bundled problem name) the sheets answer.",
+        show_default=False)],
     sheets: Annotated[str, typer.Argument(
         metavar="SHEET_OR_FOLDER", help="An answer sheet (YAML: key or label -> number), or a folder of them: "
                                         "every *.yaml and *.yml file in it, one per student.", show_default=False)],
@@ -244,17 +327,17 @@ def grade(
         "--format", "-f", help="text: a table per sheet (coloured on a terminal), or a line per student for a "
                                "folder; plain: no colour; json: results for programs.")] = OutputFormat.text,
     digits: Annotated[int, typer.Option(
-        "--digits", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
+        "--digits", metavar="N", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
     tolerance_mode: Annotated[Optional[ToleranceMode], typer.Option(
         "--tolerance-mode", help="either (relative or absolute), relative, absolute, or precision (judged at "
                                  "the decimals the student gave). Default: the problem's grading section, "
                                  "else either.", show_default=False)] = None,
     relative: Annotated[Optional[float], typer.Option(
-        "--relative", min=0.0, help="Relative tolerance (default: the problem's, else 0.01).")] = None,
+        "--relative", metavar="X", min=0.0, help="Relative tolerance (default: the problem's, else 0.01).")] = None,
     absolute: Annotated[Optional[float], typer.Option(
-        "--absolute", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")] = None,
+        "--absolute", metavar="X", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")] = None,
     follow_through_credit: Annotated[Optional[float], typer.Option(
-        "--follow-through-credit", min=0.0, max=1.0,
+        "--follow-through-credit", metavar="X", min=0.0, max=1.0,
         help="Share of a key's points a follow-through earns, 0 to 1 (default: the problem's, else 1).")] = None,
     reveal: Annotated[bool, typer.Option(
         "--reveal", help="Show the expected values in the students' feedback files.")] = False,
@@ -274,7 +357,7 @@ def grade(
 @app.command()
 def template(
     problem: Annotated[str, typer.Argument(
-        help="The problem file (or bundled problem name).", show_default=False)],
+        metavar="PROBLEM", help="The problem file (or bundled problem name).", show_default=False)],
     only: Annotated[Optional[str], typer.Option(
         "--only", metavar="KEY[,KEY...]", help="Only these of the asked quantities (keys or labels).")] = None,
     output: Annotated[Optional[str], typer.Option(
@@ -286,7 +369,6 @@ def template(
 
     def action() -> None:
         from tutor.problem.bundled import find_problem
-        from tutor.errors import UserError
         from tutor.teach.grader import asked_quantities, select, template_text
         from tutor.trace.keys import split_keys
         from tutor.problem.loader import load_problem
@@ -295,10 +377,7 @@ def template(
         trace = solve_problem(load_problem(find_problem(problem)))
         asked = asked_quantities(trace)
         if only is not None:
-            names = split_keys(only)
-            if not names:
-                raise UserError("--only needs at least one key")
-            asked = select(asked, trace, names)
+            asked = select(asked, trace, split_keys(only))
         text = template_text(trace, asked)
         if _write_or_print(text, output, force):
             typer.echo(f"wrote {output} ({len(asked)} keys)")
@@ -322,15 +401,17 @@ def quiz(
         help="A problem file (YAML) or bundled problem name; without it, a fresh practice problem is "
              "generated.")] = None,
     seed: Annotated[Optional[int], typer.Option(
-        "--seed", min=0, help="Generated problem: seed of its random numbers (the same seed gives the same "
-                              "problem; default: a random seed, shown).")] = None,
+        "--seed", metavar="N", min=0,
+        help="Generated problem: seed of its random numbers (the same seed gives the same problem; default: a "
+             "random seed, shown).")] = None,
     shape: Annotated[Optional[str], typer.Option(
         "--shape", metavar="N-N[-N...]", help="Generated problem: inputs, then the neurons of each layer "
                                               "(default 2-2-2).")] = None,
     activation: Annotated[Optional[str], typer.Option(
-        "--activation", help="Generated problem: the hidden layers' activation (default sigmoid).")] = None,
+        "--activation", metavar="NAME",
+        help="Generated problem: the hidden layers' activation (default sigmoid).")] = None,
     loss: Annotated[Optional[str], typer.Option(
-        "--loss", help="Generated problem: the loss (default half_sse).")] = None,
+        "--loss", metavar="NAME", help="Generated problem: the loss (default half_sse).")] = None,
     allow_saturated: Annotated[bool, typer.Option(
         "--allow-saturated", help="Generated problem: allow saturated sigmoid or tanh neurons and dead or kinked "
                                   "ReLUs.")] = False,
@@ -339,7 +420,7 @@ def quiz(
     only: Annotated[Optional[str], typer.Option(
         "--only", metavar="KEY[,KEY...]", help="Ask only these quantities (keys or the problem's labels).")] = None,
     limit: Annotated[Optional[int], typer.Option(
-        "--limit", min=1, help="Ask at most N questions (the first N in order).")] = None,
+        "--limit", metavar="N", min=1, help="Ask at most N questions (the first N in order).")] = None,
     review: Annotated[bool, typer.Option(
         "--review", help="Ask the kinds of quantity you get wrong most, due ones first (spaced repetition over "
                          "your saved progress).")] = False,
@@ -356,13 +437,14 @@ def quiz(
         "--tolerance-mode", help="either: within --relative or --absolute; relative or absolute: only that one; "
                                  "precision: to the decimals the answer gives.")] = ToleranceMode.either,
     relative: Annotated[float, typer.Option(
-        "--relative", min=0.0, help="Relative tolerance (0.01 is 1%).")] = 0.01,
+        "--relative", metavar="X", min=0.0, help="Relative tolerance (0.01 is 1%).")] = 0.01,
     absolute: Annotated[float, typer.Option(
-        "--absolute", min=0.0, help="Absolute tolerance.")] = 5e-4,
+        "--absolute", metavar="X", min=0.0, help="Absolute tolerance.")] = 5e-4,
 ) -> None:
     """Practise a problem step by step: each intermediate value in solution order, checked, explained and saved.
 
-    At the prompt type a number or an expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775))), or hint, skip, reveal, quit.
+    At the prompt type a number or an expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775)), delta_o1*out_h1), or hint,
+    show, skip, reveal, quit.
     Piped standard input gives one answer per line.
     """
 
@@ -388,7 +470,7 @@ def progress(
     output: Annotated[OutputFormat, typer.Option(
         "--format", "-f", help="text (coloured on a terminal), plain (no colour) or json.")] = OutputFormat.text,
     sessions: Annotated[int, typer.Option(
-        "--sessions", min=1, help="How many recent sessions to list.")] = 10,
+        "--sessions", metavar="N", min=1, help="How many recent sessions to list.")] = 10,
 ) -> None:
     """Show your quiz history, accuracy per kind of quantity and the weakest kinds."""
 

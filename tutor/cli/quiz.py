@@ -92,7 +92,7 @@ def run_quiz(options: QuizOptions) -> int:
         stream = sys.stderr if json_output else sys.stdout
         show = not json_output or interactive
         view = QuizView(make_sink(stream, plain=options.output == "plain"), plain=options.output != "text",
-                        echo=not interactive)
+                        echo=not interactive, conversation=options.answers is None)
         given = {}
         if options.answers is not None:
             from tutor.teach.sheets import SheetReader
@@ -117,16 +117,24 @@ def run_quiz(options: QuizOptions) -> int:
                     kinds = ", ".join(dict.fromkeys(q.kind for q in questions))
                     view.note(f"Review: {kinds} (due kinds first, the ones you get wrong most first).")
             view.intro(len(questions), tolerance)
-        log = store.start_session(trace.problem.name or "unnamed", trace.problem.content_hash, mode,
-                                  len(questions))
+        if mode == "sheet" and not any(answer.given for answer in given.values()):
+            log = None  # a sheet without a single number: nothing to save, no empty session in the history
+            saved_to = None
+        else:
+            log = store.start_session(trace.problem.name or "unnamed", trace.problem.content_hash, mode,
+                                      len(questions))
+            saved_to = str(path)
         session = QuizSession(judge, questions, view if show else _ignore, log,
                               max_tries=1 if options.answers is not None else 2, given=given)
         outcome = session.run(read)
-        log.finish(outcome.stopped)
+        if log is not None:
+            log.finish(outcome.stopped)
         if show:
             if outcome.stopped == "interrupt" and interactive:
                 stream.write("\n")
-            view.summary(outcome, saved_to=str(path))
+            view.summary(outcome, saved_to=saved_to)
+            if saved_to is None:
+                view.note("The sheet has no answers: nothing was saved.")
         if json_output:
             sys.stdout.write(json.dumps(outcome_to_dict(outcome, trace, tolerance, extra)) + "\n")
         return INTERRUPTED if outcome.stopped == "interrupt" else 0

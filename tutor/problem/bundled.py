@@ -6,6 +6,9 @@ from pathlib import Path
 
 from tutor.errors import UserError
 
+#: Former names of bundled problems, still accepted.
+ALIASES = {"ex02-3-3-2": "ex02-3-3-2-2"}
+
 
 def bundled_dir() -> Path:
     """Where the bundled problems are: inside the installed package, or `problems/` of a source checkout."""
@@ -21,11 +24,13 @@ def bundled_problems() -> list[Path]:
 
 
 def find_problem(name: str) -> Path:
-    """A problem file: `name` as a path if it exists, else a bundled problem named by its stem or a unique prefix."""
+    """A problem file: `name` as a path if it exists, else a bundled problem named by its stem (or a former
+    name, see ALIASES) or a unique prefix."""
     path = Path(name)
     if path.exists() or path.suffix in (".yaml", ".yml") or "/" in name or "\\" in name:
         return path
     candidates = bundled_problems()
+    name = ALIASES.get(name, name)
     exact = [p for p in candidates if p.stem == name]
     if exact:
         return exact[0]

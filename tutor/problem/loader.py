@@ -66,6 +66,11 @@ def describe_value(value: Any) -> str:
     return f"{_shown(value)} ({type(value).__name__})"
 
 
+def named_value(value: Any) -> str:
+    """A value given where a name was expected: ``'tahn'`` for a text, else what `describe_value` says."""
+    return f"'{_cut(value)}'" if isinstance(value, str) and value.strip() else describe_value(value)
+
+
 def _cut(text: str) -> str:
     return text if len(text) <= 30 else text[:27] + "..."
 
@@ -374,7 +379,7 @@ class _Reader:
         if not isinstance(name, str) or name not in registry:
             where = [*path, "name"] if isinstance(value, dict) and takes_parameters else path
             hint = closest(name, names) if isinstance(name, str) else ""
-            self.fail(where, f"unknown {what} {describe_value(name)}{hint} (choose from {', '.join(names)})")
+            self.fail(where, f"unknown {what} {named_value(name)}{hint} (choose from {', '.join(names)})")
         allowed = {p.name: p for p in registry[name].parameters}
         for key, param in params.items():
             if key not in allowed:

@@ -36,7 +36,7 @@ import ast
 import math
 import re
 import warnings
-from typing import Callable, NamedTuple
+from typing import Callable, Mapping, NamedTuple
 
 from tutor.errors import UserError, closest
 
@@ -142,15 +142,19 @@ _OPERATORS: dict[type, str] = {
 }
 
 
-def evaluate(text: str, *, formulas: bool = False) -> float:
+def evaluate(text: str, names: Mapping[str, float | None] | None = None, *, formulas: bool = False) -> float:
     """The value of a student's answer `text`, always a finite float; else an ExpressionError.
 
-    `formulas` also accepts the notation of the worked solution's formulas (see the module docstring).
+    `names` lets the text use quantities by name (labels or keys, ``delta_o1*out_h1``): each name's
+    value, or None for a name that has no value to use yet. `formulas` also accepts the notation of the
+    worked solution's formulas (see the module docstring).
     """
     stripped = text.strip()
     if len(stripped) > MAX_LENGTH:
         raise ExpressionError(f"the expression is too long (at most {MAX_LENGTH} characters)")
+    text, origin, named = _substitute_names(text, names or {})
     source, columns = _prepare(text)
+    columns = [origin[c - 1] for c in columns]
     if not source:
         raise ExpressionError("expected a number, got nothing")
     _check_brackets(source, columns)
@@ -163,7 +167,7 @@ def evaluate(text: str, *, formulas: bool = False) -> float:
     except (ValueError, RecursionError, MemoryError, OverflowError):
         raise ExpressionError("cannot read this as a number or an arithmetic expression") from None
     try:
-        return _Evaluator(source, columns, formulas).visit(tree.body, 1)
+        return _Evaluator(source, columns, formulas, named).visit(tree.body, 1)
     except RecursionError:
         raise ExpressionError("the expression is nested too deeply") from None
 
@@ -230,6 +234,48 @@ def _prepare(text: str) -> tuple[str, list[int]]:
     return source, columns
 
 
+#: Characters a quantity's name may contain (labels such as ``dE_total/dout_o1``, ``net_1^2``, ``w5+``).
+_NAME_CHARS = re.compile(r"[A-Za-z_][A-Za-z0-9_^/@+]*")
+_PLACEHOLDER = "_q{}_"
+
+
+def _substitute_names(text: str, names: Mapping[str, float | None]) -> tuple[str, list[int], dict[str, tuple]]:
+    """`text` with every name of `names` replaced by a placeholder identifier (longest name first).
+
+    Returns the new text, each of its characters' 1-based column in `text`, and placeholder -> (name, value).
+    """
+    if not names:
+        return text, list(range(1, len(text) + 1)), {}
+    out: list[str] = []
+    origin: list[int] = []
+    named: dict[str, tuple] = {}
+    position = 0
+    while position < len(text):
+        match = None if position and (text[position - 1].isalnum() or text[position - 1] == "_") \
+            else _NAME_CHARS.match(text, position)
+        name = _longest_name(match.group(), names) if match else None
+        if name is None:
+            out.append(text[position])
+            origin.append(position + 1)
+            position += 1
+            continue
+        placeholder = _PLACEHOLDER.format(len(named))
+        named[placeholder] = (name, names[name])
+        out.append(placeholder)
+        origin.extend([position + 1] * len(placeholder))
+        position += len(name)
+    return "".join(out), origin, named
+
+
+def _longest_name(run: str, names: Mapping[str, float | None]) -> str | None:
+    """The longest start of `run` that is one of `names` and ends where a name may end."""
+    for end in range(len(run), 0, -1):
+        candidate = run[:end]
+        if candidate in names and (end == len(run) or not (run[end].isalnum() or run[end] == "_")):
+            return candidate
+    return None
+
+
 def _check_brackets(source: str, columns: list[int]) -> None:
     """Refuse unbalanced round brackets, pointing at the first bracket without a partner."""
     opened: list[int] = []
@@ -256,8 +302,10 @@ def _syntax_error(source: str, columns: list[int], offset: int | None) -> Expres
 class _Evaluator:
     """Walks one parsed answer; `source` is the parsed text and `columns` maps it back to the input."""
 
-    def __init__(self, source: str, columns: list[int], formulas: bool = False) -> None:
+    def __init__(self, source: str, columns: list[int], formulas: bool = False,
+                 named: Mapping[str, tuple] | None = None) -> None:
         self.formulas = formulas
+        self.named = named or {}
         self.source = source
         self.encoded = source.encode("utf-8")  # AST offsets count UTF-8 bytes
         self.columns = columns
@@ -307,6 +355,12 @@ class _Evaluator:
         return number
 
     def name(self, node: ast.Name) -> float:
+        if node.id in self.named:
+            label, number = self.named[node.id]
+            if number is None:
+                raise self.fail(f"'{label}' has no value to use yet: by name you can use the givens, your own "
+                                "answers and revealed values", node)
+            return float(number)
         value = CONSTANTS.get(node.id.lower())
         if node.id.lower() in ("inf", "infinity", "nan"):
             raise self.fail(f"'{node.id}' is not allowed: the answer must be a finite number", node)

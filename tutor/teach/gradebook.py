@@ -312,11 +312,16 @@ class Summary:
         share = f" ({100 * self.mean / self.max_score:.1f}%)" if self.max_score else ""
         invalid = f" ({_count(self.invalid_sheets, 'invalid sheet')})" if self.invalid_sheets else ""
         lines = [f"students: {self.students}{invalid}",
-                 f"mean score: {_points_text(self.mean)} / {_points_text(self.max_score)}{share}"]
+                 f"mean score: {_mean_text(self.mean)} / {_points_text(self.max_score)}{share}"]
         if self.diagnoses:
             common = ", ".join(f"{d} ({_count(n, 'answer')}, {_count(s, 'student')})" for d, n, s in self.diagnoses)
             lines.append(f"most common mistakes: {common}")
         return lines
+
+
+def _mean_text(value: float) -> str:
+    """A mean of points at a precision worth reading: 29.14, not 29.142857."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _count(n: int, word: str) -> str:

@@ -226,7 +226,8 @@ class ProgressStore:
             return []
         rows = self._query(
             """SELECT s.id, s.started, s.finished, s.problem, s.problem_hash, s.mode, s.questions, s.stopped,
-                      count(a.id), coalesce(sum(a.verdict IN ('correct', 'follow_through')), 0)
+                      count(a.id), coalesce(sum(a.verdict IN ('correct', 'follow_through')), 0),
+                      coalesce(sum(a.hints > 0), 0), coalesce(sum(a.tries > 1), 0)
                FROM sessions s LEFT JOIN answers a ON a.session = s.id
                GROUP BY s.id ORDER BY s.id DESC""" + (" LIMIT ?" if limit is not None else ""),
             (limit,) if limit is not None else ())
@@ -317,6 +318,8 @@ class SessionSummary:
     stopped: str | None
     answered: int
     right: int
+    hinted: int = 0  # answers given after a hint
+    retried: int = 0  # answers that took a second try
 
 
 @dataclass(frozen=True)

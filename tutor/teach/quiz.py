@@ -7,11 +7,14 @@ Each answer is judged by `tutor.teach.judge.Judge` against the student's own ear
 that follows from an earlier slip is accepted as `follow_through`, and wrong answers carry the
 catalogued mistake that reproduces them (`tutor.teach.mistakes`).
 
-At the prompt the student types a number or an arithmetic expression, or one of the commands `hint`
-(first the formula, then the formula with the student's own numbers), `skip`, `reveal`, `quit` (and
-`help`). Something that is not a number is a format error: the message is shown and the question asked
-again, without using up a try. A wrong answer may be tried again once; after the second wrong try the
-worked line is revealed and the quiz moves on.
+At the prompt the student types a number or an arithmetic expression (which may use the givens, their
+own answers and revealed values by name: ``delta_o1*out_h1``), or one of the commands `hint` (a ladder:
+the formula, then which of the student's own values it takes, then, asked for once more, the formula
+with those numbers), `show` (the network and the given numbers again), `skip`, `reveal`, `quit` (and
+`help`). After a reveal, hints and names use the revealed value. Something that is not a number is a
+format error: the message is shown and the question asked again, without using up a try. A wrong
+answer may be tried again once; after the second wrong try the worked line is revealed and the quiz
+moves on.
 
 What is recorded for a question (and saved at once, so that nothing answered is lost to Ctrl-C):
 the verdict of the last try; a question skipped or revealed before any try is `missing` (with
@@ -42,8 +45,10 @@ MAX_TRIES = 2
 #: Commands at the prompt (case-insensitive), and their short forms.
 COMMANDS = {
     "hint": "hint", "h": "hint", "skip": "skip", "s": "skip", "reveal": "reveal", "r": "reveal",
-    "quit": "quit", "q": "quit", "exit": "quit", "help": "help", "?": "help",
+    "quit": "quit", "q": "quit", "exit": "quit", "help": "help", "?": "help", "show": "show", "givens": "show",
 }
+#: The hint ladder's steps: the formula, which values it takes, the formula with numbers, no more.
+HINT_FORMULA, HINT_VALUES, HINT_NUMBERS, NO_MORE_HINTS = 1, 2, 3, 4
 FOCUSES = ("all", *SECTIONS)
 
 
@@ -52,10 +57,17 @@ FOCUSES = ("all", *SECTIONS)
 
 @dataclass(frozen=True)
 class Question:
-    """One quantity to ask for, with its description in words."""
+    """One quantity to ask for, with its description in words and the values it is computed from.
+
+    `givens` are the problem's given numbers its formula uses (label, value); `upstream` the keys of
+    computed values it uses that this quiz did not ask before it (shown, since the student has no own
+    value for them: the first question of `--focus backward` rests on the forward pass's outputs).
+    """
 
     quantity: Quantity
     description: str
+    givens: tuple[tuple[str, float], ...] = ()
+    upstream: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -97,7 +109,14 @@ def select_questions(trace: Trace, *, focus: str = "all", only: Sequence[str] = 
                             key=lambda q: (-states[q.kind].error, order[q.key]))
     if limit is not None:
         quantities = quantities[:limit]
-    return [Question(q, describe(trace, q)) for q in quantities]
+    questions = []
+    asked: set[str] = set()
+    for q in quantities:
+        givens = dict((t.symbol, t.value) for t in q.formula if isinstance(t, Term) and t.key is None)
+        upstream = tuple(dict.fromkeys(d for d in q.depends_on if d not in asked))
+        questions.append(Question(q, describe(trace, q), tuple(givens.items()), upstream))
+        asked.add(q.key)
+    return questions
 
 
 # -- events -------------------------------------------------------------------------------------------
@@ -130,11 +149,22 @@ class Judged:
 
 @dataclass(frozen=True)
 class HintGiven:
-    """level 1: the formula in symbols; 2: with the student's own numbers (`student`); 3: no more hints."""
+    """level 1: the formula in symbols; 2: which of the student's own values it takes (`sources`);
+    3: the formula with those numbers (`student`); 4: no more hints."""
 
     question: Question
     level: int
     student: Quantity  # the quantity with its formula's inputs taken from the student's world
+    # (label, where its value comes from, the question that asked for it or None): "yours", "revealed",
+    # "computed" (asked, not answered), "shown" (not asked in this quiz: shown with the question) or "given"
+    sources: tuple[tuple[str, str, int | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The student asked to see the network and the given numbers again (`show`)."""
+
+    question: Question
 
 
 @dataclass(frozen=True)
@@ -153,7 +183,7 @@ class Help:
     question: Question
 
 
-Event = Union[Asked, Invalid, Judged, HintGiven, Revealed, Skipped, Help]
+Event = Union[Asked, Invalid, Judged, HintGiven, Revealed, Skipped, Help, Shown]
 
 
 # -- results ------------------------------------------------------------------------------------------
@@ -269,7 +299,10 @@ class QuizSession:
         self.max_tries = max_tries
         self.answers: dict[str, Answer] = dict(given or {})  # the student's own final answers by key
         self.results: list[QuestionResult] = []
+        self.revealed: set[str] = set()  # keys whose exact value the student has seen
+        self.number_of = {q.key: n for n, q in enumerate(self.questions, start=1)}
         self.clock = clock
+        self._names: dict[str, float | None] | None = None
 
     def run(self, read: Callable[[Question], Reply]) -> QuizOutcome:
         """Ask every question; stops early at `quit`, end of input or Ctrl-C, keeping what was answered."""
@@ -307,12 +340,15 @@ class QuizSession:
             if command == "help":
                 self.emit(Help(question))
                 continue
+            if command == "show":
+                self.emit(Shown(question))
+                continue
             if command == "hint":
                 hints += 1
                 if result is not None:
                     result.hints = hints
                     self._save(result)
-                self.emit(HintGiven(question, min(hints, 3), self.as_student_has_it(question.quantity)))
+                self.emit(self.hint(question, min(hints, NO_MORE_HINTS)))
                 continue
             if command in ("skip", "reveal"):
                 with _interrupts_deferred():
@@ -323,9 +359,11 @@ class QuizSession:
                     result.skipped = command == "skip"
                     result.revealed = command == "reveal"
                     self._keep(result)
+                if command == "reveal":
+                    self.revealed.add(question.key)
                 self.emit(Skipped(question) if command == "skip" else Revealed(question, automatic=False))
                 return
-            answer = parse_answer(question.key, reply)
+            answer = parse_answer(question.key, reply, self.names_for(question) if _has_name(reply) else None)
             if answer.error is not None:
                 self.emit(Invalid(question, answer.text or reply, answer.error))
                 continue
@@ -342,6 +380,7 @@ class QuizSession:
             self.emit(Judged(question, judgement, result.tries, final, self._follows(judgement)))
             if final:
                 if not result.right:
+                    self.revealed.add(question.key)
                     self.emit(Revealed(question, automatic=True))
                 return
 
@@ -353,7 +392,7 @@ class QuizSession:
             if answer.given or answer.error is not None:
                 self._keep(result)
         self.emit(Judged(question, judgement, result.tries, True, self._follows(judgement)))
-        if not result.right:
+        if not result.right and result.tries:  # a blank key is reported as missing, without its worked line
             self.emit(Revealed(question, automatic=True))
 
     def _new_result(self, number: int, question: Question, answer: Answer) -> QuestionResult:
@@ -385,16 +424,79 @@ class QuizSession:
 
     # -- hints ---------------------------------------------------------------------------------------
 
+    def hint(self, question: Question, level: int) -> HintGiven:
+        """The hint at `level` of the ladder for `question`."""
+        q = self.as_student_has_it(question.quantity)
+        sources = []
+        for term in dict.fromkeys(t for t in question.quantity.formula if isinstance(t, Term)):
+            if term.key is None:
+                sources.append((term.symbol, "given", None))
+            else:
+                source = self._source(term.key) if term.key in self.number_of else "shown"
+                sources.append((term.symbol, source, self.number_of.get(term.key)))
+        return HintGiven(question, level, q, tuple(dict.fromkeys(sources)))
+
+    def _source(self, key: str) -> str:
+        """Where the value of `key` in the student's world comes from."""
+        if key in self.revealed:
+            return "revealed"
+        answer = self.answers.get(key)
+        return "yours" if answer is not None and answer.value is not None else "computed"
+
+    def own_numbers(self, exclude: str | None = None) -> dict[str, float]:
+        """The student's own values by key: their answers, and revealed values in place of wrong ones."""
+        numbers = {k: a.value for k, a in self.answers.items() if a.value is not None and k != exclude}
+        numbers.update({k: self.trace[k].value for k in self.revealed if k != exclude})
+        return numbers
+
+    def names_for(self, question: Question) -> dict[str, float | None]:
+        """What an answer may use by name: the givens and the student's own values (labels or keys); the
+        other quantities' names are known but have no value to use."""
+        if self._names is None:
+            self._names = given_values(self.trace)
+            for q in self.trace.quantities:
+                self._names.setdefault(q.label, None)
+                self._names.setdefault(q.key, None)
+        names = dict(self._names)
+        shown = {k: self.trace[k].value for k in question.upstream if k not in self.number_of}
+        for key, value in {**shown, **self.own_numbers(exclude=question.key)}.items():
+            names[key] = names[self.trace[key].label] = value
+        return names
+
     def as_student_has_it(self, q: Quantity) -> Quantity:
         """`q` with the numbers in its formula taken from the student's own world: their answers where
-        they gave them, and what follows from those elsewhere (so a hint never shows a number that
-        differs from the one they would compute)."""
-        numbers = {k: a.value for k, a in self.answers.items() if a.value is not None and k != q.key}
-        world = self.judge.world(numbers)
+        they gave them, revealed values where they were shown, and what follows from those elsewhere (so
+        a hint never shows a number that differs from the one they would compute)."""
+        world = self.judge.world(self.own_numbers(exclude=q.key))
         formula = tuple(replace(p, value=world[p.key]) if isinstance(p, Term) and p.key in world else p
                         for p in q.formula)
         value = q.compute(*[world[d] for d in q.depends_on])
         return replace(q, formula=formula, value=value)
+
+
+def given_values(trace: Trace) -> dict[str, float | None]:
+    """The problem's given numbers by label: inputs, targets, weights, biases and eta (the learning rate)."""
+    problem, labels = trace.problem, trace.labels
+    values: dict[str, float | None] = {}
+    for s in range(problem.samples):
+        sample = s + 1 if problem.batch else None
+        for i in range(1, problem.shape[0] + 1):
+            values[labels.layer_input(1, i, sample)] = float(problem.inputs[s, i - 1])
+        for j in range(1, problem.layers[-1].size + 1):
+            values[labels.target(j, sample, len(problem.layers))] = float(problem.targets[s, j - 1])
+    for l, layer in enumerate(problem.layers, start=1):
+        for j in range(1, layer.size + 1):
+            for i in range(1, layer.fan_in + 1):
+                values[labels.weight(l, j, i)] = float(layer.weights[j - 1, i - 1])
+        for j in ([None] if layer.shared_bias else range(1, layer.size + 1)):
+            values[labels.bias(l, j)] = float(layer.biases[0 if j is None else j - 1])
+    values["eta"] = float(problem.learning_rate)
+    return values
+
+
+def _has_name(text: str) -> bool:
+    """Whether an answer may use a quantity by name (it has a letter that starts no number)."""
+    return any(c.isalpha() and c not in "eE" for c in text) or "_" in text
 
 
 def _as_given(answer: Answer) -> str:

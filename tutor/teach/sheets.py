@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 import yaml
 
@@ -57,13 +57,16 @@ class SheetError(UserError):
     """A sheet that cannot be read at all: every asked key of it is `invalid`."""
 
 
-def parse_answer(key: str, text: str | None) -> Answer:
-    """An answer typed at a prompt: a number, an expression, nothing (missing) or a format error."""
+def parse_answer(key: str, text: str | None, names: Mapping[str, float | None] | None = None) -> Answer:
+    """An answer typed at a prompt: a number, an expression, nothing (missing) or a format error.
+
+    `names`: quantities the expression may use by name (see `tutor.teach.expression.evaluate`).
+    """
     if text is None or not str(text).strip():
         return Answer(key)
     text = str(text).strip()
     try:
-        value = evaluate(text)
+        value = evaluate(text, names)
     except ExpressionError as exc:
         return Answer(key, text=text, error=exc.message)
     return Answer(key, value, text, decimals_given(text))

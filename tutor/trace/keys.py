@@ -86,5 +86,14 @@ def parse_key(key: str) -> KeyParts | None:
 
 
 def split_keys(text: str | None) -> list[str]:
-    """The names in a ``--only KEY[,KEY...]`` option, stripped; empty entries are dropped."""
-    return [name.strip() for name in (text or "").split(",") if name.strip()]
+    """The names in a ``--only KEY[,KEY...]`` option, stripped; empty entries are dropped.
+
+    No option (None) gives no names; an option that names nothing (``--only ""``) is a UserError, the
+    same for every command.
+    """
+    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    if text is not None and not names:
+        from tutor.errors import UserError
+
+        raise UserError("--only needs at least one key or label, such as --only net1_1,w5+")
+    return names

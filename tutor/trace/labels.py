@@ -100,7 +100,7 @@ def describe(trace: "Trace", q: Quantity) -> str:
     if q.kind == "dloss_dout":
         return f"derivative of the loss with respect to the output of {neuron}{sample}"
     if q.kind == "dout_dnet":
-        return f"derivative of {neuron}'s activation, dout/dnet{sample}"
+        return f"derivative of {neuron}'s activation, d{labels.notation.out}/dnet{sample}"
     if q.kind == "delta":
         return f"delta of {neuron}, the loss's derivative with respect to its net input{sample}"
     if q.kind in ("grad_weight", "new_weight"):

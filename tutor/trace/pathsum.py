@@ -76,7 +76,9 @@ def _paths_for_sample(trace: Trace, layer: int, j: int, i: int, s: int) -> list[
     L = len(problem.layers)
     sample = s + 1 if problem.batch else None
     above = [range(1, problem.layers[l - 1].size + 1) for l in range(layer + 1, L + 1)]
-    input_term = Term(labels.layer_input(layer, i, sample), float(step.layers[layer - 1].inputs[s, i - 1]))
+    input_key = trace.key_for("out", layer - 1, i, None, sample) if layer > 1 else None  # None: a given input
+    input_term = Term(labels.layer_input(layer, i, sample), float(step.layers[layer - 1].inputs[s, i - 1]),
+                      input_key)
     paths = []
     for route in product(*above):
         chain = (j, *route)  # chain[t] is the neuron in layer `layer + t`; the last is an output neuron
@@ -112,10 +114,11 @@ def _output_heads(trace: Trace, k: int, s: int):
         jac = float(out[m - 1] * ((m == k) - out[k - 1]))
         name = f"d{labels.out(L, m)}/d{labels.net(L, k, sample)}"
         nodes = (loss, labels.out(L, m, sample), labels.net(L, k, sample))
-        heads.append((nodes, (_factor(trace, "dloss_dout", L, m, s), Term(name, jac))))
+        # The softmax Jacobian entry is computed but no quantity of its own: an empty key, not a given.
+        heads.append((nodes, (_factor(trace, "dloss_dout", L, m, s), Term(name, jac, ""))))
     return heads
 
 
 def _factor(trace: Trace, kind: str, layer: int, j: int, s: int) -> Term:
     q = trace[trace.key_for(kind, layer, j, None, s + 1)]
-    return Term(q.label, q.value)
+    return Term(q.label, q.value, q.key)

@@ -11,7 +11,11 @@ from tutor.trace.keys import SECTION_OF_KIND
 
 @dataclass(frozen=True)
 class Term:
-    """One number in a formula, with the symbol it stands for (and its key, when that is a quantity)."""
+    """One number in a formula, with the symbol it stands for (and its key, when that is a quantity).
+
+    A term without a key is a number given in the problem file (a weight, bias, input, target or the
+    learning rate); views print those as written rather than rounded.
+    """
 
     symbol: str
     value: float
@@ -47,17 +51,25 @@ class Quantity:
         """The formula in symbols, e.g. ``w5 * out_h1 + w6 * out_h2 + b2``."""
         return "".join(p if isinstance(p, str) else p.symbol for p in self.formula)
 
-    def substituted(self, fmt: Callable[[float], str]) -> str:
-        """The formula with numbers in place of symbols; a negative number after an operator gets brackets."""
+    def substituted(self, fmt: Callable[[float], str], given: Callable[[float], str] | None = None) -> str:
+        """The formula with numbers in place of symbols; a negative number after an operator gets brackets.
+
+        `given` formats the numbers given in the problem file (terms without a key), `fmt` the others.
+        """
         out: list[str] = []
         for part in self.formula:
             if isinstance(part, Term):
-                text = fmt(part.value)
+                text = (given if given is not None and part.key is None else fmt)(part.value)
                 after_operator = bool(out) and out[-1].rstrip()[-1:] in ("*", "/", "+", "-", "^")
-                out.append(f"({text})" if after_operator and text.startswith("-") else text)
+                out.append(operand(text) if after_operator else text)
             else:
                 out.append(part)
         return "".join(out)
+
+
+def operand(text: str) -> str:
+    """A number written after an operator: in brackets when negative (``0.5 * (-1)``), the one way everywhere."""
+    return f"({text})" if text.startswith("-") else text
 
 Entry = tuple  # (kind, layer, j, i, s): s is the 0-based sample, j and i are 1-based
 

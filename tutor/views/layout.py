@@ -9,10 +9,14 @@ faster and gives the same text on every machine and rich version.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 
 from rich.cells import cell_len
+
+#: A space that never breaks a line (printed as a plain space): keeps ``w5 = 0.4 (h1 -> o1)`` together.
+NBSP = "\u00a0"
 
 #: One line of a cell: its text and a rich style ("" for none).
 Line = tuple[str, str]
@@ -22,12 +26,84 @@ StyledLine = list[tuple[str, str]]
 
 
 def paragraph(text: str, width: int, style: str = "") -> list[StyledLine]:
-    """Text wrapped to `width` (each of its own lines separately), every line in one style."""
+    """Text wrapped to `width` (each of its own lines separately), every line in one style.
+
+    Lines break only at spaces: a label, key or path longer than the width stays whole.
+    """
+    return styled_paragraph([(text, style)], width)
+
+
+def styled_paragraph(pieces: StyledLine, width: int, indent: str = "") -> list[StyledLine]:
+    """Styled pieces wrapped at spaces to `width`, keeping each word's style; `\\n` starts a new line.
+
+    Words are never split (a label cut in two cannot be read or typed), also where a word runs on from
+    one piece into the next; continuation lines get `indent`.
+    """
     lines: list[StyledLine] = []
-    for line in text.split("\n"):
-        parts = textwrap.wrap(line, width, break_on_hyphens=False) if cell_len(line) > width else [line]
-        lines.extend([(part, style)] for part in parts or [""])
-    return lines
+    current: StyledLine = []
+    used = 0
+    for word, spaces in _words(pieces):
+        if word is None:  # a line break in the text
+            lines.append(current)
+            current, used = [], 0
+            continue
+        size = sum(cell_len(text) for text, _ in word)
+        if used and size and used + size > width:
+            _trim(current)
+            lines.append(current)
+            current, used = ([(indent, "")], cell_len(indent)) if indent else ([], 0)
+        current += word + ([(spaces, word[-1][1])] if spaces else [])
+        used += size + len(spaces)
+    lines.append(current)
+    for line in lines:
+        _trim(line)
+    return [_merged([(text.replace(NBSP, " "), style) for text, style in line]) or [("", "")] for line in lines]
+
+
+def _words(pieces: StyledLine) -> list[tuple[StyledLine | None, str]]:
+    """The words of styled pieces, each as its styled fragments and the spaces after it; (None, "") for a
+    line break. A word without fragments holds spaces that start a line (an indentation)."""
+    words: list[tuple[StyledLine | None, str]] = []
+    word: StyledLine = []
+    for text, style in pieces:
+        for n, line in enumerate(text.split("\n")):
+            if n:
+                if word:
+                    words.append((word, ""))
+                    word = []
+                words.append((None, ""))
+            for part in re.split(r"( +)", line):
+                if not part:
+                    continue
+                if part[0] != " ":
+                    word.append((part, style))
+                elif word:
+                    words.append((word, part))
+                    word = []
+                else:  # spaces at the start of a line, or after a line break
+                    words.append(([("", style)], part))
+    if word:
+        words.append((word, ""))
+    return words
+
+
+def _merged(line: StyledLine) -> StyledLine:
+    """Neighbouring pieces of one style joined (one escape sequence per run of words on a terminal)."""
+    out: StyledLine = []
+    for text, style in line:
+        if out and out[-1][1] == style:
+            out[-1] = (out[-1][0] + text, style)
+        else:
+            out.append((text, style))
+    return out
+
+
+def _trim(line: StyledLine) -> None:
+    """Drop the blanks at the end of a styled line."""
+    while line and not line[-1][0].rstrip(" "):
+        line.pop()
+    if line:
+        line[-1] = (line[-1][0].rstrip(" "), line[-1][1])
 
 
 @dataclass(frozen=True)
@@ -51,10 +127,14 @@ def render_table(columns: list[Column], rows: list[list[Cell]], width: int, *, a
     """Lay out rows of cells under the column headers, wrapping the wrap column to fit `width`.
 
     ASCII tables are framed (``+---+``, ``| a | b |``); the others have a rule under the header only.
+    A table that cannot fit even so is stacked: each row as a block of ``header: value`` lines.
     """
     widths = _widths(columns, rows, width, ascii_only)
+    borders = 3 * len(columns) + 1 if ascii_only else 2 * (len(columns) - 1)
+    if sum(widths) + borders > width and len(columns) > 1:
+        return stacked_table(columns, rows, width, title=title, header_style=header_style)
     rows = [[_wrap(c, widths[n]) if columns[n].wrap else c for n, c in enumerate(row)] for row in rows]
-    out: list[StyledLine] = [[(title, "")]] if title else []
+    out: list[StyledLine] = styled_paragraph([(title, "")], width) if title else []
     frame: StyledLine = [("+" + "+".join("-" * (w + 2) for w in widths) + "+", "")]
     if ascii_only:
         out.append(frame)
@@ -68,6 +148,28 @@ def render_table(columns: list[Column], rows: list[list[Cell]], width: int, *, a
     return out
 
 
+def stacked_table(columns: list[Column], rows: list[list[Cell]], width: int, *, title: str = "",
+                  header_style: str = "bold") -> list[StyledLine]:
+    """A table too wide for `width` as blocks: each row's first cell, then ``header: value`` for the rest,
+    run together and wrapped (a value is never cut)."""
+    out: list[StyledLine] = styled_paragraph([(title, "")], width) if title else []
+    for row in rows:
+        first = [(text, style or header_style) for text, style in row[0] if text.strip()] if row else []
+        for piece in first:
+            out.extend(styled_paragraph([piece], width))
+        pieces: StyledLine = []
+        for column, lines in zip(columns[1:], row[1:]):
+            texts = [text.strip() for text, _ in lines if text.strip()]
+            if not texts:
+                continue
+            style = next((s for t, s in lines if t.strip()), "")
+            value = " ".join(texts).replace(" ", NBSP) if len(" ".join(texts)) < width // 2 else " ".join(texts)
+            pieces += [(f", {column.header}:{NBSP}" if pieces else f"  {column.header}:{NBSP}", ""), (value, style)]
+        if pieces:
+            out.extend(styled_paragraph(pieces, width, indent="    "))
+    return out
+
+
 def _widths(columns: list[Column], rows: list[list[Cell]], width: int, ascii_only: bool) -> list[int]:
     natural = [max([cell_len(c.header)] + [cell_len(text) for row in rows for text, _ in row[n]])
                for n, c in enumerate(columns)]
@@ -76,7 +178,9 @@ def _widths(columns: list[Column], rows: list[list[Cell]], width: int, ascii_onl
     wrapping = [n for n, c in enumerate(columns) if c.wrap]
     if spare < 0 and wrapping:
         n = wrapping[0]
-        natural[n] = max(16, natural[n] + spare)
+        longest_word = max((cell_len(word) for row in rows for text, _ in row[n] for word in text.split()),
+                           default=0)
+        natural[n] = max(16, longest_word + 2, natural[n] + spare)  # + 2: the continuation lines' indent
     return natural
 
 
@@ -86,7 +190,8 @@ def _wrap(lines: Cell, width: int) -> Cell:
         if cell_len(text) <= width:
             out.append((text, style))
             continue
-        parts = textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
+        parts = textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False,
+                              break_long_words=False) or [""]
         out.extend((part, style) for part in parts)
     return out
 
@@ -95,6 +200,7 @@ def _line(columns: list[Column], widths: list[int], row: list[Cell], index: int,
     pieces: StyledLine = [("| ", "")] if ascii_only else []
     for n, (column, cells) in enumerate(zip(columns, row)):
         text, style = cells[index] if index < len(cells) else ("", "")
+        text = text.replace(NBSP, " ")
         pad = " " * max(0, widths[n] - cell_len(text))
         if n:
             pieces.append((" | " if ascii_only else "  ", ""))

@@ -14,10 +14,10 @@ from typing import IO, Callable
 
 from tutor.errors import plural
 from tutor.teach.judge import Tolerance
-from tutor.views.layout import Column, cell
+from tutor.views.layout import NBSP, Column, cell, paragraph, styled_paragraph
 from tutor.teach.progress import ProgressReport
-from tutor.teach.quiz import (Asked, Event, Help, HintGiven, Invalid, Judged, Question, QuizOutcome, Reply, Revealed,
-                        Skipped)
+from tutor.teach.quiz import (HINT_FORMULA, HINT_NUMBERS, HINT_VALUES, Asked, Event, Help, HintGiven, Invalid, Judged,
+                              Question, QuizOutcome, Reply, Revealed, Shown, Skipped, _as_given)
 from tutor.views.text import TextView
 from tutor.trace.trace import Quantity, Trace
 
@@ -25,7 +25,8 @@ PROMPT = "> "
 
 #: Kinds of quantity in words, for the progress report.
 KIND_NAMES = {
-    "net": "net inputs", "out": "outputs", "loss": "losses", "dloss_dout": "dL/dout", "dout_dnet": "dout/dnet",
+    "net": "net inputs", "out": "outputs", "loss": "losses", "dloss_dout": "loss derivatives by output",
+    "dout_dnet": "activation derivatives",
     "delta": "deltas", "grad_weight": "weight gradients", "grad_bias": "bias gradients",
     "new_weight": "updated weights", "new_bias": "updated biases",
 }
@@ -37,8 +38,19 @@ STOPPED = {
     "interrupt": "Interrupted (Ctrl-C)",
 }
 
-COMMAND_HELP = ("Type a number or an arithmetic expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775)), tanh(0.5), 2^3), "
-                "or: hint (the formula, then with numbers), skip, reveal (the worked line), quit.")
+COMMAND_HELP = ("Type a number or an arithmetic expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775)), tanh(0.5), 2^3; "
+                "givens and your own answers by name: {example}), or: hint (the formula, then which of your values "
+                "it takes, then with numbers), show (the network and givens again), skip, reveal (the worked line), "
+                "quit.")
+
+#: After a wrong try: what the next hint gives, by the hint level already shown.
+NEXT_HINT = {
+    0: "Try again, or type hint for the formula (reveal shows the worked line).",
+    HINT_FORMULA: "Try again, or type hint for which of your values the formula takes (reveal shows the "
+                  "worked line).",
+    HINT_VALUES: "Try again, or type hint for the formula with your numbers (reveal shows the worked line).",
+}
+LAST_TRY = "Try again, or type reveal for the worked line."
 
 
 def duration(seconds: float) -> str:
@@ -53,10 +65,16 @@ def duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
-def worked_line(q: Quantity, fmt: Callable[[float], str]) -> str:
+def sentence(text: str) -> str:
+    """`text` ending in one full stop (none after a question or exclamation mark)."""
+    text = text.rstrip()
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def worked_line(q: Quantity, fmt: Callable[[float], str], given: Callable[[float], str] | None = None) -> str:
     """``out_h1 = sigmoid(net_h1) = sigmoid(0.3775) = 0.59327``."""
     parts = [q.label, q.symbolic()]
-    numbers = q.substituted(fmt)
+    numbers = q.substituted(fmt, given)
     if numbers != parts[-1]:
         parts.append(numbers)
     value = fmt(q.value)
@@ -68,15 +86,20 @@ def worked_line(q: Quantity, fmt: Callable[[float], str]) -> str:
 class QuizView(TextView):
     """Prints a quiz as it happens: an event handler (call it with each event) plus the problem and summary."""
 
-    def __init__(self, sink, digits: int = 6, plain: bool = False, echo: bool = False) -> None:
+    def __init__(self, sink, digits: int = 6, plain: bool = False, echo: bool = False,
+                 conversation: bool = True) -> None:
         super().__init__(sink, digits=digits, plain=plain)
         self.echo_answers = echo  # show each answer read (piped input, sheets), so the transcript reads well
+        self.conversation = conversation  # False for an answer sheet: no prompts' help, no values to use
+        self.trace: Trace | None = None
+        self.hint_level = 0  # the highest hint shown for the current question
 
     # -- before the questions -----------------------------------------------------------------------
 
     def problem_card(self, trace: Trace, note: str = "") -> None:
         """The problem's given numbers in its own notation: what the student computes from."""
         problem = trace.problem
+        self.trace = trace
         if problem.inputs.ndim == 4:  # an input image: grids of the image, filters, weights and targets
             from tutor.views.image import ImageSolution
 
@@ -89,22 +112,24 @@ class QuizView(TextView):
         rows = []
         for s in range(problem.samples):
             at = f" (sample {s + 1})" if problem.batch else ""
-            inputs = ", ".join(f"{labels.input(i)} = {self.fmt(problem.inputs[s, i - 1])}"
+            inputs = ", ".join(f"{labels.input(i)}{NBSP}={NBSP}{self.given(problem.inputs[s, i - 1])}"
                                for i in range(1, problem.shape[0] + 1))
             rows.append([cell("inputs" + at), cell(inputs)])
             n_out = problem.layers[-1].size
-            targets = ", ".join(f"{labels.target(j, s + 1 if problem.batch else None, len(problem.layers))} = "
-                                f"{self.fmt(problem.targets[s, j - 1])}" for j in range(1, n_out + 1))
+            sample = s + 1 if problem.batch else None
+            targets = ", ".join(f"{labels.target(j, sample, len(problem.layers))}{NBSP}={NBSP}"
+                                f"{self.given(problem.targets[s, j - 1])}" for j in range(1, n_out + 1))
             rows.append([cell("targets" + at), cell(targets)])
         for l, layer in enumerate(problem.layers, start=1):
-            weights = ", ".join(f"{labels.weight(l, j, i)} = {self.fmt(layer.weights[j - 1, i - 1])}"
+            weights = ", ".join(f"{labels.weight(l, j, i)} = {self.given(layer.weights[j - 1, i - 1])} "
+                                f"({_source(labels, l, i)} -> {labels.neuron(l, j)})".replace(" ", NBSP)
                                 for j in range(1, layer.size + 1) for i in range(1, layer.fan_in + 1))
             indices = [None] if layer.shared_bias else range(1, layer.size + 1)
-            biases = ", ".join(f"{labels.bias(l, j)} = {self.fmt(layer.biases[0 if j is None else j - 1])}"
+            biases = ", ".join(f"{labels.bias(l, j)}{NBSP}={NBSP}{self.given(layer.biases[0 if j is None else j - 1])}"
                                for j in indices)
             rows.append([cell(f"layer {l} weights"), cell(weights)])
             rows.append([cell(f"layer {l} biases"), cell(biases)])
-        rows.append([cell("learning rate"), cell(f"eta = {self.fmt(problem.learning_rate)}")])
+        rows.append([cell("learning rate"), cell(f"eta = {self.given(problem.learning_rate)}")])
         self.print_table([Column("given"), Column("values", wrap=True)], rows)
         if note:
             self.note(note)
@@ -113,7 +138,17 @@ class QuizView(TextView):
         noun = "question" if count == 1 else "questions"
         self.lines(f"\n{count} {noun}, in the order a worked solution computes them; answers are accepted "
                    f"{tolerance.describe()}.")
-        self.note(COMMAND_HELP)
+        if self.conversation:
+            self.note(self.command_help())
+
+    def command_help(self) -> str:
+        """What can be typed at the prompt, with a product of names in the problem's own notation."""
+        example = "w5*out_h1"
+        if self.trace is not None:
+            labels, layers = self.trace.labels, len(self.trace.problem.layers)
+            below = labels.out(layers - 1, 1) if layers > 1 else labels.input(1)
+            example = f"{labels.weight(layers, 1, 1)}*{below}"
+        return COMMAND_HELP.format(example=example)
 
     # -- events ---------------------------------------------------------------------------------------
 
@@ -121,26 +156,46 @@ class QuizView(TextView):
         if isinstance(event, Asked):
             self.asked(event)
         elif isinstance(event, Invalid):
-            self.lines(f"Not a number: {event.message}. Type a number or an expression (or help).",
+            self.lines(f"Not a number: {sentence(event.message)} Type a number or an expression (or help).",
                        self.style("yellow"))
         elif isinstance(event, Judged):
             self.judged(event)
         elif isinstance(event, HintGiven):
             self.hint(event)
         elif isinstance(event, Revealed):
-            self.lines("Worked line: " + worked_line(event.question.quantity, self.fmt), self.style("cyan"))
+            self.lines("Worked line: " + worked_line(event.question.quantity, self.fmt, self.given),
+                       self.style("cyan"))
             if event.question.quantity.note:
                 self.note("(" + event.question.quantity.note + ")")
         elif isinstance(event, Skipped):
             self.lines("Skipped.", self.style("dim"))
         elif isinstance(event, Help):
-            self.note(COMMAND_HELP)
+            self.note(self.command_help())
+        elif isinstance(event, Shown) and self.trace is not None:
+            self.sink.write([[]])
+            self.problem_card(self.trace)
 
     def asked(self, event: Asked) -> None:
         q = event.question
-        self.sink.write([[], [(f"[{event.number}/{event.total}] ", self.style("dim")),
-                              (q.description, self.style("bold")), (f" ({q.label})", self.style("cyan")),
-                              (f"  [key {q.key}]", self.style("dim"))]])
+        self.hint_level = 0
+        pieces = [(f"[{event.number}/{event.total}] ", self.style("dim")), (q.description, self.style("bold")),
+                  (f" ({q.label})", self.style("cyan")), (f"  [key{NBSP}{q.key}]", self.style("dim"))]
+        self.sink.write([[], *styled_paragraph(pieces, self.sink.width, indent="  ")])
+        if self.conversation:
+            self.values_line(q)
+
+    def values_line(self, q: Question) -> None:
+        """The given numbers the question's formula takes, and computed values it rests on that were not asked."""
+        parts = []
+        if q.givens:
+            parts.append("given " + ", ".join(f"{label}{NBSP}={NBSP}{self.given(value)}" for label, value in q.givens))
+        if q.upstream and self.trace is not None:
+            earlier = ", ".join(f"{self.trace[k].label}{NBSP}={NBSP}{self.fmt(self.trace[k].value)}"
+                                for k in q.upstream)
+            parts.append("from earlier steps " + earlier)
+        if parts:
+            self.sink.write(styled_paragraph([("  " + "; ".join(parts), self.style("dim"))], self.sink.width,
+                                             indent="    "))
 
     def echo(self, text: str) -> None:
         if self.echo_answers:
@@ -149,7 +204,13 @@ class QuizView(TextView):
     def judged(self, event: Judged) -> None:
         j, q = event.judgement, event.question
         exact = f"{q.label} = {self.fmt(j.expected)}"
-        if j.verdict == "correct":
+        if j.verdict == "correct" and j.answer.value is not None and self.fmt(j.answer.value) != self.fmt(j.expected):
+            yours = _as_given(j.answer)
+            why = (f"is what your own accepted values give (the exact {exact})" if j.consistent_value is not None
+                   else f"is within tolerance of {exact}")
+            self.lines(f"Correct: {yours} {why}. Carry on with your {yours}: later answers are judged by what "
+                       "follows from it (or from the exact value).", self.style("green"))
+        elif j.verdict == "correct":
             self.lines(f"Correct: {exact}.", self.style("green"))
         elif j.verdict == "follow_through":
             yours = ", ".join(f"{label} = {value}" for label, value in event.follows) or "earlier answers"
@@ -158,24 +219,28 @@ class QuizView(TextView):
         elif j.verdict == "missing":
             self.lines("No answer given.", self.style("yellow"))
         elif j.verdict == "invalid":
-            self.lines(f"Not a number: {j.answer.error}.", self.style("yellow"))
+            self.lines(f"Not a number: {sentence(j.answer.error or '')}", self.style("yellow"))
         else:
             tries = "" if event.tries < 2 else f" ({event.tries} tries)"
             self.lines(f"Not quite{tries}.", self.style("red"))
             if j.diagnosis is not None:
                 self.lines(f"Looks like: {j.diagnosis.explanation} [{j.diagnosis.id}]", self.style("yellow"))
-            if not event.final:
-                self.note("Try again, or type hint for the formula (reveal shows the worked line).")
+            if not event.final and self.conversation:
+                self.note(NEXT_HINT.get(self.hint_level, LAST_TRY))
 
     def hint(self, event: HintGiven) -> None:
         q = event.question.quantity
-        if event.level == 1:
+        self.hint_level = max(self.hint_level, event.level)
+        if event.level == HINT_FORMULA:
             self.lines(f"Hint: {q.label} = {q.symbolic()}", self.style("cyan"))
-        elif event.level == 2:
-            numbers = event.student.substituted(self.fmt)
-            self.lines(f"Hint: {q.label} = {q.symbolic()} = {numbers}", self.style("cyan"))
             if q.note:
                 self.note("(" + q.note + ")")
+        elif event.level == HINT_VALUES:
+            self.lines("Hint: " + uses_text(event.sources), self.style("cyan"))
+            self.note("Type hint again for the formula with these numbers.")
+        elif event.level == HINT_NUMBERS:
+            numbers = event.student.substituted(self.fmt, self.given)
+            self.lines(f"Hint: {q.label} = {q.symbolic()} = {numbers}", self.style("cyan"))
         else:
             self.note("No more hints: type reveal for the worked line, or skip.")
 
@@ -188,7 +253,8 @@ class QuizView(TextView):
             self.lines(f"\n{stop} after {asked} of {outcome.planned} questions.", self.style("yellow"))
         self.heading("Summary")
         percent = f" ({100 * outcome.score / outcome.max_score:.0f}%)" if outcome.max_score else ""
-        self.lines(f"{outcome.score} of {outcome.max_score} right{percent} in {duration(outcome.seconds)}.")
+        self.lines(f"{outcome.score} of {outcome.max_score} right{percent} in {duration(outcome.seconds)}."
+                   f"{help_counts(outcome)}")
         sections = outcome.by_section()
         if sections:
             verdicts = ["correct", "follow_through", "wrong", "missing"]
@@ -197,7 +263,7 @@ class QuizView(TextView):
             columns = [Column("section"), Column("asked", "right")]
             columns += [Column(v.replace("_", "-"), "right") for v in verdicts] + [Column("score", "right")]
             rows = []
-            totals = {v: 0 for v in ["asked", *verdicts]}
+            totals = {v: 0 for v in ("asked", "correct", "follow_through", "wrong", "missing", "invalid")}
             for section, counts in sections.items():
                 right = counts["correct"] + counts["follow_through"]
                 rows.append([cell(section), cell(str(counts["asked"]))] + [cell(str(counts[v])) for v in verdicts]
@@ -223,9 +289,9 @@ class QuizView(TextView):
             for mistake, results in mistakes:
                 where = ", ".join(r.question.label for r in results)
                 self.lines(f"{mistake.id} ({where}): {mistake.explanation}")
-        if saved_to:  # not wrapped: a path cut in two cannot be copied
-            self.sink.write([[], [(f"Progress saved to {saved_to} (see `backprop-tutor progress`).",
-                                   self.style("dim"))]])
+        if saved_to:  # wrapped at spaces only: the path stays whole, to be copied
+            self.sink.write([[], *paragraph(f"Progress saved to {saved_to} (see `backprop-tutor progress`).",
+                                            self.sink.width, self.style("dim"))])
 
     # -- the progress report --------------------------------------------------------------------------
 
@@ -239,14 +305,17 @@ class QuizView(TextView):
         rows = []
         for s in report.sessions:
             stopped = "" if s.stopped in (None, "end") else STOPPED.get(s.stopped, s.stopped).lower()
+            asked = s.questions if s.mode == "sheet" else s.answered  # a sheet's blank keys count, as in its summary
             rows.append([cell(s.started.replace("T", " ").rstrip("Z")), cell(s.problem), cell(s.mode),
-                         cell(f"{s.right}/{s.answered}"), cell(stopped or ("finished" if s.finished else ""))])
+                         cell(f"{s.right}/{asked}"), cell(str(s.hinted)), cell(str(s.retried)),
+                         cell(stopped or ("finished" if s.finished else ""))])
         self.print_table([Column("started (UTC)"), Column("problem", wrap=True), Column("mode"),
-                          Column("right", "right"), Column("ended")], rows)
+                          Column("right", "right"), Column("hints", "right"), Column("retried", "right"),
+                          Column("ended")], rows)
         self.heading("Accuracy by kind of quantity")
         rows = []
         for k in report.kinds:
-            due = "due now" if k.state.due else f"in {2 ** k.state.box - 1 - k.state.sessions_since} sessions"
+            due = "due now" if k.state.due else f"in {plural(2 ** k.state.box - 1 - k.state.sessions_since, 'session')}"
             rows.append([cell(k.kind), cell(KIND_NAMES.get(k.kind, k.kind)), cell(str(k.answered)),
                          cell(f"{100 * k.accuracy:.0f}%"), cell(f"{100 * (1 - k.state.error):.0f}%"), cell(due)])
         self.print_table([Column("kind"), Column("what"), Column("answered", "right"), Column("accuracy", "right"),
@@ -263,6 +332,40 @@ class QuizView(TextView):
             self.heading("Mistakes diagnosed")
             for mistake, count in report.mistakes:
                 self.lines(f"{mistake}: {count}")
+
+
+def uses_text(sources) -> str:
+    """Which values a formula takes and where each comes from: "use your net_h1 (question 1) and the given w5"."""
+    groups: dict[str, list[str]] = {}
+    for label, source, number in sources:
+        where = "" if number is None or source == "given" else \
+            f" (question {number}, not answered: what follows from your other values)" if source == "computed" \
+            else f" (question {number})"
+        groups.setdefault(source, []).append(label + where)
+    words = {"yours": "your", "revealed": "the revealed", "computed": "", "shown": "the shown", "given": "the given"}
+    parts = [f"{words[source]} {_and(items)}".strip() for source, items in groups.items()]
+    if set(groups) == {"given"}:
+        return f"it takes only given numbers: {_and(groups['given'])} (type show to see them all)."
+    return f"use {_and(parts)}."
+
+
+def help_counts(outcome: QuizOutcome) -> str:
+    """`` Help: 2 answers after hints, 1 at a second try.`` (nothing when no answer needed either)."""
+    hinted = sum(1 for r in outcome.results if r.hints)
+    retried = sum(1 for r in outcome.results if r.tries > 1)
+    parts = [f"{plural(hinted, 'answer')} after hints" if hinted else "",
+             f"{hinted and retried or plural(retried, 'answer')} at a second try" if retried else ""]
+    parts = [p for p in parts if p]
+    return f" Help: {', '.join(parts)}." if parts else ""
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _source(labels, layer: int, i: int) -> str:
+    """Where a weight's connection starts: an input, or a neuron of the layer below."""
+    return labels.input(i) if layer == 1 else labels.neuron(layer - 1, i)
 
 
 # -- reading answers ---------------------------------------------------------------------------------
@@ -371,7 +474,8 @@ def report_to_dict(report: ProgressReport) -> dict:
         "session_count": report.session_count,
         "sessions": [{"id": s.id, "started": s.started, "finished": s.finished, "problem": s.problem,
                       "problem_hash": s.problem_hash, "mode": s.mode, "questions": s.questions,
-                      "answered": s.answered, "right": s.right, "stopped": s.stopped} for s in report.sessions],
+                      "answered": s.answered, "right": s.right, "hinted": s.hinted, "retried": s.retried,
+                      "stopped": s.stopped} for s in report.sessions],
         "kinds": [{"kind": k.kind, "answered": k.answered, "right": k.right, "accuracy": k.accuracy,
                    "recent_error": k.state.error, "box": k.state.box, "due": k.state.due,
                    "common_mistake": k.common_mistake} for k in report.kinds],

@@ -7,6 +7,8 @@ pasting into homework.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -14,6 +16,7 @@ import numpy as np
 from tutor.views.layout import Cell, Column, cell, paragraph, render_table
 from tutor.views.output import PlainSink, RichSink
 from tutor.problem.validated import Problem
+from tutor.trace.quantity import operand
 from tutor.trace.trace import Quantity, Trace
 
 #: Longest table printed in full; bigger ones show their start and end.
@@ -24,14 +27,32 @@ Formatter = Callable[[float], str]
 QUANTITY_COLUMNS = [Column("quantity"), Column("formula", wrap=True), Column("value", justify="right")]
 
 
+def shortest_digits(value: float) -> int:
+    """Significant digits of the shortest text that reads back as `value` exactly (0.15 -> 2, 150.0 -> 3)."""
+    mantissa = repr(float(value)).lstrip("-").split("e")[0]
+    whole, _, fraction = mantissa.partition(".")
+    fraction = fraction.rstrip("0")
+    return max(1, len((whole + fraction).lstrip("0")) if fraction else len(whole.lstrip("0")))
+
+
 def number_formatter(digits: int) -> Formatter:
-    """Format numbers to `digits` significant digits (no '-0')."""
+    """Format numbers to `digits` significant digits (no '-0'), never with more digits than the number has.
+
+    So `--digits 17` prints 0.15 as ``0.15``, not ``0.14999999999999999``.
+    """
 
     def fmt(value: float) -> str:
-        text = f"{value:.{digits}g}"
+        if not math.isfinite(value):
+            return f"{value}"
+        text = f"{value:.{min(digits, shortest_digits(value))}g}"
         return "0" if text in ("-0", "-0.0") else text
 
     return fmt
+
+
+def as_written(value: float) -> str:
+    """A number given in the problem file, as it was written there (never rounded by --digits)."""
+    return number_formatter(17)(value)
 
 
 class TextView:
@@ -41,6 +62,7 @@ class TextView:
         self.sink = sink
         self.digits = digits
         self.fmt = number_formatter(digits)
+        self.given = as_written  # numbers given in the problem file print as written
         self.plain = plain
 
     def style(self, name: str) -> str:
@@ -81,7 +103,7 @@ class TextView:
 
     def formula_cell(self, q: Quantity) -> Cell:
         symbolic = q.symbolic()
-        numbers = q.substituted(self.fmt)
+        numbers = q.substituted(self.fmt, self.given)
         lines: Cell = [(symbolic, "")]
         if numbers != symbolic:
             lines.append(("= " + numbers, ""))
@@ -91,7 +113,7 @@ class TextView:
 
     # -- the worked solution -------------------------------------------------------------------------
 
-    def solution(self, trace: Trace) -> None:
+    def solution(self, trace: Trace, every: int | None = None) -> None:
         """Everything: network, forward pass, loss, backward pass, updates and a summary."""
         if trace.problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
             from tutor.views.image import image_solution
@@ -104,7 +126,7 @@ class TextView:
         self.loss(trace)
         self.backward(trace)
         self.updates(trace)
-        self.summary(trace)
+        self.summary(trace, every)
 
     def network(self, problem: Problem) -> None:
         self.lines(problem.name + (f"  ({problem.path})" if problem.path else ""), self.style("bold"))
@@ -120,7 +142,7 @@ class TextView:
         biases = "biases updated" if problem.update_biases else "biases kept"
         return (f"Network {problem.shape_text}: " + " -> ".join(parts) +
                 f"\nLoss {problem.loss.name} ({problem.loss.formula}), {samples}, learning rate (eta) "
-                f"{problem.learning_rate:g}, {biases}")
+                f"{as_written(problem.learning_rate)}, {biases}")
 
     def matrix_view(self, problem: Problem) -> None:
         """Shapes of every matrix of a batch step, as in the matrix (vectorised) view."""
@@ -148,7 +170,8 @@ class TextView:
         for l in range(1, len(trace.problem.layers) + 1):
             act = trace.problem.layers[l - 1].activation
             rows = trace.select(("net", "out"), l)
-            self.quantity_table(rows, f"Layer {l} ({act.describe()}: out = {act.formula})")
+            out = trace.problem.notation.out
+            self.quantity_table(rows, in_notation(f"Layer {l} ({act.describe()}: out = {act.formula})", out))
 
     def loss(self, trace: Trace) -> None:
         self.heading("Loss")
@@ -160,13 +183,15 @@ class TextView:
         for l in range(len(problem.layers), 0, -1):
             act = problem.layers[l - 1].activation
             rows = trace.select(("dloss_dout", "dout_dnet", "delta"), l)
-            self.quantity_table(rows, f"Layer {l}: deltas ({act.describe()}: dout/dnet = {act.derivative_formula})")
+            title = f"Layer {l}: deltas ({act.describe()}: dout/dnet = {act.derivative_formula})"
+            self.quantity_table(rows, in_notation(title, problem.notation.out))
             grads = trace.select(("grad_weight", "grad_bias"), l)
             self.quantity_table(grads, f"Layer {l}: gradients")
 
     def updates(self, trace: Trace) -> None:
         problem = trace.problem
-        self.heading(f"Updates (new = old - {problem.learning_rate:g} * gradient, all gradients from the old weights)")
+        rate = as_written(problem.learning_rate)
+        self.heading(f"Updates (new = old - {rate} * gradient, all gradients from the old weights)")
         columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
             quantities = trace.select(("new_weight", "new_bias", "filter_new", "filter_bias_new"), l)
@@ -178,33 +203,53 @@ class TextView:
                     rows.append([cell("..."), cell(""), cell(""), cell(f"{len(quantities) - MAX_ROWS} more")])
                     continue
                 old, grad = q.formula[0], q.formula[-1]
-                rows.append([self.quantity_cell(q), cell(self.fmt(old.value)), cell(self.fmt(grad.value)),
-                             cell(f"{self.fmt(old.value)} -> {self.fmt(q.value)}")])
+                rows.append([self.quantity_cell(q), cell(self.given(old.value)), cell(self.fmt(grad.value)),
+                             cell(f"{self.given(old.value)} -> {self.fmt(q.value)}")])
             self.print_table(columns, rows, f"Layer {l}")
         if not problem.update_biases:
             self.note("Biases are kept (update_biases: false); their gradients are shown above.")
 
-    def summary(self, trace: Trace) -> None:
+    def summary(self, trace: Trace, every: int | None = None) -> None:
         self.heading("Summary")
         history, name = trace.history, trace.problem.notation.loss
-        lines = [f"{name} before the update: {self.fmt(trace.loss)}"]
+        lines = [f"{name} before the update: {self.loss_text(trace.loss)}"]
         if history is not None and len(history) >= 2:
-            lines.append(f"{name} after the update:  {self.fmt(history[1])}")
+            lines.append(f"{name} after the update:  {self.loss_text(history[1])}")
         big = _largest_weight_gradient(trace)
         lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
         self.lines("\n".join(lines))
-        if history is not None and len(history) > 2:
-            self.history(history)
+        self.loss_history(trace, every)
 
-    def history(self, history: Sequence[float]) -> None:
+    def loss_history(self, trace: Trace, every: int | None = None) -> None:
+        """The loss over several steps (nothing for a single step), and whether it diverged."""
+        history = trace.history
+        if history is None or len(history) <= 2:
+            return
+        self.history(history, every)
+        diverged = next((k for k, value in enumerate(history) if not math.isfinite(value)), None)
+        if diverged is not None:
+            self.lines(f"The loss diverged: after update {diverged} it is too large to compute (it overflows). "
+                       f"The learning rate {as_written(trace.problem.learning_rate)} is too large for this "
+                       "problem; try a smaller one.", self.style("yellow"))
+
+    def loss_text(self, value: float) -> str:
+        """A loss value, or `diverged` for one that overflowed."""
+        return self.fmt(value) if math.isfinite(value) else "diverged"
+
+    def history(self, history: Sequence[float], every: int | None = None) -> None:
+        """The loss at the first and last steps, or at every `every`-th step (and the last)."""
         steps = len(history) - 1
-        self.heading(f"Loss over {steps} steps")
-        shown = list(range(min(steps + 1, 6)))
-        tail = [k for k in (steps - 1, steps) if k > shown[-1]]
-        rows = [[cell(str(k)), cell(self.fmt(history[k]))] for k in shown]
-        if tail and tail[0] > shown[-1] + 1:
+        self.heading(f"Loss over {steps} steps" + (f", every {every}" if every else ""))
+        if every:
+            shown = [*range(0, steps + 1, every)]
+            tail = [steps] if shown[-1] != steps else []
+        else:
+            shown = list(range(min(steps + 1, 6)))
+            tail = [k for k in (steps - 1, steps) if k > shown[-1]]
+        rows = [[cell(str(k)), cell(self.loss_text(history[k]))] for k in shown]
+        if tail and tail[0] > shown[-1] + 1 and not every:
             rows.append([cell("..."), cell("")])
-        rows += [[cell(str(k)), cell(self.fmt(history[k]))] for k in tail]
+        rows += [[cell(str(k)), cell(self.loss_text(history[k]))] for k in tail]
         self.print_table([Column("updates so far", "right"), Column("loss", "right")], rows)
 
     # -- chosen derivations -----------------------------------------------------------------------------
@@ -231,14 +276,20 @@ class TextView:
         noun = "path" if paths.count == 1 else "paths"
         rows = []
         for n, path in enumerate(paths.paths, start=1):
+            numbers = [(self.given if f.key is None else self.fmt)(f.value) for f in path.factors]
             lines = cell(" -> ".join(path.nodes), " * ".join(f.symbol for f in path.factors),
-                         "= " + " * ".join(self.fmt(f.value) for f in path.factors))
+                         "= " + " * ".join([numbers[0], *map(operand, numbers[1:])]))
             rows.append([cell(str(n)), lines, cell(self.fmt(path.value))])
         total = "sum" + (f" / {paths.mean_over}" if paths.mean_over > 1 else "")
         rows.append([cell(""), cell(total), cell((self.fmt(paths.total), self.style("bold")))])
         columns = [Column("#", "right"), Column("path and its product of local derivatives", wrap=True),
                    Column("value", "right")]
         self.print_table(columns, rows, f"Path-sum: {paths.label} over {paths.count} {noun}{mean}")
+
+
+def in_notation(text: str, out: str) -> str:
+    """A heading's generic `out` in the problem's own notation (EX02 writes `a`)."""
+    return re.sub(r"(?<![A-Za-z_])(d?)out(?![A-Za-z_])", lambda m: m[1] + out, text) if out != "out" else text
 
 
 def _largest_weight_gradient(trace: Trace) -> Quantity:
