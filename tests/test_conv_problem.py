@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import textwrap
 
 import numpy as np
@@ -164,10 +166,7 @@ def test_cnn_with_one_value_replaced(path, value):
 @FUZZ
 @given(st.sampled_from(CNN_PLACES), st.sampled_from(CNN_PLACES))
 def test_cnn_with_one_value_moved_to_another_place(source, target):
-    value = CNN
-    for step in source:
-        value = value[step]
-    check_image_outcome(dump(replaced(CNN, target, value)))
+    check_image_outcome(dump(replaced(CNN, target, functools.reduce(operator.getitem, source, CNN))))
 
 
 @FUZZ
