@@ -29,6 +29,10 @@ KIND_NAMES = {
     "dout_dnet": "activation derivatives",
     "delta": "deltas", "grad_weight": "weight gradients", "grad_bias": "bias gradients",
     "new_weight": "updated weights", "new_bias": "updated biases",
+    "map_net": "feature-map net inputs", "map_out": "feature-map and pooling outputs",
+    "map_dloss_dout": "loss derivatives by feature-map output", "map_dout_dnet": "feature-map activation derivatives",
+    "map_delta": "feature-map deltas", "filter_grad": "filter gradients", "filter_bias_grad": "filter bias gradients",
+    "dloss_dinput": "input-image gradients", "filter_new": "updated filters", "filter_bias_new": "updated filter biases",
 }
 
 STOPPED = {
