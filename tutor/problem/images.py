@@ -93,23 +93,22 @@ def read_layers(reader: "_Reader", value: Any, image: np.ndarray) -> tuple:
         path = ["layers", index]
         entry = reader.mapping(entry, path, "a layer")
         kind = layer_type(entry)
-        is_output = index == len(value) - 1
         if kind == "dense":
             if len(shape) != 1:
-                reader.fail(path, f"layer {index + 1} (dense) follows a {shape_text(shape)} image from layer "
-                                  f"{index} ({layers[-1].kind if layers else 'the inputs'}); a dense layer takes a "
-                                  "vector: put a layer of type flatten before it")
-            layer = reader.layer(entry, index, shape[0], is_output=is_output)
+                source = f"from layer {index} ({layers[-1].kind})" if layers else "(the input)"
+                reader.fail(path, f"layer {index + 1} (dense) follows a {shape_text(shape)} image {source}; a dense "
+                                  "layer takes a vector: put a layer of type flatten before it")
+            layer = reader.layer(entry, index, shape[0], is_output=index == len(value) - 1)
             shape = (layer.size,)
         else:
-            layer = _image_layer(reader, entry, path, kind, shape, is_output)
+            layer = _image_layer(reader, entry, path, kind, shape)
             shape = layer.output_shape
         layers.append(layer)
     return tuple(layers)
 
 
-def _image_layer(reader: "_Reader", entry: dict, path: list, kind: str, shape: tuple[int, ...],
-                 is_output: bool) -> ImageLayer:
+def _image_layer(reader: "_Reader", entry: dict, path: list, kind: str, shape: tuple[int, ...]) -> ImageLayer:
+    """A conv2d, pooling or flatten layer, with the shape it gives checked against the one it gets."""
     from tutor.model.layers import build_layer
 
     if kind == "conv2d":
