@@ -7,6 +7,8 @@ with dE/dO, dE/dX = the full convolution of dE/dO with F rotated by 180 degrees.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import yaml
@@ -175,3 +177,25 @@ def test_grids_fit_80_columns(invoke, tmp_path, fmt):
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
     assert "delta^1[1] full columns 1-6" in result.stdout  # a 9-column grid split to fit
     assert "w^1[2,2] rotated" in result.stdout and "= dL/dx[2]" in result.stdout
+
+
+def test_json_layers_of_an_image_problem(invoke):
+    result = invoke("solve", "problems/cnn-4x4.yaml", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    layers = data["layers"]
+    assert [layer["kind"] for layer in layers] == ["conv2d", "maxpool", "flatten", "dense"]
+    assert [np.shape(layer["out"]) for layer in layers] == [(1, 3, 3), (1, 2, 2), (4,), (3,)]
+    assert [np.shape(layer["dloss_dinput"]) for layer in layers] == [(1, 4, 4), (1, 3, 3), (1, 2, 2), (4,)]
+    for layer in layers:
+        has_parameters = layer["kind"] in ("conv2d", "dense")
+        assert all((key in layer) == has_parameters for key in ("grad_weights", "grad_biases", "new_weights",
+                                                                 "new_biases"))
+    assert np.shape(layers[0]["grad_weights"]) == (1, 1, 2, 2) and np.shape(layers[0]["new_biases"]) == (1,)
+    values = {q["key"]: q["value"] for q in data["quantities"]}
+    for r in range(4):
+        for c in range(4):
+            assert layers[0]["dloss_dinput"][0][r][c] == values[f"dL_dx1_1_{r + 1}_{c + 1}"]
+    # a layer's dL/d(input) is the previous layer's dL/dout, in its shape
+    assert layers[1]["dloss_dinput"] == layers[0]["dloss_dout"]
+    assert layers[3]["dloss_dinput"] == layers[2]["dloss_dout"]
