@@ -199,3 +199,12 @@ def test_json_layers_of_an_image_problem(invoke):
     # a layer's dL/d(input) is the previous layer's dL/dout, in its shape
     assert layers[1]["dloss_dinput"] == layers[0]["dloss_dout"]
     assert layers[3]["dloss_dinput"] == layers[2]["dloss_dout"]
+
+
+def test_only_takes_labels_with_commas(invoke):
+    from tutor.trace.keys import split_keys
+
+    assert split_keys("dE/dw^1(2,1),dE/dx(3,3), w[1,2]+ ,net1_1") == ["dE/dw^1(2,1)", "dE/dx(3,3)", "w[1,2]+", "net1_1"]
+    result = invoke("solve", "problems/conv-3x3-2x2.yaml", "--format", "json", "--only", "dE/dw^1(2,1),dE/dx(3,3)")
+    assert result.exit_code == 0, result.output
+    assert [q["key"] for q in json.loads(result.stdout)["quantities"]] == ["dL_dw1_1_1_2_1", "dL_dx1_1_3_3"]

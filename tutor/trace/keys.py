@@ -85,13 +85,18 @@ def parse_key(key: str) -> KeyParts | None:
     return KeyParts(kind, int(match["layer"]), j, i, sample)
 
 
+#: A comma that is not inside round or square brackets.
+_OUTSIDE_BRACKETS = re.compile(r",(?![^(\[]*[)\]])")
+
+
 def split_keys(text: str | None) -> list[str]:
     """The names in a ``--only KEY[,KEY...]`` option, stripped; empty entries are dropped.
 
-    No option (None) gives no names; an option that names nothing (``--only ""``) is a UserError, the
-    same for every command.
+    A comma inside brackets belongs to the name (``dL/dw^1(2,1)``, a filter entry's label). No option
+    (None) gives no names; an option that names nothing (``--only ""``) is a UserError, the same for
+    every command.
     """
-    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    names = [name.strip() for name in _OUTSIDE_BRACKETS.split(text or "") if name.strip()]
     if text is not None and not names:
         from tutor.errors import UserError
 
