@@ -1,4 +1,5 @@
-"""Random small CNNs read from problem files: every gradient of one step against central finite differences.
+"""Random small CNNs read from problem files: every gradient of one step against central finite differences:
+the filters, biases and dense weights, dL/dx of the image, and dL/dout and dL/dnet of every hidden layer.
 
 The loss is recomputed by a from-scratch forward pass written here with loops (cross-correlation with zero
 padding and a stride, max and average pooling, flatten, dense), so the check does not lean on the layers'
@@ -51,20 +52,47 @@ def pool_loops(x, size, stride, reduce):
     return out
 
 
-def reference_loss(problem, image, params):
-    """The sample's loss from scratch, for the given image and parameters (one dict per layer)."""
+def reference_loss(problem, image, params, nudge=None):
+    """The sample's loss from scratch, for the given image and parameters (one dict per layer).
+
+    `nudge` = (layer, "net" or "out", index, h) adds h to one net input or output of one layer (0-based).
+    """
+    def nudged(array, l, what):
+        if nudge is None or nudge[:2] != (l, what):
+            return array
+        array = np.array(array, dtype=float)
+        array[nudge[2]] += nudge[3]
+        return array
+
     out = image
-    for spec, p in zip(problem.layers, params):
+    for l, (spec, p) in enumerate(zip(problem.layers, params)):
         kind = getattr(spec, "kind", "dense")
         if kind == "conv2d":
-            out = spec.activation.forward(conv_loops(out, p["weights"], p["biases"], spec.stride, spec.padding))
+            net = conv_loops(out, p["weights"], p["biases"], spec.stride, spec.padding)
         elif kind in ("maxpool", "avgpool"):
-            out = pool_loops(out, spec.window, spec.stride, np.max if kind == "maxpool" else np.mean)
+            net = pool_loops(out, spec.window, spec.stride, np.max if kind == "maxpool" else np.mean)
         elif kind == "flatten":
-            out = out.reshape(-1)
+            net = out.reshape(-1)
         else:
-            out = spec.activation.forward(p["weights"] @ out + p["biases"])
+            net = p["weights"] @ out + p["biases"]
+        net = nudged(net, l, "net")
+        out = nudged(net if spec.activation is None else spec.activation.forward(net), l, "out")
     return float(problem.loss.value(out.reshape(1, -1), problem.targets)[0])
+
+
+def tied_in_a_max(problem, l, image, index) -> bool:
+    """Whether image[index] (layer l's input) ties for the largest number of one of layer l's max-pool windows."""
+    spec = problem.layers[l]
+    if getattr(spec, "kind", "") != "maxpool":
+        return False
+    ch, row, col = index
+    for r in range(0, image.shape[1] - spec.window + 1, spec.stride):
+        for c in range(0, image.shape[2] - spec.window + 1, spec.stride):
+            window = image[ch, r:r + spec.window, c:c + spec.window]
+            inside = r <= row < r + spec.window and c <= col < c + spec.window
+            if inside and image[index] == window.max() and np.count_nonzero(window == window.max()) > 1:
+                return True
+    return False
 
 
 def random_problem(rng, channels, stride, padding, pool, activation, dense_output):
@@ -114,6 +142,15 @@ def test_every_gradient_of_a_random_cnn(channels, stride, padding, pool):
             for index in np.ndindex(*p[name].shape):
                 assert grad[index] == pytest.approx(central_difference(loss, p[name], index), rel=1e-5, abs=1e-7), \
                     f"dL/d{name}{index}"
+    for l, ls in enumerate(step.layers[:-1]):  # dL/dout and dL/dnet of every hidden layer, by nudging one value
+        for index in np.ndindex(*ls.out.shape[1:]):
+            if tied_in_a_max(problem, l + 1, ls.out[0], index):
+                continue  # a max between equal numbers has no derivative: nudging up and down differ
+            for what, array in (("out", ls.dloss_dout), ("net", ls.delta)):
+                up = reference_loss(problem, image, params, (l, what, index, H))
+                down = reference_loss(problem, image, params, (l, what, index, -H))
+                assert array[(0, *index)] == pytest.approx((up - down) / (2 * H), rel=1e-5, abs=1e-7), \
+                    f"dL/d{what} {index} of layer {l + 1}"
     for index in np.ndindex(*image.shape):
         expected = central_difference(loss, image, index)
         assert step.layers[0].dloss_dinput[(0, *index)] == pytest.approx(expected, rel=1e-5, abs=1e-7), f"dL/dx{index}"
