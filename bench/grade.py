@@ -104,6 +104,14 @@ def make_sheets(folder: Path, count: int, seed: int = 4) -> None:
         (folder / f"student-{n:04d}.yaml").write_text(text)
 
 
+def every_quantity_asked(folder: Path) -> Path:
+    """EX02 without its `ask:` section (the exercise's four weights): every quantity is graded."""
+    text = "".join(line for line in PROBLEM.read_text().splitlines(keepends=True) if not line.startswith("ask:"))
+    path = folder / PROBLEM.name
+    path.write_text(text)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each command (the median counts)")
@@ -114,7 +122,8 @@ def main() -> int:
         sheets, results = Path(temporary) / "sheets", Path(temporary) / "results"
         sheets.mkdir()
         make_sheets(sheets, args.sheets)
-        ours = TUTOR + ["grade", str(PROBLEM), str(sheets), "--out", str(results)]
+        problem = every_quantity_asked(Path(temporary))
+        ours = TUTOR + ["grade", str(problem), str(sheets), "--out", str(results)]
         baseline = [PY, "-c", "import glob, yaml\n"
                               f"for name in sorted(glob.glob({str(sheets / '*.yaml')!r})):\n"
                               "    with open(name) as f: yaml.load(f, Loader=yaml.CSafeLoader)\n"]

@@ -208,3 +208,33 @@ def test_only_takes_labels_with_commas(invoke):
     result = invoke("solve", "problems/conv-3x3-2x2.yaml", "--format", "json", "--only", "dE/dw^1(2,1),dE/dx(3,3)")
     assert result.exit_code == 0, result.output
     assert [q["key"] for q in json.loads(result.stdout)["quantities"]] == ["dL_dw1_1_1_2_1", "dL_dx1_1_3_3"]
+
+
+def image_traces() -> list:
+    """The bundled image problems, the stride-2 one above and a wider CNN, solved (for the judgement tests)."""
+    return [solve(PROBLEMS / "conv-3x3-2x2.yaml"), solve(PROBLEMS / "cnn-4x4.yaml"),
+            solve(parse_problem(yaml.safe_dump(STRIDED))), solve(parse_problem(yaml.safe_dump(WIDE)))]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_each_mistake_on_images_is_diagnosed_by_its_id(index):
+    """Every value a catalogued mistake gives on an image problem, written with all its figures, is judged
+    wrong and diagnosed with the first mistake of the catalogue that gives it."""
+    from tutor.teach.judge import Answer, Judge
+    from tutor.teach.mistakes import CATALOGUE
+
+    trace = image_traces()[index]
+    judge = Judge(trace)
+    truth = judge.true_values
+    checked = set()
+    for q in trace:
+        candidates = {m.id: m.candidates(trace, q, truth) for m in CATALOGUE}
+        wrong = [v for values in candidates.values() for v in values
+                 if np.isfinite(v) and v != pytest.approx(q.value, rel=1e-6, abs=1e-9)]
+        for value in wrong:
+            first = next(i for i, values in candidates.items() if any(v == pytest.approx(value, rel=1e-9, abs=1e-15)
+                                                                      for v in values))
+            (j,) = judge.judge({q.key: Answer(q.key, value, f"{value:#.17g}")})
+            assert (j.verdict, j.diagnosis and j.diagnosis.id) == ("wrong", first), (q.key, value)
+            checked.add(first)
+    assert checked  # each problem shows some mistakes

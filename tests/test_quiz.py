@@ -121,9 +121,9 @@ def lines(*answers: object) -> str:
     return "".join(f"{a}\n" for a in answers)
 
 
-def num(value: float) -> str:
-    """A number as a student would round it: six significant digits."""
-    return f"{value:.6g}"
+def num(value: float | str) -> str:
+    """A number as a student would round it: six significant digits (a text stays as written)."""
+    return value if isinstance(value, str) else f"{value:.6g}"
 
 
 def rows(path: Path) -> list[dict]:
@@ -216,6 +216,7 @@ DIAGNOSES = [
     ("loss_factor_dropped", MAZUR, "E_o1", (T1 - OUT_O1) ** 2),
     ("target_output_swapped", MAZUR, "dE_total/dout_o1", T1 - OUT_O1),
     ("update_sign_flipped", MAZUR, "w5+", W5 + ETA * G5),
+    ("update_not_applied", MAZUR, "w5+", "0.4000"),  # the weight as it was, to enough digits to show the update
     ("learning_rate_omitted", MAZUR, "w5+", W5 - G5),
     ("updated_weights_in_backward", MAZUR, "dE_total/dout_h1", DELTA_O1 * NEW_W5 + DELTA_O2 * NEW_W7),
     ("single_path_only", MAZUR, "dE_total/dout_h1", DELTA_O1 * W5),
@@ -456,19 +457,22 @@ def test_blank_lines_and_help_ask_again(invoke, db):
 
 
 def test_tolerance_options(invoke, db):
-    loose = quiz_json(invoke, MAZUR, "--only", "net_h1", "--db", str(db), input=lines("0.38"))
-    assert loose["results"][0]["verdict"] == "correct"  # 0.7% off: within 1%
+    default = quiz_json(invoke, MAZUR, "--only", "net_h1", "--db", str(db), input=lines("0.38"))
+    assert default["results"][0]["verdict"] == "correct"  # net_h1 = 0.3775 is 0.38 to two decimals
     strict = quiz_json(invoke, MAZUR, "--only", "net_h1", "--db", str(db), "--tolerance-mode", "absolute",
                        "--absolute", "0.0001", input=lines("0.38", "0.38"))
     assert strict["results"][0]["verdict"] == "wrong"
-    # out_h1 = 0.59327: 0.6 is 1.1% off (wrong by default) but right to its one decimal; 0.597 is 0.6% off
-    # (right by default) but wrong to its three decimals.
-    default = quiz_json(invoke, MAZUR, "--only", "out_h1", "--db", str(db), input=lines("0.6", "0.597"))
+    # out_h1 = 0.59327: 0.597 is 0.6% off (within 1%) but wrong to its three decimals; 0.6 is right to its
+    # one decimal, but one significant figure is too few.
+    default = quiz_json(invoke, MAZUR, "--only", "out_h1", "--db", str(db), input=lines("0.597", "0.593"))
     assert [(r["verdict"], r["tries"]) for r in default["results"]] == [("correct", 2)]
-    precise = quiz_json(invoke, MAZUR, "--only", "out_h1", "--db", str(db), "--tolerance-mode", "precision",
-                        input=lines("0.597", "0.6"))
-    assert [(r["verdict"], r["tries"]) for r in precise["results"]] == [("correct", 2)]
-    assert precise["tolerance"] == {"mode": "precision", "relative": 0.01, "absolute": 0.0005}
+    assert default["tolerance"]["mode"] == "precision"
+    few = quiz_json(invoke, MAZUR, "--only", "out_h1", "--db", str(db), input=lines("0.6", "0.6"))
+    assert [(r["verdict"], r["tries"]) for r in few["results"]] == [("wrong", 2)]
+    either = quiz_json(invoke, MAZUR, "--only", "out_h1", "--db", str(db), "--tolerance-mode", "either",
+                       input=lines("0.597"))
+    assert [(r["verdict"], r["tries"]) for r in either["results"]] == [("correct", 1)]
+    assert either["tolerance"] == {"mode": "either", "relative": 0.01, "absolute": 0.0005, "min_figures": 2}
 
 
 # -- choosing questions --------------------------------------------------------------------------------

@@ -34,11 +34,34 @@ class UserError(Exception):
 
 
 def closest(word: object, choices: Sequence[str]) -> str:
-    """A ``; did you mean 'x'?`` hint for a mistyped name, or an empty string."""
+    """A ``; did you mean 'x'?`` hint for a mistyped name, or an empty string.
+
+    Only a close match is suggested: one typo (a letter wrong, missing, extra or two swapped) in a name of
+    up to three letters, two up to eleven, one per four letters beyond; `dL/dy_1` is not a mistyped
+    `dL/db_3^1` (three typos).
+    """
     import difflib  # only needed for an error message
 
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
+    text = str(word)
+    limit = 1 if len(text) <= 3 else max(2, len(text) // 4)
+    for match in difflib.get_close_matches(text, list(choices), n=5, cutoff=0.6):
+        if typos(text.lower(), match.lower()) <= limit:
+            return f"; did you mean '{match}'?"
+    return ""
+
+
+def typos(a: str, b: str) -> int:
+    """The number of single-letter edits (replace, insert, delete, swap two neighbours) from a to b."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        row = [i] + [0] * len(b)
+        for j, y in enumerate(b, start=1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[-1]
 
 
 def plural(count: int, word: str) -> str:

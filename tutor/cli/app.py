@@ -306,10 +306,24 @@ def new(
 
 # --- `grade` and `template`: grading answer sheets (tutor/teach/grader.py, tutor/teach/gradebook.py) ---------------
 class ToleranceMode(str, Enum):
+    precision = "precision"
     either = "either"
     relative = "relative"
     absolute = "absolute"
-    precision = "precision"
+
+
+#: How answers are judged: the same options for `grade` and `quiz` (None: the problem's grading section).
+ToleranceModeOption = Annotated[Optional[ToleranceMode], typer.Option(
+    "--tolerance-mode", help="precision: at the precision the answer is written; either: within --relative or "
+                             "--absolute; relative or absolute: only that one. Default: the problem's grading "
+                             "section, else precision.", show_default=False)]
+RelativeOption = Annotated[Optional[float], typer.Option(
+    "--relative", metavar="X", min=0.0, help="Relative tolerance, 0.01 is 1% (default: the problem's, else 0.01).")]
+AbsoluteOption = Annotated[Optional[float], typer.Option(
+    "--absolute", metavar="X", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")]
+MinFiguresOption = Annotated[Optional[int], typer.Option(
+    "--min-figures", metavar="N", min=1, max=15,
+    help="Fewest significant figures an answer needs (default: the problem's, else 2).")]
 
 
 @app.command()
@@ -328,17 +342,16 @@ def grade(
                                "folder; plain: no colour; json: results for programs.")] = OutputFormat.text,
     digits: Annotated[int, typer.Option(
         "--digits", metavar="N", min=1, max=17, help="Significant digits shown (JSON is always full precision).")] = 6,
-    tolerance_mode: Annotated[Optional[ToleranceMode], typer.Option(
-        "--tolerance-mode", help="either (relative or absolute), relative, absolute, or precision (judged at "
-                                 "the decimals the student gave). Default: the problem's grading section, "
-                                 "else either.", show_default=False)] = None,
-    relative: Annotated[Optional[float], typer.Option(
-        "--relative", metavar="X", min=0.0, help="Relative tolerance (default: the problem's, else 0.01).")] = None,
-    absolute: Annotated[Optional[float], typer.Option(
-        "--absolute", metavar="X", min=0.0, help="Absolute tolerance (default: the problem's, else 0.0005).")] = None,
+    tolerance_mode: ToleranceModeOption = None,
+    relative: RelativeOption = None,
+    absolute: AbsoluteOption = None,
+    min_figures: MinFiguresOption = None,
     follow_through_credit: Annotated[Optional[float], typer.Option(
         "--follow-through-credit", metavar="X", min=0.0, max=1.0,
         help="Share of a key's points a follow-through earns, 0 to 1 (default: the problem's, else 1).")] = None,
+    only: Annotated[Optional[str], typer.Option(
+        "--only", metavar="KEY[,KEY...]", help="Grade only these of the asked quantities (keys or labels); the "
+                                               "sheet's other values still count for follow-through.")] = None,
     reveal: Annotated[bool, typer.Option(
         "--reveal", help="Show the expected values in the students' feedback files.")] = False,
 ) -> None:
@@ -349,7 +362,8 @@ def grade(
 
         grade_command(problem, sheets, out=out, output=output.value, digits=digits,
                       mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
-                      follow_through_credit=follow_through_credit, reveal=reveal)
+                      follow_through_credit=follow_through_credit, reveal=reveal, min_figures=min_figures,
+                      only=only)
 
     _run(action)
 
@@ -433,13 +447,10 @@ def quiz(
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
                                      "$XDG_DATA_HOME/backprop-tutor).")] = None,
-    tolerance_mode: Annotated[ToleranceMode, typer.Option(
-        "--tolerance-mode", help="either: within --relative or --absolute; relative or absolute: only that one; "
-                                 "precision: to the decimals the answer gives.")] = ToleranceMode.either,
-    relative: Annotated[float, typer.Option(
-        "--relative", metavar="X", min=0.0, help="Relative tolerance (0.01 is 1%).")] = 0.01,
-    absolute: Annotated[float, typer.Option(
-        "--absolute", metavar="X", min=0.0, help="Absolute tolerance.")] = 5e-4,
+    tolerance_mode: ToleranceModeOption = None,
+    relative: RelativeOption = None,
+    absolute: AbsoluteOption = None,
+    min_figures: MinFiguresOption = None,
 ) -> None:
     """Practise a problem step by step: each intermediate value in solution order, checked, explained and saved.
 
@@ -455,7 +466,8 @@ def quiz(
             problem=problem, seed=seed, shape=shape, activation=activation, loss=loss,
             allow_saturated=allow_saturated, focus=focus.value,
             only=only, limit=limit, review=review, answers=answers, output=output.value, db=db,
-            tolerance_mode=tolerance_mode.value, relative=relative, absolute=absolute))
+            tolerance_mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
+            min_figures=min_figures))
         if code:
             raise typer.Exit(code)
 

@@ -31,9 +31,11 @@ class QuizOptions:
     answers: str | None = None
     output: str = "text"  # text, plain or json
     db: str | None = None
-    tolerance_mode: str = "either"
-    relative: float = 0.01
-    absolute: float = 5e-4
+    #: None: the problem's `grading:` section, else the judge's default (as for `grade`).
+    tolerance_mode: str | None = None
+    relative: float | None = None
+    absolute: float | None = None
+    min_figures: int | None = None
 
 
 def load_trace(options: QuizOptions):
@@ -67,7 +69,8 @@ def load_trace(options: QuizOptions):
 
 def run_quiz(options: QuizOptions) -> int:
     """Run a quiz; returns the exit code (0, or 130 after Ctrl-C)."""
-    from tutor.teach.judge import Judge, Tolerance
+    from tutor.teach.grader import settings_for
+    from tutor.teach.judge import Judge
     from tutor.trace.keys import KINDS, split_keys
     from tutor.views.output import make_sink
     from tutor.teach.progress import ProgressStore, default_db_path
@@ -75,7 +78,8 @@ def run_quiz(options: QuizOptions) -> int:
     from tutor.views.quiz import LineReader, QuizView, TerminalReader, echoing, outcome_to_dict
 
     trace, note, extra = load_trace(options)
-    tolerance = Tolerance(relative=options.relative, absolute=options.absolute, mode=options.tolerance_mode)
+    tolerance = settings_for(trace.problem, mode=options.tolerance_mode, relative=options.relative,
+                             absolute=options.absolute, min_figures=options.min_figures).tolerance
     judge = Judge(trace, tolerance)
     only = split_keys(options.only)
     path = options.db or default_db_path()
@@ -95,9 +99,11 @@ def run_quiz(options: QuizOptions) -> int:
                         echo=not interactive, conversation=options.answers is None)
         given = {}
         if options.answers is not None:
-            from tutor.teach.sheets import SheetReader
+            from tutor.problem.yaml_safe import read_text
+            from tutor.teach.sheets import SHEET_MAX_BYTES, SheetReader, read_sheet
 
-            sheet = SheetReader(trace).read_file(options.answers)
+            text = read_text(options.answers, max_bytes=SHEET_MAX_BYTES, what="answer sheet")
+            sheet = read_sheet(SheetReader(trace), text, options.answers)
             for problem in sheet.problems:
                 print(f"warning: {options.answers}: {problem}", file=sys.stderr)
             given = sheet.answers

@@ -28,8 +28,8 @@ REQUIRED_KEYS = ("inputs", "layers", "loss", "learning_rate")
 LAYER_KEYS = ("weights", "biases", "activation")
 NOTATION_KEYS = ("inputs", "neurons", "weights", "biases", "out", "loss")
 GRADING_KEYS = ("tolerance", "follow_through_credit")
-TOLERANCE_KEYS = ("mode", "relative", "absolute")
-TOLERANCE_MODES = ("either", "relative", "absolute", "precision")
+TOLERANCE_KEYS = ("mode", "relative", "absolute", "min_figures")
+TOLERANCE_MODES = ("precision", "either", "relative", "absolute")
 
 
 def load_problem(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Problem:
@@ -281,10 +281,10 @@ class _Reader:
         path = ["grading"]
         value = self.mapping(value, path, "grading settings (tolerance, follow_through_credit)")
         self.check_keys(value, path, GRADING_KEYS, ())
-        mode = relative = absolute = credit = None
+        mode = relative = absolute = credit = figures = None
         if value.get("tolerance") is not None:
             where = [*path, "tolerance"]
-            tolerance = self.mapping(value["tolerance"], where, "a tolerance (mode, relative, absolute)")
+            tolerance = self.mapping(value["tolerance"], where, "a tolerance (mode, relative, absolute, min_figures)")
             self.check_keys(tolerance, where, TOLERANCE_KEYS, ())
             if "mode" in tolerance:
                 mode = tolerance["mode"]
@@ -296,13 +296,19 @@ class _Reader:
                 relative = self.non_negative(tolerance["relative"], [*where, "relative"], "a relative tolerance")
             if "absolute" in tolerance:
                 absolute = self.non_negative(tolerance["absolute"], [*where, "absolute"], "an absolute tolerance")
+            if "min_figures" in tolerance:
+                figures = tolerance["min_figures"]
+                if isinstance(figures, bool) or not isinstance(figures, int) or not 1 <= figures <= 15:
+                    self.fail([*where, "min_figures"], "expected the fewest significant figures an answer needs, "
+                                                       f"a whole number from 1 to 15, got {describe_value(figures)}")
         if "follow_through_credit" in value:
             where = [*path, "follow_through_credit"]
             credit = self.number(value["follow_through_credit"], where, "a number from 0 to 1")
             if not 0 <= credit <= 1:
                 self.fail(where, f"expected a number from 0 to 1 (the share of a key's points a follow-through "
                                  f"earns), got {credit:g}")
-        return Grading(mode=mode, relative=relative, absolute=absolute, follow_through_credit=credit)
+        return Grading(mode=mode, relative=relative, absolute=absolute, follow_through_credit=credit,
+                       min_figures=figures)
 
     def non_negative(self, value: Any, path: FieldPath, what: str) -> float:
         number = self.number(value, path, what)

@@ -144,14 +144,15 @@ class _DefaultWeightRow(Sequence):
 class Grading:
     """How answers to this problem are graded (the file's `grading:` section); None means the default.
 
-    The defaults live with the judge (`tutor.teach.judge`): tolerance "either" (1% relative or 5e-4 absolute)
-    and full follow-through credit.
+    The defaults live with the judge (`tutor.teach.judge`): tolerance "precision" (judged at the precision
+    written, at least 2 significant figures) and full follow-through credit.
     """
 
-    mode: str | None = None  # either, relative, absolute or precision
+    mode: str | None = None  # precision, either, relative or absolute
     relative: float | None = None
     absolute: float | None = None
     follow_through_credit: float | None = None
+    min_figures: int | None = None  # fewest significant figures an answer needs
 
 
 def default_weight_name(layer: int, j: int, i: int) -> str:

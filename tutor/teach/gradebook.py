@@ -170,6 +170,7 @@ def sheet_to_dict(result: SheetResult) -> dict:
             "verdict": r.verdict,
             "diagnosis": r.diagnosis.id if r.diagnosis else None,
             "explanation": r.diagnosis.explanation if r.diagnosis else None,
+            "note": r.judgement.note,
             "follows_from": list(r.judgement.follows_from),
             "message": r.message,
             "points": r.points,
@@ -179,6 +180,7 @@ def sheet_to_dict(result: SheetResult) -> dict:
         "max_score": result.max_score,
         "problems": result.problems,
         "error": result.error,
+        "status": result.status,
     }
 
 
@@ -192,18 +194,20 @@ def results_json(results: Sequence[SheetResult], folder: bool) -> str:
 
 
 def notes(result: SheetResult, grader: Grader, fmt: Callable[[float], str]) -> list[tuple[KeyResult, str]]:
-    """(row, note) for each row with something to say: a diagnosis or a follow-through.
+    """(row, note) for each row with something to say: a diagnosis, too few figures or a follow-through.
 
     Why a value is invalid is among the sheet's format problems, with its line.
     """
     out: list[tuple[KeyResult, str]] = []
-    if not any(r.diagnosis is not None or r.verdict == "follow_through" for r in result.results):
+    if not any(r.diagnosis is not None or r.judgement.note or r.verdict == "follow_through" for r in result.results):
         return out
     own = {r.key: r for r in result.results}
     credit = grader.settings.follow_through_credit
     for r in result.results:
         if r.verdict == "wrong" and r.diagnosis is not None:
             out.append((r, f"{r.diagnosis.id}: {r.diagnosis.explanation}"))
+        elif r.verdict == "wrong" and r.judgement.note:
+            out.append((r, r.judgement.note))
         elif r.verdict == "follow_through":
             used = []
             for key in r.judgement.follows_from:
@@ -345,13 +349,13 @@ def summarise(results: Sequence[SheetResult], top: int = 5) -> Summary:
 
 
 def gradebook_csv(results: Sequence[SheetResult], grader: Grader) -> str:
-    """student, one column per asked key (points earned), total, max; one row per student."""
+    """student, one column per asked key (points earned), total, max, status (ok, unreadable or empty)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([csv_cell(c) for c in ["student", *(a.key for a in grader.asked), "total", "max"]])
+    writer.writerow([csv_cell(c) for c in ["student", *(a.key for a in grader.asked), "total", "max", "status"]])
     for result in results:
         writer.writerow([csv_cell(result.student), *(_points_text(r.points) for r in result.results),
-                         _points_text(result.score), _points_text(result.max_score)])
+                         _points_text(result.score), _points_text(result.max_score), result.status])
     return buffer.getvalue()
 
 
@@ -444,7 +448,8 @@ def grade_folder(grader: Grader, folder: Path, *, progress: bool = False) -> lis
 
 def grade_command(problem_name: str, target: str, *, out: str | None = None, output: str = "text", digits: int = 6,
                   mode: str | None = None, relative: float | None = None, absolute: float | None = None,
-                  follow_through_credit: float | None = None, reveal: bool = False) -> None:
+                  follow_through_credit: float | None = None, reveal: bool = False, min_figures: int | None = None,
+                  only: str | None = None) -> None:
     """`backprop-tutor grade`: grade one sheet or a folder, print the result, write files with `out`."""
     from tutor.problem.bundled import find_problem
     from tutor.teach.grader import settings_for
@@ -454,11 +459,13 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
     stdout, stderr = sys.stdout, sys.stderr
     problem = load_problem(find_problem(problem_name))
     settings = settings_for(problem, mode=mode, relative=relative, absolute=absolute,
-                            follow_through_credit=follow_through_credit)
+                            follow_through_credit=follow_through_credit, min_figures=min_figures)
     path = Path(target)
     if not path.exists():
         raise UserError("no such answer sheet or folder", source=target)
-    grader = Grader(solve(problem), settings)
+    from tutor.trace.keys import split_keys
+
+    grader = Grader(solve(problem), settings, only=split_keys(only) if only is not None else None)
     folder = path.is_dir()
     if folder:
         results = grade_folder(grader, path, progress=wants_progress(stderr))

@@ -20,15 +20,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from tutor.teach.sheets import SheetReader, clean, short
+from tutor.teach.sheets import SHEET_MAX_BYTES, Sheet, SheetReader, clean, read_sheet, short
 from tutor.errors import ProblemError, UserError
-from tutor.teach.judge import DEFAULT_ABSOLUTE, DEFAULT_RELATIVE, Answer, Judge, Judgement, Tolerance
+from tutor.teach.judge import (DEFAULT_ABSOLUTE, DEFAULT_MIN_FIGURES, DEFAULT_MODE, DEFAULT_RELATIVE, TOLERANCE_MODES,
+                               Answer, Judge, Judgement, Tolerance)
 from tutor.teach.mistakes import Mistake
 from tutor.problem.validated import Problem
 from tutor.trace.trace import Quantity, Trace, describe
 from tutor.problem.yaml_safe import locate, locate_key, read_text
 
-TOLERANCE_MODES = ("either", "relative", "absolute", "precision")
 DEFAULT_FOLLOW_THROUGH_CREDIT = 1.0
 # -- settings and what is asked --------------------------------------------------------------------------
 
@@ -45,14 +45,21 @@ class Settings:
 
 
 def settings_for(problem: Problem, *, mode: str | None = None, relative: float | None = None,
-                 absolute: float | None = None, follow_through_credit: float | None = None) -> Settings:
-    """The problem file's `grading:` settings, each overridden by the command line where given."""
+                 absolute: float | None = None, follow_through_credit: float | None = None,
+                 min_figures: int | None = None) -> Settings:
+    """The problem file's `grading:` settings, each overridden by the command line where given.
+
+    `grade` and `quiz` both judge with these, so a problem is judged the same way by either.
+    """
     grading = problem.grading
 
     def pick(override, from_file, default):
         return override if override is not None else from_file if from_file is not None else default
 
-    mode = pick(mode, grading.mode, "either")
+    mode = pick(mode, grading.mode, DEFAULT_MODE)
+    figures = pick(min_figures, grading.min_figures, DEFAULT_MIN_FIGURES)
+    if not 1 <= figures <= 15:
+        raise UserError(f"the minimum number of significant figures must be from 1 to 15, got {figures}")
     if mode not in TOLERANCE_MODES:
         raise UserError(f"unknown tolerance mode '{mode}' (choose from {', '.join(TOLERANCE_MODES)})")
     values = {"relative": pick(relative, grading.relative, DEFAULT_RELATIVE),
@@ -65,7 +72,8 @@ def settings_for(problem: Problem, *, mode: str | None = None, relative: float |
     if values["follow-through credit"] > 1:
         raise UserError(f"the follow-through credit is a share of the points, from 0 to 1; got "
                         f"{values['follow-through credit']:g}")
-    return Settings(Tolerance(relative=values["relative"], absolute=values["absolute"], mode=mode),
+    return Settings(Tolerance(relative=values["relative"], absolute=values["absolute"], mode=mode,
+                              min_figures=figures),
                     values["follow-through credit"])
 
 
@@ -126,6 +134,9 @@ def _ask_error(problem: Problem, index: int, name: str, message: str) -> Problem
 
 def select(asked: Sequence[Asked], trace: Trace, names: Iterable[str]) -> list[Asked]:
     """The asked quantities named (keys or labels), in solution order; a name not asked is a `UserError`."""
+    names = list(names)
+    if not names:
+        raise UserError("--only needs at least one key")
     by_key = {a.key: a for a in asked}
     wanted: set[str] = set()
     for name in names:
@@ -199,6 +210,13 @@ class SheetResult:
     def verdicts(self) -> dict[str, str]:
         return {r.key: r.verdict for r in self.results}
 
+    @property
+    def status(self) -> str:
+        """ok; unreadable (the whole sheet could not be read); empty (not one asked value given)."""
+        if self.error is not None:
+            return "unreadable"
+        return "empty" if all(r.verdict == "missing" for r in self.results) else "ok"
+
 
 # -- the grader ----------------------------------------------------------------------------------------------
 
@@ -206,13 +224,18 @@ class SheetResult:
 class Grader:
     """Grades sheets for one problem: the trace, the judge and the name lookup are built once."""
 
-    def __init__(self, trace: Trace, settings: Settings | None = None, asked: Sequence[Asked] | None = None) -> None:
+    def __init__(self, trace: Trace, settings: Settings | None = None, asked: Sequence[Asked] | None = None,
+                 only: Iterable[str] | None = None) -> None:
+        """`only` (keys or labels): grade just these of the asked quantities; the sheet's other asked values
+        are still read, and still count for follow-through."""
         self.trace = trace
         self.settings = settings or settings_for(trace.problem)
-        self.asked = list(asked) if asked is not None else asked_quantities(trace)
+        every = list(asked) if asked is not None else asked_quantities(trace)
+        self.asked = select(every, trace, only) if only is not None else every
         self.asked_keys = frozenset(a.key for a in self.asked)
+        self.read_keys = frozenset(a.key for a in every)
         self.judge = Judge(trace, self.settings.tolerance)
-        self.reader = SheetReader(trace, self.asked_keys)
+        self.reader = SheetReader(trace, self.read_keys)
 
     @property
     def max_score(self) -> float:
@@ -223,10 +246,15 @@ class Grader:
     def grade_file(self, path: str | Path, student: str | None = None) -> SheetResult:
         """Grade a sheet file; one that cannot be read is invalid as a whole (never an exception)."""
         student = student if student is not None else Path(path).stem
-        return self._grade(lambda: self.reader.read_file(path), str(path), student)
+        return self._grade(lambda: self.read(read_text(path, max_bytes=SHEET_MAX_BYTES, what="answer sheet"),
+                                             str(path)), str(path), student)
 
     def grade_text(self, text: str, *, source: str = "<sheet>", student: str = "student") -> SheetResult:
-        return self._grade(lambda: self.reader.read_text(text, source=source), source, student)
+        return self._grade(lambda: self.read(text, source), source, student)
+
+    def read(self, text: str, source: str) -> Sheet:
+        """A sheet's answers (a malformed line spoils only its own key)."""
+        return read_sheet(self.reader, text, source)
 
     def _grade(self, read, source: str, student: str) -> SheetResult:
         try:
@@ -245,7 +273,7 @@ class Grader:
     def grade_answers(self, answers: Mapping[str, Answer], *, source: str = "<sheet>", student: str = "student",
                       lines: Mapping[str, int] | None = None, problems: Sequence[str] = ()) -> SheetResult:
         """Judge answers (by key) to the asked quantities and award points."""
-        answers = {k: a for k, a in answers.items() if k in self.asked_keys}
+        answers = {k: a for k, a in answers.items() if k in self.read_keys}
         judgements = {j.key: j for j in self.judge.judge(answers, self.asked_keys)}
         credit = self.settings.follow_through_credit
         lines = lines or {}

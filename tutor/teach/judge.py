@@ -1,13 +1,29 @@
-"""Judging a student's values against the trace: tolerance, follow-through and diagnosis.
+"""Judging a student's values against the trace: precision, follow-through and diagnosis.
 
-The quiz and the grader share this. A value is
-- `correct` when it is within tolerance of the true value, or right when computed from the student's
-  own earlier answers that are themselves accepted (what rounding at every step gives);
-- `follow_through` when it is wrong, but right when computed from the student's own earlier answers
-  (only answers they actually gave count, so the credit cannot be gamed);
-- `wrong` otherwise, with the catalogued mistake that reproduces it, if any;
-- `missing` when not given, and `invalid` when what was given is not a number (a format error, not a
-  wrong answer).
+The quiz and the grader share this. The default rule (mode "precision"), as a careful TA applies it:
+
+- an answer is judged at the precision it was written: 0.593 to 3 decimals, 0.00044 to 5; the last
+  digit of an answer with three or more significant figures may be off by one (hand arithmetic with
+  rounded intermediates), and an answer at full precision is judged to about 1e-9 relative;
+- an answer written as arithmetic is judged to as many significant figures as the most precise number
+  in it (`0.5 - 0.5*0.082167` to 5); arithmetic of whole numbers only (`1/3`) at full precision;
+- an answer with fewer significant figures than the minimum (`Tolerance.min_figures`), and `0` for a
+  quantity that is not zero, is not correct, unless it is exactly right;
+- an updated weight or bias is judged by its change (w+ minus w): the figures are those of the change,
+  and a weight left as it was is `wrong` (`update_not_applied`) when the update shows at that precision.
+
+A value is then
+- `correct` when it matches the true value, or when it is right computed from the student's own
+  earlier answers that are themselves accepted (what rounding at every step gives);
+- `follow_through` when it differs from the true value but is right computed from the student's own
+  earlier answers, some of them not accepted (only answers they actually gave count);
+- `wrong` otherwise, with the catalogued mistake that reproduces it at the student's precision (and the
+  truth does not), if any, or with a note when it has too few significant figures;
+- `missing` when not given, and `invalid` when what was given is not a number (a format error).
+
+The modes "either", "relative" and "absolute" judge closeness by their tolerance instead; a value within
+it is still `follow_through` when it differs from the truth at its precision and follows from a wrong
+earlier answer, and `wrong` when a catalogued mistake reproduces it at its precision.
 
 The student's "world" is every quantity as the student would have it: their own answer where they
 gave one, else computed (by the correct rule, or by a mistake's rule when checking a diagnosis) from
@@ -17,53 +33,86 @@ the world's earlier values.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
+from tutor.teach.expression import CONSTANTS, FUNCTIONS, decimals_given
 from tutor.teach.mistakes import CATALOGUE, Mistake
 from tutor.trace.trace import Quantity, Trace
 
 VERDICTS = ("correct", "follow_through", "wrong", "missing", "invalid")
+TOLERANCE_MODES = ("precision", "either", "relative", "absolute")
 
-#: Default tolerance: relative 1% or absolute 5e-4, whichever is more lenient.
+#: The default: judged at the precision the student wrote.
+DEFAULT_MODE = "precision"
+#: Fewest significant figures an answer (an update: its change) must have to be correct.
+DEFAULT_MIN_FIGURES = 2
+#: The loose modes' tolerance: relative 1% or absolute 5e-4 ("either": whichever is more lenient).
 DEFAULT_RELATIVE = 0.01
 DEFAULT_ABSOLUTE = 5e-4
+#: How closely an answer written at full precision must match (relative).
+FULL_PRECISION = 1e-9
+#: Significant figures of an answer with no written precision (a number given programmatically).
+_UNLIMITED = 99
+#: More decimals than this are full precision (and keep 10**-decimals a normal float).
+_MOST_DECIMALS = 30
+#: Most readings a judge keeps (the same answers recur across a class's sheets).
+_CACHE_LIMIT = 200_000
+#: A number in an arithmetic answer (not the digits of a name such as log10).
+_LITERAL = re.compile(r"(?<![A-Za-z_0-9.])(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE][+-]?[0-9]+)?")
+_UPDATES = ("new_weight", "new_bias", "filter_new", "filter_bias_new")
+#: A name in an arithmetic answer: a function, a constant, or a quantity used by name.
+_NAME = re.compile(r"(?<![0-9.])[A-Za-z_][A-Za-z0-9_]*")
+_KNOWN_NAMES = frozenset(name.lower() for name in (*FUNCTIONS, *CONSTANTS))
 
 
 @dataclass(frozen=True)
 class Tolerance:
     """When a given number counts as equal to an expected one.
 
-    mode "either": within `relative` or within `absolute` (the default); "relative" or "absolute": only
-    that one; "precision": judged at the precision the student gave (0.593 is judged to 3 decimals:
-    within 0.0005), falling back to "either" for answers written as expressions.
+    mode "precision" (the default): at the precision the student wrote (see the module docstring);
+    "either": within `relative` or within `absolute`; "relative" or "absolute": within that one. In every
+    mode an answer needs `min_figures` significant figures unless it is exactly right, and follow-through
+    and diagnosis compare at the precision the student wrote.
     """
 
     relative: float = DEFAULT_RELATIVE
     absolute: float = DEFAULT_ABSOLUTE
-    mode: str = "either"
+    mode: str = DEFAULT_MODE
+    min_figures: int = DEFAULT_MIN_FIGURES
 
-    def accepts(self, given: float, expected: float, decimals: int | None = None) -> bool:
+    @property
+    def loose(self) -> bool:
+        return self.mode != "precision"
+
+    def close(self, given: float, expected: float) -> bool:
+        """Within this loose mode's tolerance (never, in "precision" mode)."""
         difference = abs(given - expected)
-        if self.mode == "precision" and decimals is not None:
-            return difference <= 0.5 * 10.0 ** (-decimals) * (1 + 1e-9) + 1e-15
         within_relative = difference <= self.relative * abs(expected)
         within_absolute = difference <= self.absolute
         if self.mode == "relative":
             return within_relative
         if self.mode == "absolute":
             return within_absolute
-        return within_relative or within_absolute
+        return self.mode == "either" and (within_relative or within_absolute)
+
+    def accepts(self, given: float, expected: float, decimals: int | None = None) -> bool:
+        """`given`, written to `decimals` (None: full precision), counts as `expected` in this mode."""
+        if self.loose:
+            return self.close(given, expected)
+        return Reading.of(Answer("", given, decimals=decimals)).matches(expected)
 
     def describe(self) -> str:
-        if self.mode == "precision":
-            return "to the precision given (0.593 is judged to 3 decimals)"
+        figures = f"at least {self.min_figures} significant figure{'s' if self.min_figures != 1 else ''}"
         if self.mode == "relative":
-            return f"within {self.relative:.4g} relative"
+            return f"within {self.relative:.4g} relative ({figures})"
         if self.mode == "absolute":
-            return f"within {self.absolute:.4g}"
-        return f"within {self.relative * 100:.4g}% or {self.absolute:.4g}"
+            return f"within {self.absolute:.4g} ({figures})"
+        if self.mode == "either":
+            return f"within {self.relative * 100:.4g}% or {self.absolute:.4g} ({figures})"
+        return f"to the precision given ({figures}; an update by its change)"
 
 
 @dataclass(frozen=True)
@@ -82,6 +131,85 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How precisely an answer was written: the place of its last digit and its significant figures.
+
+    For an updated weight or bias (`old` set) the figures are those of the change, w+ minus w.
+    """
+
+    value: float
+    unit: float | None  # the place of the last digit written; None: full precision
+    figures: int
+    old: float | None = None
+    slack: float = field(init=False, repr=False, compare=False)  # `allowance()`, computed once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slack", self.allowance())
+
+    @classmethod
+    def of(cls, answer: Answer, old: float | None = None) -> "Reading":
+        value = float(answer.value)  # type: ignore[arg-type]
+        counted = value - old if old is not None else value
+        decimals = answer.decimals
+        if decimals is None and answer.text:
+            decimals = decimals_given(answer.text)
+        if decimals is not None and decimals <= _MOST_DECIMALS:
+            unit = 10.0 ** -decimals
+            ratio = abs(counted) / unit
+            if not math.isfinite(ratio):  # a huge number written to many decimals
+                return cls(value, None, _UNLIMITED, old)
+            units = round(ratio)
+            return cls(value, unit, len(str(units)) if units else 0, old)
+        figures = _literal_figures(answer.text) if answer.text and decimals is None else None
+        if figures is None:
+            return cls(value, None, _UNLIMITED if counted else 0, old)
+        if counted == 0 or not math.isfinite(counted):
+            return cls(value, None, 0, old)
+        unit = 10.0 ** (math.floor(math.log10(abs(counted))) - figures + 1)
+        return cls(value, unit, figures, old)
+
+    def floor(self, expected: float) -> float:
+        """The difference that counts as none: full precision, and the float rounding of the values."""
+        return FULL_PRECISION * max(abs(expected), abs(self.value))
+
+    def allowance(self) -> float:
+        """Half a unit of the last digit; one and a half with three or more figures (off by one)."""
+        if self.unit is None:
+            return 0.0
+        return self.unit * (1.5 if self.figures >= 3 else 0.5) * (1 + 1e-9)
+
+    def matches(self, expected: float) -> bool:
+        """`expected` is what the answer says, at the precision written."""
+        value = self.value
+        return (abs(value - expected) <= self.slack + FULL_PRECISION * max(abs(expected), abs(value))
+                and math.isfinite(expected))
+
+    def exact(self, expected: float) -> bool:
+        """The answer is `expected` itself, to full precision."""
+        return math.isfinite(expected) and abs(self.value - expected) <= self.floor(expected)
+
+
+def _literal_figures(text: str) -> int | None:
+    """The significant figures of the most precise non-integer number in an arithmetic answer; None (full
+    precision) when it has none, or uses a quantity by name (`delta_o1*out_h1`: full-precision values)."""
+    if any(name.lower() not in _KNOWN_NAMES for name in _NAME.findall(text)):
+        return None
+    best: int | None = None
+    for match in _LITERAL.finditer(text):
+        whole, fraction, bare = match.group(1), match.group(2), match.group(3)
+        if bare is None and not fraction:
+            continue  # a whole number: an exact count or constant (1 in 1/(1+exp(-x)))
+        digits = ((whole or "") + (fraction if fraction is not None else bare or "")).lstrip("0")
+        best = max(best or 0, len(digits))
+    return best
+
+
+def old_value(q: Quantity) -> float | None:
+    """The value before the update, for an updated weight or bias (its formula is: old - eta * gradient)."""
+    return q.formula[0].value if q.kind in _UPDATES else None  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
 class Judgement:
     """The verdict on one key."""
 
@@ -92,6 +220,7 @@ class Judgement:
     follows_from: tuple[str, ...] = ()  # the student's own earlier (wrong) answers a follow-through uses
     consistent_value: float | None = None  # the value that follows from the student's own answers
     diagnosis: Mistake | None = None
+    note: str | None = None  # why a value that matches is still not correct (too few figures)
 
     @property
     def given(self) -> float | None:
@@ -105,6 +234,7 @@ class Judge:
     trace: Trace
     tolerance: Tolerance = field(default_factory=Tolerance)
     mistakes: Sequence[Mistake] = CATALOGUE
+    _readings: dict[tuple, Reading] = field(default_factory=dict, init=False, repr=False)
 
     def world(self, answers: Mapping[str, float], mistake: Mistake | None = None,
               skip: str | None = None) -> dict[str, float]:
@@ -125,11 +255,25 @@ class Judge:
         call = _Call(self, answers)
         verdicts = [call.judge(q, answers.get(q.key) or Answer(q.key))
                     for q in self.trace.quantities if q.key in wanted]
-        wrong = [(self.trace[j.key], j.answer) for j in verdicts if j.verdict == "wrong"]
-        if wrong:
-            diagnoses = self._diagnose(wrong, call.numbers, call.world)
+        suspects = [(self.trace[j.key], j.answer) for j in verdicts
+                    if j.verdict == "wrong" and j.note is None or j.key in call.loosely]
+        if suspects:
+            diagnoses = self._diagnose(suspects, call.numbers, call.world)
             verdicts = [_with_diagnosis(j, diagnoses.get(j.key)) for j in verdicts]
         return verdicts
+
+    def reading(self, q: Quantity, answer: Answer) -> Reading:
+        """How precisely `answer` to `q` was written (an update: its change, unless it has none to show)."""
+        key = (q.key, answer.value, answer.decimals, answer.text)
+        cached = self._readings.get(key)
+        if cached is None:
+            old = old_value(q)
+            if old is not None and math.isclose(q.value, old, rel_tol=FULL_PRECISION, abs_tol=1e-300):
+                old = None  # a zero gradient: the weight stays, and is judged as written
+            cached = Reading.of(answer, old)
+            if len(self._readings) < _CACHE_LIMIT:  # a class's sheets repeat the same answers
+                self._readings[key] = cached
+        return cached
 
     @cached_property
     def true_values(self) -> dict[str, float]:
@@ -173,12 +317,12 @@ class Judge:
         return found
 
     def _explains(self, candidates: list[float], q: Quantity, answer: Answer, right_here: float) -> bool:
-        """Some candidate matches the answer and is not simply the right value."""
-        return any(
-            math.isfinite(c) and not self.tolerance.accepts(c, right_here) and not self.tolerance.accepts(c, q.value)
-            and self.tolerance.accepts(answer.value, c, answer.decimals)
-            for c in candidates
-        )
+        """At the student's precision, some candidate reproduces the answer and the right value does not."""
+        if not candidates:
+            return False
+        reading = self.reading(q, answer)
+        return (any(reading.matches(c) for c in candidates)
+                and not reading.matches(right_here) and not reading.matches(q.value))
 
 
 class _Call:
@@ -191,23 +335,61 @@ class _Call:
         self.answers = answers
         self.numbers = {k: a.value for k, a in answers.items() if a.value is not None}
         self.world = judge.world(self.numbers)
-        self._accepted: dict[str, bool] = {}
+        self.loosely: set[str] = set()  # correct only by a loose mode's tolerance: a diagnosis overrides
+        self.imprecise: set[str] = set()  # right, but with too few figures: still right to compute from
+        self._verdicts: dict[str, Judgement] = {}
+        self.loose = judge.tolerance.loose
+        self.wanted = max(1, judge.tolerance.min_figures)  # significant figures
 
     def judge(self, q: Quantity, answer: Answer) -> Judgement:
         if answer.error is not None:
             return Judgement(q.key, "invalid", q.value, answer)
         if answer.value is None:
             return Judgement(q.key, "missing", q.value, answer)
-        if self.tolerance.accepts(answer.value, q.value, answer.decimals):
-            return Judgement(q.key, "correct", q.value, answer)
-        consistent = self.consistent(q)
+        if self.answers.get(q.key) is not answer:
+            return self._judge(q, answer)
+        if q.key not in self._verdicts:
+            self._verdicts[q.key] = self._judge(q, answer)
+        return self._verdicts[q.key]
+
+    def _judge(self, q: Quantity, answer: Answer) -> Judgement:
+        reading = self.judge_.reading(q, answer)
+        loose = self.loose
+        if reading.matches(q.value) and (not loose or self.tolerance.close(reading.value, q.value)):
+            judgement = Judgement(q.key, "correct", q.value, answer)
+            return judgement if reading.figures >= self.wanted else self._enough(judgement, reading, q, q.value)
         inputs = self.own_inputs(q)
-        if inputs and self.tolerance.accepts(answer.value, consistent, answer.decimals):
+        consistent = self.consistent(q)
+        if inputs and self.near(reading, consistent):
             wrong_inputs = tuple(k for k in inputs if not self.accepted(k))
+            exact = not self.imprecise.intersection(inputs)  # unless it follows from too few figures
             if not wrong_inputs:  # rounding at every step: right from their own accepted values
-                return Judgement(q.key, "correct", q.value, answer, (), consistent)
-            return Judgement(q.key, "follow_through", q.value, answer, wrong_inputs, consistent)
+                return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q,
+                                    consistent, exact)
+            return self._enough(Judgement(q.key, "follow_through", q.value, answer, wrong_inputs, consistent),
+                                reading, q, consistent, exact)
+        if loose and self.near(reading, q.value):  # within the tolerance only: a diagnosis overrides it
+            self.loosely.add(q.key)
+            return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q, q.value)
         return Judgement(q.key, "wrong", q.value, answer, (), consistent)
+
+    def near(self, reading: Reading, expected: float) -> bool:
+        """The answer counts as `expected`: at its precision, or within a loose mode's tolerance."""
+        return self.tolerance.close(reading.value, expected) if self.loose else reading.matches(expected)
+
+    def _enough(self, judgement: Judgement, reading: Reading, q: Quantity, reference: float,
+                exact: bool = True) -> Judgement:
+        """The judgement, or `wrong` (with a note when it matches `reference`) when the answer has too few
+        significant figures, unless it is exactly the truth (or, with `exact`, exactly `reference`)."""
+        wanted = self.wanted
+        if reading.figures >= wanted or reading.exact(q.value) or (exact and reading.exact(reference)):
+            return judgement
+        self.loosely.discard(q.key)
+        if not reading.matches(reference):  # only a loose mode's tolerance took it: plainly wrong
+            return replace(judgement, verdict="wrong", follows_from=())
+        if judgement.verdict == "correct":
+            self.imprecise.add(q.key)
+        return replace(judgement, verdict="wrong", follows_from=(), note=_too_few(q, reading, wanted))
 
     def consistent(self, q: Quantity) -> float:
         """What `q` is when computed from the student's own values."""
@@ -230,18 +412,19 @@ class _Call:
         return tuple(sorted(found, key=self.judge_.order.__getitem__))
 
     def accepted(self, key: str) -> bool:
-        """An answer counts as right: within tolerance, or right from the student's own accepted values."""
-        if key not in self._accepted:
-            answer = self.answers[key]
-            q = self.trace[key]
-            value, decimals = answer.value, answer.decimals
-            ok = self.tolerance.accepts(value, q.value, decimals)
-            if not ok:
-                inputs = self.own_inputs(q)
-                ok = bool(inputs) and self.tolerance.accepts(value, self.consistent(q), decimals) \
-                    and all(self.accepted(k) for k in inputs)
-            self._accepted[key] = ok
-        return self._accepted[key]
+        """An answer counts as right: it is judged correct, or would be but for too few figures."""
+        return self.judge(self.trace[key], self.answers[key]).verdict == "correct" or key in self.imprecise
+
+
+def _too_few(q: Quantity, reading: Reading, wanted: int) -> str:
+    """Why an answer that matches is not correct: how many figures are wanted."""
+    figures = f"{wanted} significant figure{'s' if wanted != 1 else ''}"
+    if reading.old is not None:
+        return (f"too few digits to show the update: write {q.label} with enough decimals to give its change "
+                f"from {reading.old:g} to at least {figures}")
+    if reading.figures == 0:
+        return f"{reading.value:g} has no significant figure; give at least {figures}"
+    return f"too few significant figures: give at least {figures}"
 
 
 def _first_different(candidates: list[float], right: float) -> float:
@@ -253,7 +436,7 @@ def _first_different(candidates: list[float], right: float) -> float:
 
 
 def _with_diagnosis(judgement: Judgement, mistake: Mistake | None) -> Judgement:
+    """A diagnosis makes the verdict `wrong` (it wins over a loose match)."""
     if mistake is None:
         return judgement
-    return Judgement(judgement.key, judgement.verdict, judgement.expected, judgement.answer,
-                     judgement.follows_from, judgement.consistent_value, mistake)
+    return replace(judgement, verdict="wrong", follows_from=(), diagnosis=mistake)

@@ -142,6 +142,10 @@ def _rate_omitted(trace: Trace, q: Quantity, world: World) -> list[float]:
     return _update(trace, q, world, -1.0, 1.0)
 
 
+def _not_applied(trace: Trace, q: Quantity, world: World) -> list[float]:
+    return _update(trace, q, world, 0.0, None)
+
+
 def _hidden_terms(trace: Trace, q: Quantity, world: World, weight: Callable[[int], float]) -> list[float]:
     """delta_k * weight(k) for each neuron k of the layer after q's."""
     size = trace.problem.layers[q.layer].size
@@ -217,6 +221,9 @@ GENERIC: tuple[Mistake, ...] = (
     Mistake("learning_rate_omitted",
             "the update subtracted the gradient itself (w - g); it is scaled by the learning rate (w - eta * g)",
             _rate_omitted),
+    Mistake("update_not_applied",
+            "the weight was left as it was; the update changes it by -eta * gradient (w+ = w - eta * g)",
+            _not_applied),
     Mistake("updated_weights_in_backward",
             "a later layer's updated weights were used to backpropagate; every gradient uses the weights the "
             "step started with", _updated_weights),

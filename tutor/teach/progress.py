@@ -1,9 +1,9 @@
 """What a student has practised: every quiz answer in a small SQLite database, and what to review next.
 
 One row per question answered (time in ISO 8601 UTC, problem name and content hash, key, kind, the
-answer as typed, verdict, diagnosis id, tries, hints, whether the worked line was revealed), one row per
-quiz session. Each change is committed at once, so an interrupted quiz loses nothing already answered.
-The schema is versioned with ``PRAGMA user_version``.
+answer as typed, verdict, the ids of the mistakes diagnosed at any of its tries, tries, hints, whether
+the worked line was revealed), one row per quiz session. Each change is committed at once, so an
+interrupted quiz loses nothing already answered. The schema is versioned with ``PRAGMA user_version``.
 
 The database lives in the user's data directory: ``$XDG_DATA_HOME/backprop-tutor/progress.sqlite3``, or
 ``~/.local/share/backprop-tutor/progress.sqlite3`` when XDG_DATA_HOME is not set; ``--db PATH`` overrides.
@@ -98,7 +98,7 @@ class AnswerRecord:
     answer: str | None  # as typed (or as written in the sheet)
     value: float | None
     verdict: str
-    diagnosis: str | None
+    diagnosis: str | None  # the ids of the mistakes diagnosed at any try, separated by spaces
     tries: int
     hints: int
     revealed: bool
@@ -243,13 +243,15 @@ class ProgressStore:
         return history
 
     def diagnoses(self) -> dict[str, dict[str, int]]:
-        """For each kind, how often each mistake was diagnosed."""
+        """For each kind, how often each mistake was diagnosed (a question's column lists every try's)."""
         found: dict[str, dict[str, int]] = {}
         if not self._has_tables():
             return found
-        for kind, diagnosis, count in self._query(
+        for kind, diagnoses, count in self._query(
                 "SELECT kind, diagnosis, count(*) FROM answers WHERE diagnosis IS NOT NULL GROUP BY kind, diagnosis"):
-            found.setdefault(kind, {})[diagnosis] = count
+            counts = found.setdefault(kind, {})
+            for diagnosis in diagnoses.split():
+                counts[diagnosis] = counts.get(diagnosis, 0) + count
         return found
 
     def session_ids(self) -> list[int]:

@@ -17,9 +17,9 @@ answer may be tried again once; after the second wrong try the worked line is re
 moves on.
 
 What is recorded for a question (and saved at once, so that nothing answered is lost to Ctrl-C):
-the verdict of the last try; a question skipped or revealed before any try is `missing` (with
-`revealed` set for a reveal); a wrong try followed by skip, reveal, quit, end of input or Ctrl-C stays
-`wrong`. Questions never answered are not recorded.
+the verdict of the last try, and every mistake diagnosed at any try; a question skipped or revealed
+before any try is `missing` (with `revealed` set for a reveal); a wrong try followed by skip, reveal,
+quit, end of input or Ctrl-C stays `wrong`. Questions never answered are not recorded.
 """
 
 from __future__ import annotations
@@ -200,6 +200,15 @@ class QuestionResult:
     hints: int = 0
     revealed: bool = False
     skipped: bool = False
+    diagnoses: list[Mistake] = field(default_factory=list)  # every mistake diagnosed, over all tries
+
+    def __post_init__(self) -> None:
+        self.note(self.judgement)
+
+    def note(self, judgement: Judgement) -> None:
+        """Keep a try's diagnosis (a right second try does not erase the first try's mistake)."""
+        if judgement.diagnosis is not None and judgement.diagnosis not in self.diagnoses:
+            self.diagnoses.append(judgement.diagnosis)
 
     @property
     def key(self) -> str:
@@ -219,9 +228,9 @@ class QuestionResult:
 
     def record(self) -> AnswerRecord:
         answer = self.judgement.answer
+        diagnoses = " ".join(m.id for m in self.diagnoses) or None
         return AnswerRecord(self.position, self.question.key, self.question.kind, self.question.label, answer.text,
-                            answer.value, self.verdict, self.diagnosis.id if self.diagnosis else None, self.tries,
-                            self.hints, self.revealed)
+                            answer.value, self.verdict, diagnoses, self.tries, self.hints, self.revealed)
 
 
 @dataclass
@@ -258,11 +267,11 @@ class QuizOutcome:
         return [r for r in self.results if not r.right]
 
     def mistakes(self) -> list[tuple[Mistake, list[QuestionResult]]]:
-        """Each diagnosed mistake with the questions it explains, in order of first appearance."""
+        """Each diagnosed mistake (at any try) with the questions it explains, in order of first appearance."""
         found: dict[str, tuple[Mistake, list[QuestionResult]]] = {}
         for r in self.results:
-            if r.diagnosis is not None:
-                found.setdefault(r.diagnosis.id, (r.diagnosis, []))[1].append(r)
+            for mistake in r.diagnoses:
+                found.setdefault(mistake.id, (mistake, []))[1].append(r)
         return list(found.values())
 
 
@@ -373,6 +382,7 @@ class QuizSession:
                     result = QuestionResult(number, question, judgement)
                     self.results.append(result)
                 result.judgement = judgement
+                result.note(judgement)
                 result.tries += 1
                 result.hints = hints
                 final = judgement.verdict in RIGHT or result.tries >= self.max_tries

@@ -353,3 +353,69 @@ def clean(text: str) -> str:
 def short(text: str, limit: int = SHOWN_TEXT) -> str:
     """Text cut to `limit` characters for messages."""
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+#: The key of a line that is not valid YAML: its first word, before a ':' or a space (quotes dropped).
+_LINE_KEY = re.compile(r"\s*['\"]?([^\s:#'\"]+)['\"]?(?:\s*:|\s)").match
+
+
+def read_sheet(reader: SheetReader, text: str, source: str = "<sheet>") -> Sheet:
+    """A sheet's answers; with a YAML syntax error, each line that is valid on its own still counts (a
+    sheet with no asked key on any line stays unreadable as a whole: the error is raised)."""
+    try:
+        return reader.read_text(text, source=source)
+    except UserError as exc:
+        if not readable_by_line(exc):
+            raise
+        sheet = read_by_line(reader, text, source)
+        if not sheet.answers:
+            raise
+        return sheet
+
+
+def readable_by_line(error: UserError) -> bool:
+    """A sheet refused for a YAML syntax error (not its size, tags, aliases or nesting): read it by line."""
+    message = error.message
+    return type(error) is UserError and message.startswith("not valid YAML") and "nest" not in message
+
+
+def read_by_line(reader: SheetReader, text: str, source: str = "<sheet>") -> Sheet:
+    """A sheet the YAML parser refuses, read one line at a time: every line that is valid on its own is
+    graded, and only the key of a line that is not is `invalid` (a line without a key is reported)."""
+    entries: list[tuple[str | None, int, str | yaml.Node | None]] = []
+    broken: list[tuple[int, str, str]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            node = compose_sheet(stripped + "\n", source)
+        except UserError as exc:
+            broken.append((number, stripped, exc.message))
+            continue
+        if isinstance(node, yaml.MappingNode):
+            entries.extend((name, number, value) for name, _, value in reader.node_entries(node))
+        else:
+            broken.append((number, stripped, "not a `key: value` line"))
+    answers, lines, problems = reader.read(entries)  # type: ignore[arg-type]
+    for number, line, why in broken:
+        match = _LINE_KEY(line)
+        key = _asked_key(reader, match.group(1)) if match else None
+        if key is None or key in answers:
+            problems.append(f"line {number}: {clean(why)}; this line is not graded")
+            continue
+        message = f"this line could not be read ({clean(why)})"
+        answers[key] = Answer(key, text=short(clean(line[match.end():].strip())), error=message)
+        lines[key] = number
+        problems.append(f"line {number}: {short(clean(match.group(1)))}: {message}")
+    problems.sort(key=lambda p: int(p.split(":", 1)[0].split()[1]))
+    return Sheet(source, answers, lines, problems)
+
+
+def _asked_key(reader: SheetReader, name: str) -> str | None:
+    """The asked key a name stands for, or None."""
+    try:
+        key = reader.resolve(name)
+    except UserError:
+        return None
+    return key if key in reader.asked_keys else None

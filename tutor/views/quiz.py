@@ -229,6 +229,8 @@ class QuizView(TextView):
             self.lines(f"Not quite{tries}.", self.style("red"))
             if j.diagnosis is not None:
                 self.lines(f"Looks like: {j.diagnosis.explanation} [{j.diagnosis.id}]", self.style("yellow"))
+            elif j.note is not None:
+                self.lines(f"Right as far as it goes, but {j.note}.", self.style("yellow"))
             if not event.final and self.conversation:
                 self.note(NEXT_HINT.get(self.hint_level, LAST_TRY))
 
@@ -448,6 +450,8 @@ def outcome_to_dict(outcome: QuizOutcome, trace: Trace, tolerance: Tolerance, ex
             "text": j.answer.text,
             "verdict": j.verdict,
             "diagnosis": j.diagnosis.id if j.diagnosis else None,
+            "diagnoses": [m.id for m in r.diagnoses],
+            "note": j.note,
             "expected": j.expected,
             "follows_from": list(j.follows_from),
             "error": j.answer.error,
@@ -463,7 +467,8 @@ def outcome_to_dict(outcome: QuizOutcome, trace: Trace, tolerance: Tolerance, ex
         "questions": outcome.planned,
         "stopped": outcome.stopped,
         "seconds": round(outcome.seconds, 3),
-        "tolerance": {"mode": tolerance.mode, "relative": tolerance.relative, "absolute": tolerance.absolute},
+        "tolerance": {"mode": tolerance.mode, "relative": tolerance.relative, "absolute": tolerance.absolute,
+                      "min_figures": tolerance.min_figures},
         "sections": outcome.by_section(),
         "mistakes": [{"id": m.id, "explanation": m.explanation, "keys": [r.question.key for r in rs]}
                      for m, rs in outcome.mistakes()],

@@ -1,0 +1,176 @@
+"""Random sheets on random networks: exact values, rounding at every step, one early slip, and every
+catalogued mistake, each judged as a careful TA would.
+
+The networks come from `tests/netgen.py`; what each student writes is computed here, step by step from
+their own earlier values, with each quantity's own formula (the engine's numbers are checked against an
+independent implementation by the engine tests).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.netgen import random_spec, to_problem
+from tutor.solver import solve
+from tutor.teach.judge import Answer, Judge, Tolerance, old_value
+from tutor.teach.mistakes import CATALOGUE
+from tutor.teach.sheets import answer_from_text
+
+#: (hidden activations + output activation, loss, layer sizes from the inputs, learning rate)
+NETWORKS = [
+    (["sigmoid", "sigmoid"], "half_sse", [2, 2, 2], 0.5),
+    (["relu", "sigmoid"], "mse", [2, 2, 2], 0.1),
+    (["tanh", "tanh", "sigmoid"], "mse", [3, 3, 2, 2], 0.01),
+    (["leaky_relu", "sigmoid"], "bce", [3, 2, 1], 0.25),
+    (["sigmoid", "linear"], "sse", [2, 3, 2], 0.05),
+    (["softplus", "tanh", "sigmoid"], "half_sse", [2, 2, 2, 2], 0.3),
+    (["swish", "sigmoid"], "half_sse", [2, 2, 2], 0.1),
+]
+
+
+@pytest.fixture(scope="module", params=range(len(NETWORKS)), ids=[f"{n[0][0]}-{n[1]}" for n in NETWORKS])
+def trace(request):
+    activations, loss, sizes, rate = NETWORKS[request.param]
+    rng = np.random.default_rng(1000 + request.param)
+    return solve(to_problem(random_spec(rng, activations=activations, loss=loss, samples=1, batch=False,
+                                        sizes=sizes, learning_rate=rate)))
+
+
+def full(value: float) -> str:
+    return f"{value:.17g}"
+
+
+def significant(value: float, figures: int) -> str:
+    return f"{value:#.{figures}g}"  # trailing zeros kept: 0.300 is three figures
+
+
+def by_hand(trace, write) -> dict[str, str]:
+    """What a student writes for every quantity, each computed from their own earlier written values."""
+    texts: dict[str, str] = {}
+    values: dict[str, float] = {}
+    for q in trace:
+        exact = q.compute(*[values[d] for d in q.depends_on])
+        texts[q.key] = write(q, exact)
+        values[q.key] = float(texts[q.key])
+    return texts
+
+
+def judged(trace, texts: dict[str, str], tolerance: Tolerance | None = None):
+    judge = Judge(trace, tolerance or Tolerance())
+    return {j.key: j for j in judge.judge({k: answer_from_text(k, t) for k, t in texts.items()})}
+
+
+def test_exact_values_are_all_correct(trace):
+    result = judged(trace, {q.key: full(q.value) for q in trace})
+    assert {j.verdict for j in result.values()} == {"correct"}
+
+
+@pytest.mark.parametrize("figures", [3, 4])
+def test_rounding_to_significant_figures_at_every_step_is_all_correct(trace, figures):
+    def write(q, exact: float) -> str:
+        old = old_value(q)
+        if old is None:
+            return significant(exact, figures)
+        change = float(significant(exact - old, figures))  # an update is rounded by its change
+        places = max(0, figures - 1 - math.floor(math.log10(abs(change)))) if change else 6
+        return f"{old + change:.{places}f}"
+
+    result = judged(trace, by_hand(trace, write))
+    assert {k: j.verdict for k, j in result.items() if j.verdict != "correct"} == {}
+
+
+def figures_of(text: str, old: float | None) -> int:
+    """Significant figures of a number written in plain decimals (of its change, for an update)."""
+    places = len(text.split(".")[1]) if "." in text else 0
+    units = round(abs(float(text) - (old or 0.0)) * 10 ** places)
+    return len(str(units)) if units else 0
+
+
+@pytest.mark.parametrize("places", [3, 4])
+def test_rounding_to_decimals_at_every_step_is_accepted(trace, places):
+    texts = by_hand(trace, lambda q, exact: f"{round(exact, places):.{places}f}")
+    result = judged(trace, texts)
+    for q in trace:
+        j = result[q.key]
+        old = old_value(q) if old_value(q) != q.value else None  # a zero update: judged as written
+        if figures_of(texts[q.key], old) >= 2 or float(texts[q.key]) == q.value:
+            assert j.verdict == "correct", (q.key, texts[q.key], q.value)
+        else:  # too few digits for the quantity (or its update) to show: said so, nothing else
+            assert (j.verdict, j.diagnosis, j.follows_from) == ("wrong", None, ()), q.key
+            assert "at least 2 significant figures" in j.note
+
+
+@pytest.mark.parametrize("mode", ["precision", "either"])
+def test_an_early_slip_is_wrong_and_everything_that_differs_after_it_is_follow_through(trace, mode):
+    first = trace.quantities[0]
+    slipped = first.value * 1.5 + 0.1
+    values: dict[str, float] = {}
+    for q in trace:
+        values[q.key] = slipped if q is first else q.compute(*[values[d] for d in q.depends_on])
+    result = judged(trace, {k: full(v) for k, v in values.items()}, Tolerance(mode=mode))
+    assert result[first.key].verdict == "wrong"
+    differing = 0
+    for q in trace.quantities[1:]:
+        # even within 1% of the truth ("either"), a value that follows from the slip is a follow-through
+        same = math.isclose(values[q.key], q.value, rel_tol=1e-9, abs_tol=1e-15)
+        assert result[q.key].verdict == ("correct" if same else "follow_through"), (q.key, values[q.key], q.value)
+        differing += not same
+    assert differing > 0
+
+
+def test_each_catalogued_mistake_is_diagnosed_by_its_id(trace):
+    judge = Judge(trace)
+    truth = judge.true_values
+    small = 0
+    for q in trace:
+        for mistake in CATALOGUE:
+            for value in mistake.candidates(trace, q, truth):
+                if not math.isfinite(value) or math.isclose(value, q.value, rel_tol=1e-6, abs_tol=1e-9):
+                    continue
+                if value == 0 and abs(q.value) < 0.5:
+                    continue  # "0" has no figures: the truth rounds to it too, so it says nothing
+                # the first mistake in the catalogue that gives this very value is the diagnosis
+                expected = next(m.id for m in CATALOGUE
+                                if any(math.isclose(c, value, rel_tol=1e-9, abs_tol=1e-15)
+                                       for c in m.candidates(trace, q, truth)))
+                (j,) = judge.judge({q.key: Answer(q.key, value, full(value))})
+                assert (j.verdict, j.diagnosis and j.diagnosis.id) == ("wrong", expected), (q.key, mistake.id)
+                small += abs(value - q.value) < 0.01 * abs(q.value)
+    if trace.problem.learning_rate <= 0.05:
+        assert small > 0  # mistakes whose effect is under 1% (an update's) are diagnosed too
+
+
+def test_every_mistake_is_met_by_some_network():
+    from tests.test_conv_trace import image_traces  # the mistakes of layers on images need images
+
+    found: set[str] = set()
+    traces = [solve(to_problem(random_spec(np.random.default_rng(1000 + index), activations=activations, loss=loss,
+                                           samples=1, batch=False, sizes=sizes, learning_rate=rate)))
+              for index, (activations, loss, sizes, rate) in enumerate(NETWORKS)]
+    for trace in traces + image_traces():
+        truth = Judge(trace).true_values
+        for q in trace:
+            for mistake in CATALOGUE:
+                if any(math.isfinite(c) and not math.isclose(c, q.value, rel_tol=1e-6, abs_tol=1e-9)
+                       for c in mistake.candidates(trace, q, truth)):
+                    found.add(mistake.id)
+    assert found == {m.id for m in CATALOGUE}
+
+
+MAZUR = solve(to_problem(random_spec(np.random.default_rng(7), activations=["sigmoid", "sigmoid"], loss="half_sse",
+                                     samples=1, batch=False, sizes=[2, 2, 2], learning_rate=0.5)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.floats(allow_nan=False, allow_infinity=False), decimals=st.integers(-30, 400),
+       index=st.integers(0, len(MAZUR.quantities) - 1))
+def test_any_number_at_any_precision_gets_a_verdict(value, decimals, index):
+    q = MAZUR.quantities[index]
+    with np.errstate(all="ignore"):  # a huge answer overflows what follows from it: a verdict all the same
+        (j,) = Judge(MAZUR).judge({q.key: Answer(q.key, value, f"{value!r}", decimals)})
+    assert j.verdict in ("correct", "follow_through", "wrong")
