@@ -163,6 +163,7 @@ class ImageBuilder(Builder):
     # -- ordering -----------------------------------------------------------------------------------
 
     def blocks(self):
+        """Every entry in solution order: forward, loss, backward (with dL/dx of the image last), updates."""
         for l in range(1, self.L + 1):
             yield from self._forward_entries(l)
         for j in range(1, self.p.layers[-1].size + 1):
