@@ -8,7 +8,8 @@ Targets (docs/benchmarks.md):
 - big-json: `solve --format json` on a 784-128-64-10 network within 2x of parsing its ~1 MB YAML file with
   PyYAML's C loader, and under 500 MB of memory;
 - big-text: the same network's worked solution as text within 3x of that parse (tables are elided);
-- steps: `solve mazur-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy loop doing the same.
+- steps: `solve mazur-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy loop doing the same;
+- adam: `solve mazur-adam-2-2-2 --steps 10000` within 2x of a minimal hand-written numpy Adam loop.
 The command is run as `python -m tutor` so that no launcher script (pyenv shims, say) is measured, and
 the package is byte-compiled first, as an install does.
 """
@@ -46,6 +47,27 @@ for _ in range(10000):
     d1 = (W2.T @ d2) * h * (1 - h)
     W2 = W2 - lr * np.outer(d2, h)
     W1 = W1 - lr * np.outer(d1, x)
+print(E)
+"""
+
+
+MINIMAL_ADAM_LOOP = """
+import numpy as np
+x = np.array([0.05, 0.10]); t = np.array([0.01, 0.99])
+W1 = np.array([[0.15, 0.20], [0.25, 0.30]]); W2 = np.array([[0.40, 0.45], [0.50, 0.55]])
+b1, b2, lr, beta1, beta2, eps = 0.35, 0.60, 0.1, 0.9, 0.999, 1e-8
+m1 = np.zeros_like(W1); v1 = np.zeros_like(W1); m2 = np.zeros_like(W2); v2 = np.zeros_like(W2)
+for step in range(1, 10001):
+    h = 1 / (1 + np.exp(-(W1 @ x + b1)))
+    o = 1 / (1 + np.exp(-(W2 @ h + b2)))
+    E = 0.5 * np.sum((t - o) ** 2)
+    d2 = (o - t) * o * (1 - o)
+    d1 = (W2.T @ d2) * h * (1 - h)
+    g2, g1 = np.outer(d2, h), np.outer(d1, x)
+    m2 = beta1 * m2 + (1 - beta1) * g2; v2 = beta2 * v2 + (1 - beta2) * g2 * g2
+    m1 = beta1 * m1 + (1 - beta1) * g1; v1 = beta2 * v1 + (1 - beta2) * g1 * g1
+    W2 = W2 - lr * (m2 / (1 - beta1 ** step)) / (np.sqrt(v2 / (1 - beta2 ** step)) + eps)
+    W1 = W1 - lr * (m1 / (1 - beta1 ** step)) / (np.sqrt(v1 / (1 - beta2 ** step)) + eps)
 print(E)
 """
 
@@ -111,7 +133,13 @@ def bench_steps(runs: int) -> bool:
                    [PY, "-c", MINIMAL_LOOP], 2.0, runs)
 
 
-BENCHMARKS = {"startup": bench_startup, "big-json": bench_big_json, "big-text": bench_big_text, "steps": bench_steps}
+def bench_adam(runs: int) -> bool:
+    return compare("adam", TUTOR + ["solve", "problems/mazur-adam-2-2-2.yaml", "--steps", "10000", "--format", "json"],
+                   [PY, "-c", MINIMAL_ADAM_LOOP], 2.0, runs)
+
+
+BENCHMARKS = {"startup": bench_startup, "big-json": bench_big_json, "big-text": bench_big_text, "steps": bench_steps,
+              "adam": bench_adam}
 
 
 def compile_package() -> None:

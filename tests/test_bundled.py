@@ -34,6 +34,8 @@ def test_bundled_problems_are_found_by_name_and_prefix():
     assert find_problem("mazur-2-2-2").stem == "mazur-2-2-2"
     assert find_problem("ex02").stem == "ex02-3-3-2-2"
     assert find_problem("ex02-3-3-2").stem == "ex02-3-3-2-2"  # its former name
+    assert find_problem("mazur").stem == "mazur-2-2-2"  # its name without the shape, beside mazur-adam-2-2-2
+    assert find_problem("mazur-adam").stem == "mazur-adam-2-2-2"
 
 
 def test_bundled_names_say_what_they_are():

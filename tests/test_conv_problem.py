@@ -181,3 +181,12 @@ def test_random_shapes_load_or_name_the_mismatch(channels, height, width, kernel
     data = {"inputs": [[[0.25] * width] * height] * channels, "layers": layers + [{"type": "flatten"}],
             "targets": [0.5], "loss": "half_sse", "learning_rate": 0.1}
     check_image_outcome(dump(data))
+
+
+@pytest.mark.parametrize("extra", ["optimizer: adam", "weight_decay: 0.1", "schedule: {name: step, every: 2, gamma: 0.5}"])
+def test_image_problems_take_plain_gradient_descent(extra):
+    with pytest.raises(ProblemError) as info:
+        parse_problem(CONV + f"format: 2\n{extra}\n", source="p.yaml")
+    assert "is not available with conv2d, pooling and flatten layers yet" in info.value.message
+    assert info.value.line is not None
+    assert parse_problem(CONV + "format: 2\noptimizer: sgd\n").plain_descent

@@ -238,3 +238,15 @@ def test_each_mistake_on_images_is_diagnosed_by_its_id(index):
             assert (j.verdict, j.diagnosis and j.diagnosis.id) == ("wrong", first), (q.key, value)
             checked.add(first)
     assert checked  # each problem shows some mistakes
+
+
+def test_a_later_step_of_an_image_problem(invoke):
+    from tutor.engine.step import train
+
+    _, history = train(solve(PROBLEMS / "cnn-4x4.yaml").problem, 3)
+    result = invoke("solve", "problems/cnn-4x4.yaml", "--format", "plain", "--steps", "3", "--show-step", "2")
+    assert result.exit_code == 0, result.output
+    summary = result.stdout.split("Summary")[1]
+    assert f"L before the update: {history[1]:.6g}" in summary and f"L after the update:  {history[2]:.6g}" in summary
+    data = json.loads(invoke("solve", "problems/cnn-4x4.yaml", "--format", "json", "--steps", "3").stdout)
+    assert [sorted(layer) for layer in data["final"]["layers"]] == [["biases", "weights"], [], [], ["biases", "weights"]]

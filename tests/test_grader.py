@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PROBLEMS
+from tests.optimizer_cases import OPTIMIZER_MISTAKE_CASES, optimizer_problem_text
 from tutor.errors import ProblemError, UserError
 from tutor.teach.sheets import SheetError, compose_sheet, simple_entries
 from tutor.teach.grader import Asked, Grader, asked_quantities, select, settings_for, template_text
@@ -288,7 +289,18 @@ MISTAKE_SHEETS = {
 def test_every_catalogued_mistake_has_a_sheet():
     from tests.test_conv_trace import CONV_MISTAKE_SHEETS  # the mistakes of layers on images
 
-    assert set(MISTAKE_SHEETS) | set(CONV_MISTAKE_SHEETS) == {m.id for m in CATALOGUE}
+    assert set(MISTAKE_SHEETS) | set(OPTIMIZER_MISTAKE_CASES) | set(CONV_MISTAKE_SHEETS) == {m.id for m in CATALOGUE}
+
+
+@pytest.mark.parametrize("mistake", sorted(OPTIMIZER_MISTAKE_CASES))
+def test_each_optimizer_mistake_is_diagnosed_in_a_sheet(mistake):
+    _, name, value = OPTIMIZER_MISTAKE_CASES[mistake]
+    trace = solve(parse_problem(optimizer_problem_text(mistake), source="mazur-optimizer.yaml"))
+    result = Grader(trace).grade_text(f"'{name}': {value!r}\n")
+    (row,) = [r for r in result.results if r.verdict != "missing"]
+    assert row.verdict == "wrong"
+    assert row.diagnosis is not None and row.diagnosis.id == mistake
+    assert row.diagnosis.explanation
 
 
 def assert_diagnosed(trace, name: str, value: float, mistake: str) -> None:

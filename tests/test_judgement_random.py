@@ -9,6 +9,7 @@ independent implementation by the engine tests).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.netgen import random_spec, to_problem
+from tutor.model.optimizers import make_optimizer
 from tutor.solver import solve
 from tutor.teach.judge import Answer, Judge, Tolerance, old_value
 from tutor.teach.mistakes import CATALOGUE
@@ -33,12 +35,29 @@ NETWORKS = [
 ]
 
 
-@pytest.fixture(scope="module", params=range(len(NETWORKS)), ids=[f"{n[0][0]}-{n[1]}" for n in NETWORKS])
+#: Some of those networks again with an optimizer: (index into NETWORKS, the optimizer's spec).
+OPTIMIZED = [
+    (0, {"name": "adam", "eps": 0.01}),
+    (1, {"name": "adagrad", "eps": 0.01}),
+    (0, {"name": "momentum", "momentum": 0.9}),
+    (5, {"name": "rmsprop", "alpha": 0.9, "eps": 0.01, "weight_decay": 0.1}),
+]
+CASES = [(n, None) for n in range(len(NETWORKS))] + OPTIMIZED
+
+
+def network_trace(index: int, optimizer: dict | None = None):
+    """The trace of random network `index` (the same numbers each run), with an optimizer if given."""
+    activations, loss, sizes, rate = NETWORKS[index]
+    rng = np.random.default_rng(1000 + index)
+    problem = to_problem(random_spec(rng, activations=activations, loss=loss, samples=1, batch=False, sizes=sizes,
+                                     learning_rate=rate))
+    return solve(problem if optimizer is None else replace(problem, optimizer=make_optimizer(optimizer)))
+
+
+@pytest.fixture(scope="module", params=CASES,
+                ids=[f"{NETWORKS[n][0][0]}-{NETWORKS[n][1]}" + (f"-{o['name']}" if o else "") for n, o in CASES])
 def trace(request):
-    activations, loss, sizes, rate = NETWORKS[request.param]
-    rng = np.random.default_rng(1000 + request.param)
-    return solve(to_problem(random_spec(rng, activations=activations, loss=loss, samples=1, batch=False,
-                                        sizes=sizes, learning_rate=rate)))
+    return network_trace(*request.param)
 
 
 def full(value: float) -> str:
@@ -149,10 +168,7 @@ def test_every_mistake_is_met_by_some_network():
     from tests.test_conv_trace import image_traces  # the mistakes of layers on images need images
 
     found: set[str] = set()
-    traces = [solve(to_problem(random_spec(np.random.default_rng(1000 + index), activations=activations, loss=loss,
-                                           samples=1, batch=False, sizes=sizes, learning_rate=rate)))
-              for index, (activations, loss, sizes, rate) in enumerate(NETWORKS)]
-    for trace in traces + image_traces():
+    for trace in [network_trace(*case) for case in CASES] + image_traces():
         truth = Judge(trace).true_values
         for q in trace:
             for mistake in CATALOGUE:

@@ -686,16 +686,17 @@ def test_update_biases_must_be_true_or_false(written, got):
     check(error(text), (BASE.count("\n") + 1, 16), "update_biases", f"expected true or false, got {got}")
 
 
-@pytest.mark.parametrize("written", ["2", "0", "'1'", "true"])
+@pytest.mark.parametrize("written", ["3", "0", "'1'", "true", "2.0"])
 def test_unsupported_format(written):
     text = f"format: {written}\n" + BASE
     e = error(text)
-    check(e, (1, 9), "format", None, "unsupported format version", "this version reads format 1")
-    assert error("format: 2\n" + BASE).message == "unsupported format version 2; this version reads format 1"
+    check(e, (1, 9), "format", None, "unsupported format version", "this version reads formats 1 and 2")
+    assert error("format: 3\n" + BASE).message == "unsupported format version 3; this version reads formats 1 and 2"
 
 
-def test_format_one_is_accepted():
+def test_formats_one_and_two_are_accepted():
     assert problem("format: 1\n" + BASE).shape == (2, 2, 2)
+    assert problem("format: 2\n" + BASE).optimizer.name == "sgd"
 
 
 def test_name_must_be_text():

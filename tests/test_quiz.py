@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.optimizer_cases import OPTIMIZER_MISTAKE_CASES, optimizer_problem_text
 
 MAZUR = "problems/mazur-2-2-2.yaml"
 EX02 = "problems/ex02-3-3-2-2.yaml"
@@ -259,7 +260,19 @@ def test_each_mistake_is_diagnosed(invoke, db, tmp_path, mistake, problem, name,
 def test_every_catalogued_mistake_has_a_prompt_test():
     from tutor.teach.mistakes import CATALOGUE
 
-    assert {m.id for m in CATALOGUE} == {d[0] for d in DIAGNOSES}
+    assert {m.id for m in CATALOGUE} == {d[0] for d in DIAGNOSES} | set(OPTIMIZER_MISTAKE_CASES)
+
+
+@pytest.mark.parametrize("mistake", sorted(OPTIMIZER_MISTAKE_CASES))
+def test_each_optimizer_mistake_is_diagnosed_at_the_prompt(invoke, db, tmp_path, mistake):
+    _, name, wrong = OPTIMIZER_MISTAKE_CASES[mistake]
+    problem = tmp_path / "mazur-optimizer.yaml"
+    problem.write_text(optimizer_problem_text(mistake))
+    result = invoke("quiz", str(problem), "--only", name, "--db", str(db), input=lines(num(wrong), "reveal"))
+    assert result.exit_code == 0, result.output
+    assert "Looks like: " in result.stdout and f"[{mistake}]" in result.stdout
+    (row,) = rows(db)
+    assert (row["verdict"], row["diagnosis"]) == ("wrong", mistake)
 
 
 # -- follow-through, hints, skip, reveal, quit ----------------------------------------------------------

@@ -156,6 +156,10 @@ def solve(
     steps: Annotated[Optional[int], typer.Option(
         "--steps", metavar="N", min=1, help="Run this many gradient-descent steps: the loss history, and the full "
                                "trace of the first step.")] = None,
+    show_step: Annotated[Optional[int], typer.Option(
+        "--show-step", min=1, metavar="K",
+        help="Show step K of the run in full instead of the first, with the parameters and optimizer "
+             "state the earlier steps left (K is at most --steps; alone it runs K steps).")] = None,
     every: Annotated[Optional[int], typer.Option(
         "--every", metavar="K", min=1, help="With --steps: show the loss after every K-th update (and the "
                                             "last), instead of the first and last few.")] = None,
@@ -163,23 +167,25 @@ def solve(
     """Compute and show every number of one forward and backward pass of PROBLEM."""
 
     def action() -> None:
+        from tutor.errors import UserError
         from tutor.problem.bundled import find_problem
         from tutor.problem.loader import load_problem
         from tutor.solver import solve as solve_problem
-
-        from tutor.errors import UserError
         from tutor.trace.keys import split_keys
 
         if every is not None and steps is None:
             raise UserError("--every needs --steps: the loss history is only computed over several steps")
         keys = split_keys(only)
-        trace = solve_problem(load_problem(find_problem(problem)), steps=steps or 1)
+        run_steps = steps or show_step or 1
+        if show_step is not None and show_step > run_steps:
+            raise UserError(f"--show-step must be from 1 to --steps ({run_steps}), got {show_step}")
+        trace = solve_problem(load_problem(find_problem(problem)), steps=run_steps, show=show_step or 1)
         for key in keys:
             trace.resolve(key)  # report a wrong key before printing anything
         if output is OutputFormat.json:
             from tutor.views.json import trace_to_dict, write_trace_json
 
-            history = steps is not None
+            history = steps is not None or show_step is not None
             if keys:
                 import json
 

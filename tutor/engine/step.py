@@ -5,7 +5,8 @@ Conventions (documented in docs/engine.md):
   for a dense layer, row j of the weights holds the weights into neuron j: net = out_prev @ W.T + b;
 - for a batch, a sample's delta is the derivative of *that sample's* loss (dZ = P - Y in the matrix
   view), and the batch's gradients are the mean over samples (`Layer.backward`): dW = dZ.T @ A_prev / m;
-- every gradient is taken with the weights the step started with; updates come last (`update`);
+- every gradient is taken with the weights the step started with; updates come last, by the problem's
+  optimizer with its state carried from step to step (`tutor.engine.update.Updater`);
 - delta = dL/dout * dout/dnet (the activation's `backward`), except where the loss has a closed form
   with the output activation: softmax + cross-entropy fused (`Loss.fuses_with`), and a sigmoid output
   under bce or cross_entropy that rounded to exactly 0 or 1 (possible only inside `train`), where the
@@ -14,9 +15,8 @@ Conventions (documented in docs/engine.md):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
 
 import numpy as np
 
@@ -25,7 +25,8 @@ from tutor.model.activations import Activation
 from tutor.model.activations.linear import Linear
 from tutor.model.layers import Layer, build_layer
 from tutor.model.losses import Loss
-from tutor.problem.validated import Problem
+from tutor.engine.update import Updater
+from tutor.problem.validated import LayerState, Problem
 
 Params = dict[str, np.ndarray]
 _IDENTITY = Linear()
@@ -49,6 +50,9 @@ class LayerStep:
     biases: np.ndarray  # parameters as the step started: (n,) or (1,) for a shared bias
     new_weights: np.ndarray
     new_biases: np.ndarray
+    #: For each updated parameter ("weights", "biases"), every quantity of the optimizer's step on it as an
+    #: array shaped like the parameter (the state it started from as "m_prev", ...), with "lr" and "t".
+    update_values: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: dL_s/d(the layer's inputs), in the inputs' shape (for images: channels first).
     dloss_dinput: np.ndarray | None = None
 
@@ -73,6 +77,11 @@ def loss_view(output: np.ndarray) -> np.ndarray:
     return output.reshape(output.shape[0], -1)
 
 
+def parameters_after(step: Step) -> list[Params]:
+    """Each layer's parameters after a step (none for a pooling or flatten layer)."""
+    return [{"weights": ls.new_weights, "biases": ls.new_biases} if ls.weights.size else {} for ls in step.layers]
+
+
 def network(problem: Problem) -> list[Layer]:
     """The problem's layers as objects that compute their forward and backward passes."""
     return [build_layer(spec) for spec in problem.layers]
@@ -88,15 +97,6 @@ def bias_parameters(problem: Problem) -> list[np.ndarray]:
     return [layer.parameters()["biases"] for layer in network(problem)]
 
 
-def update(params: Params, grads: Mapping[str, np.ndarray], rate: float, frozen: frozenset[str] = frozenset()) -> Params:
-    """Plain gradient descent, w - rate * grad, for every parameter except the frozen ones."""
-    new = dict(params)
-    for name, value in params.items():
-        if name not in frozen:
-            new[name] = value - rate * grads[name]
-    return new
-
-
 def frozen_parameters(problem: Problem) -> frozenset[str]:
     """Parameters the problem keeps fixed: the biases when `update_biases` is false."""
     return frozenset() if problem.update_biases else frozenset({"biases"})
@@ -105,22 +105,65 @@ def frozen_parameters(problem: Problem) -> frozenset[str]:
 def run_step(problem: Problem) -> Step:
     """Forward pass, loss, backward pass and update, from the problem's own parameters."""
     layers = network(problem)
-    return _step(problem, layers, [layer.parameters() for layer in layers])
+    updater = Updater(problem, frozen_parameters(problem))
+    return _step(problem, layers, [layer.parameters() for layer in layers], updater)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Several steps: one of them in full, the loss history and the parameters after the last step."""
+
+    problem: Problem  # the problem as it stands at the shown step: its parameters, t and optimizer state
+    step: Step  # the shown step, in full
+    history: np.ndarray  # the loss before each update and after the last
+    final: list[Params]  # each layer's parameters after the last step
+
+
+def run(problem: Problem, steps: int, show: int = 1) -> Run:
+    """`steps` steps of the problem's optimizer, carrying its state; step `show` (1-based) in full."""
+    if not 1 <= show <= max(steps, 1):
+        raise ValueError(f"the step to show must be from 1 to {max(steps, 1)}, got {show}")
+    layers = network(problem)
+    updater = Updater(problem, frozen_parameters(problem))
+    params = [layer.parameters() for layer in layers]
+    history = np.empty(steps + 1)
+    fast = _fast_stepper(problem, layers, updater)
+    shown: tuple[Problem, Step] | None = None
+    for k in range(1, max(steps, 1) + 1):
+        if k == show:
+            at = problem_at(problem, params, updater)
+            full = _step(problem, layers, params, updater)
+            shown = (at, full)
+            history[k - 1] = full.loss
+            params = parameters_after(full)
+        else:
+            history[k - 1], params = fast(params)
+        updater.advance()
+    assert shown is not None
+    history[steps] = forward_loss(problem, layers, params) if steps else shown[1].loss
+    return Run(shown[0], shown[1], history[: steps + 1], params)
 
 
 def train(problem: Problem, steps: int) -> tuple[Step, np.ndarray]:
-    """`steps` gradient-descent steps: the first step in full, and the loss before each update and after the last."""
-    layers = network(problem)
-    first = _step(problem, layers, [layer.parameters() for layer in layers])
-    history = np.empty(steps + 1)
-    history[0] = first.loss
-    params = [{"weights": ls.new_weights, "biases": ls.new_biases} if layer.parameters() else {}
-              for ls, layer in zip(first.layers, layers)]
-    step = _fast_stepper(problem, layers)
-    for k in range(1, steps):
-        history[k], params = step(params)
-    history[steps] = forward_loss(problem, layers, params) if steps else first.loss
-    return first, history[: steps + 1]
+    """`steps` steps: the first step in full, and the loss before each update and after the last."""
+    result = run(problem, steps)
+    return result.step, result.history
+
+
+def problem_at(problem: Problem, params: list[Params], updater: Updater) -> Problem:
+    """The problem as it stands before the updater's current step: its parameters, step number and state."""
+    layers = tuple(
+        replace(spec, weights=p["weights"], biases=np.full(spec.size, p["biases"][0]) if spec.shared_bias
+                else p["biases"]) if p else spec
+        for spec, p in zip(problem.layers, params)
+    )
+    states = [updater.state_of(index) for index in range(len(layers))]
+    state: tuple[LayerState, ...] | None = None
+    if all(s is not None for s in states) and updater.optimizer.state_names:
+        state = tuple({name: dict(values) for name, values in s.items()} for s in states)  # type: ignore[union-attr]
+    elif updater.t == problem.first_step:
+        state = problem.optimizer_state
+    return replace(problem, layers=layers, first_step=updater.t, optimizer_state=state)
 
 
 def forward_loss(problem: Problem, layers: list[Layer], params: list[Params]) -> float:
@@ -131,7 +174,7 @@ def forward_loss(problem: Problem, layers: list[Layer], params: list[Params]) ->
     return float(np.mean(problem.loss.value(loss_view(out), problem.targets)))
 
 
-def _step(problem: Problem, layers: list[Layer], params: list[Params]) -> Step:
+def _step(problem: Problem, layers: list[Layer], params: list[Params], updater: Updater) -> Step:
     inputs, nets, outs, caches = _forward(problem, layers, params)
     targets = problem.targets
     output = loss_view(outs[-1])
@@ -140,7 +183,6 @@ def _step(problem: Problem, layers: list[Layer], params: list[Params]) -> Step:
     sample_losses = shares.sum(axis=1)
     grad = problem.loss.gradient(output, targets).reshape(outs[-1].shape)
     rules = delta_rules(problem, layers)
-    rate, frozen = problem.learning_rate, frozen_parameters(problem)
     steps: list[LayerStep] = []
     for index in range(len(layers) - 1, -1, -1):
         activation = activation_of(layers[index])
@@ -148,12 +190,12 @@ def _step(problem: Problem, layers: list[Layer], params: list[Params]) -> Step:
         dout_dnet = activation.derivative(net, out) if activation.elementwise else None
         delta = rules[index](net, out, grad)
         dx, grads = layers[index].backward(delta, caches[index])
-        new = update(p, grads, rate, frozen)
+        new, values = updater.update_traced(index, p, grads)
         steps.append(LayerStep(
             inputs=inputs[index], net=net, out=out, dloss_dout=grad, dout_dnet=dout_dnet, delta=delta,
             grad_weights=grads.get("weights", _NONE), grad_biases=grads.get("biases", _NONE),
-            weights=p.get("weights", _NONE), biases=p.get("biases", _NONE),
-            new_weights=new.get("weights", _NONE), new_biases=new.get("biases", _NONE), dloss_dinput=dx,
+            weights=p.get("weights", _NONE), biases=p.get("biases", _NONE), new_weights=new.get("weights", _NONE),
+            new_biases=new.get("biases", _NONE), update_values=values, dloss_dinput=dx,
         ))
         grad = dx
     steps.reverse()
@@ -201,7 +243,7 @@ def _output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) 
     return guarded
 
 
-def _fast_stepper(problem: Problem, layers: list[Layer]):
+def _fast_stepper(problem: Problem, layers: list[Layer], updater: Updater):
     """A function (parameters) -> (loss, new parameters): the inner loop of `train`.
 
     The same arithmetic as `_step`, with everything that does not change between steps looked up once,
@@ -213,7 +255,7 @@ def _fast_stepper(problem: Problem, layers: list[Layer]):
     x, targets = problem.inputs, problem.targets
     shares, gradient = problem.loss.shares, problem.loss.gradient
     m = problem.samples
-    rate, frozen = problem.learning_rate, frozen_parameters(problem)
+    update = updater.update
 
     def step(params: list[Params]) -> tuple[float, list[Params]]:
         out = x
@@ -228,7 +270,7 @@ def _fast_stepper(problem: Problem, layers: list[Layer]):
         for index, backward, rule in backwards:
             net, out, cache = saved[index]
             grad, grads = backward(rule(net, out, grad), cache)
-            new[index] = update(params[index], grads, rate, frozen)
+            new[index] = update(index, params[index], grads)
         return loss, new
 
     return step

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tutor.errors import UserError
 
+#: What follows a bundled problem's name in its file name: its shape, e.g. ``-2-2-2``.
+_SHAPE = re.compile(r"(?:-[0-9]+)+")
 #: Former names of bundled problems, still accepted.
 ALIASES = {"ex02-3-3-2": "ex02-3-3-2-2"}
 
@@ -25,7 +28,8 @@ def bundled_problems() -> list[Path]:
 
 def find_problem(name: str) -> Path:
     """A problem file: `name` as a path if it exists, else a bundled problem named by its stem (or a former
-    name, see ALIASES) or a unique prefix."""
+    name, see ALIASES), by its name without the shape (``mazur`` for ``mazur-2-2-2``, beside
+    ``mazur-adam-2-2-2``; ``mazur-adam`` for that one) or by a unique prefix."""
     path = Path(name)
     if path.exists() or path.suffix in (".yaml", ".yml") or "/" in name or "\\" in name:
         return path
@@ -35,6 +39,9 @@ def find_problem(name: str) -> Path:
     if exact:
         return exact[0]
     prefixed = [p for p in candidates if p.stem.startswith(name)]
+    shaped = [p for p in prefixed if _SHAPE.fullmatch(p.stem[len(name):])]
+    if len(shaped) == 1:
+        return shaped[0]
     if len(prefixed) == 1:
         return prefixed[0]
     if len(prefixed) > 1:

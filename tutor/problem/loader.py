@@ -1,4 +1,4 @@
-"""Read a problem file (format version 1) into a validated `Problem`.
+"""Read a problem file (format version 1 or 2) into a validated `Problem`.
 
 Every mistake raises `ProblemError` naming the file, the line and column, and the field, e.g.
 ``hw.yaml:7:5: layers[1].weights: expected 2 rows (one per neuron) of 3 numbers (one per input of the
@@ -16,14 +16,25 @@ import numpy as np
 from tutor.model.activations import ACTIVATIONS, Activation
 from tutor.errors import ProblemError, UserError, closest, plural
 from tutor.model.losses import LOSSES, Loss
-from tutor.problem.images import check_notation, is_image_problem, read_image, read_image_targets, read_layers
-from tutor.problem.validated import FORMAT_VERSION, Grading, Layer, Notation, Problem, content_hash
+from tutor.model.optimizers import make_optimizer
+from tutor.model.optimizers.base import Optimizer
+from tutor.model.options import SpecError
+from tutor.model.schedules import Schedule, make_schedule
+from tutor.problem.images import check_notation, check_plain_descent, is_image_problem, read_image, \
+    read_image_targets, read_layers
+from tutor.problem.validated import (
+    FORMAT_VERSION, FORMAT_VERSIONS, Grading, Layer, LayerState, Notation, Problem, content_hash,
+)
 from tutor.problem.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
 
 TOP_KEYS = (
     "format", "name", "description", "source", "inputs", "targets", "labels", "layers", "loss",
     "learning_rate", "update_biases", "notation", "ask", "grading",
+    "optimizer", "weight_decay", "l1", "schedule", "optimizer_state",
 )
+#: Keys that need format 2 (a file that says `format: 1` may not use them).
+FORMAT_2_KEYS = ("optimizer", "weight_decay", "l1", "schedule", "optimizer_state")
+OPTIMIZER_STATE_KEYS = ("t", "layers")
 REQUIRED_KEYS = ("inputs", "layers", "loss", "learning_rate")
 LAYER_KEYS = ("weights", "biases", "activation")
 NOTATION_KEYS = ("inputs", "neurons", "weights", "biases", "out", "loss")
@@ -206,10 +217,15 @@ class _Reader:
         data = self.mapping(data, [], "a problem")
         self.check_keys(data, [], TOP_KEYS, REQUIRED_KEYS)
         version = data.get("format", FORMAT_VERSION)
-        if version != FORMAT_VERSION or isinstance(version, bool):
-            self.fail(["format"], f"unsupported format version {_shown(version)}; this version reads format "
-                                  f"{FORMAT_VERSION}")
+        if version not in FORMAT_VERSIONS or isinstance(version, (bool, float)):
+            self.fail(["format"], f"unsupported format version {_shown(version)}; this version reads formats "
+                                  f"{' and '.join(str(v) for v in FORMAT_VERSIONS)}")
+        for key in FORMAT_2_KEYS:
+            if version == 1 and key in data:
+                self.fail([], f"'{key}' needs format 2 (write 'format: 2' or leave 'format' out)", key=key)
         image = is_image_problem(self, data)
+        if image:
+            check_plain_descent(self, data, FORMAT_2_KEYS)
         inputs, batch = (read_image(self, data["inputs"]), False) if image else self.inputs(data["inputs"])
         layers = self.image_layers(data["layers"], inputs) if image else self.layers(data["layers"], inputs.shape[1])
         loss = self.loss(data["loss"])
@@ -235,13 +251,117 @@ class _Reader:
                     data.get(key) is not None}
         ask = self.ask(data["ask"]) if data.get("ask") is not None else None
         grading = self.grading(data["grading"]) if data.get("grading") is not None else Grading()
+        optimizer = self.optimizer(data)
+        schedule = self.schedule(data["schedule"]) if data.get("schedule") is not None else make_schedule(None)
+        first_step, state = 1, None
+        if data.get("optimizer_state") is not None:
+            first_step, state = self.optimizer_state(data["optimizer_state"], optimizer, layers, update_biases)
         return Problem(
             inputs=inputs, targets=targets, batch=batch, layers=layers, loss=loss, learning_rate=learning_rate,
             update_biases=update_biases, notation=notation, name=optional.get("name") or _stem(self.source),
             source=optional.get("source"), description=optional.get("description"), labels=labels,
             path=None if self.source.startswith("<") else self.source, content_hash=content_hash(self.text),
-            ask=ask, grading=grading,
+            ask=ask, grading=grading, optimizer=optimizer, schedule=schedule, first_step=first_step,
+            optimizer_state=state,
         )
+
+    # -- the update rule (format 2) -------------------------------------------------------------------
+
+    def optimizer(self, data: dict) -> Optimizer:
+        """`optimizer` (a name or a mapping of name and options), with the top-level weight_decay and l1."""
+        value = data.get("optimizer", "sgd")
+        if value is None or isinstance(value, str):
+            spec: dict = {"name": value}
+        elif isinstance(value, dict):
+            spec = dict(value)
+        else:
+            self.fail(["optimizer"], f"expected an optimizer's name, or a mapping with its name and options, got "
+                                     f"{describe_value(value)}")
+        for key in ("weight_decay", "l1"):
+            if key in data:
+                if key in spec:
+                    self.fail([], f"'{key}' is given twice, here and inside optimizer; give it once", key=key)
+                spec[key] = data[key]
+        try:
+            return make_optimizer(spec)
+        except SpecError as error:
+            where = [error.key] if error.key in ("weight_decay", "l1") and error.key in data else ["optimizer"]
+            self.spec_failure(where, error, nested=not isinstance(value, (str, type(None))))
+
+    def schedule(self, value: Any) -> Schedule:
+        """`schedule`: a name, or a mapping of name and options."""
+        try:
+            return make_schedule(value)
+        except SpecError as error:
+            self.spec_failure(["schedule"], error, nested=isinstance(value, dict))
+
+    def spec_failure(self, path: FieldPath, error: SpecError, *, nested: bool) -> NoReturn:
+        """A located message for a bad optimizer or schedule option: at the key, or at its value."""
+        if error.key is None or not nested or path[-1] == error.key:
+            self.fail(path, error.message)
+        if error.unknown:
+            self.fail(path, error.message, key=error.key)
+        self.fail([*path, error.key], error.message)
+
+    def optimizer_state(self, value: Any, optimizer: Optimizer, layers: tuple[Layer, ...],
+                        update_biases: bool) -> tuple[int, tuple[LayerState, ...] | None]:
+        """`optimizer_state`: the step number t of the problem's step and the state it starts from."""
+        path: list[str | int] = ["optimizer_state"]
+        value = self.mapping(value, path, "the optimizer's state (t and layers)")
+        self.check_keys(value, path, OPTIMIZER_STATE_KEYS, ("t",))
+        t = value["t"]
+        if type(t) is not int or t < 1:
+            self.fail([*path, "t"], f"expected the number of the problem's step (a whole number from 1), got "
+                                    f"{describe_value(t)}")
+        names = optimizer.state_names
+        if "layers" not in value:
+            if names and t > 1:
+                self.fail(path, f"missing key 'layers': step {t} of {optimizer.name} starts from the state the "
+                                f"earlier steps left ({', '.join(names)} for every parameter)")
+            return t, None
+        if not names:
+            self.fail([*path, "layers"], f"{optimizer.name} keeps no state; leave 'layers' out")
+        entries = value["layers"]
+        if not isinstance(entries, list) or len(entries) != len(layers):
+            got = len(entries) if isinstance(entries, list) else describe_value(entries)
+            self.fail([*path, "layers"], f"expected {len(layers)} entries (one per layer), got {got}")
+        return t, tuple(self.layer_state(entry, [*path, "layers", l], optimizer, layer, update_biases)
+                        for l, (entry, layer) in enumerate(zip(entries, layers)))
+
+    def layer_state(self, entry: Any, path: FieldPath, optimizer: Optimizer, layer: Layer,
+                    update_biases: bool) -> LayerState:
+        """One layer's state: for weights (and biases, when they are updated) each state entry's values."""
+        parts = ("weights", "biases") if update_biases else ("weights",)
+        entry = self.mapping(entry, path, f"a layer's state ({' and '.join(parts)})")
+        if not update_biases and "biases" in entry:
+            self.fail(path, "the biases are not updated (update_biases: false), so they have no state",
+                      key="biases")
+        self.check_keys(entry, path, parts, parts)
+        names = optimizer.state_names
+        state: LayerState = {}
+        for part in parts:
+            where = [*path, part]
+            given = self.mapping(entry[part], where, f"the state of the {part} ({', '.join(names)})")
+            self.check_keys(given, where, names, names)
+            arrays = {}
+            for name in names:
+                if part == "weights":
+                    array = self.matrix(given[name], [*where, name], layer.fan_in, "one per neuron",
+                                        "one per input of the layer", one_row_hint="one neuron")
+                    if array.shape != layer.weights.shape:
+                        self.fail([*where, name], f"expected {plural(layer.size, 'row')} (one per neuron), got "
+                                                  f"{array.shape[0]}")
+                elif layer.shared_bias:
+                    array = np.array([self.number(given[name], [*where, name], "a single number (the bias is "
+                                                                                "shared)")])
+                else:
+                    array = self.vector(given[name], [*where, name], layer.size, "one per neuron")
+                if name in optimizer.squares and (array < 0).any():
+                    self.fail([*where, name], f"{name} is a mean or sum of squares and cannot be negative, got "
+                                              f"{array[array < 0][0]:g}")
+                arrays[name] = array
+            state[part] = arrays
+        return state
 
     # -- grading ----------------------------------------------------------------------------------
 

@@ -16,8 +16,16 @@ import numpy as np
 
 from tutor.model.activations import Activation
 from tutor.model.losses import Loss
+from tutor.model.optimizers import make_optimizer
+from tutor.model.optimizers.base import Optimizer
+from tutor.model.schedules import Schedule, make_schedule
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The versions this version reads: format 1 (plain gradient descent) and format 2 (optimizers, schedules).
+FORMAT_VERSIONS = (1, 2)
+
+#: A layer's optimizer state: for "weights" and "biases", each state entry (e.g. "m", "v") as an array.
+LayerState = dict[str, dict[str, np.ndarray]]
 
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
@@ -183,6 +191,25 @@ class Problem:
     #: points, in file order; None: every quantity, one point each. Checked against a trace by the grader.
     ask: tuple[tuple[str, float], ...] | None = None
     grading: Grading = Grading()
+    #: The update rule (with its weight_decay and l1); plain gradient descent unless the file names one.
+    optimizer: Optimizer = field(default_factory=lambda: make_optimizer(None))
+    #: The learning rate of each epoch; `learning_rate` is its initial rate lr0.
+    schedule: Schedule = field(default_factory=lambda: make_schedule(None))
+    #: The number t (1-based) of the problem's step: above 1 when the file gives the state it starts from.
+    first_step: int = 1
+    #: Per layer, the optimizer state the step starts from; None: the optimizer's initial state (zeros).
+    optimizer_state: tuple[LayerState, ...] | None = None
+
+    @property
+    def step_rate(self) -> float:
+        """The learning rate of the problem's step: the schedule's rate at epoch first_step - 1."""
+        return self.schedule.rate(self.learning_rate, self.first_step - 1)
+
+    @property
+    def plain_descent(self) -> bool:
+        """Whether the update is format 1's: plain gradient descent at a constant rate, nothing else."""
+        return (self.optimizer.name == "sgd" and not self.optimizer.regularised and self.schedule.name == "constant"
+                and self.first_step == 1)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -210,7 +237,12 @@ class Problem:
         acts = "/".join(layer.describe() if isinstance(layer, ImageLayer) else layer.activation.describe()
                         for layer in self.layers)
         samples = f"batch of {self.samples}" if self.batch else "1 sample"
-        return f"{self.shape_text} {acts}, {self.loss.name}, {samples}, learning rate {self.learning_rate:g}"
+        line = f"{self.shape_text} {acts}, {self.loss.name}, {samples}, learning rate {self.learning_rate:g}"
+        if not self.plain_descent:
+            line += f", {self.optimizer.describe()}"
+            line += f", {self.schedule.describe()}" if self.schedule.name != "constant" else ""
+            line += f", from step {self.first_step}" if self.first_step > 1 else ""
+        return line
 
 
 def content_hash(text: str) -> str:

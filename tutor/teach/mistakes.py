@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+import numpy as np
+
 from tutor.model.activations import ACTIVATIONS
 from tutor.model.layers import LAYERS
 from tutor.model.losses import LOSSES
+from tutor.model.optimizers.base import MISTAKES as OPTIMIZER_MISTAKES
 from tutor.trace.trace import Quantity, Trace
 
 World = Mapping[str, float]
@@ -125,12 +128,38 @@ def _layer_rule(mistake_id: str) -> Rule:
     return rule
 
 
+def _optimizer_rule(mistake_id: str) -> Rule:
+    """A mistake owned by optimizers: the problem's optimizer's own version of it, on the quantity it concerns."""
+
+    def rule(trace: Trace, q: Quantity, world: World) -> list[float]:
+        if not q.kind.startswith("opt_") and q.kind not in ("new_weight", "new_bias"):
+            return []
+        name = q.kind[4:] if q.kind.startswith("opt_") else "new"
+        owned = [m for m in trace.problem.optimizer.mistakes() if m.id == mistake_id and m.rule == name]
+        if not owned:
+            return []
+        given = trace.update_inputs(q)
+        found: list[float] = []
+        for mistake in owned:
+            values = [world[v] if isinstance(v, str) else v for v in (given[n] for n in mistake.inputs)]
+            with np.errstate(invalid="ignore", divide="ignore"):  # a student's negative v: the root is nan
+                found.extend(float(value) for value in mistake.wrong(*values))
+        return found
+
+    return rule
+
+
+def _plain_update(trace: Trace) -> bool:
+    """Whether the update is new = old - eta * gradient, with nothing in between (plain sgd)."""
+    return len(trace.problem.optimizer.rules) == 1
+
+
 def _update(trace: Trace, q: Quantity, world: World, sign: float, rate: float | None) -> list[float]:
-    if q.kind not in ("new_weight", "new_bias", "filter_new", "filter_bias_new"):
+    if q.kind not in ("new_weight", "new_bias", "filter_new", "filter_bias_new") or not _plain_update(trace):
         return []
     old = q.formula[0].value  # the formula is: old - eta * gradient
     gradient = world[q.depends_on[0]]
-    step = gradient * (trace.problem.learning_rate if rate is None else rate)
+    step = gradient * (trace.problem.step_rate if rate is None else rate)
     return [old + sign * step]
 
 
@@ -143,7 +172,9 @@ def _rate_omitted(trace: Trace, q: Quantity, world: World) -> list[float]:
 
 
 def _not_applied(trace: Trace, q: Quantity, world: World) -> list[float]:
-    return _update(trace, q, world, 0.0, None)
+    if q.kind not in ("new_weight", "new_bias"):
+        return []
+    return [q.formula[0].value]  # every update's formula, an optimizer's too, starts from the old value
 
 
 def _hidden_terms(trace: Trace, q: Quantity, world: World, weight: Callable[[int], float]) -> list[float]:
@@ -160,7 +191,10 @@ def _updated_weights(trace: Trace, q: Quantity, world: World) -> list[float]:
     if not _is_hidden_dloss(trace, q):
         return []
     nxt = trace.problem.layers[q.layer]
-    rate = trace.problem.learning_rate
+    rate = trace.problem.step_rate
+    if not _plain_update(trace):  # the optimizer's new weights, as the key has them
+        return [sum(_hidden_terms(trace, q, world, lambda k: trace[trace.key_for("new_weight", q.layer + 1, k,
+                                                                                  q.j)].value))]
 
     def new_weight(k: int) -> float:
         gradient = _value(trace, world, "grad_weight", q.layer + 1, k, q.j)
@@ -235,5 +269,9 @@ GENERIC: tuple[Mistake, ...] = (
             _index_swapped),
 )
 
-CATALOGUE: tuple[Mistake, ...] = (*_owned_mistakes(), *GENERIC)
+#: The mistakes optimizers own (each optimizer says which of its quantities they concern).
+OPTIMIZER: tuple[Mistake, ...] = tuple(Mistake(mistake_id, explanation, _optimizer_rule(mistake_id))
+                                       for mistake_id, explanation in OPTIMIZER_MISTAKES.items())
+
+CATALOGUE: tuple[Mistake, ...] = (*_owned_mistakes(), *GENERIC, *OPTIMIZER)
 BY_ID: dict[str, Mistake] = {m.id: m for m in CATALOGUE}

@@ -12,6 +12,7 @@ from tutor.problem.validated import Problem
 from tutor.trace.keys import make_key
 from tutor.trace.labels import Labels
 from tutor.trace.quantity import Entry, Part, Quantity, Term, WeightBlock, WeightRow
+from tutor.trace.updates import UpdateBlock, UpdateQuantities, rule_name
 
 #: Formulas with more terms than this are shown with the middle elided.
 MAX_TERMS_SHOWN = 8
@@ -27,6 +28,7 @@ class Builder:
         self.m = problem.samples
         self.L = len(problem.layers)
         self.batch = problem.batch
+        self.updates = UpdateQuantities(problem, step, labels, self.key)
 
     # -- ordering -----------------------------------------------------------------------------------
 
@@ -38,6 +40,8 @@ class Builder:
                 for j in range(1, layer.size + 1):
                     for i in range(1, layer.fan_in + 1):
                         yield (item.kind, item.layer, j, i, None)
+            elif isinstance(item, UpdateBlock):
+                yield from self.updates.weight_entries(item.layer)
             else:
                 yield item
 
@@ -79,10 +83,13 @@ class Builder:
             yield ("grad_bias", l, j, None, None)
 
     def _update_entries(self, l: int) -> Iterator[Entry]:
-        yield WeightBlock("new_weight", l)
+        if self.updates.detailed:  # each weight's optimizer quantities, then its new value
+            yield UpdateBlock(l)
+        else:
+            yield WeightBlock("new_weight", l)
         if self.p.update_biases:
             for j in self._bias_indices(l):
-                yield ("new_bias", l, j, None, None)
+                yield from self.updates.entries(l, j, None)
 
     def _bias_indices(self, l: int) -> list[int | None]:
         layer = self.p.layers[l - 1]
@@ -91,7 +98,12 @@ class Builder:
     def count(self) -> int:
         total = 0
         for item in self.blocks():
-            total += self.p.layers[item.layer - 1].weights.size if isinstance(item, WeightBlock) else 1
+            if isinstance(item, WeightBlock):
+                total += self.p.layers[item.layer - 1].weights.size
+            elif isinstance(item, UpdateBlock):
+                total += self.p.layers[item.layer - 1].weights.size * len(self.updates.rules)
+            else:
+                total += 1
         return total
 
     # -- key, index, value, dependencies ----------------------------------------------------------------
@@ -113,6 +125,8 @@ class Builder:
             if j is not None:
                 return float(step.loss_shares[s, j - 1])
             return step.loss if s is None else float(step.sample_losses[s])
+        if kind.startswith("opt_"):
+            return self.updates.value(rule_name(kind), l, j, i)
         ls = step.layers[l - 1]
         if kind in ("grad_weight", "new_weight"):
             return float((ls.grad_weights if kind == "grad_weight" else ls.new_weights)[j - 1, i - 1])
@@ -158,9 +172,7 @@ class Builder:
         if kind == "grad_bias":
             neurons = self._neurons(l) if j is None else [j]
             return tuple(k("delta", l, q, None, t) for t in range(self.m) for q in neurons)
-        if kind == "new_weight":
-            return (k("grad_weight", l, j, i, None),)
-        return (k("grad_bias", l, j, None, None),)
+        return self.updates.deps(rule_name(kind), l, j, i)  # the update's quantities
 
     def _neurons(self, l: int) -> range:
         return range(1, self.p.layers[l - 1].size + 1)
@@ -171,16 +183,22 @@ class Builder:
             if isinstance(item, dict):
                 yield item
                 continue
+            if isinstance(item, UpdateBlock):
+                for key, kind, j, i, value, deps in self.updates.weight_records(item.layer):
+                    yield {"key": key, "kind": kind, "layer": item.layer, "index": [j, i], "value": value,
+                           "depends_on": deps}
+                continue
             kind, layer = item.kind, item.layer
             for row in self.weight_rows(item):
                 for i, (key, value, deps) in enumerate(zip(row.keys, row.values, row.depends_on), start=1):
                     yield {"key": key, "kind": kind, "layer": layer, "index": [row.j, i], "value": value,
                            "depends_on": list(deps)}
 
-    def record_blocks(self) -> Iterator[dict | "WeightBlock"]:
-        """Records as dicts, except each weight block, which `weight_rows` lists without per-entry calls."""
+    def record_blocks(self) -> Iterator[dict | WeightBlock | UpdateBlock]:
+        """Records as dicts, except each weight block, which `weight_rows` lists without per-entry calls, and
+        each update block, which `updates.weight_records` lists."""
         for item in self.blocks():
-            if isinstance(item, WeightBlock):
+            if isinstance(item, (WeightBlock, UpdateBlock)):
                 yield item
             else:
                 yield {"key": self.key(*item), "kind": item[0], "layer": item[1], "index": list(self.index(*item)),
@@ -215,7 +233,10 @@ class Builder:
 
     def build(self, entry: Entry) -> Quantity:
         kind, l, j, i, s = entry
-        formula, compute, note = getattr(self, f"_{kind}")(l, j, i, s)
+        if kind.startswith("opt_") or kind in ("new_weight", "new_bias"):
+            formula, compute, note = self.updates.formula(rule_name(kind), l, j, i, self._term)
+        else:
+            formula, compute, note = getattr(self, f"_{kind}")(l, j, i, s)
         return Quantity(
             key=self.key(*entry), kind=kind, layer=l, index=self.index(*entry), value=self.value(*entry),
             label=self.labels.of(kind, l, j, i, None if s is None else s + 1),
@@ -341,19 +362,6 @@ class Builder:
         terms = [[self._term("delta", l, q, None, t)] for t in range(self.m) for q in neurons]
         note = "one bias shared by the layer: the sum of its neurons' deltas" if j is None else ""
         return _mean_of(terms, self.m), lambda *d: float(np.sum(d) / self.m), note
-
-    def _new_weight(self, l, j, i, s):
-        old = float(self.step.layers[l - 1].weights[j - 1, i - 1])
-        return self._update(Term(self.labels.weight(l, j, i), old), self._term("grad_weight", l, j, i, None))
-
-    def _new_bias(self, l, j, i, s):
-        old = float(self.step.layers[l - 1].biases[0 if j is None else j - 1])
-        return self._update(Term(self.labels.bias(l, j), old), self._term("grad_bias", l, j, None, None))
-
-    def _update(self, old: Term, grad: Term):
-        rate = self.p.learning_rate
-        parts = [old, " - ", Term("eta", rate), " * ", grad]
-        return parts, lambda g: old.value - rate * g, ""
 
 
 class _LazyTerms(Sequence):

@@ -460,9 +460,10 @@ class ImageBuilder(Builder):
         return _sum([[t] for t in terms], " + "), lambda *d: float(sum(d)), note, tuple(t.key for t in terms)
 
     def _update_formula(self, old: Term, grad_entry: Entry) -> Formula:
+        """new = old - eta * gradient: layers on images take plain gradient descent."""
         grad = Term(self.labels.of(*grad_entry), self.value(*grad_entry), self.key(*grad_entry))
-        parts, compute, note = self._update(old, grad)
-        return parts, compute, note, (grad.key,)
+        rate = self.p.step_rate
+        return [old, " - ", Term("eta", rate), " * ", grad], lambda g: old.value - rate * g, "", (grad.key,)
 
 
 def _sum(groups, separator: str) -> list[Part]:

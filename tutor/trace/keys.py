@@ -7,6 +7,9 @@ Layers and neurons count from 1; `{l}` is the layer, `{j}` the neuron, `{i}` the
 
 A layer with one shared bias has `dL_db{l}` and `new_b{l}`. In a batch, per-sample quantities carry the
 sample after an `@`: `net2_1@3`, `loss@3` (that sample's loss), `loss_2@3`.
+
+An optimizer's intermediate quantities (docs/optimizers.md) are named after the quantity and the
+parameter: `m_w{l}_{j}_{i}`, `v_hat_b{l}_{j}`, `step_w{l}_{j}_{i}`, `g_b{l}` (a shared bias).
 """
 
 from __future__ import annotations
@@ -14,8 +17,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+#: The intermediate quantities optimizers compute on the way to a new value (see tutor.model.optimizers).
+OPTIMIZER_QUANTITIES = ("g", "v", "d", "s", "m", "m_hat", "v_hat", "step")
+#: Their kinds: one per quantity, for a weight or a bias alike (a bias's has no input index i).
+OPTIMIZER_KINDS = tuple(f"opt_{name}" for name in OPTIMIZER_QUANTITIES)
+
 KINDS = (
-    "net", "out", "loss", "dloss_dout", "dout_dnet", "delta", "grad_weight", "grad_bias", "new_weight", "new_bias",
+    "net", "out", "loss", "dloss_dout", "dout_dnet", "delta", "grad_weight", "grad_bias", *OPTIMIZER_KINDS,
+    "new_weight", "new_bias",
     # layers on images (keys in tutor/trace/conv.py)
     "map_net", "map_out", "map_dloss_dout", "map_dout_dnet", "map_delta", "filter_grad", "filter_bias_grad",
     "dloss_dinput", "filter_new", "filter_bias_new",
@@ -26,7 +35,7 @@ SECTIONS = ("forward", "loss", "backward", "updates")
 SECTION_OF_KIND = {
     "net": "forward", "out": "forward", "loss": "loss", "dloss_dout": "backward", "dout_dnet": "backward",
     "delta": "backward", "grad_weight": "backward", "grad_bias": "backward", "new_weight": "updates",
-    "new_bias": "updates",
+    "new_bias": "updates", **{kind: "updates" for kind in OPTIMIZER_KINDS},
     "map_net": "forward", "map_out": "forward", "map_dloss_dout": "backward", "map_dout_dnet": "backward",
     "map_delta": "backward", "filter_grad": "backward", "filter_bias_grad": "backward", "dloss_dinput": "backward",
     "filter_new": "updates", "filter_bias_new": "updates",
@@ -40,6 +49,8 @@ _KIND_OF_PREFIX = {prefix: kind for kind, prefix in _PREFIX.items()}
 
 _KEY = re.compile(
     r"^(?:(?P<loss>loss)(?:_(?P<lj>[1-9][0-9]*))?"
+    r"|(?P<opt>m_hat|v_hat|step|g|v|d|s|m)_(?P<param>w|b)(?P<olayer>[1-9][0-9]*)"
+    r"(?:_(?P<oj>[1-9][0-9]*))?(?:_(?P<oi>[1-9][0-9]*))?"
     r"|(?P<prefix>net|out|dL_dout|dout_dnet|delta|dL_dw|dL_db|new_w|new_b)(?P<layer>[1-9][0-9]*)"
     r"(?:_(?P<j>[1-9][0-9]*))?(?:_(?P<i>[1-9][0-9]*))?)"
     r"(?:@(?P<sample>[1-9][0-9]*))?$"
@@ -62,6 +73,12 @@ def make_key(kind: str, layer: int | None = None, j: int | None = None, i: int |
     """The key of one quantity; `sample` only for per-sample quantities of a batch."""
     if kind == "loss":
         key = "loss" if j is None else f"loss_{j}"
+    elif kind in OPTIMIZER_KINDS:
+        key = f"{kind[4:]}_{'b' if i is None else 'w'}{layer}"
+        if j is not None:
+            key += f"_{j}"
+        if i is not None:
+            key += f"_{i}"
     else:
         key = f"{_PREFIX[kind]}{layer}"
         if j is not None:
@@ -79,6 +96,12 @@ def parse_key(key: str) -> KeyParts | None:
     sample = int(match["sample"]) if match["sample"] else None
     if match["loss"]:
         return KeyParts("loss", None, int(match["lj"]) if match["lj"] else None, None, sample)
+    if match["opt"]:
+        j = int(match["oj"]) if match["oj"] else None
+        i = int(match["oi"]) if match["oi"] else None
+        if sample is not None or (match["param"] == "w") != (i is not None):
+            return None  # a weight has an input index i, a bias has none, and neither a sample
+        return KeyParts(f"opt_{match['opt']}", int(match["olayer"]), j, i, None)
     kind = _KIND_OF_PREFIX[match["prefix"]]
     j = int(match["j"]) if match["j"] else None
     i = int(match["i"]) if match["i"] else None

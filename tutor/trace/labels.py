@@ -72,7 +72,17 @@ class Labels:
             return f"d{self.loss}/d{self.bias(layer, j)}"
         if kind == "new_weight":
             return f"{self.weight(layer, j, i)}+"
+        if kind.startswith("opt_"):
+            return self.optimizer_quantity(kind[4:], layer, j, i)
         return f"{self.bias(layer, j)}+"
+
+    def parameter(self, layer: int, j: int | None, i: int | None) -> str:
+        """A weight's name (with its input i) or a bias's name (without)."""
+        return self.bias(layer, j) if i is None else self.weight(layer, j, i)
+
+    def optimizer_quantity(self, name: str, layer: int, j: int | None, i: int | None) -> str:
+        """An optimizer quantity of one parameter: ``m(w5)``, ``v_hat(b1)``; ``m_prev(w5)`` for its old state."""
+        return f"{name}({self.parameter(layer, j, i)})"
 
 def describe(trace: "Trace", q: Quantity) -> str:
     """What `q` is, in words and the problem's notation: "net input of h1", "w5 after the update".
@@ -109,6 +119,9 @@ def describe(trace: "Trace", q: Quantity) -> str:
         if q.kind == "new_weight":
             return f"{weight} after the update ({source} -> {neuron})"
         return f"gradient of the loss with respect to {weight} ({source} -> {neuron})"
+    if q.kind.startswith("opt_"):
+        rule = trace.problem.optimizer.rule(q.kind[4:])
+        return f"{rule.meaning} for {labels.parameter(q.layer, q.j, q.i)} ({trace.problem.optimizer.name})"
     bias = labels.bias(q.layer, q.j)
     if q.kind == "new_bias":
         return f"{bias} after the update"

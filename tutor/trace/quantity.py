@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, Sequence, Union
 
 from tutor.trace.keys import SECTION_OF_KIND
 
@@ -49,27 +49,38 @@ class Quantity:
 
     def symbolic(self) -> str:
         """The formula in symbols, e.g. ``w5 * out_h1 + w6 * out_h2 + b2``."""
-        return "".join(p if isinstance(p, str) else p.symbol for p in self.formula)
+        return symbolic(self.formula)
 
     def substituted(self, fmt: Callable[[float], str], given: Callable[[float], str] | None = None) -> str:
         """The formula with numbers in place of symbols; a negative number after an operator gets brackets.
 
         `given` formats the numbers given in the problem file (terms without a key), `fmt` the others.
         """
-        out: list[str] = []
-        for part in self.formula:
-            if isinstance(part, Term):
-                text = (given if given is not None and part.key is None else fmt)(part.value)
-                after_operator = bool(out) and out[-1].rstrip()[-1:] in ("*", "/", "+", "-", "^")
-                out.append(operand(text) if after_operator else text)
-            else:
-                out.append(part)
-        return "".join(out)
+        return substituted(self.formula, fmt, given)
+
+
+def symbolic(parts: Sequence[Part]) -> str:
+    """Formula parts in symbols."""
+    return "".join(p if isinstance(p, str) else p.symbol for p in parts)
+
+
+def substituted(parts: Sequence[Part], fmt: Callable[[float], str], given: Callable[[float], str] | None = None) -> str:
+    """Formula parts with numbers in place of symbols (see `Quantity.substituted`)."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, Term):
+            text = (given if given is not None and part.key is None else fmt)(part.value)
+            after_operator = bool(out) and out[-1].rstrip()[-1:] in ("*", "/", "+", "-", "^")
+            out.append(operand(text) if after_operator else text)
+        else:
+            out.append(part)
+    return "".join(out)
 
 
 def operand(text: str) -> str:
     """A number written after an operator: in brackets when negative (``0.5 * (-1)``), the one way everywhere."""
     return f"({text})" if text.startswith("-") else text
+
 
 Entry = tuple  # (kind, layer, j, i, s): s is the 0-based sample, j and i are 1-based
 

@@ -20,6 +20,7 @@ from tutor.trace.builder import Builder
 from tutor.trace.keys import make_key
 from tutor.trace.labels import Labels, describe
 from tutor.trace.quantity import Entry, Part, Quantity, Term, WeightBlock, WeightRow
+from tutor.trace.updates import UpdateBlock, UpdateRecord
 
 __all__ = ["Trace", "QuantityView", "Quantity", "Term", "Part", "WeightBlock", "WeightRow", "describe"]
 
@@ -28,10 +29,15 @@ __all__ = ["Trace", "QuantityView", "Quantity", "Term", "Part", "WeightBlock", "
 class Trace:
     """All quantities of one step, in the order a worked solution computes them."""
 
-    def __init__(self, problem: Problem, step: Step, history: np.ndarray | None = None) -> None:
+    def __init__(self, problem: Problem, step: Step, history: np.ndarray | None = None, *, shown: int = 1,
+                 final: list[dict[str, np.ndarray]] | None = None) -> None:
         self.problem = problem
         self.step = step
         self.history = history
+        #: Which step of `history` this trace shows (1-based): `problem` is the problem as it stands then.
+        self.shown = shown
+        #: Each layer's parameters ("weights", "biases") after the last step of the run, when there was one.
+        self.final = final
         if problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
             from tutor.trace.conv import ImageBuilder, ImageLabels
 
@@ -137,13 +143,25 @@ class Trace:
         """Quantities as plain dicts (key, kind, layer, index, value, depends_on), built without formulas."""
         yield from self._builder.records()
 
-    def record_blocks(self) -> Iterator[dict | "WeightBlock"]:
-        """Like `records`, but each layer's weight gradients (or updates) come as one `WeightBlock`."""
+    def record_blocks(self) -> Iterator[dict | "WeightBlock" | UpdateBlock]:
+        """Like `records`, but each layer's weight gradients (or updates) come as one `WeightBlock`, and an
+        optimizer's quantities of each layer's weights as one `UpdateBlock`."""
         yield from self._builder.record_blocks()
+
+    def update_records(self, block: UpdateBlock) -> Iterator[UpdateRecord]:
+        """The records of an update block: (key, kind, j, i, value, depends_on), weight by weight."""
+        yield from self._builder.updates.weight_records(block.layer)
 
     def weight_rows(self, block: "WeightBlock") -> Iterator["WeightRow"]:
         """The rows (one per neuron) of a block of weight quantities."""
         yield from self._builder.weight_rows(block)
+
+    def update_inputs(self, q: Quantity) -> dict[str, object]:
+        """For an update quantity (opt_*, new_weight, new_bias): each input of its optimizer rule, as the key
+        of a quantity or a given number (the old value, lr, t, the state the step starts from)."""
+        from tutor.trace.updates import rule_name
+
+        return self._builder.updates.inputs(rule_name(q.kind), q.layer, q.j, q.i)
 
     def weight_values(self, kind: str, layer: int) -> np.ndarray:
         """The values of one layer's grad_weight (or new_weight) quantities at once, row j for neuron j."""

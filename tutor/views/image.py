@@ -97,13 +97,13 @@ class ImageSolution:
         lines = side_by_side(narrow(blocks, self.grid_fmt, width), width)
         self.view.sink.write([[(line, "")] for line in lines])
 
-    def render(self) -> None:
+    def render(self, every: int | None = None) -> None:
         self.network()
         self.forward()
         self.view.loss(self.trace)
         self.backward()
         self.view.updates(self.trace)
-        self.summary()
+        self.view.summary(self.trace, every)
 
     def network(self) -> None:
         p, view = self.p, self.view
@@ -219,18 +219,7 @@ class ImageSolution:
             blocks.append((f"= dL/d{source}{where}", total))
             self.grids(blocks)
 
-    def summary(self) -> None:
-        view, trace = self.view, self.trace
-        view.heading("Summary")
-        history, name = trace.history, self.p.notation.loss
-        lines = [f"{name} before the update: {self.fmt(trace.loss)}"]
-        if history is not None and len(history) >= 2:
-            lines.append(f"{name} after the update:  {self.fmt(history[1])}")
-        view.lines("\n".join(lines))
-        if history is not None and len(history) > 2:
-            view.history(history)
 
-
-def image_solution(view: "TextView", trace: "Trace") -> None:
-    """The whole worked solution of a problem with an input image."""
-    ImageSolution(view, trace).render()
+def image_solution(view: "TextView", trace: "Trace", every: int | None = None) -> None:
+    """The whole worked solution of a problem with an input image (`every`: the loss history's spacing)."""
+    ImageSolution(view, trace).render(every)

@@ -14,6 +14,7 @@ from typing import IO, Any, Iterator
 import numpy as np
 
 from tutor.trace.trace import Trace, WeightBlock, WeightRow
+from tutor.trace.updates import UpdateBlock, UpdateRecord
 
 JSON_FORMAT_VERSION = 1
 _QUANTITIES = "\x00quantities\x00"
@@ -84,11 +85,20 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
             "update_biases": problem.update_biases,
         },
         "loss": step.loss,
-        "loss_after_update": float(history[1]) if history is not None and len(history) > 1 else None,
+        "loss_after_update": float(history[trace.shown]) if history is not None and len(history) > trace.shown
+        else None,
         "layers": layers,
     }
+    if not problem.plain_descent:
+        data["optimizer"] = {"name": problem.optimizer.name, "options": dict(problem.optimizer.values),
+                             "schedule": problem.schedule.describe(), "t": problem.first_step,
+                             "learning_rate": problem.step_rate}
     if include_history and history is not None:
         data["history"] = [float(v) for v in history]
+        if trace.final is not None:
+            data["final"] = {"layers": [{"weights": p["weights"].tolist(),
+                                         "biases": _bias_shape(p["biases"], layer.shared_bias)} if p else {}
+                                        for layer, p in zip(problem.layers, trace.final)]}
     return data
 
 
@@ -97,8 +107,19 @@ def _quantity_chunks(trace: Trace) -> Iterator[str]:
         if isinstance(item, WeightBlock):
             for row in trace.weight_rows(item):
                 yield _weight_row_text(item, row)
+        elif isinstance(item, UpdateBlock):
+            yield from _update_texts(item.layer, trace.update_records(item))
         else:
             yield _dumps(item)
+
+
+def _update_texts(layer: int, records: Iterator[UpdateRecord]) -> Iterator[str]:
+    """Update records as JSON text: plain ASCII keys and kinds need no escaping."""
+    sep = '", "'
+    for key, kind, j, i, value, deps in records:
+        depends = f'["{sep.join(deps)}"]' if deps else "[]"
+        yield (f'{{"key": "{key}", "kind": "{kind}", "layer": {layer}, "index": [{j}, {i}], "value": {_number(value)}, '
+               f'"depends_on": {depends}}}')
 
 
 def _weight_row_text(block: WeightBlock, row: WeightRow) -> str:

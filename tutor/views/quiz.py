@@ -29,6 +29,9 @@ KIND_NAMES = {
     "dout_dnet": "activation derivatives",
     "delta": "deltas", "grad_weight": "weight gradients", "grad_bias": "bias gradients",
     "new_weight": "updated weights", "new_bias": "updated biases",
+    "opt_g": "penalised gradients", "opt_v": "velocities and second moments", "opt_d": "Nesterov directions",
+    "opt_s": "Adagrad sums", "opt_m": "first moments", "opt_m_hat": "bias-corrected first moments",
+    "opt_v_hat": "bias-corrected second moments", "opt_step": "optimizer steps",
     "map_net": "feature-map net inputs", "map_out": "feature-map and pooling outputs",
     "map_dloss_dout": "loss derivatives by feature-map output", "map_dout_dnet": "feature-map activation derivatives",
     "map_delta": "feature-map deltas", "filter_grad": "filter gradients", "filter_bias_grad": "filter bias gradients",
@@ -100,6 +103,26 @@ class QuizView(TextView):
 
     # -- before the questions -----------------------------------------------------------------------
 
+    def optimizer_rows(self, trace: Trace) -> list[list]:
+        """The update's givens: the step's rate, the optimizer's options and the state the step starts from."""
+        problem, labels = trace.problem, trace.labels
+        rate = f"eta = {self.step_rate(problem)}"
+        if problem.schedule.name != "constant":
+            rate += (f" (epoch {problem.first_step - 1} of {problem.schedule.describe()}, eta0 = "
+                     f"{self.given(problem.learning_rate)})")
+        options = ", ".join(f"{k} = {v if isinstance(v, str) else self.given(v)}"
+                            for k, v in problem.optimizer.values.items())
+        rows = [[cell("learning rate"), cell(rate)],
+                [cell("optimizer"), cell(f"{problem.optimizer.name}, step t = {problem.first_step}: {options}")]]
+        for l, state in enumerate(problem.optimizer_state or (), start=1):
+            for param, values in state.items():
+                for name, array in values.items():
+                    shared = problem.layers[l - 1].shared_bias
+                    entries = ", ".join(f"{labels.optimizer_quantity(name + '_prev', l, j, i)} = {self.given(value)}"
+                                        for (j, i), value in _parameter_entries(array, param, shared))
+                    rows.append([cell(f"layer {l} {name} ({param})"), cell(entries)])
+        return rows
+
     def problem_card(self, trace: Trace, note: str = "") -> None:
         """The problem's given numbers in its own notation: what the student computes from."""
         problem = trace.problem
@@ -134,6 +157,8 @@ class QuizView(TextView):
             rows.append([cell(f"layer {l} weights"), cell(weights)])
             rows.append([cell(f"layer {l} biases"), cell(biases)])
         rows.append([cell("learning rate"), cell(f"eta = {self.given(problem.learning_rate)}")])
+        if not problem.plain_descent:
+            rows[-1:] = self.optimizer_rows(trace)
         self.print_table([Column("given"), Column("values", wrap=True)], rows)
         if note:
             self.note(note)
@@ -491,3 +516,10 @@ def report_to_dict(report: ProgressReport) -> dict:
         "weakest": report.weakest,
         "mistakes": [{"id": m, "count": n} for m, n in report.mistakes],
     }
+
+
+def _parameter_entries(array, param: str, shared: bool):
+    """((j, i), value) for each entry of a parameter's array: i is None for a bias, j too for a shared one."""
+    if param == "weights":
+        return [((j, i), v) for j, row in enumerate(array.tolist(), start=1) for i, v in enumerate(row, start=1)]
+    return [((None if shared else j, None), v) for j, v in enumerate(array.tolist(), start=1)]

@@ -16,7 +16,8 @@ import numpy as np
 from tutor.views.layout import Cell, Column, cell, paragraph, render_table
 from tutor.views.output import PlainSink, RichSink
 from tutor.problem.validated import Problem
-from tutor.trace.quantity import operand
+from tutor.trace.keys import OPTIMIZER_KINDS
+from tutor.trace.quantity import Term, operand, substituted, symbolic
 from tutor.trace.trace import Quantity, Trace
 
 #: Longest table printed in full; bigger ones show their start and end.
@@ -115,10 +116,11 @@ class TextView:
 
     def solution(self, trace: Trace, every: int | None = None) -> None:
         """Everything: network, forward pass, loss, backward pass, updates and a summary."""
+        self.given_numbers(trace)
         if trace.problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
             from tutor.views.image import image_solution
 
-            return image_solution(self, trace)
+            return image_solution(self, trace, every)
         self.network(trace.problem)
         if trace.problem.batch:
             self.matrix_view(trace.problem)
@@ -140,9 +142,13 @@ class TextView:
             parts.append(f"layer {l}: {_names(notation.neurons[l - 1])} ({layer.activation.describe()})")
         samples = f"a batch of {problem.samples} samples" if problem.batch else "one sample"
         biases = "biases updated" if problem.update_biases else "biases kept"
-        return (f"Network {problem.shape_text}: " + " -> ".join(parts) +
+        line = (f"Network {problem.shape_text}: " + " -> ".join(parts) +
                 f"\nLoss {problem.loss.name} ({problem.loss.formula}), {samples}, learning rate (eta) "
                 f"{as_written(problem.learning_rate)}, {biases}")
+        if not problem.plain_descent:
+            line += f"\nOptimizer {problem.optimizer.describe()}, schedule {problem.schedule.describe()}, step t = " \
+                    f"{problem.first_step}"
+        return line
 
     def matrix_view(self, problem: Problem) -> None:
         """Shapes of every matrix of a batch step, as in the matrix (vectorised) view."""
@@ -190,8 +196,12 @@ class TextView:
 
     def updates(self, trace: Trace) -> None:
         problem = trace.problem
-        rate = as_written(problem.learning_rate)
-        self.heading(f"Updates (new = old - {rate} * gradient, all gradients from the old weights)")
+        if len(problem.optimizer.rules) > 1:
+            self.optimizer_updates(trace)
+            return
+        self.heading(f"Updates (new = old - {self.step_rate(problem)} * gradient, all gradients from the old "
+                     "weights)")
+        self.rate_note(problem)
         columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
             quantities = trace.select(("new_weight", "new_bias", "filter_new", "filter_bias_new"), l)
@@ -209,14 +219,49 @@ class TextView:
         if not problem.update_biases:
             self.note("Biases are kept (update_biases: false); their gradients are shown above.")
 
+    def optimizer_updates(self, trace: Trace) -> None:
+        """Each parameter's optimizer quantities (state, moments, step) and its new value, layer by layer."""
+        problem = trace.problem
+        self.heading(f"Updates: {problem.optimizer.describe()}, step t = {problem.first_step}, learning rate (eta) "
+                     f"{self.step_rate(problem)}; all gradients from the old weights")
+        if problem.optimizer.state_names:
+            self.note("The state a step starts from is written *_prev (zero before the first step); see "
+                      "docs/optimizers.md for the rules.")
+        self.rate_note(problem)
+        kinds = (*OPTIMIZER_KINDS, "new_weight", "new_bias")
+        for l in range(len(problem.layers), 0, -1):
+            self.quantity_table(trace.select(kinds, l), f"Layer {l}")
+        if not problem.update_biases:
+            self.note("Biases are kept (update_biases: false); their gradients are shown above.")
+
+    def rate_note(self, problem: Problem) -> None:
+        """How the schedule gives this step's learning rate (nothing for a constant rate)."""
+        if problem.schedule.name == "constant":
+            return
+        epoch = problem.first_step - 1
+        parts = problem.schedule.formula(Term("eta0", problem.learning_rate), Term("epoch", float(epoch)))
+        self.note(f"Learning rate of epoch {epoch} ({problem.schedule.name}): eta = {symbolic(parts)} = "
+                  f"{substituted(parts, self.fmt, self.given)} = {self.fmt(problem.step_rate)}")
+
+    def given_numbers(self, trace: Trace) -> None:
+        """Given numbers print as written, except at a later step of a run, where they were computed."""
+        self.given = as_written if trace.shown == 1 else self.fmt
+
+    def step_rate(self, problem: Problem) -> str:
+        """The learning rate of the step shown: as written in the file, unless a schedule changed it."""
+        if problem.schedule.name == "constant":
+            return as_written(problem.learning_rate)
+        return self.fmt(problem.step_rate)
+
     def summary(self, trace: Trace, every: int | None = None) -> None:
         self.heading("Summary")
         history, name = trace.history, trace.problem.notation.loss
         lines = [f"{name} before the update: {self.loss_text(trace.loss)}"]
-        if history is not None and len(history) >= 2:
-            lines.append(f"{name} after the update:  {self.loss_text(history[1])}")
-        big = _largest_weight_gradient(trace)
-        lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
+        if history is not None and len(history) > trace.shown:
+            lines.append(f"{name} after the update:  {self.loss_text(history[trace.shown])}")
+        if trace.problem.inputs.ndim != 4:  # (filters are not matrices of weights)
+            big = _largest_weight_gradient(trace)
+            lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
         self.lines("\n".join(lines))
         self.loss_history(trace, every)
 
@@ -257,6 +302,7 @@ class TextView:
     def derivations(self, trace: Trace, keys: Iterable[str]) -> None:
         from tutor.trace.pathsum import MAX_PATHS, path_sum  # only needed here
 
+        self.given_numbers(trace)
         for name in keys:
             key = trace.resolve(name)
             target = trace[key]

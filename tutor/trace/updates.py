@@ -1,0 +1,167 @@
+"""The quantities of a step's update: each optimizer rule (tutor.model.optimizers) for each parameter.
+
+For one parameter (a weight w_ji of layer l, or a bias) every rule of the problem's optimizer is a
+quantity: ``m_w2_1_1``, ``v_hat_b1``, ... and last the new value ``new_w2_1_1``. A rule's inputs are
+quantities (the gradient, earlier rules) or given numbers (the old value, the learning rate, the step
+number t, the state the step starts from); the formula shows both, and `compute` takes the quantities'
+values in order, so a student's own numbers follow through the optimizer's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from tutor.model.optimizers.base import Rule
+from tutor.problem.validated import Problem
+from tutor.trace.keys import make_key
+from tutor.trace.labels import Labels
+from tutor.trace.quantity import Entry, Part, Term
+
+#: The kind of the quantity a rule computes, for a weight (i given) or a bias.
+NEW_KIND = {True: "new_weight", False: "new_bias"}
+
+
+def rule_kind(name: str, weight: bool) -> str:
+    """The quantity kind of rule `name`: ``opt_m``, or new_weight / new_bias for the new value."""
+    return NEW_KIND[weight] if name == "new" else f"opt_{name}"
+
+
+def rule_name(kind: str) -> str:
+    """The rule a quantity kind comes from (``opt_m`` -> ``m``; new_weight and new_bias -> ``new``)."""
+    return kind[4:] if kind.startswith("opt_") else "new"
+
+
+@dataclass(frozen=True)
+class UpdateBlock:
+    """Every optimizer quantity of one layer's weights, weight by weight: most of a big network's quantities."""
+
+    layer: int
+
+
+#: One record of an update block: key, kind, j, i, value, the keys it depends on.
+UpdateRecord = tuple[str, str, int, int, float, list[str]]
+
+
+class UpdateQuantities:
+    """Entries, values, dependencies and formulas of the update's quantities, from the step's recorded values."""
+
+    def __init__(self, problem: Problem, step: Any, labels: Labels, key: Callable[..., str]) -> None:
+        self.p = problem
+        self.step = step
+        self.labels = labels
+        self.key = key
+        self.optimizer = problem.optimizer
+        self.rules: dict[str, Rule] = {rule.name: rule for rule in self.optimizer.rules}
+
+    @property
+    def detailed(self) -> bool:
+        """Whether the update has quantities before the new value (anything but plain sgd)."""
+        return len(self.rules) > 1
+
+    def entries(self, l: int, j: int | None, i: int | None) -> Iterator[Entry]:
+        """One parameter's quantities, in the order the optimizer computes them."""
+        for name in self.rules:
+            yield (rule_kind(name, i is not None), l, j, i, None)
+
+    def weight_entries(self, l: int) -> Iterator[Entry]:
+        """The quantities of every weight of layer l, weight by weight (row j, then input i)."""
+        layer = self.p.layers[l - 1]
+        for j in range(1, layer.size + 1):
+            for i in range(1, layer.fan_in + 1):
+                yield from self.entries(l, j, i)
+
+    def weight_records(self, l: int) -> Iterator[UpdateRecord]:
+        """The records of `weight_entries`, read from the arrays at once rather than entry by entry."""
+        values = self._values(l, 0)
+        names = list(self.rules)
+        kinds = [rule_kind(name, True) for name in names]
+        arrays = [values[name].tolist() for name in names]
+        prefix = {name: _key_prefix(self.input_kind(name, 0), l) for name in ("grad", *names)}
+        dep_prefixes = [[prefix[n] for n in self.rules[name].inputs if self.is_quantity(n)] for name in names]
+        rows, cols = values["new"].shape
+        for j in range(1, rows + 1):
+            for i in range(1, cols + 1):
+                at = f"_{j}_{i}"
+                for name, kind, array, deps in zip(names, kinds, arrays, dep_prefixes):
+                    yield prefix[name] + at, kind, j, i, array[j - 1][i - 1], [d + at for d in deps]
+
+    def is_quantity(self, name: str) -> bool:
+        """Whether a rule input is a quantity of the trace (else a given number)."""
+        return name == "grad" or name in self.rules
+
+    def input_kind(self, name: str, i: int | None) -> str:
+        """The kind of a rule input that is a quantity: the gradient, or an earlier rule's quantity."""
+        weight = i is not None
+        if name == "grad":
+            return "grad_weight" if weight else "grad_bias"
+        return rule_kind(name, weight)
+
+    def input_key(self, name: str, l: int, j: int | None, i: int | None) -> str:
+        """The key of a rule input that is a quantity."""
+        return self.key(self.input_kind(name, i), l, j, i, None)
+
+    def value(self, name: str, l: int, j: int | None, i: int | None) -> float:
+        """The value of rule `name` for one parameter."""
+        return float(self._values(l, i)[name][_position(j, i)])
+
+    def deps(self, name: str, l: int, j: int | None, i: int | None) -> tuple[str, ...]:
+        return tuple(self.input_key(n, l, j, i) for n in self.rules[name].inputs if self.is_quantity(n))
+
+    def inputs(self, name: str, l: int, j: int | None, i: int | None) -> dict[str, Any]:
+        """Every input a rule (or a mistake on it) may read: a key for a quantity, else the given number."""
+        values = self._values(l, i)
+        found: dict[str, Any] = {"lr": values["lr"], "t": values["t"],
+                                 "theta": float(values["theta"][_position(j, i)])}
+        for state in self.optimizer.state_names:
+            found[f"{state}_prev"] = float(values[f"{state}_prev"][_position(j, i)])
+        found["grad"] = self.input_key("grad", l, j, i)
+        for rule in self.rules:
+            if rule != "new":
+                found[rule] = self.input_key(rule, l, j, i)
+        return found
+
+    def formula(self, name: str, l: int, j: int | None, i: int | None,
+                term: Callable[..., Term]) -> tuple[list[Part], Callable[..., float], str]:
+        """The rule's formula with its terms, its recomputation from its quantities, and a note."""
+        rule = self.rules[name]
+        given = self.inputs(name, l, j, i)
+        terms = [self._input_term(n, given[n], l, j, i, term) for n in rule.inputs]
+        fixed = [None if self.is_quantity(n) else given[n] for n in rule.inputs]
+        calculate = rule.compute
+
+        def compute(*deps: float) -> float:
+            supplied = iter(deps)
+            with np.errstate(invalid="ignore", divide="ignore"):  # a student's negative v: the root is nan
+                return float(calculate(*[next(supplied) if value is None else value for value in fixed]))
+
+        return rule.formula(*terms), compute, ""
+
+    def _input_term(self, name: str, given: Any, l: int, j: int | None, i: int | None,
+                    term: Callable[..., Term]) -> Term:
+        if self.is_quantity(name):
+            return term(self.input_kind(name, i), l, j, i, None)
+        if name == "theta":
+            return Term(self.labels.parameter(l, j, i), given)
+        if name == "lr":
+            return Term("eta", given)
+        if name == "t":
+            return Term("t", float(given))
+        return Term(self.labels.optimizer_quantity(name, l, j, i), given)  # the state a step starts from
+
+    def _values(self, l: int, i: int | None) -> dict[str, Any]:
+        return self.step.layers[l - 1].update_values["weights" if i is not None else "biases"]
+
+
+def _key_prefix(kind: str, l: int) -> str:
+    """A weight quantity's key without its ``_j_i``: ``m_w2``, ``dL_dw2``, ``new_w2``."""
+    return make_key(kind, l, 1, 1)[: -len("_1_1")]
+
+
+def _position(j: int | None, i: int | None) -> tuple[int, ...]:
+    """Where one parameter sits in its array: [j, i] for a weight, [j] or [0] (shared) for a bias."""
+    if i is not None:
+        return (j - 1, i - 1)
+    return (0 if j is None else j - 1,)
