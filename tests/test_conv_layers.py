@@ -191,6 +191,7 @@ def test_notes_example_backward_matches_the_published_rules():
     (Conv2D(np.zeros((1, 1, 5, 5)), np.zeros(1), padding=1), (1, 2, 2), "larger than the padded input (4x4"),
     (Conv2D(np.zeros((1, 1, 2, 2)), np.zeros(1)), (4,), "got inputs of shape 4"),
     (MaxPool(3, 1), (1, 2, 5), "3x3 window is larger than the input (1x2x5)"),
+    (Flatten(), (4,), "its input is already a vector of 4"),
 ])
 def test_bad_shapes_name_both_shapes(layer, shape, words):
     with pytest.raises(ShapeMismatch, match=None) as info:

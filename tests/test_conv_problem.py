@@ -190,3 +190,9 @@ def test_image_problems_take_plain_gradient_descent(extra):
     assert "is not available with conv2d, pooling and flatten layers yet" in info.value.message
     assert info.value.line is not None
     assert parse_problem(CONV + "format: 2\noptimizer: sgd\n").plain_descent
+
+
+def test_train_refuses_an_image_problem(invoke):
+    result = invoke("train", "problems/cnn-4x4.yaml", "--epochs", "2")
+    assert result.exit_code == 2
+    assert "input is an image" in result.output and "Traceback" not in result.output

@@ -271,7 +271,7 @@ def test_not_yaml():
     assert e.message.startswith("not valid YAML: ")
     assert e.line is not None and e.column is not None and e.field is None
     e = error("loss: half_sse: mse\n")
-    check(e, (1, 15), None, "not valid YAML: mapping values are not allowed in this context")
+    assert e.message.startswith("not valid YAML: ") and (e.line, e.column, e.field) == (1, 15, None)
     e = error("a: 'unclosed\n")
     assert e.message.startswith("not valid YAML: ") and e.line is not None
 

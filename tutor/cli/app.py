@@ -500,6 +500,116 @@ def progress(
     _run(action)
 
 
+# --- `train` and `data`: learning from data over many epochs (tutor/cli/train.py) --------------------------
+@app.command()
+def train(
+    problem: Annotated[Optional[str], typer.Argument(
+        metavar="[PROBLEM]", show_default=False,
+        help="A problem file (or bundled problem name) giving the network, loss and learning rate; its inputs "
+             "and targets are the data unless --data is given. Without it, make a network with --shape.")] = None,
+    data: Annotated[Optional[str], typer.Option(
+        "--data", metavar="CSV|NAME", help="The training data: a CSV file (a header, the feature columns, "
+                                                "then `label`), or a built-in set: linear, xor-easy, spirals.")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", metavar="N", min=0, help="Passes over the training set.")] = 1000,
+    shape: Annotated[Optional[str], typer.Option(
+        "--shape", metavar="N-N[-N...]", help="Make a network: inputs, then the neurons of each layer (2-4-4-1).")] = None,
+    activation: Annotated[Optional[str], typer.Option(
+        "--activation", metavar="NAME", help="With --shape: the activation of every layer (default sigmoid).")] = None,
+    output_activation: Annotated[Optional[str], typer.Option(
+        "--output-activation", metavar="NAME", help="With --shape: the output layer's activation (default: as --activation; "
+                                    "softmax for cross_entropy with several outputs).")] = None,
+    loss: Annotated[Optional[str], typer.Option(
+        "--loss", metavar="NAME", help="With --shape: half_sse, sse, mse (default), bce or cross_entropy.")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(
+        "--learning-rate", metavar="ETA", help="With --shape: the learning rate (default 0.1).")] = None,
+    optimizer: Annotated[Optional[str], typer.Option(
+        "--optimizer", metavar="SPEC",
+        help="NAME[:KEY=VALUE,...]: sgd (default, or the problem file's), momentum, nesterov, adagrad, rmsprop, "
+             "adam, adamw or nadam, with options such as "
+             "adam:beta1=0.9,eps=1e-8 or momentum:momentum=0.9,form=classical.")] = None,
+    schedule: Annotated[Optional[str], typer.Option(
+        "--schedule", metavar="SPEC",
+        help="NAME[:KEY=VALUE,...], the learning rate per epoch: constant (default, or the problem file's), "
+             "inverse_time:decay=D, "
+             "step:step_size=S,gamma=G or "
+             "exponential:gamma=G.")] = None,
+    init: Annotated[Optional[str], typer.Option(
+        "--init", metavar="NAME", help="With --shape: xavier (default), he, uniform or normal.")] = None,
+    seed: Annotated[Optional[int], typer.Option(
+        "--seed", metavar="N", min=0, help="Seed of the initial weights, the shuffling and the validation split (default: a "
+                              "random seed, shown).")] = None,
+    target: Annotated[Optional[list[str]], typer.Option(
+        "--target", metavar="COLUMN", help="A CSV column to learn as a regression target (repeat for several); "
+                                           "the label column is then not used.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(
+        "--batch-size", metavar="B", min=1, help="Samples per step (default: the whole training set).")] = None,
+    shuffle: Annotated[bool, typer.Option(
+        "--shuffle/--no-shuffle", help="Shuffle the samples every epoch (with --seed), or take batches in file "
+                                       "order.")] = True,
+    validation: Annotated[float, typer.Option(
+        "--validation", metavar="FRACTION", help="Hold out this fraction of the samples to measure the "
+                                                 "validation loss.")] = 0.0,
+    patience: Annotated[Optional[int], typer.Option(
+        "--patience", metavar="P", min=1, help="Stop after this many epochs in a row without a better validation loss.")] = None,
+    log_every: Annotated[Optional[int], typer.Option(
+        "--log-every", metavar="K", min=0, help="Print `epoch E loss: L` every this many epochs (default: about ten lines; "
+                                   "0: none).")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every sample's prediction, not the first 10.")] = False,
+    plot: Annotated[Optional[str], typer.Option(
+        "--plot", metavar="DIR", help="Write learning_curve.png, and for two features comparison.png and "
+                                      "decision_boundary.png, into DIR.")] = None,
+    save: Annotated[Optional[str], typer.Option(
+        "--save", metavar="FILE.yaml", help="Write the trained network as a problem file (open it with solve or "
+                                            "quiz: its step is the next step of training).")] = None,
+    checkpoint_every: Annotated[Optional[int], typer.Option(
+        "--checkpoint-every", metavar="K", min=1, help="Also save every K epochs, as FILE-epochK.yaml.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+    output: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="text (coloured on a terminal), plain (no colour), or json: history, final, "
+                               "accuracy.")] = OutputFormat.text,
+) -> None:
+    """Train a network on data over many epochs: loss as it goes, learning curve, accuracy, predictions, plots."""
+
+    def action() -> None:
+        from tutor.cli.train import TrainCommand, run_train
+
+        code = run_train(TrainCommand(
+            problem=problem, data=data, epochs=epochs, shape=shape, activation=activation,
+            output_activation=output_activation, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
+            schedule=schedule, init=init, seed=seed,
+            targets=tuple(target or ()), batch_size=batch_size, shuffle=shuffle, validation=validation,
+            patience=patience, log_every=log_every, show_all=show_all, plot=plot, save=save,
+            checkpoint_every=checkpoint_every, force=force, output=output.value))
+        if code:
+            raise typer.Exit(code)
+
+    _run(action)
+
+
+@app.command()
+def data(
+    name: Annotated[str, typer.Argument(
+        help="linear, xor-easy (the lab's two sets) or spirals (three classes).", show_default=False)],
+    n: Annotated[Optional[int], typer.Option(
+        "--n", metavar="N", min=1, help="Points (linear: 100 by default; spirals: per class, 100 by default).")] = None,
+    seed: Annotated[Optional[int], typer.Option(
+        "--seed", metavar="N", min=0, help="Seed of the random points (default 0).")] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE.csv", help="Write to FILE.csv instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE.csv if it exists.")] = False,
+) -> None:
+    """Write one of the course's data sets as CSV (header x1,x2,label) for `train --data`."""
+
+    def action() -> None:
+        from tutor.problem.datasets import make_dataset, to_csv
+
+        text = to_csv(make_dataset(name, n, seed))
+        if _write_or_print(text, output, force):
+            typer.echo(f"wrote {output} ({text.count(chr(10)) - 1} rows)")
+
+    _run(action)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

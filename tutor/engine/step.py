@@ -220,11 +220,11 @@ def delta_rules(problem: Problem, layers: list[Layer]) -> list[DeltaRule]:
     last = len(layers) - 1
     targets = problem.targets
     targets = targets.reshape(targets.shape[:1] + getattr(problem.layers[-1], "output_shape", targets.shape[1:]))
-    return [_output_delta_rule(problem.loss, activation_of(layer), targets) if index == last
+    return [output_delta_rule(problem.loss, activation_of(layer), targets) if index == last
             else activation_of(layer).backward for index, layer in enumerate(layers)]
 
 
-def _output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) -> DeltaRule:
+def output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) -> DeltaRule:
     """The output layer's delta: fused with the loss, guarded against saturation, or the plain chain rule."""
     if not activation.elementwise and loss.fuses_with(activation):
         return lambda net, out, grad: loss.fused_delta(out, targets)

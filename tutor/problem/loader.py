@@ -43,23 +43,23 @@ TOLERANCE_KEYS = ("mode", "relative", "absolute", "min_figures")
 TOLERANCE_MODES = ("precision", "either", "relative", "absolute")
 
 
-def load_problem(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Problem:
-    """Read, parse and validate a problem file."""
+def load_problem(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, network_only: bool = False) -> Problem:
+    """Read, parse and validate a problem file (`network_only`: inputs and targets may be left out)."""
     source = str(path)
     try:
         text = read_text(path, max_bytes=max_bytes, what="problem file")
     except UserError as exc:
         raise ProblemError(exc.message, source=exc.source, line=exc.line, column=exc.column, field=exc.field) from None
-    return parse_problem(text, source=source)
+    return parse_problem(text, source=source, network_only=network_only)
 
 
-def parse_problem(text: str, *, source: str = "<string>") -> Problem:
-    """Parse and validate the text of a problem file."""
+def parse_problem(text: str, *, source: str = "<string>", network_only: bool = False) -> Problem:
+    """Parse and validate the text of a problem file (`network_only`: inputs and targets may be left out)."""
     try:
         data = parse_yaml(text, source=source)
     except UserError as exc:
         raise ProblemError(exc.message, source=exc.source, line=exc.line, column=exc.column, field=exc.field) from None
-    return _Reader(source, text).problem(data)
+    return _Reader(source, text, network_only).problem(data)
 
 
 def describe_value(value: Any) -> str:
@@ -114,9 +114,10 @@ def _not_finite(value: int | float) -> str:
 class _Reader:
     """Validates the parsed data of one file; `fail` turns a field path into a located error."""
 
-    def __init__(self, source: str, text: str) -> None:
+    def __init__(self, source: str, text: str, network_only: bool = False) -> None:
         self.source = source
         self.text = text
+        self.network_only = network_only  # `train --data`: the samples come from elsewhere
 
     # -- errors ---------------------------------------------------------------------------------
 
@@ -215,6 +216,8 @@ class _Reader:
             self.fail([], "the file is empty; a problem file is a mapping with inputs, layers, targets, loss "
                           "and learning_rate")
         data = self.mapping(data, [], "a problem")
+        if self.network_only:
+            data = self.without_samples(data)
         self.check_keys(data, [], TOP_KEYS, REQUIRED_KEYS)
         version = data.get("format", FORMAT_VERSION)
         if version not in FORMAT_VERSIONS or isinstance(version, (bool, float)):
@@ -264,6 +267,18 @@ class _Reader:
             ask=ask, grading=grading, optimizer=optimizer, schedule=schedule, first_step=first_step,
             optimizer_state=state,
         )
+
+    def without_samples(self, data: dict) -> dict:
+        """A network-only file: zeros stand in for missing inputs and targets (the caller brings the samples)."""
+        layers = data.get("layers")
+        first = layers[0] if isinstance(layers, list) and layers and isinstance(layers[0], dict) else {}
+        rows = first.get("weights")
+        if "inputs" not in data and isinstance(rows, list) and rows and isinstance(rows[0], list) and rows[0]:
+            data = {**data, "inputs": [0.0] * len(rows[0])}
+        if "targets" not in data and "labels" not in data and isinstance(layers, list) and layers and \
+                isinstance(layers[-1], dict) and isinstance(layers[-1].get("weights"), list):
+            data = {**data, "targets": [1.0] + [0.0] * (len(layers[-1]["weights"]) - 1)}  # fits every loss
+        return data
 
     # -- the update rule (format 2) -------------------------------------------------------------------
 

@@ -1,149 +1,568 @@
-"""Safe YAML reading for problem files and answer sheets.
+"""Safe YAML reading for problem files and answer sheets: one loader, on PyYAML's public API only.
 
-Plain data only (no tags that build objects), a size limit checked before parsing, duplicate keys
-refused, anchor/alias bombs and recursive aliases refused, and `1e-3` read as a number. Positions are
-not tracked while loading (that would slow big files down); `locate` finds the line and column of a
-field afterwards, only when there is an error to report.
+PyYAML only turns the text into a stream of parsing events (`yaml.parse`); everything else is ours,
+so that no release of PyYAML can change what is accepted or what a user is told:
+
+- `compose` builds our own node tree from the events, without recursion, and refuses on the way:
+  text over the size limit or with control characters, nesting deeper than MAX_DEPTH, tags other
+  than the plain-data ones, aliases that refer to themselves or expand the document too far, and
+  merge keys (`<<`) that would copy too many keys;
+- `construct` turns nodes into plain Python values (dict, list, str, int, float, bool, None),
+  refusing duplicate keys and applying merge keys, by the scalar rules of `resolve_plain`.
+
+Events come from libyaml when PyYAML has it (fast); a text libyaml refuses is read again by PyYAML's
+pure-Python parser, which has no nesting limit of its own, so that libyaml's limits never decide
+what is accepted and every message is the same with or without libyaml. Positions are kept on every
+node; `locate` finds the line and column of a field afterwards, when there is an error to report.
 """
 
 from __future__ import annotations
 
+import gc
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence as SequenceType
 
 import yaml
 
 from tutor.errors import UserError
 
-FieldPath = Sequence[str | int]
+FieldPath = SequenceType[str | int]
 
 #: Problem files for networks such as 784-128-64-10 are about 1 MB; anything far bigger is a mistake.
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 #: Upper bound on the number of values a document may expand to once aliases are followed.
 MAX_EXPANDED_NODES = 5_000_000
-#: Upper bound on the keys merge keys (`<<: *base`) may copy; real files copy a handful.
+#: Upper bound on the keys merge keys (`<<: *base`) may copy, counting keys merged into merged mappings.
 MAX_MERGED_KEYS = 100_000
-#: Deepest nesting of lists and mappings accepted (libyaml's composer recurses in C).
+#: Deepest nesting of lists and mappings accepted.
 MAX_DEPTH = 1000
+#: Longest whole number accepted, in characters (Python refuses to convert much longer ones).
+MAX_DIGITS = 4000
 
-#: Every nesting level starts with one of these indicators, so their count bounds the depth.
-_NESTING_INDICATOR = re.compile(r"[\[{]|[-?:](?=\s|$)", re.MULTILINE)
-
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-_FLOAT_WITHOUT_DOT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
 _TAG_PREFIX = "tag:yaml.org,2002:"
-_FLOAT_TAG = _TAG_PREFIX + "float"
-_SCALAR = yaml.ScalarNode
-#: Plain decimal numbers such as 0.25, -1.5e-3 or 12.: read as floats without PyYAML's generic resolver.
-_PLAIN_FLOAT = re.compile(
-    r"-?(?:(?:[1-9][0-9]*|0)\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z|-?(?:[1-9][0-9]*|0)[eE][-+]?[0-9]+\Z").match
+#: Explicit tags of plain data (`!!int 3`); every other tag (`!!python/object`, `!!set`, `!local`) is refused.
+_SCALAR_TAGS = frozenset(["str", "int", "float", "bool", "null", "merge"])
+_NO_TAG = (None, "!")
+
+# -- scalar rules ----------------------------------------------------------------------------------------
+# The same on every PyYAML version, because they are ours: YAML 1.1 words for null and true/false (as
+# PyYAML has always read them), numbers as YAML 1.2 writes them plus `_` between digits.
+
+_CONSTANTS: dict[str, Any] = {
+    **dict.fromkeys(["", "~", "null", "Null", "NULL"]),
+    **dict.fromkeys(["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"], True),
+    **dict.fromkeys(["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"], False),
+    **{sign + inf: float(sign + "inf") for sign in ("", "+", "-") for inf in (".inf", ".Inf", ".INF")},
+    **dict.fromkeys([".nan", ".NaN", ".NAN"], float("nan")),
+}
+_NULLS = frozenset(text for text, value in _CONSTANTS.items() if value is None)
+_BOOLS = frozenset(text for text, value in _CONSTANTS.items() if value is True or value is False)
+_FLOAT = re.compile(r"[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?\Z"
+                    r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+\Z").match
+_DECIMAL = re.compile(r"[-+]?[0-9][0-9_]*\Z").match
+_PREFIXED = re.compile(r"[-+]?0(?:(x)_*[0-9a-fA-F][0-9a-fA-F_]*|(o)_*[0-7][0-7_]*|(b)_*[01][01_]*)\Z").match
+_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}"
+                   r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?\Z").match
+_NUMBER_START = frozenset("0123456789+-.")
+#: The common case of `_FLOAT`, without `_`: float() reads it as it is.
+_PLAIN_DECIMAL = re.compile(r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z").match
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, key: object, mark: Any) -> None:
-        super().__init__(key)
-        self.key = key
+class YamlSyntaxError(UserError):
+    """Text that the YAML parser cannot read (as opposed to text refused by a limit or a rule of ours)."""
+
+
+class _Unreadable(Exception):
+    """A scalar that cannot be read as what its tag or form says."""
+
+
+def resolve_plain(text: str) -> Any:
+    """The value of a plain (unquoted, untagged) scalar: None, a bool, an int, a float, or the text itself.
+
+    `~`/`null`/empty are None; `true/false/yes/no/on/off` (lower, Capitalised or UPPER) are booleans;
+    `12`, `010` (ten), `1_000`, `0x1F`, `0o17`, `0b101` are ints; `0.25`, `1e-3`, `.5`, `1.`, `.inf`,
+    `.nan` are floats; anything else, dates and `1:30` included, is text.
+    """
+    value = _CONSTANTS.get(text, _CONSTANTS)
+    if value is not _CONSTANTS:
+        return value
+    if text[0] not in _NUMBER_START:
+        return text
+    if _FLOAT(text):
+        return float(text.replace("_", "") if "_" in text else text)
+    if _DECIMAL(text):
+        if len(text) > MAX_DIGITS:  # Python's own limit differs between versions; this one does not
+            raise _Unreadable(f"the number '{text[:27]}...' has too many digits")
+        return int(text.replace("_", ""))
+    prefixed = _PREFIXED(text)
+    if prefixed:
+        base = 16 if prefixed.group(1) else 8 if prefixed.group(2) else 2
+        return int(text.replace("_", ""), base)
+    return text
+
+
+def is_null(text: str) -> bool:
+    """Whether a plain scalar reads as nothing (null)."""
+    return text in _NULLS
+
+
+def is_bool(text: str) -> bool:
+    """Whether a plain scalar reads as true or false."""
+    return text in _BOOLS
+
+
+def looks_like_date(text: str) -> bool:
+    """Whether a plain scalar is written as a date (it stays text; an answer sheet refuses it as a number)."""
+    return _DATE(text) is not None
+
+
+# -- nodes -----------------------------------------------------------------------------------------------
+
+
+class Node:
+    """A composed YAML node; aliases are the same node object as their anchor."""
+
+    __slots__ = ("mark",)
+
+    @property
+    def line(self) -> int:
+        """1-based line where the node starts."""
+        return self.mark.line + 1
+
+    @property
+    def column(self) -> int:
+        """1-based column where the node starts."""
+        return self.mark.column + 1
+
+
+class Scalar(Node):
+    """A scalar as written: its text, whether it was plain (unquoted, untagged), and its explicit tag if any."""
+
+    __slots__ = ("text", "plain", "tag")
+
+    def __init__(self, text: str, plain: bool, tag: str | None, mark: Any) -> None:
+        self.text = text
+        self.plain = plain
+        self.tag = tag  # None, or one of _SCALAR_TAGS
         self.mark = mark
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """SafeLoader that also reads `1e-3` as a float, refuses duplicate keys and bounds merge keys.
+class Sequence(Node):
+    __slots__ = ("items",)
 
-    Dates stay text (a problem file has no use for them), and a bare `=` or `<<` used as a value is
-    text too (PyYAML has no constructor for them and would fail with a confusing message).
+    def __init__(self, mark: Any) -> None:
+        self.items: list[Node] = []
+        self.mark = mark
+
+
+class Mapping(Node):
+    __slots__ = ("pairs", "keys")
+
+    def __init__(self, mark: Any) -> None:
+        self.pairs: list[tuple[Node, Node]] = []
+        self.keys = 0  # keys it has once merge keys are expanded (bounds merge-key bombs)
+        self.mark = mark
+
+
+def is_merge_key(node: Node) -> bool:
+    """Whether a mapping key is the merge key `<<` (plain, or tagged !!merge)."""
+    return type(node) is Scalar and (node.tag == "merge" or (node.plain and node.text == "<<"))
+
+
+# -- composing -------------------------------------------------------------------------------------------
+
+_NOT_YAML_TEXT = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _check_text(text: str, source: str, max_bytes: int) -> None:
+    """Refuse text over the size limit or with characters YAML does not allow, before parsing."""
+    if len(text) > max_bytes:
+        raise UserError(f"text is larger than the limit of {max_bytes:,} bytes", source=source)
+    bad = _NOT_YAML_TEXT.search(text)
+    if bad is None:
+        return
+    line, column = _line_column(text, bad.start())
+    character = bad.group()
+    if character == "\x00":
+        message = "not a YAML text file (it contains NUL characters)"
+    elif "\ud800" <= character <= "\udfff":
+        message = "not valid text (it contains an unpaired surrogate character)"
+    else:
+        message = f"not valid YAML: control characters are not allowed (found #x{ord(character):04x})"
+    raise UserError(message, source=source, line=line, column=column)
+
+
+class _Frame:
+    """A list or mapping being composed: its node, children so far (keys and values alternate), anchor."""
+
+    __slots__ = ("node", "items", "anchor", "count", "merge")
+
+    def __init__(self, node: Sequence | Mapping, anchor: str | None, count: int) -> None:
+        self.node = node
+        self.items: list[Node] = node.items if type(node) is Sequence else []
+        self.anchor = anchor
+        self.count = count  # values in the document before this one (its expanded size is the difference)
+        self.merge = False
+
+
+class _Composer:
+    """Builds the node tree from parsing events, with every check that does not need values."""
+
+    def __init__(self, source: str, max_values: int, what: str) -> None:
+        self.source = source
+        self.max_values = max_values
+        self.what = what
+        self.merged = 0
+
+    def error(self, message: str, mark: Any, stack: list[_Frame]) -> UserError:
+        path = _frame_path(stack)
+        return UserError(message, source=self.source, line=mark.line + 1, column=mark.column + 1,
+                         field=format_path(path) if path else None)
+
+    def compose(self, events: Iterable[Any]) -> Node | None:
+        scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+        end_events = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+        stack: list[_Frame] = []
+        anchors: dict[str, tuple[Node, int] | None] = {}  # None: still open (an alias to it is recursive)
+        count = 0  # values so far, aliases counted at their expanded size
+        documents = 0
+        root: Node | None = None
+        for event in events:
+            kind = type(event)
+            if kind is scalar_event:
+                tag = event.tag
+                if tag is None:
+                    node: Node = Scalar(event.value, event.implicit[0], None, event.start_mark)
+                else:
+                    node = Scalar(event.value, False, self.scalar_tag(tag, event.start_mark, stack), event.start_mark)
+                count += 1
+                if event.anchor is not None:
+                    anchors[event.anchor] = (node, 1)
+            elif kind is alias_event:
+                target = anchors.get(event.anchor, False)
+                if target is False:
+                    raise self.error(f"not valid YAML: the alias *{event.anchor} has no anchor &{event.anchor} "
+                                     "before it", event.start_mark, stack)
+                if target is None:
+                    raise self.error("not accepted: an alias refers to the structure that contains it",
+                                     event.start_mark, stack)
+                node, size = target
+                count += size
+                if count > self.max_values:
+                    raise self.error(f"not accepted: aliases expand {self.what} to more than {self.max_values:,} "
+                                     "values", event.start_mark, stack)
+            elif kind in end_events:
+                frame = stack.pop()
+                node = frame.node
+                if type(node) is Mapping:
+                    items = frame.items
+                    node.pairs = list(zip(items[::2], items[1::2]))
+                    node.keys = len(node.pairs)
+                    if frame.merge:
+                        self.count_merged(node, stack)
+                if frame.anchor is not None:
+                    anchors[frame.anchor] = (node, count - frame.count)
+            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+                mark = event.start_mark
+                if len(stack) >= MAX_DEPTH:
+                    raise self.error(f"not accepted: nested more than {MAX_DEPTH} levels deep", mark, [])
+                is_sequence = kind is yaml.SequenceStartEvent
+                if event.tag not in _NO_TAG and event.tag != _TAG_PREFIX + ("seq" if is_sequence else "map"):
+                    raise self.error(_tag_message(event.tag), mark, stack)
+                collection = (Sequence if is_sequence else Mapping)(mark)
+                if event.anchor is not None:
+                    anchors[event.anchor] = None
+                stack.append(_Frame(collection, event.anchor, count))
+                count += 1
+                continue
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise self.error("not valid YAML: expected a single YAML document, found more than one "
+                                     "(remove the '---' line)", event.start_mark, [])
+                continue
+            else:  # stream start and end, document end
+                continue
+            if stack:
+                frame = stack[-1]
+                items = frame.items
+                if type(frame.node) is Mapping and not len(items) % 2 and is_merge_key(node):
+                    frame.merge = True
+                items.append(node)
+            else:
+                root = node
+        return root
+
+    def scalar_tag(self, tag: str, mark: Any, stack: list[_Frame]) -> str:
+        """The short name of an allowed explicit scalar tag (`!` alone means text)."""
+        if tag == "!":
+            return "str"
+        if tag.startswith(_TAG_PREFIX) and tag[len(_TAG_PREFIX):] in _SCALAR_TAGS:
+            return tag[len(_TAG_PREFIX):]
+        raise self.error(_tag_message(tag), mark, stack)
+
+    def count_merged(self, node: Mapping, stack: list[_Frame]) -> None:
+        """Add the keys this mapping's merge keys copy (with everything merged into them) to the document's."""
+        copied = 0
+        for key, value in node.pairs:
+            if is_merge_key(key):
+                sources = value.items if type(value) is Sequence else [value]
+                copied += sum(source.keys for source in sources if type(source) is Mapping)
+        node.keys += copied
+        self.merged += copied
+        if self.merged > MAX_MERGED_KEYS:
+            raise UserError(f"not accepted: merge keys (<<) expand this document to more than {MAX_MERGED_KEYS:,} "
+                            "keys", source=self.source, line=node.line, column=node.column,
+                            field=format_path(_frame_path(stack)) or None)
+
+
+def _tag_message(tag: str) -> str:
+    shown = "!!" + tag[len(_TAG_PREFIX):] if tag.startswith(_TAG_PREFIX) else tag
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return f"not valid YAML: the tag {shown} is not allowed (only plain numbers, text, lists and mappings)"
+
+
+def _frame_path(stack: list[_Frame]) -> list[str | int]:
+    """The field path of the node being added to the innermost frame."""
+    path: list[str | int] = []
+    for frame in stack:
+        items = frame.items
+        if type(frame.node) is Sequence:
+            path.append(len(items))
+        elif len(items) % 2:
+            key = items[-1]
+            path.append(key.text if type(key) is Scalar else "?")
+        else:
+            break  # at a key: the mapping's own path
+    return path
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while reading: a big file makes ~100,000 small objects and no cycles,
+    and collecting while they are made costs as much as making them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parsers() -> list[type]:
+    """libyaml's parser when PyYAML has it, then the pure-Python one (which decides whatever libyaml refuses)."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    return [fast, yaml.SafeLoader] if fast is not None else [yaml.SafeLoader]
+
+
+def compose(text: str, *, source: str = "<string>", max_bytes: int = DEFAULT_MAX_BYTES,
+            max_values: int = MAX_EXPANDED_NODES, what: str = "this document") -> Node | None:
+    """The checked node tree of one YAML document (None if empty); every failure is a `UserError`."""
+    _check_text(text, source, max_bytes)
+    with _collector_paused():
+        return _compose(text, source, max_values, what)
+
+
+def _compose(text: str, source: str, max_values: int, what: str) -> Node | None:
+    *fast, slow = _parsers()
+    for loader in fast:
+        try:
+            return _Composer(source, max_values, what).compose(yaml.parse(text, Loader=loader))
+        except yaml.YAMLError:
+            pass  # read again below: libyaml's own limits must not decide, nor word the message
+    try:
+        return _Composer(source, max_values, what).compose(yaml.parse(text, Loader=slow))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = f"not valid YAML: {exc.problem or exc.context or 'not a YAML document'}"
+        if mark is None:
+            raise YamlSyntaxError(message, source=source) from None
+        raise YamlSyntaxError(message, source=source, line=mark.line + 1, column=mark.column + 1) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(f"not valid YAML: {exc}", source=source) from None
+
+
+# -- constructing ----------------------------------------------------------------------------------------
+
+
+_READ_AS = {"int": "a whole number", "float": "a number", "bool": "true or false", "null": "nothing (null)"}
+
+
+def scalar_value(node: Scalar) -> Any:
+    """The value of a scalar node: plain ones by `resolve_plain`, quoted ones are text, tagged ones as tagged."""
+    tag = node.tag
+    text = node.text
+    if tag is None:
+        return resolve_plain(text) if node.plain else text
+    if tag == "str" or tag == "merge":
+        return text
+    value = resolve_plain(text.strip()) if text.strip() else None if tag == "null" else text
+    if tag == "float" and type(value) is int:
+        return float(value)
+    if (tag == "int" and type(value) is int) or (tag == "float" and type(value) is float) \
+            or (tag == "bool" and type(value) is bool) or (tag == "null" and value is None):
+        return value
+    shown = text if len(text) <= 30 else text[:27] + "..."
+    raise _Unreadable(f"cannot read '{shown}' as {_READ_AS[tag]}")
+
+
+class _Build:
+    """A list or mapping being constructed: the node, the value so far, the next child, merged mappings."""
+
+    __slots__ = ("node", "out", "index", "merges")
+
+    def __init__(self, node: Sequence | Mapping) -> None:
+        self.node = node
+        self.out: Any = [] if type(node) is Sequence else {}
+        self.index = 0
+        self.merges: list[dict] | None = None
+
+
+_PENDING = object()
+
+
+def construct(root: Node | None, *, source: str = "<string>") -> Any:
+    """Plain Python values from a composed tree, without recursion; aliases share one value.
+
+    Refuses duplicate keys, keys that are lists or mappings, merge keys whose value is not a mapping
+    or a list of mappings, and explicitly tagged scalars that do not read as their tag.
     """
+    if root is None:
+        return None
+    if type(root) is Scalar:
+        return _scalar_or_error(root, source, [])
+    done: dict[int, Any] = {}
+    stack = [_Build(root)]
+    while stack:
+        frame = stack[-1]
+        node = frame.node
+        child = _build_children(frame, done, stack, source)
+        if child is not None:
+            stack.append(_Build(child))
+            continue
+        done[id(node)] = _finish(frame)
+        stack.pop()
+    return done[id(root)]
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._flattened: set[int] = set()
-        self._merged = 0
 
-    def flatten_mapping(self, node: yaml.MappingNode) -> None:
-        # Called once per mapping before it is built, and again for each mapping merged into
-        # another with `<<`; only the first call sees the mapping as written, so that is where
-        # duplicates are checked (keys merged in may repeat written ones: that is how merges work).
-        if id(node) in self._flattened:
-            return
-        self._flattened.add(id(node))
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _TAG_PREFIX + "merge":
-                key = self.construct_object(key_node)
-                try:
-                    duplicate = key in seen
-                except TypeError:  # an unhashable key; construct_mapping reports it with its position
-                    continue
-                if duplicate:
-                    raise _DuplicateKey(key, key_node.start_mark)
-                seen.add(key)
-        before = len(node.value)
-        super().flatten_mapping(node)
-        self._merged += max(0, len(node.value) - before)
-        if self._merged > MAX_MERGED_KEYS:
-            raise UserError(
-                f"not accepted: merge keys (<<) expand this document to more than {MAX_MERGED_KEYS:,} keys",
-                line=node.start_mark.line + 1, column=node.start_mark.column + 1,
-            )
-
-    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-        # Most scalars of a big problem file are plain decimals; settle those with one regex.
-        if kind is _SCALAR and implicit[0] and _PLAIN_FLOAT(value):
-            return _FLOAT_TAG
-        return super().resolve(kind, value, implicit)
-
-    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> list:
-        # A row of plain floats is built directly; anything else goes through the generic constructor.
-        values = []
-        for child in node.value:
-            if child.tag == _FLOAT_TAG and type(child) is yaml.ScalarNode:
-                try:
-                    values.append(float(child.value))
-                    continue
-                except ValueError:
-                    pass
-            values.append(self.construct_object(child, deep=deep))
-        return values
-
-    def construct_yaml_float(self, node: yaml.Node) -> float:
+def _build_children(frame: _Build, done: dict[int, Any], stack: list[_Build], source: str) -> Node | None:
+    """Add the frame's children that are ready; return the first one still to be built (None when complete)."""
+    node = frame.node
+    out = frame.out
+    if type(node) is Sequence:
+        items = node.items
+        index = frame.index
         try:
-            return float(node.value)  # the common case ('0.25', '1e-3'), without PyYAML's slow path
-        except (TypeError, ValueError):
-            return super().construct_yaml_float(node)
+            for index in range(frame.index, len(items)):
+                child = items[index]
+                if type(child) is Scalar:
+                    if not child.plain:
+                        out.append(scalar_value(child))
+                    elif _PLAIN_DECIMAL(child.text):  # most values of a big file: read without resolve_plain
+                        out.append(float(child.text))
+                    else:
+                        out.append(resolve_plain(child.text))
+                    continue
+                value = done.get(id(child), _PENDING)
+                if value is _PENDING:
+                    frame.index = index
+                    return child
+                out.append(value)
+        except _Unreadable as exc:
+            frame.index = index
+            raise _error(str(exc), items[index], source, stack) from None
+        frame.index = len(items)
+        return None
+    pairs = node.pairs
+    while frame.index < len(pairs):
+        key_node, value_node = pairs[frame.index]
+        if type(value_node) is Scalar:
+            try:
+                value = scalar_value(value_node)
+            except _Unreadable as exc:
+                raise _error(str(exc), value_node, source, stack) from None
+        else:
+            value = done.get(id(value_node), _PENDING)
+            if value is _PENDING:
+                return value_node
+        _put(frame, key_node, value_node, value, source, stack)
+        frame.index += 1
+    return None
 
 
-def _located(constructor: Any, what: str) -> Any:
-    """Wrap a scalar constructor so that a value it cannot read is reported at its position."""
+def _put(frame: _Build, key_node: Node, value_node: Node, value: Any, source: str, stack: list[_Build]) -> None:
+    """Add one key and value to a mapping being built (a merge key's mappings are kept for `_finish`)."""
+    if type(key_node) is not Scalar:
+        raise _error("not valid YAML: a key must be a single value, not a list or a mapping", key_node, source,
+                     stack[:-1])
+    if is_merge_key(key_node):
+        if frame.merges is not None:
+            raise _error("duplicate key '<<' (each key may appear once)", key_node, source, stack)
+        merges = value if isinstance(value, list) else [value]
+        if not all(isinstance(merged, dict) for merged in merges):
+            raise _error("not valid YAML: a merge key (<<) takes a mapping or a list of mappings", value_node,
+                         source, stack)
+        frame.merges = merges
+        return
+    try:
+        key = scalar_value(key_node)
+    except _Unreadable as exc:
+        raise _error(str(exc), key_node, source, stack) from None
+    out = frame.out
+    if key in out:
+        raise _error(f"duplicate key {key!r} (each key may appear once)", key_node, source, stack)
+    out[key] = value
 
-    def construct(loader: Any, node: yaml.Node) -> Any:
-        try:
-            return constructor(loader, node)
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
-            shown = str(node.value)
-            shown = shown if len(shown) <= 30 else shown[:27] + "..."
-            problem = f"cannot read '{shown}' as {what}"
-            if "digits" in str(exc):  # Python refuses to convert integers of thousands of digits
-                problem = f"the number '{shown}' has too many digits"
-            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from None
 
-    return construct
+def _finish(frame: _Build) -> Any:
+    """The built value; merged mappings give the keys the mapping does not have, earlier ones first."""
+    if frame.merges is None:
+        return frame.out
+    merged: dict = {}
+    for mapping in reversed(frame.merges):
+        merged.update(mapping)
+    merged.update(frame.out)
+    return merged
 
 
-# Copy the resolvers without the ones for dates (they stay text) and `=` (PyYAML cannot build it).
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_TAG_PREFIX + "timestamp", _TAG_PREFIX + "value")]
-    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(_TAG_PREFIX + "float", _FLOAT_WITHOUT_DOT, list("-+0123456789"))
-_Loader.add_constructor(_TAG_PREFIX + "map", _Loader.construct_yaml_map)
-_Loader.add_constructor(_TAG_PREFIX + "float", _located(_Loader.construct_yaml_float, "a number"))
-_Loader.add_constructor(_TAG_PREFIX + "int", _located(_Loader.construct_yaml_int, "a whole number"))
-_Loader.add_constructor(_TAG_PREFIX + "bool", _located(_Loader.construct_yaml_bool, "true or false"))
-_Loader.add_constructor(_TAG_PREFIX + "timestamp", _located(_Loader.construct_yaml_timestamp, "a date"))
-_Loader.add_constructor(_TAG_PREFIX + "binary", _located(_Loader.construct_yaml_binary, "base64 data"))
-_Loader.add_constructor(_TAG_PREFIX + "merge", _Loader.construct_yaml_str)
-_Loader.add_constructor(_TAG_PREFIX + "value", _Loader.construct_yaml_str)
+def _scalar_or_error(node: Scalar, source: str, path: list[str | int]) -> Any:
+    try:
+        return scalar_value(node)
+    except _Unreadable as exc:
+        raise UserError(f"not valid YAML: {exc}", source=source, line=node.line, column=node.column,
+                        field=format_path(path) or None) from None
+
+
+def _error(message: str, node: Node, source: str, stack: list[_Build]) -> UserError:
+    """A located error for `node`, the child being built by the innermost frame of `stack`."""
+    path: list[str | int] = []
+    for frame in stack:
+        if type(frame.node) is Sequence:
+            path.append(frame.index)
+        else:
+            key = frame.node.pairs[frame.index][0]
+            path.append(key.text if type(key) is Scalar else "?")
+    if not message.startswith(("not ", "duplicate ")):
+        message = f"not valid YAML: {message}"
+    return UserError(message, source=source, line=node.line, column=node.column, field=format_path(path) or None)
+
+
+# -- the front door --------------------------------------------------------------------------------------
+
+
+def parse_yaml(text: str, *, source: str = "<string>", max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
+    """Parse one YAML document into plain Python data; every failure is a `UserError`."""
+    with _collector_paused():
+        return construct(compose(text, source=source, max_bytes=max_bytes), source=source)
+
+
+def load_yaml_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "file") -> tuple[Any, str]:
+    """Read and parse a YAML file; returns the data and the text (kept for locating errors)."""
+    text = read_text(path, max_bytes=max_bytes, what=what)
+    return parse_yaml(text, source=str(path), max_bytes=max_bytes), text
 
 
 def format_path(path: FieldPath) -> str:
@@ -188,211 +607,33 @@ def read_text(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str
         ) from None
 
 
-def parse_yaml(text: str, *, source: str = "<string>", max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
-    """Parse one YAML document into plain Python data; every failure is a `UserError`."""
-    if len(text) > max_bytes:
-        raise UserError(f"text is larger than the limit of {max_bytes:,} bytes", source=source)
-    if "\x00" in text:
-        line, column = _line_column(text, text.index("\x00"))
-        raise UserError("not a YAML text file (it contains NUL characters)", source=source, line=line, column=column)
-    check_depth(text, source)
-    try:
-        loader = _Loader(text)
-    except UnicodeEncodeError as exc:  # a lone surrogate: only possible in text that did not come from a file
-        line, column = _line_column(text, exc.start)
-        raise UserError("not valid text (it contains an unpaired surrogate character)", source=source, line=line,
-                        column=column) from None
-    try:
-        data = loader.get_single_data()
-    except _DuplicateKey as exc:
-        path = _path_at(text, exc.mark)
-        raise UserError(
-            f"duplicate key {exc.key!r} (each key may appear once)",
-            source=source,
-            line=exc.mark.line + 1,
-            column=exc.mark.column + 1,
-            field=format_path(path) if path else None,
-        ) from None
-    except yaml.MarkedYAMLError as exc:
-        raise yaml_error(exc, source, text) from None
-    except yaml.reader.ReaderError as exc:
-        line, column = _line_column(text, exc.position)
-        character = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
-        raise UserError(f"not valid YAML: {exc.reason} (found {character})", source=source, line=line,
-                        column=column) from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"not valid YAML: {exc}", source=source) from None
-    except RecursionError:
-        raise UserError("not accepted: the YAML is nested too deeply", source=source) from None
-    except UserError as exc:
-        exc.source = source
-        raise
-    except (TypeError, ValueError) as exc:  # a last resort: the constructors above report their position
-        raise UserError(f"not valid YAML: {exc}", source=source) from None
-    finally:
-        loader.dispose()
-    if "&" in text:  # anchors need '&': only then can aliases expand the document
-        _check_expansion(data, source)
-    return data
-
-
-def load_yaml_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, what: str = "file") -> tuple[Any, str]:
-    """Read and parse a YAML file; returns the data and the text (kept for locating errors)."""
-    text = read_text(path, max_bytes=max_bytes, what=what)
-    return parse_yaml(text, source=str(path), max_bytes=max_bytes), text
-
-
 def _line_column(text: str, index: int) -> tuple[int, int]:
     """1-based line and column of the character at `index`."""
     line_start = text.rfind("\n", 0, index) + 1
     return text.count("\n", 0, index) + 1, index - line_start + 1
 
 
-def yaml_error(exc: yaml.MarkedYAMLError, source: str, text: str) -> UserError:
-    mark = exc.problem_mark or exc.context_mark
-    problem = exc.problem or "invalid YAML"
-    path: list[str | int] | None = None
-    if isinstance(exc, yaml.constructor.ConstructorError):
-        if "could not determine a constructor" in problem:
-            tag = problem.split("tag", 1)[-1].strip().strip("'")
-            if tag.startswith(_TAG_PREFIX):
-                tag = "!!" + tag[len(_TAG_PREFIX):]
-            problem = f"the tag {tag} is not allowed (only plain numbers, text, lists and mappings)"
-        elif "unhashable key" in problem:
-            problem = "a key must be a single value, not a list or a mapping"
-        if mark is not None:
-            path = _path_at(text, mark)
-    elif exc.context and "expected a single document" in exc.context:
-        problem = "expected a single YAML document, found more than one (remove the '---' line)"
-    message = f"not valid YAML: {problem}"
-    if mark is None:
-        return UserError(message, source=source)
-    return UserError(message, source=source, line=mark.line + 1, column=mark.column + 1,
-                     field=format_path(path) if path else None)
+# -- locating fields (only when reporting an error) ------------------------------------------------------
 
 
-def check_depth(text: str, source: str) -> None:
-    """Refuse text nested deeper than MAX_DEPTH before the C parser can overflow its stack on it."""
-    if len(_NESTING_INDICATOR.findall(text)) <= MAX_DEPTH:
-        return
-    depth = 0
+def _compose_quietly(text: str) -> Node | None:
     try:
-        for event in yaml.parse(text, Loader=_BaseLoader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    raise UserError(f"not accepted: nested more than {MAX_DEPTH} levels deep", source=source,
-                                    line=mark.line + 1, column=mark.column + 1)
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except yaml.YAMLError:
-        return  # the real parse reports the syntax error with its position
-
-
-def _check_expansion(data: Any, source: str) -> None:
-    """Refuse documents whose aliases expand to too many values, or refer to themselves."""
-
-    def children(node: Any) -> Iterable[Any] | None:
-        if isinstance(node, dict):
-            return node.values()
-        return node if isinstance(node, list) else None
-
-    check_expanded_size(data, children, MAX_EXPANDED_NODES, source, "this document")
-
-
-def check_expanded_size(root: Any, children: Callable[[Any], Iterable[Any] | None], limit: int, source: str,
-                        what: str, visit: Callable[[Any], None] | None = None) -> int:
-    """The number of values `root` expands to with aliases followed (shared parts counted each time).
-
-    Refuses more than `limit` values and aliases that contain themselves, in time linear in the distinct
-    parts; `children(node)` lists a node's parts (None for a leaf) and `visit` may refuse a node.
-    """
-    sizes: dict[int, int] = {}
-    active: set[int] = set()
-
-    def size(node: Any) -> int:
-        if visit is not None:
-            visit(node)
-        parts = children(node)
-        if parts is None:
-            return 1
-        ident = id(node)
-        if ident in sizes:
-            return sizes[ident]
-        if ident in active:
-            raise UserError("not accepted: an alias refers to the structure that contains it", source=source)
-        active.add(ident)
-        total = 1 + sum(size(child) for child in parts)
-        active.discard(ident)
-        if total > limit:
-            raise UserError(f"not accepted: aliases expand {what} to more than {limit:,} values", source=source)
-        sizes[ident] = total
-        return total
-
-    try:
-        return size(root)
-    except RecursionError:
-        raise UserError("not accepted: the YAML is nested too deeply", source=source) from None
-
-
-def _compose(text: str) -> yaml.Node | None:
-    try:
-        loader = _Loader(text)
-        try:
-            return loader.get_single_node()
-        finally:
-            loader.dispose()
-    except Exception:  # the text parsed once already; any failure here only costs the position
+        return compose(text)
+    except UserError:  # the text was accepted once already; any failure here only costs the position
         return None
 
 
-def _child(node: yaml.Node | None, step: str | int) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        return next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(step)), None)
-    if isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-        return node.value[step]
+def _child(node: Node | None, step: str | int) -> Node | None:
+    if type(node) is Mapping:
+        return next((v for k, v in node.pairs if type(k) is Scalar and k.text == str(step)), None)
+    if type(node) is Sequence and isinstance(step, int) and 0 <= step < len(node.items):
+        return node.items[step]
     return None
 
 
-def _position(node: yaml.Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def _path_at(text: str, mark: Any) -> list[str | int] | None:
-    """The field path of the deepest node (or mapping key) that starts at `mark`, for error messages."""
-    root = _compose(text)
-    if root is None:
-        return None
-    where = (mark.line, mark.column)
-    found: list[str | int] | None = None
-    seen: set[int] = set()
-    stack: list[tuple[yaml.Node, list[str | int]]] = [(root, [])]
-    while stack:
-        node, path = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if (node.start_mark.line, node.start_mark.column) == where and (found is None or len(path) > len(found)):
-            found = path
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                step = key.value if isinstance(key, yaml.ScalarNode) else "?"
-                at_mark = (key.start_mark.line, key.start_mark.column) == where
-                if at_mark and (found is None or len(path) + 1 > len(found)):
-                    found = [*path, step]
-                stack.append((value, [*path, step]))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, [*path, index]) for index, item in enumerate(node.value))
-    return found
-
-
 def locate(text: str, path: FieldPath) -> tuple[int, int] | None:
-    """1-based (line, column) of the deepest node along `path` in `text`, or None if unknown.
-
-    Used only when reporting an error, so it may re-parse the text.
-    """
-    node = _compose(text)
+    """1-based (line, column) of the deepest node along `path` in `text`, or None if unknown."""
+    node = _compose_quietly(text)
     if node is None:
         return None
     for step in path:
@@ -400,7 +641,7 @@ def locate(text: str, path: FieldPath) -> tuple[int, int] | None:
         if child is None:
             break
         node = child
-    return _position(node)
+    return node.line, node.column
 
 
 def locate_key(text: str, path: FieldPath, key: object) -> tuple[int, int] | None:
@@ -408,30 +649,21 @@ def locate_key(text: str, path: FieldPath, key: object) -> tuple[int, int] | Non
 
     A key that is not text (`1:`, `true:`) is matched as the first key not read as text.
     """
-    node = _compose(text)
+    node = _compose_quietly(text)
     for step in path:
         node = _child(node, step)
-    if isinstance(node, yaml.MappingNode):
-        for k, _ in node.value:
-            if not isinstance(k, yaml.ScalarNode):
+    if type(node) is Mapping:
+        for k, _ in node.pairs:
+            if type(k) is not Scalar:
                 continue
-            if k.value == key if isinstance(key, str) else k.tag != _TAG_PREFIX + "str":
-                return _position(k)
+            if k.text == key if isinstance(key, str) else not isinstance(_value_or_text(k), str):
+                return k.line, k.column
     return None
 
 
-def top_level_scalars(text: str) -> dict[str, tuple[str | None, int, int]]:
-    """For a top-level mapping: key -> (the value's text as written, or None if not a plain scalar, line, column).
-
-    Answer sheets need the digits a student typed (0.5930 is given to 4 decimals), which parsing into a
-    float loses. Called only after `parse_yaml` accepted the text.
-    """
-    node = _compose(text)
-    found: dict[str, tuple[str | None, int, int]] = {}
-    if not isinstance(node, yaml.MappingNode):
-        return found
-    for key, value in node.value:
-        if isinstance(key, yaml.ScalarNode):
-            raw = value.value if isinstance(value, yaml.ScalarNode) else None
-            found[key.value] = (raw, *_position(value))
-    return found
+def _value_or_text(node: Scalar) -> Any:
+    """A scalar's value, or its text when its tag does not fit it (for messages only)."""
+    try:
+        return scalar_value(node)
+    except _Unreadable:
+        return node.text

@@ -6,9 +6,10 @@ is a format error for that key (verdict `invalid`), never a wrong answer; a dupl
 a format problem of that key only. A sheet that cannot be read at all (not YAML, not a mapping, too
 big, a hostile tag, an alias bomb) raises `UserError`.
 
-Sheets are untrusted: they are composed once with the safe loader and only their top-level scalars are
-read (nothing is built from tags, nested lists or aliases), and nothing in them is executed. Sheets
-made only of `key: number` lines, the common case, skip the YAML parser altogether.
+Sheets are untrusted: they are composed once by the project's YAML loader (`tutor.problem.yaml_safe`, the
+same checks as for problem files) and only their top-level scalars are read (nothing is built from tags,
+nested lists or aliases), and nothing in them is executed. Sheets made only of `key: number` lines, the
+common case, skip the YAML parser altogether.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
-import yaml
-
 from tutor.errors import UserError, closest
 from tutor.teach.expression import ExpressionError, decimals_given, evaluate
 from tutor.teach.judge import Answer
 from tutor.trace.trace import Trace
-from tutor.problem.yaml_safe import check_depth, check_expanded_size, read_text, yaml_error
+from tutor.problem.yaml_safe import (Mapping as MappingNode, Node, Scalar, Sequence, YamlSyntaxError, compose,
+                                     is_bool, is_merge_key, is_null, looks_like_date, read_text)
 
 #: Answer sheets are small; anything bigger is refused before parsing.
 SHEET_MAX_BYTES = 256 * 1024
@@ -36,25 +36,18 @@ SHOWN_TEXT = 40
 #: Most entries a reader caches (answers to plain values, suggestions for unknown names).
 _CACHE_LIMIT = 200_000
 
-_TAG = "tag:yaml.org,2002:"
-_NULL, _BOOL, _TIMESTAMP, _MERGE = _TAG + "null", _TAG + "bool", _TAG + "timestamp", _TAG + "merge"
-_STR, _SEQ, _MAP = _TAG + "str", _TAG + "seq", _TAG + "map"
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: Tags of plain data: those the safe constructor knows, plus `<<` and `=` as implicitly resolved.
-_SAFE_TAGS = frozenset(tag for tag in _BaseLoader.yaml_constructors if tag) | {_MERGE, _TAG + "value"}
 #: A plain decimal number, read with float() directly (the expression parser handles everything else);
 #: the groups give the decimals typed, as `tutor.teach.expression.decimals_given` counts them.
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]+))?\Z").match
-#: What YAML 1.1 reads as null, true/false or a date in a plain (unquoted) scalar.
-_PLAIN_NULL = frozenset(["", "~", "null", "Null", "NULL"])
-_PLAIN_BOOL = re.compile(r"(?:yes|no|true|false|on|off)\Z", re.IGNORECASE).match
-_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}"
-                         r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?\Z").match
 _NOT_FINITE = re.compile(r"[+-]?\.?(?:nan|inf|infinity)\Z", re.IGNORECASE).match
 
 
 class SheetError(UserError):
     """A sheet that cannot be read at all: every asked key of it is `invalid`."""
+
+
+class SheetSyntaxError(SheetError):
+    """A sheet the YAML parser cannot read (not one refused for its size, tags, aliases or nesting)."""
 
 
 def parse_answer(key: str, text: str | None, names: Mapping[str, float | None] | None = None) -> Answer:
@@ -72,61 +65,20 @@ def parse_answer(key: str, text: str | None, names: Mapping[str, float | None] |
     return Answer(key, value, text, decimals_given(text))
 
 
-class _SheetLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """The safe loader, used only to compose, without PyYAML's implicit resolver (most of its time).
-
-    A sheet's values are read from their text (`answer_from_node` tells null, true/false and dates
-    in plain scalars apart itself), so every untagged scalar is simply text; explicit tags are kept.
-    """
-
-    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode:
-            return _STR
-        return _SEQ if kind is yaml.SequenceNode else _MAP
-
-
-def compose_sheet(text: str, source: str = "<sheet>") -> yaml.Node | None:
-    """The node tree of a sheet's text, checked to be plain data; any failure is a `UserError`.
+def compose_sheet(text: str, source: str = "<sheet>") -> Node | None:
+    """The node tree of a sheet's text, checked to be plain data by the one YAML loader; failures are `SheetError`.
 
     Duplicate keys are not refused here (the grader reports them per key), and no value is constructed,
-    so tags, aliases and nesting cost nothing beyond these checks.
+    so tags, aliases and nesting cost nothing beyond the loader's checks.
     """
     if len(text) > SHEET_MAX_BYTES:
         raise SheetError(f"the sheet is larger than the limit of {SHEET_MAX_BYTES:,} bytes", source=source)
-    if "\x00" in text:
-        raise SheetError("not a YAML text file (it contains NUL characters)", source=source)
-    check_depth(text, source)
-    loader = _SheetLoader(text)
     try:
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        raise yaml_error(exc, source, text) from None
-    except yaml.YAMLError as exc:
-        raise SheetError(f"not valid YAML: {clean(str(exc))}", source=source) from None
-    except RecursionError:
-        raise SheetError("not accepted: the YAML is nested too deeply", source=source) from None
-    finally:
-        loader.dispose()
-    if root is not None and ("&" in text or "!" in text):  # aliases need anchors, tags need '!'
-        _check_nodes(root, source)
-    return root
-
-
-def _check_nodes(root: yaml.Node, source: str) -> None:
-    """Refuse tags that would build objects, aliases that expand too far and aliases to themselves."""
-
-    def refuse_tags(node: yaml.Node) -> None:
-        if node.tag not in _SAFE_TAGS:
-            tag = "!!" + node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
-            raise SheetError(f"the tag {short(tag)} is not allowed (an answer sheet holds plain numbers only)",
-                             source=source, line=node.start_mark.line + 1, column=node.start_mark.column + 1)
-
-    def children(node: yaml.Node) -> list[yaml.Node] | None:
-        if isinstance(node, yaml.MappingNode):
-            return [child for pair in node.value for child in pair]
-        return node.value if isinstance(node, yaml.SequenceNode) else None
-
-    check_expanded_size(root, children, SHEET_MAX_VALUES, source, "this sheet", refuse_tags)
+        return compose(text, source=source, max_bytes=SHEET_MAX_BYTES, max_values=SHEET_MAX_VALUES,
+                       what="this sheet")
+    except UserError as exc:
+        kind = SheetSyntaxError if isinstance(exc, YamlSyntaxError) else SheetError
+        raise kind(exc.message, source=exc.source, line=exc.line, column=exc.column, field=exc.field) from None
 
 
 def answer_from_text(key: str, text: str) -> Answer:
@@ -152,33 +104,34 @@ def answer_from_text(key: str, text: str) -> Answer:
 
 
 def answer_from_plain(key: str, text: str) -> Answer:
-    """The answer a plain (unquoted) scalar gives: YAML 1.1 reads some as null, true/false or a date."""
-    if text in _PLAIN_NULL:
+    """The answer a plain (unquoted) scalar gives, by the YAML loader's rules: null, true/false, a date, or a value."""
+    if is_null(text):
         return Answer(key)
-    if _PLAIN_BOOL(text):
-        return _not_a_number(key, text, _BOOL)
-    if _PLAIN_DATE(text):
-        return _not_a_number(key, text, _TIMESTAMP)
+    if is_bool(text):
+        return _not_a_number(key, text, "true/false")
+    if looks_like_date(text):
+        return _not_a_number(key, text, "date")
     return answer_from_text(key, text)
 
 
-def answer_from_node(key: str, node: yaml.Node) -> Answer:
+def answer_from_node(key: str, node: Node) -> Answer:
     """The answer a sheet's value node gives (never constructing it)."""
-    if isinstance(node, yaml.SequenceNode):
+    if type(node) is Sequence:
         return Answer(key, error="expected a number, got a list")
-    if isinstance(node, yaml.MappingNode):
+    if type(node) is MappingNode:
         return Answer(key, error="expected a number, got a mapping")
-    if node.tag == _STR and not node.style:  # plain (libyaml gives style "", PyYAML None)
-        return answer_from_plain(key, node.value)
-    if node.tag == _NULL:
+    assert isinstance(node, Scalar)
+    if node.tag is None and node.plain:
+        return answer_from_plain(key, node.text)
+    if node.tag == "null":
         return Answer(key)
-    if node.tag in (_BOOL, _TIMESTAMP):
-        return _not_a_number(key, node.value, node.tag)
-    return answer_from_text(key, node.value)
+    if node.tag == "bool":
+        return _not_a_number(key, node.text, "true/false")
+    return answer_from_text(key, node.text)
 
 
-def _not_a_number(key: str, text: str, tag: str) -> Answer:
-    what = f"'{short(text)}' (true/false)" if tag == _BOOL else f"the date '{short(text)}'"
+def _not_a_number(key: str, text: str, kind: str) -> Answer:
+    what = f"'{short(text)}' (true/false)" if kind == "true/false" else f"the date '{short(text)}'"
     return Answer(key, text=text, error=f"expected a number, got {what}")
 
 
@@ -256,9 +209,9 @@ class SheetReader:
                 self._hints[name] = hint
         return hint
 
-    def answer(self, key: str, value: str | yaml.Node | None) -> Answer:
+    def answer(self, key: str, value: str | Node | None) -> Answer:
         """The answer a sheet's value gives (cached for plain values: many students give the same ones)."""
-        if isinstance(value, yaml.Node):
+        if isinstance(value, Node):
             return answer_from_node(key, value)
         cached = self._answers.get((key, value))
         if cached is None:
@@ -275,7 +228,7 @@ class SheetReader:
             self._names[name] = key
         return key
 
-    def read(self, sheet: yaml.Node | list[tuple[str, int, str | None]] | None
+    def read(self, sheet: Node | list[tuple[str, int, str | None]] | None
              ) -> tuple[dict[str, Answer], dict[str, int], list[str]]:
         """The answers to asked keys, the line of each, and the format problems found while reading.
 
@@ -284,11 +237,11 @@ class SheetReader:
         if sheet is None:
             return {}, {}, []  # an empty sheet: everything is missing
         if isinstance(sheet, list):
-            entries: Iterable[tuple[str | None, int, str | yaml.Node | None]] = sheet
-        elif isinstance(sheet, yaml.MappingNode):
+            entries: Iterable[tuple[str | None, int, str | Node | None]] = sheet
+        elif isinstance(sheet, MappingNode):
             entries = self.node_entries(sheet)
         else:
-            got = "a list" if isinstance(sheet, yaml.SequenceNode) else "a single value"
+            got = "a list" if isinstance(sheet, Sequence) else "a single value"
             raise SheetError(f"an answer sheet is a mapping of keys to numbers (key: value, one per line), got {got}")
         answers: dict[str, Answer] = {}
         lines: dict[str, int] = {}
@@ -329,17 +282,16 @@ class SheetReader:
         return answers, lines, problems
 
     @staticmethod
-    def node_entries(root: yaml.MappingNode) -> Iterator[tuple[str | None, int, str | yaml.Node | None]]:
+    def node_entries(root: MappingNode) -> Iterator[tuple[str | None, int, str | Node | None]]:
         """(key, line, value node) for each entry of a composed sheet; (None, line, why) for a key that is
         not a plain name."""
-        for key_node, value_node in root.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                yield None, line, "a list or a mapping"
-            elif key_node.tag == _MERGE or (key_node.value == "<<" and not key_node.style):
-                yield None, line, "a merge key (<<)"
+        for key_node, value_node in root.pairs:
+            if not isinstance(key_node, Scalar):
+                yield None, key_node.line, "a list or a mapping"
+            elif is_merge_key(key_node):
+                yield None, key_node.line, "a merge key (<<)"
             else:
-                yield key_node.value, line, value_node
+                yield key_node.text, key_node.line, value_node
 
 
 
@@ -375,14 +327,13 @@ def read_sheet(reader: SheetReader, text: str, source: str = "<sheet>") -> Sheet
 
 def readable_by_line(error: UserError) -> bool:
     """A sheet refused for a YAML syntax error (not its size, tags, aliases or nesting): read it by line."""
-    message = error.message
-    return type(error) is UserError and message.startswith("not valid YAML") and "nest" not in message
+    return isinstance(error, (SheetSyntaxError, YamlSyntaxError))
 
 
 def read_by_line(reader: SheetReader, text: str, source: str = "<sheet>") -> Sheet:
     """A sheet the YAML parser refuses, read one line at a time: every line that is valid on its own is
     graded, and only the key of a line that is not is `invalid` (a line without a key is reported)."""
-    entries: list[tuple[str | None, int, str | yaml.Node | None]] = []
+    entries: list[tuple[str | None, int, str | Node | None]] = []
     broken: list[tuple[int, str, str]] = []
     for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
@@ -393,7 +344,7 @@ def read_by_line(reader: SheetReader, text: str, source: str = "<sheet>") -> She
         except UserError as exc:
             broken.append((number, stripped, exc.message))
             continue
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, MappingNode):
             entries.extend((name, number, value) for name, _, value in reader.node_entries(node))
         else:
             broken.append((number, stripped, "not a `key: value` line"))

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tutor.model.layers.base import Layer
+from tutor.model.layers.windows import ShapeMismatch
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class Flatten(Layer):
         return {}
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """(C*H*W,) for an image (C, H, W); ShapeMismatch for what is a vector already."""
+        if len(input_shape) != 3:
+            raise ShapeMismatch(f"flatten takes an image (channels x height x width); its input is already a "
+                                f"vector of {math.prod(input_shape)}")
         return (math.prod(input_shape),)
 
     def forward(self, x: np.ndarray, params: dict[str, np.ndarray]) -> tuple[np.ndarray, tuple[int, ...]]:
