@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from tests.netgen import ACTIVATIONS, CONFIGS, LOSSES, PROBLEM_FILES, grid_spec, sample_specs, to_problem

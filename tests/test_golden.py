@@ -16,6 +16,7 @@ GOLDEN = ROOT / "tests" / "golden"
 CASES = [(p.stem, fmt) for p in BUNDLED for fmt in ("text", "plain")] + [
     ("ex02-3-3-2-2", "plain --only new_w1_1_1,new_w2_2_1,new_w2_2_2,new_w3_2_2"),
     ("mazur-2-2-2", "plain --only w5+,w1+ --digits 9"),
+    ("conv-3x3-2x2", "plain --only dL_dx1_1_2_2,new_w1_1_1_1_2"),
     ("mazur-momentum-2-2-2", "plain --steps 2 --show-step 2"),
     ("mazur-adam-2-2-2", "plain --steps 3 --show-step 3"),
     ("mazur-adam-2-2-2", "plain --only w5+ --steps 3 --show-step 2"),

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.netgen import (
-    ACTIVATIONS, CONFIGS, FD_NOISE, KINK_MARGIN, KINKED, LOSSES, PROBLEM_FILES, Reference, central_difference, close,
+    ACTIVATIONS, CONFIGS, DENSE_PROBLEM_FILES, FD_NOISE, KINK_MARGIN, KINKED, LOSSES, PROBLEM_FILES, Reference, central_difference, close,
     grid_spec, output_allowed, outputs_in_range, ref_activation, sample_specs, to_problem,
 )
 from tutor.engine.step import run_step
@@ -85,7 +85,7 @@ def check_problem(problem: Problem) -> None:
 # -- the bundled problems ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", PROBLEM_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", DENSE_PROBLEM_FILES, ids=lambda p: p.name)
 def test_bundled_problem_gradients(path):
     problem = load_problem(path)
     ref = Reference(problem)

@@ -287,7 +287,9 @@ MISTAKE_SHEETS = {
 
 
 def test_every_catalogued_mistake_has_a_sheet():
-    assert set(MISTAKE_SHEETS) | set(OPTIMIZER_MISTAKE_CASES) == {m.id for m in CATALOGUE}
+    from tests.test_conv_trace import CONV_MISTAKE_SHEETS  # the mistakes of layers on images
+
+    assert set(MISTAKE_SHEETS) | set(OPTIMIZER_MISTAKE_CASES) | set(CONV_MISTAKE_SHEETS) == {m.id for m in CATALOGUE}
 
 
 @pytest.mark.parametrize("mistake", sorted(OPTIMIZER_MISTAKE_CASES))
@@ -301,15 +303,19 @@ def test_each_optimizer_mistake_is_diagnosed_in_a_sheet(mistake):
     assert row.diagnosis.explanation
 
 
-@pytest.mark.parametrize("mistake", sorted(MISTAKE_SHEETS))
-def test_each_catalogued_mistake_is_diagnosed_by_id(mistake, request):
-    problem, name, value = MISTAKE_SHEETS[mistake]
-    trace = request.getfixturevalue(problem)
+def assert_diagnosed(trace, name: str, value: float, mistake: str) -> None:
+    """A sheet with this one wrong answer is graded wrong and diagnosed with `mistake`."""
     result = Grader(trace, asked=asked_all(trace)).grade_text(f"'{name}': {value!r}\n")
     (row,) = [r for r in result.results if r.verdict != "missing"]
     assert row.verdict == "wrong"
     assert row.diagnosis is not None and row.diagnosis.id == mistake
     assert row.diagnosis.explanation
+
+
+@pytest.mark.parametrize("mistake", sorted(MISTAKE_SHEETS))
+def test_each_catalogued_mistake_is_diagnosed_by_id(mistake, request):
+    problem, name, value = MISTAKE_SHEETS[mistake]
+    assert_diagnosed(request.getfixturevalue(problem), name, value, mistake)
 
 
 def test_a_mistake_then_carried_on_is_diagnosed_once_and_followed(grader):

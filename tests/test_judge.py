@@ -138,7 +138,8 @@ def test_catalogue_ids_are_stable_and_explained():
     assert [m.id for m in CATALOGUE] == [
         "sigmoid_derivative_on_net", "tanh_derivative_on_net", "relu_derivative_wrong", "product_rule_dropped",
         "loss_factor_dropped",
-        "target_output_swapped", "update_sign_flipped", "learning_rate_omitted", "update_not_applied",
+        "target_output_swapped", "filter_not_rotated", "full_valid_confused", "stride_ignored_backward",
+        "maxpool_gradient_to_all", "update_sign_flipped", "learning_rate_omitted", "update_not_applied",
         "updated_weights_in_backward",
         "single_path_only", "weight_index_swapped", "bias_correction_omitted", "epsilon_inside_sqrt",
         "beta_swapped", "adagrad_accumulates_g", "momentum_convention_mixed",

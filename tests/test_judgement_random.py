@@ -165,9 +165,10 @@ def test_each_catalogued_mistake_is_diagnosed_by_its_id(trace):
 
 
 def test_every_mistake_is_met_by_some_network():
+    from tests.test_conv_trace import image_traces  # the mistakes of layers on images need images
+
     found: set[str] = set()
-    for case in CASES:
-        trace = network_trace(*case)
+    for trace in [network_trace(*case) for case in CASES] + image_traces():
         truth = Judge(trace).true_values
         for q in trace:
             for mistake in CATALOGUE:

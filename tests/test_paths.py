@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import BUNDLED, PROBLEMS
+from tests.conftest import PROBLEMS
+from tests.netgen import DENSE_PROBLEM_FILES
 from tutor.trace.pathsum import MAX_PATHS, path_count, path_sum
 from tutor.solver import solve
 
@@ -28,7 +29,7 @@ def test_ex02_w11_of_layer_1_has_the_four_paths_of_the_exercise():
     assert first.factors[-1].value == 0.3  # dnet_1^1/dw_11^1 = x_1
 
 
-@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", DENSE_PROBLEM_FILES, ids=lambda p: p.stem)
 def test_path_sum_equals_the_gradient_for_every_weight(path):
     trace = solve(path)
     for layer_index, layer in enumerate(trace.problem.layers, start=1):

@@ -328,7 +328,7 @@ def test_unknown_top_level_key_suggests():
 def test_unknown_layer_key_suggests():
     text = edit("  - weights:\n      - [0.40", "  - weigths:\n      - [0.40")
     check(error(text), at(text, "weigths"), "layers[1].weigths", None, "unknown key; did you mean 'weights'?",
-          "(allowed: weights, biases, activation)")
+          "(allowed: weights, biases, activation, type)")
 
 
 def test_unknown_notation_key_suggests():

@@ -101,8 +101,21 @@ SQUARE_NET1_SWAPPED = 0.1 * 1.0 + 0.6 * 0.5 + 0.1
 #: The same network with a swish hidden layer (product_rule_dropped), and its first net input.
 SWISH = SQUARE.replace("activation: sigmoid", "activation: swish", 1)
 SWISH_NET1 = 0.1 * 1.0 + 0.8 * 0.5 + 0.1
+#: A stride-2 convolution (stride_ignored_backward).
+STRIDED = textwrap.dedent("""\
+    inputs: [[1, 2, 0, 1], [0, 1, 3, 1], [2, 0, 1, 1], [1, 1, 0, 2]]
+    layers:
+      - {type: conv2d, weights: [[1, 2], [0, -1]], biases: [0], stride: 2}
+    targets: [[0, 0], [0, 0]]
+    loss: half_sse
+    learning_rate: 0.1
+    """)
+# dL/dout^3 of the tiny CNN's flatten layer (softmax + cross-entropy: delta = out - t, then times the weights).
+_CNN_OUT = [math.exp(v) for v in (0.8, 0.4, -0.4)]
+_CNN_DELTA = [o / sum(_CNN_OUT) - t for o, t in zip(_CNN_OUT, (0, 1, 0))]
+CNN_TO_ALL = sum(d * w for d, w in zip(_CNN_DELTA, (0.1, 0.0, 0.2))) + sum(d * w for d, w in zip(_CNN_DELTA, (0.2, -0.1, 0.0)))
 #: Problems written to a temporary file by the tests that use them.
-INLINE = {"SQUARE": SQUARE, "SWISH": SWISH}
+INLINE = {"SQUARE": SQUARE, "SWISH": SWISH, "STRIDED": STRIDED}
 
 
 def lines(*answers: object) -> str:
@@ -211,6 +224,14 @@ DIAGNOSES = [
     ("weight_index_swapped", MAZUR, "dE_total/dw6", DELTA_O2 * OUT_H1),  # w6 is h2 -> o1; this is w7's
     ("weight_index_swapped", "SQUARE", "net1_1", SQUARE_NET1_SWAPPED),
     ("product_rule_dropped", "SWISH", "dout_dnet1_1", 1 / (1 + math.exp(-SWISH_NET1))),
+    # The lab notes' convolution (tests/test_conv_trace.py works it by hand): dE/dO = [[1, -2], [-1, 1]],
+    # F = [[1, -1], [0, 2]]. dE/dx(1,1) with F not rotated: 1 * F(2,2); by the valid convolution: dE/dO . rot(F).
+    ("filter_not_rotated", "problems/conv-3x3-2x2.yaml", "dL_dx1_1_1_1", 1 * 2),
+    ("full_valid_confused", "problems/conv-3x3-2x2.yaml", "dL_dx1_1_1_1", 1 * 2 + -2 * 0 + -1 * -1 + 1 * 1),
+    # Stride 2 (STRIDED): dE/dO = O = [[4, 1], [1, 1]]; ignoring the stride pairs O(r,c) with x(r+1, c+2).
+    ("stride_ignored_backward", "STRIDED", "dL_dw1_1_1_1_2", 4 * 2 + 1 * 0 + 1 * 1 + 1 * 3),
+    # out^1(1,2) of the tiny CNN won no max-pool window; sent to every input it gets both windows' gradients.
+    ("maxpool_gradient_to_all", "problems/cnn-4x4.yaml", "dL_dout1_1_1_2", CNN_TO_ALL),
 ]
 
 

@@ -130,6 +130,9 @@ def _setup(command: TrainCommand, seed: int) -> Setup:
         from tutor.problem.loader import load_problem
 
         problem = load_problem(find_problem(command.problem), network_only=command.data is not None)
+        if problem.inputs.ndim == 4:
+            raise UserError("train takes networks of dense layers on rows of data; this problem's input is an "
+                            "image (conv2d, pooling and flatten layers): use solve --steps N", source=problem.path)
         network = network_from_problem(problem)
         data = _load_data(command) if command.data is not None else _problem_data(problem)
         return Setup(network, data, problem.name, f"the network of {problem.path or problem.name}", problem)

@@ -53,6 +53,8 @@ class LayerStep:
     #: For each updated parameter ("weights", "biases"), every quantity of the optimizer's step on it as an
     #: array shaped like the parameter (the state it started from as "m_prev", ...), with "lr" and "t".
     update_values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: dL_s/d(the layer's inputs), in the inputs' shape (for images: channels first).
+    dloss_dinput: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,20 @@ class Step:
     sample_losses: np.ndarray  # (m,)
     loss_shares: np.ndarray  # (m, outputs): each output's part of its sample's loss
     targets: np.ndarray  # (m, outputs)
+
+
+#: The parameters of a layer that has none (pooling, flatten), as a step reports them.
+_NONE = np.empty(0)
+
+
+def loss_view(output: np.ndarray) -> np.ndarray:
+    """The outputs as the loss sees them, one row per sample: an image output is read channel by channel."""
+    return output.reshape(output.shape[0], -1)
+
+
+def parameters_after(step: Step) -> list[Params]:
+    """Each layer's parameters after a step (none for a pooling or flatten layer)."""
+    return [{"weights": ls.new_weights, "biases": ls.new_biases} if ls.weights.size else {} for ls in step.layers]
 
 
 def network(problem: Problem) -> list[Layer]:
@@ -119,7 +135,7 @@ def run(problem: Problem, steps: int, show: int = 1) -> Run:
             full = _step(problem, layers, params, updater)
             shown = (at, full)
             history[k - 1] = full.loss
-            params = [{"weights": ls.new_weights, "biases": ls.new_biases} for ls in full.layers]
+            params = parameters_after(full)
         else:
             history[k - 1], params = fast(params)
         updater.advance()
@@ -138,7 +154,7 @@ def problem_at(problem: Problem, params: list[Params], updater: Updater) -> Prob
     """The problem as it stands before the updater's current step: its parameters, step number and state."""
     layers = tuple(
         replace(spec, weights=p["weights"], biases=np.full(spec.size, p["biases"][0]) if spec.shared_bias
-                else p["biases"])
+                else p["biases"]) if p else spec
         for spec, p in zip(problem.layers, params)
     )
     states = [updater.state_of(index) for index in range(len(layers))]
@@ -155,17 +171,17 @@ def forward_loss(problem: Problem, layers: list[Layer], params: list[Params]) ->
     out = problem.inputs
     for layer, p in zip(layers, params):
         out = activation_of(layer).forward(layer.forward(out, p)[0])
-    return float(np.mean(problem.loss.value(out, problem.targets)))
+    return float(np.mean(problem.loss.value(loss_view(out), problem.targets)))
 
 
 def _step(problem: Problem, layers: list[Layer], params: list[Params], updater: Updater) -> Step:
     inputs, nets, outs, caches = _forward(problem, layers, params)
     targets = problem.targets
-    output = outs[-1]
+    output = loss_view(outs[-1])
     _check_outputs(problem, output)
     shares = problem.loss.shares(output, targets)
     sample_losses = shares.sum(axis=1)
-    grad = problem.loss.gradient(output, targets)
+    grad = problem.loss.gradient(output, targets).reshape(outs[-1].shape)
     rules = delta_rules(problem, layers)
     steps: list[LayerStep] = []
     for index in range(len(layers) - 1, -1, -1):
@@ -177,8 +193,9 @@ def _step(problem: Problem, layers: list[Layer], params: list[Params], updater: 
         new, values = updater.update_traced(index, p, grads)
         steps.append(LayerStep(
             inputs=inputs[index], net=net, out=out, dloss_dout=grad, dout_dnet=dout_dnet, delta=delta,
-            grad_weights=grads["weights"], grad_biases=grads["biases"], weights=p["weights"], biases=p["biases"],
-            new_weights=new["weights"], new_biases=new["biases"], update_values=values,
+            grad_weights=grads.get("weights", _NONE), grad_biases=grads.get("biases", _NONE),
+            weights=p.get("weights", _NONE), biases=p.get("biases", _NONE), new_weights=new.get("weights", _NONE),
+            new_biases=new.get("biases", _NONE), update_values=values, dloss_dinput=dx,
         ))
         grad = dx
     steps.reverse()
@@ -201,7 +218,9 @@ def _forward(problem: Problem, layers: list[Layer], params: list[Params]):
 def delta_rules(problem: Problem, layers: list[Layer]) -> list[DeltaRule]:
     """How each layer turns dL/dout into dL/dnet; the output layer's may use a form the loss has with it."""
     last = len(layers) - 1
-    return [output_delta_rule(problem.loss, activation_of(layer), problem.targets) if index == last
+    targets = problem.targets
+    targets = targets.reshape(targets.shape[:1] + getattr(problem.layers[-1], "output_shape", targets.shape[1:]))
+    return [output_delta_rule(problem.loss, activation_of(layer), targets) if index == last
             else activation_of(layer).backward for index, layer in enumerate(layers)]
 
 
@@ -246,8 +265,9 @@ def _fast_stepper(problem: Problem, layers: list[Layer], updater: Updater):
             net, cache = forward(out, p)
             out = activate(net)
             saved.append((net, out, cache))
-        loss = total(shares(out, targets), None) / m
-        grad = gradient(out, targets)
+        flat = loss_view(out)
+        loss = total(shares(flat, targets), None) / m
+        grad = gradient(flat, targets).reshape(out.shape)
         new = list(params)
         for index, backward, rule in backwards:
             net, out, cache = saved[index]
@@ -265,7 +285,7 @@ def _check_outputs(problem: Problem, output: np.ndarray) -> None:
     if trouble is None:
         return
     s, j, need = trouble
-    act = problem.layers[-1].activation.name
+    act = activation_of(problem.layers[-1]).name
     sample = f" of sample {s + 1}" if problem.batch else ""
     suitable = " or ".join(loss.suitable_outputs())
     raise ProblemError(

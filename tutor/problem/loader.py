@@ -20,6 +20,8 @@ from tutor.model.optimizers import make_optimizer
 from tutor.model.optimizers.base import Optimizer
 from tutor.model.options import SpecError
 from tutor.model.schedules import Schedule, make_schedule
+from tutor.problem.images import check_notation, check_plain_descent, is_image_problem, read_image, \
+    read_image_targets, read_layers
 from tutor.problem.validated import (
     FORMAT_VERSION, FORMAT_VERSIONS, Grading, Layer, LayerState, Notation, Problem, content_hash,
 )
@@ -224,10 +226,17 @@ class _Reader:
         for key in FORMAT_2_KEYS:
             if version == 1 and key in data:
                 self.fail([], f"'{key}' needs format 2 (write 'format: 2' or leave 'format' out)", key=key)
-        inputs, batch = self.inputs(data["inputs"])
-        layers = self.layers(data["layers"], inputs.shape[1])
+        image = is_image_problem(self, data)
+        if image:
+            check_plain_descent(self, data, FORMAT_2_KEYS)
+        inputs, batch = (read_image(self, data["inputs"]), False) if image else self.inputs(data["inputs"])
+        layers = self.image_layers(data["layers"], inputs) if image else self.layers(data["layers"], inputs.shape[1])
         loss = self.loss(data["loss"])
-        targets, labels = self.targets(data, inputs.shape[0], batch, layers[-1].size)
+        image_output = getattr(layers[-1], "output_shape", ())
+        if len(image_output) == 3 and "targets" in data and "labels" not in data:
+            targets, labels = read_image_targets(self, data["targets"], image_output), None
+        else:
+            targets, labels = self.targets(data, inputs.shape[0], batch, layers[-1].size)
         self.check_targets(data, targets, labels, loss, layers[-1].activation)
         learning_rate = self.number(data["learning_rate"], ["learning_rate"])
         if learning_rate < 0:
@@ -236,8 +245,10 @@ class _Reader:
         update_biases = data.get("update_biases", True)
         if not isinstance(update_biases, bool):
             self.fail(["update_biases"], f"expected true or false, got {describe_value(update_biases)}")
-        shape = (inputs.shape[1],) + tuple(layer.size for layer in layers)
+        shape = (math.prod(inputs.shape[1:]),) + tuple(layer.size for layer in layers)
         shared = tuple(layer.shared_bias for layer in layers)
+        if image:
+            check_notation(self, data.get("notation"))
         notation = self.notation(data.get("notation"), shape, shared)
         optional = {key: self.text_field(data[key], [key]) for key in ("name", "source", "description") if
                     data.get(key) is not None}
@@ -463,10 +474,16 @@ class _Reader:
             fan_in = layer.size
         return tuple(layers)
 
+    def image_layers(self, value: Any, image: np.ndarray) -> tuple:
+        """The layers of a problem whose input is an image (see `tutor.problem.images`)."""
+        if not isinstance(value, list) or not value:
+            self.fail(["layers"], f"expected a list of layers, got {describe_value(value)}")
+        return read_layers(self, value, image)
+
     def layer(self, entry: Any, index: int, fan_in: int, *, is_output: bool) -> Layer:
         path: list[str | int] = ["layers", index]
         entry = self.mapping(entry, path, "a layer")
-        self.check_keys(entry, path, LAYER_KEYS, LAYER_KEYS)
+        self.check_keys(entry, path, (*LAYER_KEYS, "type"), LAYER_KEYS)  # type: dense, checked before
         weights = self.matrix(entry["weights"], [*path, "weights"], fan_in, "one per neuron",
                               "one per input of the layer", one_row_hint="one neuron")
         neurons = weights.shape[0]

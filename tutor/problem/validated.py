@@ -6,6 +6,8 @@ Everything here is already checked (shapes agree, numbers are finite); the loade
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -42,6 +44,52 @@ class Layer:
     @property
     def fan_in(self) -> int:
         return int(self.weights.shape[1])
+
+
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
+class ImageLayer:
+    """A conv2d, maxpool, avgpool or flatten layer as the file gives it, with the shapes it maps between.
+
+    Shapes are per sample and channels first; `size` is the number of outputs (the flattened output).
+    """
+
+    kind: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    weights: np.ndarray | None = None  # conv2d: (filters, channels, rows, columns)
+    biases: np.ndarray | None = None  # conv2d: one per filter
+    activation: Activation | None = None  # conv2d only
+    stride: int = 1
+    padding: int = 0  # conv2d
+    window: int = 0  # maxpool, avgpool: the window's side
+    shared_bias: bool = False
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.output_shape)
+
+    @property
+    def fan_in(self) -> int:
+        return math.prod(self.input_shape)
+
+    @property
+    def parameter_count(self) -> int:
+        return 0 if self.weights is None else self.weights.size + self.biases.size
+
+    def describe(self) -> str:
+        """The kind with its settings, e.g. ``conv2d 2x2 relu``, ``maxpool 2 stride 1``, ``flatten``."""
+        if self.kind == "conv2d":
+            _, _, rows, cols = self.weights.shape
+            extra = "".join(f" {name} {value}" for name, value in (("stride", self.stride), ("padding", self.padding))
+                            if value != (1 if name == "stride" else 0))
+            return f"conv2d {rows}x{cols}{extra} {self.activation.describe()}"
+        if self.kind == "flatten":
+            return "flatten"
+        return f"{self.kind} {self.window}" + (f" stride {self.stride}" if self.stride != self.window else "")
+
+    def with_output(self, output_shape: tuple[int, ...]) -> "ImageLayer":
+        """The same layer with its output shape filled in (once checked)."""
+        return dataclasses.replace(self, output_shape=tuple(output_shape))
 
 
 @dataclass(frozen=True)
@@ -165,10 +213,14 @@ class Problem:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (int(self.inputs.shape[1]),) + tuple(layer.size for layer in self.layers)
+        return (math.prod(self.inputs.shape[1:]),) + tuple(layer.size for layer in self.layers)
 
     @property
     def shape_text(self) -> str:
+        """``2-3-1``; with an input image, each shape channels first: ``1x4x4-1x3x3-1x2x2-4-3``."""
+        if self.inputs.ndim == 4:
+            shapes = [self.inputs.shape[1:]] + [getattr(layer, "output_shape", (layer.size,)) for layer in self.layers]
+            return "-".join("x".join(str(n) for n in shape) for shape in shapes)
         return "-".join(str(n) for n in self.shape)
 
     @property
@@ -177,11 +229,13 @@ class Problem:
 
     @cached_property
     def parameter_count(self) -> int:
-        return sum(layer.weights.size + (1 if layer.shared_bias else layer.size) for layer in self.layers)
+        return sum(layer.parameter_count if isinstance(layer, ImageLayer) else
+                   layer.weights.size + (1 if layer.shared_bias else layer.size) for layer in self.layers)
 
     def summary(self) -> str:
         """One line: shape, activations, loss, samples; e.g. ``2-2-2 sigmoid/sigmoid half_sse, 1 sample``."""
-        acts = "/".join(layer.activation.describe() for layer in self.layers)
+        acts = "/".join(layer.describe() if isinstance(layer, ImageLayer) else layer.activation.describe()
+                        for layer in self.layers)
         samples = f"batch of {self.samples}" if self.batch else "1 sample"
         line = f"{self.shape_text} {acts}, {self.loss.name}, {samples}, learning rate {self.learning_rate:g}"
         if not self.plain_descent:

@@ -62,7 +62,7 @@ _MOST_DECIMALS = 30
 _CACHE_LIMIT = 200_000
 #: A number in an arithmetic answer (not the digits of a name such as log10).
 _LITERAL = re.compile(r"(?<![A-Za-z_0-9.])(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE][+-]?[0-9]+)?")
-_UPDATES = ("new_weight", "new_bias")
+_UPDATES = ("new_weight", "new_bias", "filter_new", "filter_bias_new")
 #: A name in an arithmetic answer: a function, a constant, or a quantity used by name.
 _NAME = re.compile(r"(?<![0-9.])[A-Za-z_][A-Za-z0-9_]*")
 _KNOWN_NAMES = frozenset(name.lower() for name in (*FUNCTIONS, *CONSTANTS))

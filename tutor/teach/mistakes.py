@@ -14,6 +14,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from tutor.model.activations import ACTIVATIONS
+from tutor.model.layers import LAYERS
 from tutor.model.losses import LOSSES
 from tutor.model.optimizers.base import MISTAKES as OPTIMIZER_MISTAKES
 from tutor.trace.trace import Quantity, Trace
@@ -88,7 +89,7 @@ def _loss_role(trace: Trace, q: Quantity) -> str | None:
         if q.j is not None:
             return "share"
         return "sample_loss" if q.sample is not None or not problem.batch else "batch_mean"
-    if q.kind == "dloss_dout" and q.layer == output:
+    if q.kind in ("dloss_dout", "map_dloss_dout") and q.layer == output:
         return "gradient"
     if q.kind == "delta" and q.layer == output and not problem.layers[-1].activation.elementwise:
         return "coupled_delta"
@@ -112,6 +113,17 @@ def _loss_rule(mistake_id: str) -> Rule:
             right = _right(q, world)
             return [right * m, right / m]
         return []
+
+    return rule
+
+
+def _layer_rule(mistake_id: str) -> Rule:
+    """A mistake owned by a layer type (conv2d, maxpool): its wrong backward pass, on the world's values."""
+
+    def rule(trace: Trace, q: Quantity, world: World) -> list[float]:
+        from tutor.trace.conv import layer_mistake_values  # only problems with an input image need it
+
+        return layer_mistake_values(trace, q, world, mistake_id)
 
     return rule
 
@@ -143,7 +155,7 @@ def _plain_update(trace: Trace) -> bool:
 
 
 def _update(trace: Trace, q: Quantity, world: World, sign: float, rate: float | None) -> list[float]:
-    if q.kind not in ("new_weight", "new_bias") or not _plain_update(trace):
+    if q.kind not in ("new_weight", "new_bias", "filter_new", "filter_bias_new") or not _plain_update(trace):
         return []
     assert q.parameter is not None and q.gradient is not None and q.gradient.key is not None
     old = q.parameter.value
@@ -227,11 +239,11 @@ def _index_swapped(trace: Trace, q: Quantity, world: World) -> list[float]:
 
 
 def _owned_mistakes() -> list[Mistake]:
-    """The mistakes registered activations and losses own, each id once, in registration order."""
+    """The mistakes registered activations, losses and layers own, each id once, in registration order."""
     owned: dict[str, Mistake] = {}
-    for registry, make_rule in ((ACTIVATIONS, _activation_rule), (LOSSES, _loss_rule)):
+    for registry, make_rule in ((ACTIVATIONS, _activation_rule), (LOSSES, _loss_rule), (LAYERS, _layer_rule)):
         for cls in registry.values():
-            for mistake in cls.mistakes:
+            for mistake in getattr(cls, "mistakes", ()):
                 owned.setdefault(mistake.id, Mistake(mistake.id, mistake.explanation, make_rule(mistake.id)))
     return list(owned.values())
 

@@ -135,12 +135,13 @@ class Builder:
         return float(array[s, j - 1])
 
     def layer_values(self, l: int) -> dict[str, np.ndarray | None]:
-        """Layer l's values by quantity kind: net, out, dloss_dout, dout_dnet (None for softmax) and delta a row
-        per sample; grad_weight and new_weight a row per neuron; grad_bias and new_bias one per neuron, or one."""
+        """Layer l's values by quantity kind: net, out, dloss_dout, dout_dnet (None for softmax), delta and
+        dloss_dinput (dL/d of the layer's input) a row per sample; grad_weight and new_weight a row per neuron;
+        grad_bias and new_bias one per neuron, or one (empty for a layer without parameters)."""
         ls = self.step.layers[l - 1]
         return {"net": ls.net, "out": ls.out, "dloss_dout": ls.dloss_dout, "dout_dnet": ls.dout_dnet,
-                "delta": ls.delta, "grad_weight": ls.grad_weights, "grad_bias": ls.grad_biases,
-                "new_weight": ls.new_weights, "new_bias": ls.new_biases}
+                "delta": ls.delta, "dloss_dinput": ls.dloss_dinput, "grad_weight": ls.grad_weights,
+                "grad_bias": ls.grad_biases, "new_weight": ls.new_weights, "new_bias": ls.new_biases}
 
     def deps(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> tuple[str, ...]:
         k = self.key
@@ -305,7 +306,7 @@ class Builder:
 
     def _with_output(self, function, j: int, s: int) -> Callable[[float], float]:
         """Recompute function(outputs, targets)[j] with output j replaced by the given value."""
-        outputs = self.step.layers[-1].out[s].copy()
+        outputs = self.step.layers[-1].out[s].reshape(-1)  # an image output: channel by channel, row by row
         targets = self.step.targets[s]
 
         def compute(value: float) -> float:

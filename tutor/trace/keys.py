@@ -25,6 +25,9 @@ OPTIMIZER_KINDS = tuple(f"opt_{name}" for name in OPTIMIZER_QUANTITIES)
 KINDS = (
     "net", "out", "loss", "dloss_dout", "dout_dnet", "delta", "grad_weight", "grad_bias", *OPTIMIZER_KINDS,
     "new_weight", "new_bias",
+    # layers on images (keys in tutor/trace/conv.py)
+    "map_net", "map_out", "map_dloss_dout", "map_dout_dnet", "map_delta", "filter_grad", "filter_bias_grad",
+    "dloss_dinput", "filter_new", "filter_bias_new",
 )
 
 SECTIONS = ("forward", "loss", "backward", "updates")
@@ -33,6 +36,9 @@ SECTION_OF_KIND = {
     "net": "forward", "out": "forward", "loss": "loss", "dloss_dout": "backward", "dout_dnet": "backward",
     "delta": "backward", "grad_weight": "backward", "grad_bias": "backward", "new_weight": "updates",
     "new_bias": "updates", **{kind: "updates" for kind in OPTIMIZER_KINDS},
+    "map_net": "forward", "map_out": "forward", "map_dloss_dout": "backward", "map_dout_dnet": "backward",
+    "map_delta": "backward", "filter_grad": "backward", "filter_bias_grad": "backward", "dloss_dinput": "backward",
+    "filter_new": "updates", "filter_bias_new": "updates",
 }
 
 _PREFIX = {
@@ -102,13 +108,18 @@ def parse_key(key: str) -> KeyParts | None:
     return KeyParts(kind, int(match["layer"]), j, i, sample)
 
 
+#: A comma that is not inside round or square brackets.
+_OUTSIDE_BRACKETS = re.compile(r",(?![^(\[]*[)\]])")
+
+
 def split_keys(text: str | None) -> list[str]:
     """The names in a ``--only KEY[,KEY...]`` option, stripped; empty entries are dropped.
 
-    No option (None) gives no names; an option that names nothing (``--only ""``) is a UserError, the
-    same for every command.
+    A comma inside brackets belongs to the name (``dL/dw^1(2,1)``, a filter entry's label). No option
+    (None) gives no names; an option that names nothing (``--only ""``) is a UserError, the same for
+    every command.
     """
-    names = [name.strip() for name in (text or "").split(",") if name.strip()]
+    names = [name.strip() for name in _OUTSIDE_BRACKETS.split(text or "") if name.strip()]
     if text is not None and not names:
         from tutor.errors import UserError
 

@@ -38,8 +38,14 @@ class Trace:
         self.shown = shown
         #: Each layer's parameters ("weights", "biases") after the last step of the run, when there was one.
         self.final = final
-        self.labels = Labels(problem)
-        self._builder = Builder(problem, step, self.labels)
+        if problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
+            from tutor.trace.conv import ImageBuilder, ImageLabels
+
+            self.labels = ImageLabels(problem)
+            self._builder: Builder = ImageBuilder(problem, step, self.labels)
+        else:
+            self.labels = Labels(problem)
+            self._builder = Builder(problem, step, self.labels)
 
     @property
     def loss(self) -> float:

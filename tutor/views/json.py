@@ -53,18 +53,25 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
     for l, layer in enumerate(problem.layers, start=1):
         per_sample = (lambda a: a.tolist()) if problem.batch else (lambda a: a[0].tolist())
         values = trace.layer_values(l)
-        layers.append({
-            "activation": layer.activation.describe(),
+        optional = (lambda a: None if a is None else per_sample(a))
+        entry = {
+            "kind": getattr(layer, "kind", "dense"),
+            "activation": None if layer.activation is None else layer.activation.describe(),
             "net": per_sample(values["net"]),
             "out": per_sample(values["out"]),
             "dloss_dout": per_sample(values["dloss_dout"]),
-            "dout_dnet": None if values["dout_dnet"] is None else per_sample(values["dout_dnet"]),
+            "dout_dnet": optional(values["dout_dnet"]),
             "delta": per_sample(values["delta"]),
-            "grad_weights": values["grad_weight"].tolist(),
-            "grad_biases": _bias_shape(values["grad_bias"], layer.shared_bias),
-            "new_weights": values["new_weight"].tolist(),
-            "new_biases": _bias_shape(values["new_bias"], layer.shared_bias),
-        })
+            "dloss_dinput": optional(values["dloss_dinput"]),
+        }
+        if values["new_weight"].size:  # pooling and flatten layers have no parameters
+            entry.update({
+                "grad_weights": values["grad_weight"].tolist(),
+                "grad_biases": _bias_shape(values["grad_bias"], layer.shared_bias),
+                "new_weights": values["new_weight"].tolist(),
+                "new_biases": _bias_shape(values["new_bias"], layer.shared_bias),
+            })
+        layers.append(entry)
     history = trace.history
     data: dict[str, Any] = {
         "format": JSON_FORMAT_VERSION,
@@ -92,7 +99,7 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
         data["history"] = [float(v) for v in history]
         if trace.final is not None:
             data["final"] = {"layers": [{"weights": p["weights"].tolist(),
-                                         "biases": _bias_shape(p["biases"], layer.shared_bias)}
+                                         "biases": _bias_shape(p["biases"], layer.shared_bias)} if p else {}
                                         for layer, p in zip(problem.layers, trace.final)]}
     return data
 

@@ -32,6 +32,10 @@ KIND_NAMES = {
     "opt_g": "penalised gradients", "opt_v": "velocities and second moments", "opt_d": "Nesterov directions",
     "opt_s": "Adagrad sums", "opt_m": "first moments", "opt_m_hat": "bias-corrected first moments",
     "opt_v_hat": "bias-corrected second moments", "opt_step": "optimizer steps",
+    "map_net": "feature-map net inputs", "map_out": "feature-map and pooling outputs",
+    "map_dloss_dout": "loss derivatives by feature-map output", "map_dout_dnet": "feature-map activation derivatives",
+    "map_delta": "feature-map deltas", "filter_grad": "filter gradients", "filter_bias_grad": "filter bias gradients",
+    "dloss_dinput": "input-image gradients", "filter_new": "updated filters", "filter_bias_new": "updated filter biases",
 }
 
 STOPPED = {
@@ -127,6 +131,13 @@ class QuizView(TextView):
         problem = trace.problem
         self.trace = trace
         self.given_numbers(trace)
+        if problem.inputs.ndim == 4:  # an input image: grids of the image, filters, weights and targets
+            from tutor.views.image import ImageSolution
+
+            ImageSolution(self, trace).card()
+            if note:
+                self.note(note)
+            return
         self.network(problem)
         labels = trace.labels
         rows = []

@@ -61,6 +61,7 @@ class TextView:
 
     def __init__(self, sink: PlainSink | RichSink, digits: int = 6, plain: bool = False) -> None:
         self.sink = sink
+        self.digits = digits
         self.fmt = number_formatter(digits)
         self.given = as_written  # numbers given in the problem file print as written
         self.plain = plain
@@ -116,6 +117,10 @@ class TextView:
     def solution(self, trace: Trace, every: int | None = None) -> None:
         """Everything: network, forward pass, loss, backward pass, updates and a summary."""
         self.given_numbers(trace)
+        if trace.problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
+            from tutor.views.image import image_solution
+
+            return image_solution(self, trace, every)
         self.network(trace.problem)
         if trace.problem.batch:
             self.matrix_view(trace.problem)
@@ -199,7 +204,9 @@ class TextView:
         self.rate_note(problem)
         columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
-            quantities = trace.select(("new_weight", "new_bias"), l)
+            quantities = trace.select(("new_weight", "new_bias", "filter_new", "filter_bias_new"), l)
+            if not quantities:  # pooling and flatten layers have no parameters
+                continue
             rows = []
             for q in _elide(quantities):
                 if q is None:
@@ -253,8 +260,9 @@ class TextView:
         lines = [f"{name} before the update: {self.loss_text(trace.loss)}"]
         if history is not None and len(history) > trace.shown:
             lines.append(f"{name} after the update:  {self.loss_text(history[trace.shown])}")
-        big = _largest_weight_gradient(trace)
-        lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
+        if trace.problem.inputs.ndim != 4:  # (filters are not matrices of weights)
+            big = _largest_weight_gradient(trace)
+            lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
         self.lines("\n".join(lines))
         self.loss_history(trace, every)
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from tutor.model.layers.avgpool import AvgPool
 from tutor.model.layers.base import Layer
+from tutor.model.layers.conv2d import Conv2D
 from tutor.model.layers.dense import Dense
+from tutor.model.layers.flatten import Flatten
+from tutor.model.layers.maxpool import MaxPool
 
 #: kind -> layer class.
-LAYERS: dict[str, type[Layer]] = {Dense.kind: Dense}
+LAYERS: dict[str, type[Layer]] = {cls.kind: cls for cls in (Dense, Conv2D, MaxPool, AvgPool, Flatten)}
 
 
 def build_layer(spec: Any) -> Layer:
@@ -16,4 +20,4 @@ def build_layer(spec: Any) -> Layer:
     return LAYERS[getattr(spec, "kind", "dense")].from_spec(spec)
 
 
-__all__ = ["LAYERS", "Dense", "Layer", "build_layer"]
+__all__ = ["LAYERS", "AvgPool", "Conv2D", "Dense", "Flatten", "Layer", "MaxPool", "build_layer"]

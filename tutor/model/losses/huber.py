@@ -45,7 +45,7 @@ class Huber(Loss):
     def share_parts(self, o: Part, t: Part, n: int) -> list[Part]:
         d = self.params["delta"]
         error = ["abs(", o, " - ", t, ")"]
-        return ["1/2 * (", o, " - ", t, f")^2 if ", *error, f" <= {d:g} else {d:g} * (", *error, f" - {d / 2:g})"]
+        return ["1/2 * (", o, " - ", t, ")^2 if ", *error, f" <= {d:g} else {d:g} * (", *error, f" - {d / 2:g})"]
 
     def gradient_parts(self, o: Part, t: Part, n: int) -> list[Part]:
         d = self.params["delta"]
