@@ -62,12 +62,22 @@ def test_schedule_sets_the_rate_of_the_step():
     ("optimizer: adam\noptimizer_state: {t: 0}\n", "0}", "optimizer_state.t", "a whole number from 1"),
     ("optimizer: sgd\noptimizer_state: {t: 2, layers: []}\n", "[]", "optimizer_state.layers",
      "sgd keeps no state"),
+    ("optimizer: sgd\noptimizer_state: {t: 3, epoch: 3}\n", "3}", "optimizer_state.epoch",
+     "a whole number from 0 to t - 1 = 2), got 3"),
+    ("optimizer: sgd\noptimizer_state: {t: 3, epoch: 1.5}\n", "1.5", "optimizer_state.epoch", "whole number"),
 ])
 def test_bad_format_two_values_are_located(tail, needle, field, words):
     text = BASE + tail
     e = error(text)
     check(e, at(text, needle, text.count(needle) - 1), field, None, words)
     assert str(e).startswith(f"p.yaml:{e.line}:{e.column}: {field}: ")
+
+
+def test_state_epoch_places_the_step_in_the_schedule():
+    text = BASE + "optimizer: sgd\nschedule: {name: step, step_size: 2, gamma: 0.5}\noptimizer_state: {t: 7, epoch: 2}\n"
+    p = problem(text)
+    assert (p.first_step, p.epoch) == (7, 2) and p.step_rate == 0.5 * 0.5  # epoch 2, not t - 1 = 6
+    assert problem(text.replace(", epoch: 2", "")).epoch == 6  # without it: epoch t - 1
 
 
 def test_format_one_refuses_format_two_keys():

@@ -300,6 +300,59 @@ def test_training_goes_on_from_a_saved_network(invoke, tmp_path, rule):
         np.testing.assert_allclose(mine["weights"], theirs["weights"], rtol=0, atol=1e-12)
 
 
+SCHEDULES = ["inverse_time:decay=0.3", "step:step_size=3,gamma=0.5", "exponential:gamma=0.8"]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("schedule", SCHEDULES)
+@pytest.mark.parametrize("batches", [[], ["--batch-size", "6", "--no-shuffle"]], ids=["full", "mini"])
+def test_training_on_from_a_saved_schedule_uses_the_uninterrupted_rates(invoke, tmp_path, optimizer, schedule,
+                                                                        batches):
+    saved = tmp_path / "trained.yaml"
+    common = ["--data", "xor-easy", *batches, "-f", "json"]
+    made = ["--shape", "2-3-1", "--seed", "4", "--learning-rate", "0.5", "--optimizer", optimizer,
+            "--schedule", schedule]
+    assert invoke("train", *made, *common, "--epochs", "4", "--save", str(saved)).exit_code == 0
+    eight = json.loads(invoke("train", *made, *common, "--epochs", "8").stdout)
+    more = json.loads(invoke("train", str(saved), *common, "--epochs", "4").stdout)
+    np.testing.assert_allclose(more["history"], eight["history"][4:], rtol=0, atol=1e-12)
+    for mine, theirs in zip(more["final"]["layers"], eight["final"]["layers"]):
+        np.testing.assert_allclose(mine["weights"], theirs["weights"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(mine["biases"], theirs["biases"], rtol=0, atol=1e-12)
+    from tutor.problem.loader import load_problem
+
+    problem = load_problem(saved)
+    assert problem.learning_rate == 0.5 and problem.schedule.name == schedule.partition(":")[0]
+    assert problem.epoch == 4 and problem.first_step == (5 if not batches else 4 * 4 + 1)  # 21 samples: 4 batches
+
+
+def test_solve_of_a_mini_batch_schedule_checkpoint_is_the_next_step(invoke, tmp_path):
+    saved = tmp_path / "net.yaml"
+    common = ["--shape", "2-3-1", "--data", "xor-easy", "--seed", "4", "--learning-rate", "0.7",
+              "--schedule", "step:step_size=2,gamma=0.5", "-f", "json"]
+    assert invoke("train", *common, "--batch-size", "6", "--no-shuffle", "--epochs", "3",
+                  "--save", str(saved)).exit_code == 0
+    from tutor.solver import solve
+
+    trace = solve(str(saved))
+    assert trace.problem.first_step == 13 and trace.problem.step_rate == 0.7 * 0.5  # epoch 3: one drop
+    # the reference: 3 epochs of the independent loop, then one step on the first batch at rate 0.35
+    data = xor_easy()
+    weights = initial_weights((2, 3, 1), "xavier", np.random.default_rng(4))
+    rates = [0.7, 0.7, 0.35]
+    ws, bs = weights, [np.zeros(3), np.zeros(1)]
+    for rate in rates:
+        _, ws, bs = reference_training(ws, bs, data.features, data.labels[:, None].astype(float), 1, 6, rate,
+                                       Reference("sgd"))
+    x, y = data.features[:6], data.labels[:6, None].astype(float)
+    h = sigmoid(x @ ws[0].T + bs[0])
+    o = sigmoid(h @ ws[1].T + bs[1])
+    d2 = 2 * (o - y) * o * (1 - o)
+    d1 = (d2 @ ws[1]) * h * (1 - h)
+    np.testing.assert_allclose(trace.step.layers[0].new_weights, ws[0] - 0.35 * d1.T @ x / 6, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(trace.step.layers[1].new_biases, bs[1] - 0.35 * d2.mean(axis=0), rtol=0, atol=1e-12)
+
+
 def test_checkpoints_hold_the_next_batch(invoke, tmp_path):
     saved = tmp_path / "net.yaml"
     result = invoke("train", "--shape", "2-3-1", "--data", "xor-easy", "--seed", "4", "--learning-rate", "0.7",

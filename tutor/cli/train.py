@@ -276,7 +276,7 @@ def _train_with_progress(command, setup, training, targets, held, held_targets, 
         result = train(setup.network, training.features, targets, options, optimizer=rule.optimizer,
                        schedule=rule.schedule, validation=validation,
                        on_epoch=on_epoch if text or paths.checkpoints else None, first_step=rule.first_step,
-                       initial_state=rule.state, first_epoch=rule.first_step - 1)
+                       initial_state=rule.state, first_epoch=rule.first_epoch)
         return result, rule
     finally:
         if bar is not None:
@@ -285,17 +285,14 @@ def _train_with_progress(command, setup, training, targets, held, held_targets, 
 
 @dataclass(frozen=True)
 class UpdateRule:
-    """The optimizer and schedule, and where they start: step `first_step` (epoch first_step - 1 of the
-    schedule, as `solve` counts a problem's steps) from `state`."""
+    """The optimizer and schedule, and where they start: step `first_step` from `state`, at the schedule's
+    epoch `first_epoch` (a problem's `optimizer_state.epoch`, else first_step - 1 as `solve` counts)."""
 
     optimizer: object
     schedule: object
     first_step: int = 1
     state: list | None = None
-
-    def rate(self, lr0: float, epochs_done: int) -> float:
-        """The learning rate of the epoch after `epochs_done` epochs of this run."""
-        return self.schedule.rate(lr0, self.first_step - 1 + epochs_done)
+    first_epoch: int = 0
 
 
 def _update_rule(command: TrainCommand, problem) -> UpdateRule:
@@ -321,13 +318,13 @@ def _optimizer_and_schedule(command: TrainCommand, problem):
     return optimizer, schedule
 
 
-def _starting_step(command: TrainCommand, problem) -> tuple[int, list | None]:
-    """The optimizer's first step number and state: the problem file's (a saved checkpoint goes on where it
-    stopped), unless --optimizer starts a new optimizer."""
+def _starting_step(command: TrainCommand, problem) -> tuple[int, list | None, int]:
+    """The optimizer's first step number and state, and the schedule's first epoch: the problem file's (a saved
+    checkpoint goes on where it stopped), unless --optimizer starts a new optimizer."""
     if problem is None or command.optimizer is not None:
-        return 1, None
+        return 1, None, 0
     state = None if problem.optimizer_state is None else [dict(layer) for layer in problem.optimizer_state]
-    return problem.first_step, state
+    return problem.first_step, state, problem.epoch
 
 
 def parse_spec(text: str | None, option: str) -> dict | None:
@@ -479,8 +476,8 @@ def _save(path: Path, setup, moment, training, targets, options, epochs_done: in
     text = trained_problem_text(
         network, training.features[batch], targets=None if use_labels else targets[batch],
         labels=training.labels[batch] if use_labels else None,
-        learning_rate=rule.rate(setup.network.learning_rate, epochs_done), optimizer=rule.optimizer,
-        optimizer_state=moment.optimizer_state, step=moment.next_step,
+        learning_rate=setup.network.learning_rate, optimizer=rule.optimizer, schedule=rule.schedule,
+        epoch=rule.first_epoch + epochs_done, optimizer_state=moment.optimizer_state, step=moment.next_step,
         name=f"{setup.name} after {epochs_done} epochs",
         description=f"{'-'.join(str(n) for n in network.shape)} network after {epochs_done} epochs of training on "
                     f"{Path(training.source).name}; its step is the first step of epoch {epochs_done + 1}",

@@ -163,7 +163,8 @@ def problem_at(problem: Problem, params: list[Params], updater: Updater) -> Prob
         state = tuple({name: dict(values) for name, values in s.items()} for s in states)  # type: ignore[union-attr]
     elif updater.t == problem.first_step:
         state = problem.optimizer_state
-    return replace(problem, layers=layers, first_step=updater.t, optimizer_state=state)
+    epoch = None if problem.first_epoch is None else updater.t - 1 + updater.epoch_offset
+    return replace(problem, layers=layers, first_step=updater.t, optimizer_state=state, first_epoch=epoch)
 
 
 def forward_loss(problem: Problem, layers: list[Layer], params: list[Params]) -> float:

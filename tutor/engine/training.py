@@ -197,7 +197,7 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
 
     `first_step` and `initial_state` (per layer and parameter, as `TrainResult.optimizer_state`) continue an
     optimizer that has already taken `first_step - 1` steps (a problem file's `optimizer_state`); the schedule
-    then starts at its epoch `first_epoch` (a problem file's step t is epoch t - 1, as in `solve`).
+    then starts at its epoch `first_epoch` (a problem file's `optimizer_state.epoch`, else its step t - 1).
     `on_epoch(epochs_done, loss_before_that_epoch, moment)` is called after each epoch; `moment()` copies the
     parameters and the optimizer's state as they are then (only when asked: a copy every epoch would cost).
     """

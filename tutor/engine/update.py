@@ -30,8 +30,10 @@ class Updater:
         self.lr0 = problem.learning_rate
         self.frozen = frozen
         self.t = problem.first_step
-        #: The learning rate of the current step (its epoch is t - 1).
-        self.rate = self.schedule.rate(self.lr0, self.t - 1)
+        #: The schedule's epoch of step t is t - 1 + epoch_offset (0 unless the file gives its epoch).
+        self.epoch_offset = problem.epoch - (problem.first_step - 1)
+        #: The learning rate of the current step.
+        self.rate = self.schedule.rate(self.lr0, self.t - 1 + self.epoch_offset)
         self.plain = problem.plain_descent
         given = problem.optimizer_state
         self.states: list[dict[str, State] | None] = (
@@ -43,7 +45,7 @@ class Updater:
     def advance(self) -> None:
         """Move on to the next step."""
         self.t += 1
-        self.rate = self.schedule.rate(self.lr0, self.t - 1)
+        self.rate = self.schedule.rate(self.lr0, self.t - 1 + self.epoch_offset)
 
     def update(self, index: int, params: Params, grads: Mapping[str, np.ndarray]) -> Params:
         """Layer `index`'s parameters after the current step (its state moves on too)."""

@@ -34,7 +34,7 @@ TOP_KEYS = (
 )
 #: Keys that need format 2 (a file that says `format: 1` may not use them).
 FORMAT_2_KEYS = ("optimizer", "weight_decay", "l1", "schedule", "optimizer_state")
-OPTIMIZER_STATE_KEYS = ("t", "layers")
+OPTIMIZER_STATE_KEYS = ("t", "epoch", "layers")
 REQUIRED_KEYS = ("inputs", "layers", "loss", "learning_rate")
 LAYER_KEYS = ("weights", "biases", "activation")
 NOTATION_KEYS = ("inputs", "neurons", "weights", "biases", "out", "loss")
@@ -256,16 +256,17 @@ class _Reader:
         grading = self.grading(data["grading"]) if data.get("grading") is not None else Grading()
         optimizer = self.optimizer(data)
         schedule = self.schedule(data["schedule"]) if data.get("schedule") is not None else make_schedule(None)
-        first_step, state = 1, None
+        first_step, state, first_epoch = 1, None, None
         if data.get("optimizer_state") is not None:
             first_step, state = self.optimizer_state(data["optimizer_state"], optimizer, layers, update_biases)
+            first_epoch = self.state_epoch(data["optimizer_state"], first_step)
         return Problem(
             inputs=inputs, targets=targets, batch=batch, layers=layers, loss=loss, learning_rate=learning_rate,
             update_biases=update_biases, notation=notation, name=optional.get("name") or _stem(self.source),
             source=optional.get("source"), description=optional.get("description"), labels=labels,
             path=None if self.source.startswith("<") else self.source, content_hash=content_hash(self.text),
             ask=ask, grading=grading, optimizer=optimizer, schedule=schedule, first_step=first_step,
-            optimizer_state=state,
+            optimizer_state=state, first_epoch=first_epoch,
         )
 
     def without_samples(self, data: dict) -> dict:
@@ -342,6 +343,16 @@ class _Reader:
             self.fail([*path, "layers"], f"expected {len(layers)} entries (one per layer), got {got}")
         return t, tuple(self.layer_state(entry, [*path, "layers", l], optimizer, layer, update_biases)
                         for l, (entry, layer) in enumerate(zip(entries, layers)))
+
+    def state_epoch(self, value: dict, t: int) -> int | None:
+        """`optimizer_state.epoch`: the schedule's epoch (from 0) of the problem's step; at most t - 1."""
+        if "epoch" not in value:
+            return None
+        epoch = value["epoch"]
+        if type(epoch) is not int or not 0 <= epoch <= t - 1:
+            self.fail(["optimizer_state", "epoch"], f"expected the schedule's epoch of the problem's step (a whole "
+                                                    f"number from 0 to t - 1 = {t - 1}), got {describe_value(epoch)}")
+        return epoch
 
     def layer_state(self, entry: Any, path: FieldPath, optimizer: Optimizer, layer: Layer,
                     update_biases: bool) -> LayerState:

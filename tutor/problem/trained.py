@@ -1,7 +1,8 @@
 """Write a network met during training as a problem file, so `solve` and `quiz` can open that moment.
 
 The file holds the network's parameters at full precision, the batch its next step learns from, the loss
-and the learning rate of that step: `solve` of it is exactly the next step of training.
+and the learning rate (a schedule with the epoch it stands at): `solve` of it is exactly the next step of
+training, and `train` of it goes on with the rates the run would have used.
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ def _spec(optimizer) -> str:
     return f"{{name: {optimizer.name}{', ' if options else ''}{options}}}"
 
 
-def _state_lines(network, optimizer_state, step: int) -> list[str]:
-    """`optimizer_state`: the step number t, and each layer's state entries shaped like its parameters."""
-    lines = ["optimizer_state:", f"  t: {step}", "  layers:"]
+def _state_lines(network, optimizer_state, step: int, epoch: int | None) -> list[str]:
+    """`optimizer_state`: the step number t (and the schedule's epoch), and each layer's state entries."""
+    lines = ["optimizer_state:", f"  t: {step}", *([f"  epoch: {epoch}"] if epoch is not None else [])]
+    if not optimizer_state:
+        return lines
+    lines.append("  layers:")
     for layer, state in zip(network.layers, optimizer_state):
         first = True
         for part, entries in state.items():
@@ -56,10 +60,13 @@ def _state_lines(network, optimizer_state, step: int) -> list[str]:
 
 def trained_problem_text(network, inputs: np.ndarray, *, targets: np.ndarray | None = None,
                          labels: np.ndarray | None = None, learning_rate: float, name: str, description: str,
-                         source: str, optimizer=None, optimizer_state=None, step: int = 1) -> str:
+                         source: str, optimizer=None, optimizer_state=None, step: int = 1, schedule=None,
+                         epoch: int = 0) -> str:
     """The YAML text of a problem: `network`'s parameters, a batch (`inputs` with `targets` or class `labels`),
-    and, for an optimizer other than plain SGD, its options and the state its step `step` starts from."""
-    plain = optimizer is None or (optimizer.name == "sgd" and not optimizer.regularised)
+    and, for an optimizer other than plain SGD or a schedule, its options and the state its step `step` starts
+    from; a schedule's step is at its epoch `epoch` (`learning_rate` is then the schedule's initial rate)."""
+    scheduled = schedule is not None and schedule.name != "constant"
+    plain = (optimizer is None or (optimizer.name == "sgd" and not optimizer.regularised)) and not scheduled
     lines = [
         f"format: {1 if plain else 2}",
         f"name: {json.dumps(name)}",
@@ -86,9 +93,9 @@ def trained_problem_text(network, inputs: np.ndarray, *, targets: np.ndarray | N
         f"update_biases: {'false' if 'biases' in network.frozen else 'true'}",
     ]
     if not plain:
-        lines.append(f"optimizer: {_spec(optimizer)}")
-        if optimizer.state_names and optimizer_state:
-            lines += _state_lines(network, optimizer_state, step)
-        else:
-            lines += ["optimizer_state:", f"  t: {step}"]
+        lines.append(f"optimizer: {_spec(optimizer) if optimizer is not None else 'sgd'}")
+        if scheduled:
+            lines.append(f"schedule: {_spec(schedule)}")
+        stateful = optimizer is not None and optimizer.state_names and optimizer_state
+        lines += _state_lines(network, optimizer_state if stateful else None, step, epoch if scheduled else None)
     return "\n".join(lines) + "\n"

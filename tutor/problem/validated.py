@@ -199,11 +199,18 @@ class Problem:
     first_step: int = 1
     #: Per layer, the optimizer state the step starts from; None: the optimizer's initial state (zeros).
     optimizer_state: tuple[LayerState, ...] | None = None
+    #: The schedule's epoch (0-based) of the problem's step, when the file gives it; None: first_step - 1.
+    first_epoch: int | None = None
+
+    @property
+    def epoch(self) -> int:
+        """The schedule's epoch of the problem's step: `optimizer_state.epoch`, else first_step - 1."""
+        return self.first_step - 1 if self.first_epoch is None else self.first_epoch
 
     @property
     def step_rate(self) -> float:
-        """The learning rate of the problem's step: the schedule's rate at epoch first_step - 1."""
-        return self.schedule.rate(self.learning_rate, self.first_step - 1)
+        """The learning rate of the problem's step: the schedule's rate at its epoch."""
+        return self.schedule.rate(self.learning_rate, self.epoch)
 
     @property
     def plain_descent(self) -> bool:

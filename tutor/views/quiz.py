@@ -111,7 +111,7 @@ class QuizView(TextView):
         problem, labels = trace.problem, trace.labels
         rate = f"eta = {self.step_rate(problem)}"
         if problem.schedule.name != "constant":
-            rate += (f" (epoch {problem.first_step - 1} of {problem.schedule.describe()}, eta0 = "
+            rate += (f" (epoch {problem.epoch} of {problem.schedule.describe()}, eta0 = "
                      f"{self.given(problem.learning_rate)})")
         options = ", ".join(f"{k} = {v if isinstance(v, str) else self.given(v)}"
                             for k, v in problem.optimizer.values.items())

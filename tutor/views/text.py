@@ -239,7 +239,7 @@ class TextView:
         """How the schedule gives this step's learning rate (nothing for a constant rate)."""
         if problem.schedule.name == "constant":
             return
-        epoch = problem.first_step - 1
+        epoch = problem.epoch
         parts = problem.schedule.formula(Term("eta0", problem.learning_rate), Term("epoch", float(epoch)))
         self.note(f"Learning rate of epoch {epoch} ({problem.schedule.name}): eta = {symbolic(parts)} = "
                   f"{substituted(parts, self.fmt, self.given)} = {self.fmt(problem.step_rate)}")
