@@ -292,12 +292,19 @@ def test_training_goes_on_from_a_saved_network(invoke, tmp_path, rule):
     saved = tmp_path / "trained.yaml"
     common = ["--data", "xor-easy", "-f", "json"]
     made = ["--shape", "2-3-1", "--seed", "4", "--learning-rate", "0.3", *rule]
-    assert invoke("train", *made, *common, "--epochs", "5", "--save", str(saved)).exit_code == 0
-    eight = json.loads(invoke("train", *made, *common, "--epochs", "8").stdout)
-    more = json.loads(invoke("train", str(saved), *common, "--epochs", "3").stdout)
-    np.testing.assert_allclose(more["history"], eight["history"][5:], rtol=0, atol=1e-12)
-    for mine, theirs in zip(more["final"]["layers"], eight["final"]["layers"]):
+    assert_training_goes_on_exactly(invoke, saved, made, common, 5, 3)
+
+
+def assert_training_goes_on_exactly(invoke, saved: Path, made: list[str], common: list[str], first: int,
+                                    then: int) -> None:
+    """`first` epochs, --save, `then` more from the file: the same history and parameters as one run."""
+    assert invoke("train", *made, *common, "--epochs", str(first), "--save", str(saved)).exit_code == 0
+    whole = json.loads(invoke("train", *made, *common, "--epochs", str(first + then)).stdout)
+    more = json.loads(invoke("train", str(saved), *common, "--epochs", str(then)).stdout)
+    np.testing.assert_allclose(more["history"], whole["history"][first:], rtol=0, atol=1e-12)
+    for mine, theirs in zip(more["final"]["layers"], whole["final"]["layers"]):
         np.testing.assert_allclose(mine["weights"], theirs["weights"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(mine["biases"], theirs["biases"], rtol=0, atol=1e-12)
 
 
 SCHEDULES = ["inverse_time:decay=0.3", "step:step_size=3,gamma=0.5", "exponential:gamma=0.8"]
@@ -312,13 +319,7 @@ def test_training_on_from_a_saved_schedule_uses_the_uninterrupted_rates(invoke, 
     common = ["--data", "xor-easy", *batches, "-f", "json"]
     made = ["--shape", "2-3-1", "--seed", "4", "--learning-rate", "0.5", "--optimizer", optimizer,
             "--schedule", schedule]
-    assert invoke("train", *made, *common, "--epochs", "4", "--save", str(saved)).exit_code == 0
-    eight = json.loads(invoke("train", *made, *common, "--epochs", "8").stdout)
-    more = json.loads(invoke("train", str(saved), *common, "--epochs", "4").stdout)
-    np.testing.assert_allclose(more["history"], eight["history"][4:], rtol=0, atol=1e-12)
-    for mine, theirs in zip(more["final"]["layers"], eight["final"]["layers"]):
-        np.testing.assert_allclose(mine["weights"], theirs["weights"], rtol=0, atol=1e-12)
-        np.testing.assert_allclose(mine["biases"], theirs["biases"], rtol=0, atol=1e-12)
+    assert_training_goes_on_exactly(invoke, saved, made, common, 4, 4)
     from tutor.problem.loader import load_problem
 
     problem = load_problem(saved)
