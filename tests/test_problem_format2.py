@@ -74,7 +74,8 @@ def test_bad_format_two_values_are_located(tail, needle, field, words):
 
 
 def test_state_epoch_places_the_step_in_the_schedule():
-    text = BASE + "optimizer: sgd\nschedule: {name: step, step_size: 2, gamma: 0.5}\noptimizer_state: {t: 7, epoch: 2}\n"
+    text = BASE + ("optimizer: sgd\nschedule: {name: step, step_size: 2, gamma: 0.5}\n"
+                   "optimizer_state: {t: 7, epoch: 2}\n")
     p = problem(text)
     assert (p.first_step, p.epoch) == (7, 2) and p.step_rate == 0.5 * 0.5  # epoch 2, not t - 1 = 6
     assert problem(text.replace(", epoch: 2", "")).epoch == 6  # without it: epoch t - 1

@@ -31,8 +31,9 @@ def _activation(activation) -> str:
 
 
 def _spec(optimizer) -> str:
-    """``{name: adam, beta1: 0.9, ...}``: the optimizer with every option (text options as they are)."""
-    options = ", ".join(f"{k}: {v if isinstance(v, str) else _number(v)}" for k, v in optimizer.values.items())
+    """``{name: adam, beta1: 0.9, ...}``: an optimizer or schedule with every option (text and whole numbers as
+    they are)."""
+    options = ", ".join(f"{k}: {v if isinstance(v, (str, int)) else _number(v)}" for k, v in optimizer.values.items())
     return f"{{name: {optimizer.name}{', ' if options else ''}{options}}}"
 
 
