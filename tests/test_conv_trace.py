@@ -153,6 +153,27 @@ def test_a_conv_mistake_follows_the_students_own_deltas(conv):
     assert rows["dL_dx1_1_1_1"].diagnosis is not None and rows["dL_dx1_1_1_1"].diagnosis.id == "filter_not_rotated"
 
 
+# The notes' X and F in a sigmoid or tanh conv layer, bias 0: net^1 is X * F, [[3, -2], [3, 3]].
+NET = [[sum(X[r + a][c + b] * F[a][b] for a in range(2) for b in range(2)) for c in range(2)] for r in range(2)]
+ACTIVATION_MISTAKES = {  # each mistake's own wrong rule, on the hand-computed net, at net^1(1,2) = -2
+    "sigmoid": ("sigmoid_derivative_on_net", NET[0][1] * (1 - NET[0][1])),
+    "tanh": ("tanh_derivative_on_net", 1 - NET[0][1] ** 2),
+    "relu": ("relu_derivative_wrong", 1.0),  # the slope 1 where net < 0
+}
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_MISTAKES))
+def test_activation_mistakes_on_a_conv_layer_are_diagnosed_by_the_grader(activation):
+    problem = {"inputs": X, "layers": [{"type": "conv2d", "weights": F, "biases": [0], "activation": activation}],
+               "targets": T, "loss": "half_sse", "learning_rate": ETA}
+    trace = solve(parse_problem(yaml.safe_dump(problem)))
+    assert trace["net1_1_1_2"].value == NET[0][1]
+    mistake, wrong = ACTIVATION_MISTAKES[activation]
+    assert wrong != pytest.approx(trace["dout_dnet1_1_1_2"].value)
+    assert_diagnosed(trace, "dout_dnet1_1_1_2", wrong, mistake)
+    assert_diagnosed(trace, "dout^1/dnet^1(1,2)", wrong, mistake)  # by its label too
+
+
 WIDE = {
     "inputs": [[[1, 2, 0, 1, 2], [0, 1, 3, 1, 0], [2, 0, 1, 1, 1], [1, 1, 0, 2, 0], [0, 1, 2, 0, 1]],
                [[0, 1, 0, 1, 0], [1, 0, 1, 0, 1], [0, 1, 0, 1, 0], [1, 0, 1, 0, 1], [0, 1, 0, 1, 0]]],
