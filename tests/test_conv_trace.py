@@ -8,6 +8,7 @@ with dE/dO, dE/dX = the full convolution of dE/dO with F rotated by 180 degrees.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -151,6 +152,41 @@ def test_a_conv_mistake_follows_the_students_own_deltas(conv):
     sheet = "'delta1_1_1_1': 3\n'dL_dx1_1_1_1': 6\n"
     rows = {r.key: r for r in Grader(conv).grade_text(sheet).results}
     assert rows["dL_dx1_1_1_1"].diagnosis is not None and rows["dL_dx1_1_1_1"].diagnosis.id == "filter_not_rotated"
+
+
+# The notes' X and F in a conv layer with each activation, bias 0: net^1 = [[3, -2], [3, 3]].
+NET = [[sum(X[r + a][c + b] * F[a][b] for a in range(2) for b in range(2)) for c in range(2)] for r in range(2)]
+ACTIVATION_MISTAKES = {  # each mistake's own wrong rule, on the hand-computed net, at net^1(1,2) = -2
+    "sigmoid": ("sigmoid_derivative_on_net", NET[0][1] * (1 - NET[0][1])),
+    "tanh": ("tanh_derivative_on_net", 1 - NET[0][1] ** 2),
+    "relu": ("relu_derivative_wrong", 1.0),  # the slope 1 where net < 0
+    "swish": ("product_rule_dropped", 1 / (1 + math.exp(-NET[0][1]))),  # sigmoid(net) without net * sigmoid'(net)
+}
+
+
+def notes_conv(activation: str):
+    """The notes' example with this activation on the conv layer and bias 0, solved."""
+    problem = {"inputs": X, "layers": [{"type": "conv2d", "weights": F, "biases": [0], "activation": activation}],
+               "targets": T, "loss": "half_sse", "learning_rate": ETA}
+    return solve(parse_problem(yaml.safe_dump(problem)))
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_MISTAKES))
+def test_activation_mistakes_on_a_conv_layer_are_diagnosed_by_the_grader(activation):
+    trace = notes_conv(activation)
+    assert trace["net1_1_1_2"].value == NET[0][1]
+    mistake, wrong = ACTIVATION_MISTAKES[activation]
+    assert wrong != pytest.approx(trace["dout_dnet1_1_1_2"].value)
+    assert_diagnosed(trace, "dout_dnet1_1_1_2", wrong, mistake)
+    assert_diagnosed(trace, "dout^1/dnet^1(1,2)", wrong, mistake)  # by its label too
+
+
+def test_an_activation_mistake_on_a_conv_layer_follows_the_students_own_net():
+    # The student's net^1(1,2) is -1 (a slip), then the sigmoid's derivative on it: -1 * (1 - -1) = -2.
+    sheet = "'net1_1_1_2': -1\n'dout_dnet1_1_1_2': -2\n"
+    rows = {r.key: r for r in Grader(notes_conv("sigmoid")).grade_text(sheet).results}
+    assert rows["dout_dnet1_1_1_2"].diagnosis is not None
+    assert rows["dout_dnet1_1_1_2"].diagnosis.id == "sigmoid_derivative_on_net"
 
 
 WIDE = {

@@ -114,8 +114,20 @@ STRIDED = textwrap.dedent("""\
 _CNN_OUT = [math.exp(v) for v in (0.8, 0.4, -0.4)]
 _CNN_DELTA = [o / sum(_CNN_OUT) - t for o, t in zip(_CNN_OUT, (0, 1, 0))]
 CNN_TO_ALL = sum(d * w for d, w in zip(_CNN_DELTA, (0.1, 0.0, 0.2))) + sum(d * w for d, w in zip(_CNN_DELTA, (0.2, -0.1, 0.0)))
+# A sigmoid conv layer: the notes' X and F, bias 0; net^1(1,2) = 0 * 1 + 2 * -1 + 1 * 0 + 0 * 2 = -2.
+SIGMOID_CONV = textwrap.dedent("""\
+    inputs: [[1, 0, 2], [2, 1, 0], [0, 1, 1]]
+    layers:
+      - {type: conv2d, weights: [[1, -1], [0, 2]], biases: [0], activation: sigmoid}
+    targets: [[1, 0], [0, 1]]
+    loss: half_sse
+    learning_rate: 0.1
+    """)
+SIGMOID_CONV_NET12 = 0 * 1 + 2 * -1 + 1 * 0 + 0 * 2
+# The tiny CNN's relu conv: net^1(2,3) is the window [[3, 0], [0, 1]] of its image times F = [[1, -1], [0, 1]].
+CNN_NET23 = 3 * 1 + 0 * -1 + 0 * 0 + 1 * 1
 #: Problems written to a temporary file by the tests that use them.
-INLINE = {"SQUARE": SQUARE, "SWISH": SWISH, "STRIDED": STRIDED}
+INLINE = {"SQUARE": SQUARE, "SWISH": SWISH, "STRIDED": STRIDED, "SIGMOID_CONV": SIGMOID_CONV}
 
 
 def lines(*answers: object) -> str:
@@ -224,6 +236,10 @@ DIAGNOSES = [
     ("weight_index_swapped", MAZUR, "dE_total/dw6", DELTA_O2 * OUT_H1),  # w6 is h2 -> o1; this is w7's
     ("weight_index_swapped", "SQUARE", "net1_1", SQUARE_NET1_SWAPPED),
     ("product_rule_dropped", "SWISH", "dout_dnet1_1", 1 / (1 + math.exp(-SWISH_NET1))),
+    # activation mistakes on a conv layer's dout/dnet, by each mistake's rule on the hand-computed net:
+    # relu's slope taken as net itself; sigmoid's derivative taken on net, net * (1 - net).
+    ("relu_derivative_wrong", "problems/cnn-4x4.yaml", "dout_dnet1_1_2_3", CNN_NET23),
+    ("sigmoid_derivative_on_net", "SIGMOID_CONV", "dout_dnet1_1_1_2", SIGMOID_CONV_NET12 * (1 - SIGMOID_CONV_NET12)),
     # The lab notes' convolution (tests/test_conv_trace.py works it by hand): dE/dO = [[1, -2], [-1, 1]],
     # F = [[1, -1], [0, 2]]. dE/dx(1,1) with F not rotated: 1 * F(2,2); by the valid convolution: dE/dO . rot(F).
     ("filter_not_rotated", "problems/conv-3x3-2x2.yaml", "dL_dx1_1_1_1", 1 * 2),

@@ -162,6 +162,41 @@ def test_list_fits_the_width(invoke):
     assert "ex02-3-3-2-2" in out
 
 
+@pytest.mark.parametrize("width", [60, 80])
+def test_list_columns_line_up_at_60_and_80_columns(runner, monkeypatch, width):
+    """Names, shapes and descriptions each start at one column; an image shape too long for its column
+    ends its line whole, and every description reads back in full."""
+    from tests.conftest import STABLE_ENV
+    from tutor.cli.app import app
+    from tutor.problem.bundled import bundled_problems
+    from tutor.problem.loader import load_problem
+
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, ["list"], env={**STABLE_ENV, "COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= width
+    starts = [k for k, line in enumerate(lines) if not line.startswith(" ")] + [len(lines)]
+    expected = {path.stem: load_problem(path) for path in bundled_problems()}
+    shape_columns, text_columns = set(), set()
+    for begin, end in zip(starts, starts[1:]):
+        first = re.match(r"(\S+)( +)(\S+)(?:( +)(.*))?$", lines[begin])
+        assert first, lines[begin]
+        problem = expected.pop(first[1])
+        assert first[3] == problem.shape_text
+        shape_columns.add(first.start(3))
+        text = [first[5]] if first[5] else []
+        if first[5]:
+            text_columns.add(first.start(5))
+        for line in lines[begin + 1:end]:
+            text_columns.add(len(line) - len(line.lstrip()))
+            text.append(line.strip())
+        assert " ".join(text) == " ".join((problem.description or problem.name).split())
+    assert not expected
+    assert len(shape_columns) == 1 and len(text_columns) == 1
+    assert "1x4x4-1x3x3-1x2x2-4-3" in result.stdout
+
+
 # -- command-line messages ----------------------------------------------------------------------------
 
 

@@ -241,20 +241,14 @@ def list_problems() -> None:
     def action() -> None:
         from tutor.problem.bundled import bundled_problems
         from tutor.problem.loader import load_problem
-        from tutor.views.layout import styled_paragraph
+        from tutor.views.layout import listing
         from tutor.views.output import output_width
 
         paths = bundled_problems()
-        problems = [load_problem(path) for path in paths]
-        name_width = max((len(path.stem) for path in paths), default=0) + 2
-        shape_width = max((len(problem.shape_text) for problem in problems), default=0) + 2
-        width = output_width(sys.stdout)
-        for path, problem in zip(paths, problems):
-            about = problem.description or problem.name
-            start = f"{path.stem:<{name_width}}{problem.shape_text:<{shape_width}}"
-            indent = " " * (len(start) if len(start) < width // 2 else 4)  # the description wrapped beside
-            for line in styled_paragraph([(start + about, "")], width, indent=indent):
-                typer.echo("".join(text for text, _ in line))
+        rows = [(path.stem, problem.shape_text, problem.description or problem.name)
+                for path, problem in ((path, load_problem(path)) for path in paths)]
+        for line in listing(rows, output_width(sys.stdout)):
+            typer.echo(line)
 
     _run(action)
 

@@ -68,17 +68,27 @@ def _activation_rule(mistake_id: str) -> Rule:
     """A mistake owned by activations: dout/dnet of a layer whose activation has its own version of it."""
 
     def rule(trace: Trace, q: Quantity, world: World) -> list[float]:
-        if q.kind != "dout_dnet":
+        if q.kind not in ("dout_dnet", "map_dout_dnet"):
             return []
         activation = trace.problem.layers[q.layer - 1].activation
         owned = activation.mistake(mistake_id)
         if owned is None:
             return []
-        net = _value(trace, world, "net", q.layer, q.j, None, q.sample)
-        out = _value(trace, world, "out", q.layer, q.j, None, q.sample)
+        net, out = _net_and_out(trace, q, world)
         return owned.wrong(activation, net, out)
 
     return rule
+
+
+def _net_and_out(trace: Trace, q: Quantity, world: World) -> tuple[float, float]:
+    """The world's net and out at the neuron (or feature-map position) whose dout/dnet `q` is."""
+    if q.kind == "map_dout_dnet":
+        from tutor.trace.conv import image_key  # only problems with an input image need it
+
+        return world[image_key(trace, "map_net", q.layer, q.index)], world[image_key(trace, "map_out", q.layer,
+                                                                                     q.index)]
+    return (_value(trace, world, "net", q.layer, q.j, None, q.sample),
+            _value(trace, world, "out", q.layer, q.j, None, q.sample))
 
 
 def _loss_role(trace: Trace, q: Quantity) -> str | None:

@@ -580,6 +580,11 @@ def _gradient_site(trace, q: Quantity) -> tuple[int, str, tuple[int, ...]] | Non
     return None
 
 
+def image_key(trace, kind: str, l: int, index: tuple[int, ...]) -> str:
+    """The key of image quantity `kind` of layer l at a 1-based (channel, row, column) index."""
+    return trace._builder.key(kind, l, tuple(index), None, 0)
+
+
 def _world_array(builder: ImageBuilder, world, kind: str, l: int, shape: tuple[int, ...]) -> np.ndarray:
     """The world's values of one image quantity of layer l, as an array (channels first)."""
     array = np.empty(shape)

@@ -33,6 +33,32 @@ def paragraph(text: str, width: int, style: str = "") -> list[StyledLine]:
     return styled_paragraph([(text, style)], width)
 
 
+#: The narrowest the text column of a listing gets (a shape too long for its column moves to a line of its own).
+LISTING_TEXT_WIDTH = 28
+
+
+def listing(rows: list[tuple[str, str, str]], width: int) -> list[str]:
+    """Rows of (name, shape, text) in aligned columns within `width`, each text wrapped in its own column.
+
+    The shape column is as wide as the shapes that leave the text `LISTING_TEXT_WIDTH` columns; a longer
+    shape (an image network's ``1x4x4-1x3x3-...``) ends its row's first line, and the text starts under the
+    text column on the next, so every text line starts at the same column.
+    """
+    name_width = max((len(name) for name, _, _ in rows), default=0) + 2
+    room = width - name_width - LISTING_TEXT_WIDTH
+    shape_width = max((len(shape) + 2 for _, shape, _ in rows if len(shape) + 2 <= room), default=0)
+    column = max(min(name_width + shape_width, width - LISTING_TEXT_WIDTH), 4)
+    lines: list[str] = []
+    for name, shape, text in rows:
+        head = f"{name:<{name_width}}{shape:<{shape_width}}"
+        if len(head) > column:  # the shape (or name) overflows its column: a line of its own
+            lines.append(head.rstrip())
+            head = ""
+        wrapped = ["".join(piece for piece, _ in line) for line in paragraph(text, width - column)]
+        lines.extend(f"{head if k == 0 else '':<{column}}{line}".rstrip() for k, line in enumerate(wrapped))
+    return lines
+
+
 def styled_paragraph(pieces: StyledLine, width: int, indent: str = "") -> list[StyledLine]:
     """Styled pieces wrapped at spaces to `width`, keeping each word's style; `\\n` starts a new line.
 
