@@ -213,3 +213,10 @@ def test_a_number_is_in_range_or_refused_with_the_text(parse, expected, kind, lo
     else:
         assert isinstance(value, kind) and low <= value <= high and value == kind(text)
 
+
+
+def test_the_tolerance_mode_option_offers_every_mode_the_judge_knows():
+    from tutor.cli.app import ToleranceMode
+    from tutor.problem.validated import TOLERANCE_MODES
+
+    assert tuple(mode.value for mode in ToleranceMode) == TOLERANCE_MODES

@@ -303,6 +303,8 @@ def new(
 
 # --- `grade` and `template`: grading answer sheets (tutor/teach/grader.py, tutor/teach/gradebook.py) ---------------
 class ToleranceMode(str, Enum):
+    """The modes of `tutor.problem.validated.TOLERANCE_MODES` (spelled out: numpy stays out of start-up)."""
+
     precision = "precision"
     either = "either"
     relative = "relative"

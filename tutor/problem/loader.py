@@ -23,7 +23,7 @@ from tutor.model.schedules import Schedule, make_schedule
 from tutor.problem.images import check_notation, check_plain_descent, is_image_problem, read_image, \
     read_image_targets, read_layers
 from tutor.problem.validated import (
-    FORMAT_VERSION, FORMAT_VERSIONS, Grading, Layer, LayerState, Notation, Problem, content_hash,
+    FORMAT_VERSION, FORMAT_VERSIONS, TOLERANCE_MODES, Grading, Layer, LayerState, Notation, Problem, content_hash,
 )
 from tutor.problem.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
 
@@ -40,7 +40,6 @@ LAYER_KEYS = ("weights", "biases", "activation")
 NOTATION_KEYS = ("inputs", "neurons", "weights", "biases", "out", "loss")
 GRADING_KEYS = ("tolerance", "follow_through_credit")
 TOLERANCE_KEYS = ("mode", "relative", "absolute", "min_figures")
-TOLERANCE_MODES = ("precision", "either", "relative", "absolute")
 
 
 def load_problem(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, network_only: bool = False) -> Problem:

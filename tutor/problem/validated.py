@@ -148,6 +148,10 @@ class _DefaultWeightRow(Sequence):
         return default_weight_name(self.layer, self.j, i % self.cols + 1)
 
 
+#: How answers may be judged (a `grading:` section's `tolerance.mode`; see `tutor.teach.judge`).
+TOLERANCE_MODES = ("precision", "either", "relative", "absolute")
+
+
 @dataclass(frozen=True)
 class Grading:
     """How answers to this problem are graded (the file's `grading:` section); None means the default.

@@ -22,10 +22,10 @@ from typing import Iterable, Mapping, Sequence
 
 from tutor.teach.sheets import SHEET_MAX_BYTES, Sheet, SheetReader, clean, read_sheet, short
 from tutor.errors import ProblemError, UserError
-from tutor.teach.judge import (DEFAULT_ABSOLUTE, DEFAULT_MIN_FIGURES, DEFAULT_MODE, DEFAULT_RELATIVE, TOLERANCE_MODES,
-                               Answer, Judge, Judgement, Tolerance)
+from tutor.teach.judge import (DEFAULT_ABSOLUTE, DEFAULT_MIN_FIGURES, DEFAULT_MODE, DEFAULT_RELATIVE, Answer, Judge,
+                               Judgement, Tolerance)
 from tutor.teach.mistakes import Mistake
-from tutor.problem.validated import Problem
+from tutor.problem.validated import TOLERANCE_MODES, Problem
 from tutor.trace.trace import Quantity, Trace, describe
 from tutor.problem.yaml_safe import locate, locate_key, read_text
 

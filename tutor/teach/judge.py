@@ -43,7 +43,6 @@ from tutor.teach.mistakes import CATALOGUE, Mistake
 from tutor.trace.trace import Quantity, Trace
 
 VERDICTS = ("correct", "follow_through", "wrong", "missing", "invalid")
-TOLERANCE_MODES = ("precision", "either", "relative", "absolute")
 
 #: The default: judged at the precision the student wrote.
 DEFAULT_MODE = "precision"
