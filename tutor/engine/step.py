@@ -26,6 +26,7 @@ from tutor.model.activations.linear import Linear
 from tutor.model.layers import Layer, build_layer
 from tutor.model.losses import Loss
 from tutor.engine.update import Updater
+from tutor.model.clipping import Clipped, clip
 from tutor.problem.validated import LayerState, Problem
 
 Params = dict[str, np.ndarray]
@@ -38,23 +39,50 @@ DeltaRule = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 class LayerStep:
     """Every quantity of one layer in one step. Per-sample arrays have one row per sample."""
 
-    inputs: np.ndarray  # (m, fan_in): the layer's inputs (x or the previous layer's out)
-    net: np.ndarray  # (m, n)
-    out: np.ndarray  # (m, n)
-    dloss_dout: np.ndarray  # (m, n): dL_s/dout for each sample's own loss
-    dout_dnet: np.ndarray | None  # (m, n); None for softmax (its Jacobian is not diagonal)
-    delta: np.ndarray  # (m, n): dL_s/dnet
-    grad_weights: np.ndarray  # (n, fan_in): batch mean
-    grad_biases: np.ndarray  # (n,), or (1,) for a shared bias
-    weights: np.ndarray  # as the step started
-    biases: np.ndarray  # parameters as the step started: (n,) or (1,) for a shared bias
-    new_weights: np.ndarray
-    new_biases: np.ndarray
-    #: For each updated parameter ("weights", "biases"), every quantity of the optimizer's step on it as an
-    #: array shaped like the parameter (the state it started from as "m_prev", ...), with "lr" and "t".
+    inputs: np.ndarray  # (m, *input shape): the layer's inputs (x or the previous layer's out)
+    net: np.ndarray  # (m, *output shape)
+    out: np.ndarray  # (m, *output shape)
+    dloss_dout: np.ndarray  # dL_s/dout for each sample's own loss (see `Layer.backward` for coupled layers)
+    dout_dnet: np.ndarray | None  # None for softmax (its Jacobian is not diagonal)
+    delta: np.ndarray  # dL_s/dnet
+    #: The parameters as the step started, their batch-mean gradients (before any clipping), and after the
+    #: update, by name ("weights", "biases"; "gamma", "beta"); empty for a layer without parameters.
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+    grads: dict[str, np.ndarray] = field(default_factory=dict)
+    new_params: dict[str, np.ndarray] = field(default_factory=dict)
+    #: For each updated parameter, every quantity of the optimizer's step on it as an array shaped like the
+    #: parameter (the state it started from as "m_prev", ...), with "lr" and "t".
     update_values: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: dL_s/d(the layer's inputs), in the inputs' shape (for images: channels first).
     dloss_dinput: np.ndarray | None = None
+    #: What the layer's forward pass kept for its backward pass (`Layer.forward`'s cache).
+    cache: Any = None
+    #: The layer object that computed this step.
+    layer: Any = None
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self.params.get("weights", _NONE)
+
+    @property
+    def biases(self) -> np.ndarray:
+        return self.params.get("biases", _NONE)
+
+    @property
+    def grad_weights(self) -> np.ndarray:
+        return self.grads.get("weights", _NONE)
+
+    @property
+    def grad_biases(self) -> np.ndarray:
+        return self.grads.get("biases", _NONE)
+
+    @property
+    def new_weights(self) -> np.ndarray:
+        return self.new_params.get("weights", _NONE)
+
+    @property
+    def new_biases(self) -> np.ndarray:
+        return self.new_params.get("biases", _NONE)
 
 
 @dataclass(frozen=True)
@@ -66,6 +94,8 @@ class Step:
     sample_losses: np.ndarray  # (m,)
     loss_shares: np.ndarray  # (m, outputs): each output's part of its sample's loss
     targets: np.ndarray  # (m, outputs)
+    #: The gradient clipping of the step (its norm, coefficient and clipped gradients), if the problem clips.
+    clipped: Clipped | None = None
 
 
 #: The parameters of a layer that has none (pooling, flatten), as a step reports them.
@@ -79,7 +109,7 @@ def loss_view(output: np.ndarray) -> np.ndarray:
 
 def parameters_after(step: Step) -> list[Params]:
     """Each layer's parameters after a step (none for a pooling or flatten layer)."""
-    return [{"weights": ls.new_weights, "biases": ls.new_biases} if ls.weights.size else {} for ls in step.layers]
+    return [dict(ls.new_params) for ls in step.layers]
 
 
 def network(problem: Problem) -> list[Layer]:
@@ -106,7 +136,7 @@ def run_step(problem: Problem) -> Step:
     """Forward pass, loss, backward pass and update, from the problem's own parameters."""
     layers = network(problem)
     updater = Updater(problem, frozen_parameters(problem))
-    return _step(problem, layers, [layer.parameters() for layer in layers], updater)
+    return StepRunner(problem, layers, updater).full([layer.parameters() for layer in layers])
 
 
 @dataclass(frozen=True)
@@ -127,12 +157,13 @@ def run(problem: Problem, steps: int, show: int = 1) -> Run:
     updater = Updater(problem, frozen_parameters(problem))
     params = [layer.parameters() for layer in layers]
     history = np.empty(steps + 1)
-    fast = _fast_stepper(problem, layers, updater)
+    runner = StepRunner(problem, layers, updater)
+    fast = runner.fast
     shown: tuple[Problem, Step] | None = None
     for k in range(1, max(steps, 1) + 1):
         if k == show:
             at = problem_at(problem, params, updater)
-            full = _step(problem, layers, params, updater)
+            full = runner.full(params)
             shown = (at, full)
             history[k - 1] = full.loss
             params = parameters_after(full)
@@ -152,11 +183,7 @@ def train(problem: Problem, steps: int) -> tuple[Step, np.ndarray]:
 
 def problem_at(problem: Problem, params: list[Params], updater: Updater) -> Problem:
     """The problem as it stands before the updater's current step: its parameters, step number and state."""
-    layers = tuple(
-        replace(spec, weights=p["weights"], biases=np.full(spec.size, p["biases"][0]) if spec.shared_bias
-                else p["biases"]) if p else spec
-        for spec, p in zip(problem.layers, params)
-    )
+    layers = tuple(spec.with_params(p) if p else spec for spec, p in zip(problem.layers, params))
     states = [updater.state_of(index) for index in range(len(layers))]
     state: tuple[LayerState, ...] | None = None
     if all(s is not None for s in states) and updater.optimizer.state_names:
@@ -175,52 +202,97 @@ def forward_loss(problem: Problem, layers: list[Layer], params: list[Params]) ->
     return float(np.mean(problem.loss.value(loss_view(out), problem.targets)))
 
 
-def _step(problem: Problem, layers: list[Layer], params: list[Params], updater: Updater) -> Step:
-    inputs, nets, outs, caches = _forward(problem, layers, params)
-    targets = problem.targets
-    output = loss_view(outs[-1])
-    _check_outputs(problem, output)
-    shares = problem.loss.shares(output, targets)
-    sample_losses = shares.sum(axis=1)
-    grad = problem.loss.gradient(output, targets).reshape(outs[-1].shape)
-    rules = delta_rules(problem, layers)
-    steps: list[LayerStep] = []
-    for index in range(len(layers) - 1, -1, -1):
-        activation = activation_of(layers[index])
-        net, out, p = nets[index], outs[index], params[index]
-        dout_dnet = activation.derivative(net, out) if activation.elementwise else None
-        delta = rules[index](net, out, grad)
-        dx, grads = layers[index].backward(delta, caches[index])
-        new, values = updater.update_traced(index, p, grads)
-        steps.append(LayerStep(
-            inputs=inputs[index], net=net, out=out, dloss_dout=grad, dout_dnet=dout_dnet, delta=delta,
-            grad_weights=grads.get("weights", _NONE), grad_biases=grads.get("biases", _NONE),
-            weights=p.get("weights", _NONE), biases=p.get("biases", _NONE), new_weights=new.get("weights", _NONE),
-            new_biases=new.get("biases", _NONE), update_values=values, dloss_dinput=dx,
-        ))
-        grad = dx
-    steps.reverse()
-    return Step(tuple(steps), float(sample_losses.mean()), sample_losses, shares, targets)
+#: One layer's record of a pass: its input, net, out, cache, and (after backward) dL/dout, dL/dnet, dL/dx.
+Record = list
 
 
-def _forward(problem: Problem, layers: list[Layer], params: list[Params]):
-    inputs, nets, outs, caches = [], [], [], []
-    out = problem.inputs
-    for layer, p in zip(layers, params):
-        inputs.append(out)
-        net, cache = layer.forward(out, p)
-        out = activation_of(layer).forward(net)
-        nets.append(net)
-        outs.append(out)
-        caches.append(cache)
-    return inputs, nets, outs, caches
+def make_pass(layers: list[Layer], loss: Loss):
+    """The one forward and backward pass of every step (`solve`, `--steps` and `train`):
+    a function (params, x, targets, rules, records) -> (each output's loss shares, each layer's gradients).
+
+    `rules` are the layers' delta rules (`delta_rules`); `records`, when a list, gets one `Record` per
+    layer (a full step keeps them all; the inner loop of training passes None and keeps nothing).
+    Everything that does not change between steps is looked up once, here.
+    """
+    forwards = [(layer.forward, activation_of(layer).forward) for layer in layers]
+    backwards = [(index, layer.backward) for index, layer in reversed(list(enumerate(layers)))]
+    shares, gradient = loss.shares, loss.gradient
+    count = len(layers)
+
+    def run(params: list[Params], x: np.ndarray, targets: np.ndarray, rules: list[DeltaRule],
+            records: list | None = None) -> tuple[np.ndarray, list]:
+        out = x
+        saved = []
+        for (forward, activate), p in zip(forwards, params):
+            net, cache = forward(out, p)
+            saved.append([out, net, None, cache])
+            out = activate(net)
+            saved[-1][2] = out
+        flat = loss_view(out)
+        loss_shares = shares(flat, targets)
+        grad = gradient(flat, targets).reshape(out.shape)
+        grads: list = [None] * count
+        for index, backward in backwards:
+            record = saved[index]
+            dnet = rules[index](record[1], record[2], grad)
+            dx, grads[index] = backward(dnet, record[3])
+            if records is not None:
+                record += [grad, dnet, dx]
+            grad = dx
+        if records is not None:
+            records.extend(saved)
+        return loss_shares, grads
+
+    return run
+
+
+class StepRunner:
+    """Steps of one problem: `full` keeps every quantity (solve, the shown step of --steps), `fast` only the
+    loss and the new parameters (the other steps). Both are `make_pass`, then clipping, then the update."""
+
+    def __init__(self, problem: Problem, layers: list[Layer], updater: Updater) -> None:
+        self.problem, self.layers, self.updater = problem, layers, updater
+        self.run = make_pass(layers, problem.loss)
+        self.rules = delta_rules(problem, layers)
+        self.clipping = problem.clipping
+        self.m = problem.samples
+
+    def fast(self, params: list[Params]) -> tuple[float, list[Params]]:
+        """(the batch loss, each layer's parameters after the step)."""
+        shares, grads = self.run(params, self.problem.inputs, self.problem.targets, self.rules)
+        if self.clipping is not None:
+            grads = list(clip(self.clipping, grads).grads)
+        update = self.updater.update
+        return np.add.reduce(shares, None) / self.m, [update(index, p, g) for index, (p, g)
+                                                       in enumerate(zip(params, grads))]
+
+    def full(self, params: list[Params]) -> Step:
+        """Every quantity of the step, and its update."""
+        problem, records = self.problem, []
+        shares, grads = self.run(params, problem.inputs, problem.targets, self.rules, records)
+        _check_outputs(problem, loss_view(records[-1][2]))
+        clipped = clip(self.clipping, grads) if self.clipping is not None else None
+        used = clipped.grads if clipped is not None else grads
+        steps = []
+        for index, (layer, record, p) in enumerate(zip(self.layers, records, params)):
+            inputs, net, out, cache, dloss_dout, delta, dx = record
+            activation = activation_of(layer)
+            new, values = self.updater.update_traced(index, p, used[index])
+            steps.append(LayerStep(
+                inputs=inputs, net=net, out=out, dloss_dout=dloss_dout,
+                dout_dnet=activation.derivative(net, out) if activation.elementwise else None, delta=delta,
+                params=dict(p), grads=dict(grads[index]), new_params=new, update_values=values, dloss_dinput=dx,
+                cache=cache, layer=layer,
+            ))
+        sample_losses = shares.sum(axis=1)
+        return Step(tuple(steps), float(sample_losses.mean()), sample_losses, shares, problem.targets, clipped)
 
 
 def delta_rules(problem: Problem, layers: list[Layer]) -> list[DeltaRule]:
     """How each layer turns dL/dout into dL/dnet; the output layer's may use a form the loss has with it."""
     last = len(layers) - 1
     targets = problem.targets
-    targets = targets.reshape(targets.shape[:1] + getattr(problem.layers[-1], "output_shape", targets.shape[1:]))
+    targets = targets.reshape(targets.shape[:1] + tuple(problem.layers[-1].output_shape))
     return [output_delta_rule(problem.loss, activation_of(layer), targets) if index == last
             else activation_of(layer).backward for index, layer in enumerate(layers)]
 
@@ -242,41 +314,6 @@ def output_delta_rule(loss: Loss, activation: Activation, targets: np.ndarray) -
         return np.where(bad, cancelled(out, targets), delta) if bad.any() else delta
 
     return guarded
-
-
-def _fast_stepper(problem: Problem, layers: list[Layer], updater: Updater):
-    """A function (parameters) -> (loss, new parameters): the inner loop of `train`.
-
-    The same arithmetic as `_step`, with everything that does not change between steps looked up once,
-    so that thousands of steps cost little more than the numpy operations themselves.
-    """
-    forwards = [(layer.forward, activation_of(layer).forward) for layer in layers]
-    backwards = [(index, layer.backward, rule) for index, (layer, rule)
-                 in reversed(list(enumerate(zip(layers, delta_rules(problem, layers)))))]
-    x, targets = problem.inputs, problem.targets
-    shares, gradient = problem.loss.shares, problem.loss.gradient
-    m = problem.samples
-    update = updater.update
-    total = np.add.reduce  # ndarray.sum without its Python wrapper
-
-    def step(params: list[Params]) -> tuple[float, list[Params]]:
-        out = x
-        saved = []
-        for (forward, activate), p in zip(forwards, params):
-            net, cache = forward(out, p)
-            out = activate(net)
-            saved.append((net, out, cache))
-        flat = loss_view(out)
-        loss = total(shares(flat, targets), None) / m
-        grad = gradient(flat, targets).reshape(out.shape)
-        new = list(params)
-        for index, backward, rule in backwards:
-            net, out, cache = saved[index]
-            grad, grads = backward(rule(net, out, grad), cache)
-            new[index] = update(index, params[index], grads)
-        return loss, new
-
-    return step
 
 
 def _check_outputs(problem: Problem, output: np.ndarray) -> None:

@@ -1,8 +1,9 @@
-"""Problem files with images: an input image and conv2d, maxpool, avgpool and flatten layers.
+"""Problem files with layers of any kind (`type:`, dense by default; tutor.model.layers.LAYERS), and images.
 
-`inputs` is one image, channels first: ``[C][H][W]``, or ``[H][W]`` for one channel. A layer's `type`
-is conv2d, maxpool, avgpool, flatten or dense (the default). Shapes are checked layer by layer, and a
-layer that cannot take what comes before it is reported with both shapes, located in the file.
+`inputs` is one sample, a batch of rows, one image channels first (``[C][H][W]``, or ``[H][W]`` for one
+channel) or a batch of images ``[N][C][H][W]``; images when a layer takes images (conv2d, pooling,
+flatten). Each kind reads its own entry (`Layer.read`); shapes are checked layer by layer, and a layer that
+cannot take what comes before it is reported with both shapes, located in the file.
 """
 
 from __future__ import annotations
@@ -19,32 +20,52 @@ from tutor.problem.validated import ImageLayer
 if TYPE_CHECKING:
     from tutor.problem.loader import _Reader
 
-IMAGE_TYPES = ("conv2d", "maxpool", "avgpool", "flatten")
-LAYER_TYPES = ("dense", *IMAGE_TYPES)
-CONV_KEYS = ("type", "weights", "biases", "stride", "padding", "activation")
-POOL_KEYS = ("type", "size", "stride")
+def layer_types() -> tuple[str, ...]:
+    """Every `type:` a layer may have, the default (dense) first."""
+    from tutor.model.layers import LAYERS
+
+    return tuple(LAYERS)
 
 
 def layer_type(entry: Any) -> str:
     """The `type` a layer entry gives (dense when it gives none or is not a mapping)."""
-    kind = entry.get("type", "dense") if isinstance(entry, dict) else "dense"
-    return kind if isinstance(kind, str) else "dense"
+    from tutor.model.layers import DEFAULT_KIND
+
+    kind = entry.get("type", DEFAULT_KIND) if isinstance(entry, dict) else DEFAULT_KIND
+    return kind if isinstance(kind, str) else DEFAULT_KIND
 
 
 def is_image_problem(reader: "_Reader", data: dict) -> bool:
-    """Whether any layer of the file is a conv2d, pooling or flatten layer (every `type` is checked)."""
+    """Whether the inputs are images: some layer of the file takes images (every `type` is checked)."""
+    return any(kind.takes_images for kind in layer_kinds(reader, data))
+
+
+def is_layered_problem(reader: "_Reader", data: dict) -> bool:
+    """Whether any layer is of a kind other than the default (dense)."""
+    from tutor.model.layers import DEFAULT_KIND
+
+    return any(kind.kind != DEFAULT_KIND for kind in layer_kinds(reader, data))
+
+
+def layer_kinds(reader: "_Reader", data: dict) -> list:
+    """The layer class of each entry of `layers`; an unknown `type` is reported where it is."""
     from tutor.errors import closest
+    from tutor.model.layers import LAYERS
 
     layers = data.get("layers")
     if not isinstance(layers, list):
-        return False
+        return []
+    kinds = []
     for index, entry in enumerate(layers):
-        kind = entry.get("type", "dense") if isinstance(entry, dict) else "dense"
-        if kind not in LAYER_TYPES:
-            hint = closest(kind, LAYER_TYPES) if isinstance(kind, str) else ""
+        kind = layer_type(entry) if not isinstance(entry, dict) or isinstance(entry.get("type", ""), str) else \
+            entry.get("type")
+        if not isinstance(kind, str) or kind not in LAYERS:
+            types = layer_types()
+            hint = closest(kind, types) if isinstance(kind, str) else ""
             reader.fail(["layers", index, "type"], f"unknown layer type {_got(kind)}{hint} (choose from "
-                                                   f"{', '.join(LAYER_TYPES)})")
-    return any(layer_type(entry) in IMAGE_TYPES for entry in layers)
+                                                   f"{', '.join(types)})")
+        kinds.append(LAYERS[kind])
+    return kinds
 
 
 def nested(reader: "_Reader", value: Any, path: list, depth: int, what: str) -> np.ndarray:
@@ -74,66 +95,56 @@ def _got(value: Any) -> str:
     return describe_value(value)
 
 
-def read_image(reader: "_Reader", value: Any) -> np.ndarray:
-    """`inputs` as one image (1, C, H, W): [H][W] is one channel, [C][H][W] gives the channels."""
+def read_image(reader: "_Reader", value: Any) -> tuple[np.ndarray, bool]:
+    """`inputs` as images (N, C, H, W): [H][W] is one channel, [C][H][W] one image, [N][C][H][W] a batch."""
     path = ["inputs"]
     depth = _depth(value)
-    if depth not in (2, 3):
+    if depth not in (2, 3, 4):
         reader.fail(path, f"expected one image: rows of numbers [H][W] (one channel) or channels of rows "
-                          f"[C][H][W], got {_got(value) if depth < 2 else f'a list nested {depth} levels deep'}")
+                          f"[C][H][W], or a batch of images [N][C][H][W], got "
+                          f"{_got(value) if depth < 2 else f'a list nested {depth} levels deep'}")
     image = nested(reader, value, path, depth, "the image's numbers")
-    return (image[None] if depth == 2 else image)[None]
+    if depth == 4:
+        return image, True
+    return (image[None] if depth == 2 else image)[None], False
 
 
-def read_layers(reader: "_Reader", value: Any, image: np.ndarray) -> tuple:
-    """Every layer, each checked against the shape of what comes before it."""
+def read_layers(reader: "_Reader", value: Any, inputs: np.ndarray) -> tuple:
+    """Every layer, each read by its kind and checked against the shape of what comes before it."""
+    from tutor.model.layers import DEFAULT_KIND, LAYERS
+
     layers: list = []
-    shape: tuple[int, ...] = tuple(image.shape[1:])
+    shape: tuple[int, ...] = tuple(inputs.shape[1:])
     for index, entry in enumerate(value):
         path = ["layers", index]
         entry = reader.mapping(entry, path, "a layer")
         kind = layer_type(entry)
-        if kind == "dense":
+        if kind == DEFAULT_KIND:
             if len(shape) != 1:
                 source = f"from layer {index} ({layers[-1].kind})" if layers else "(the input)"
-                reader.fail(path, f"layer {index + 1} (dense) follows a {shape_text(shape)} image {source}; a dense "
-                                  "layer takes a vector: put a layer of type flatten before it")
+                reader.fail(path, f"layer {index + 1} ({kind}) follows a {shape_text(shape)} image {source}; a "
+                                  f"{kind} layer takes a vector: put a layer of type flatten before it")
             layer = reader.layer(entry, index, shape[0], is_output=index == len(value) - 1)
             shape = (layer.size,)
         else:
-            layer = _image_layer(reader, entry, path, kind, shape)
+            layer = _layer(reader, LAYERS[kind], entry, path, shape, inputs.shape[0])
             shape = layer.output_shape
         layers.append(layer)
     return tuple(layers)
 
 
-def _image_layer(reader: "_Reader", entry: dict, path: list, kind: str, shape: tuple[int, ...]) -> ImageLayer:
-    """A conv2d, pooling or flatten layer, with the shape it gives checked against the one it gets."""
+def _layer(reader: "_Reader", cls: Any, entry: dict, path: list, shape: tuple[int, ...], samples: int) -> ImageLayer:
+    """A layer of a kind other than dense, read by its kind, with the shape it gives checked against the one it gets."""
     from tutor.model.layers import build_layer
 
-    if kind == "conv2d":
-        reader.check_keys(entry, path, CONV_KEYS, ("type", "weights", "biases"))
-        weights = _filters(reader, entry["weights"], [*path, "weights"])
-        biases = _biases(reader, entry["biases"], [*path, "biases"], weights.shape[0])
-        activation = reader.activation(entry.get("activation", "linear"), [*path, "activation"])
-        if not activation.elementwise:
-            reader.fail([*path, "activation"], f"{activation.name} is not elementwise; a conv2d layer takes "
-                                               "an elementwise activation (softmax belongs to a dense output)")
-        params = {"stride": _whole(reader, entry.get("stride", 1), [*path, "stride"], 1),
-                  "padding": _whole(reader, entry.get("padding", 0), [*path, "padding"], 0)}
-        spec = ImageLayer(kind, shape, (), weights=weights, biases=biases, activation=activation, **params)
-    elif kind in ("maxpool", "avgpool"):
-        reader.check_keys(entry, path, POOL_KEYS, ("type", "size"))
-        size = _whole(reader, entry["size"], [*path, "size"], 1)
-        stride = _whole(reader, entry.get("stride", size), [*path, "stride"], 1)
-        spec = ImageLayer(kind, shape, (), window=size, stride=stride)
-    else:
-        reader.check_keys(entry, path, ("type",), ("type",))
-        spec = ImageLayer(kind, shape, ())
+    fields = cls.read(reader, entry, path, shape, samples) if cls.reads_samples else cls.read(reader, entry, path, shape)
+    params = dict(fields.pop("params", {}))
+    spec = ImageLayer(cls.kind, shape, (), weights=params.pop("weights", None), biases=params.pop("biases", None),
+                      extra_params=params, **fields)
     try:
         output = build_layer(spec).output_shape(shape)
     except ShapeMismatch as exc:
-        reader.fail(path, f"layer {path[1] + 1} ({kind}): {exc}")
+        reader.fail(path, f"layer {path[1] + 1} ({cls.kind}): {exc}")
     return spec.with_output(output)
 
 
@@ -154,6 +165,48 @@ def _biases(reader: "_Reader", value: Any, path: list, filters: int) -> np.ndarr
     if not isinstance(value, list):
         reader.fail(path, f"expected {plural(filters, 'number')} (one bias per filter), got {_got(value)}")
     return reader.vector(value, path, filters, "one bias per filter")
+
+
+def sample_array(reader: "_Reader", value: Any, path: list, shape: tuple[int, ...], samples: int,
+                 what: str) -> np.ndarray:
+    """(samples, *shape) numbers: one entry per sample shaped like `shape` (one sample: that entry alone)."""
+    depth = len(shape) + 1
+    given = _depth(value)
+    if samples == 1 and given == depth - 1:
+        array = nested(reader, value, path, depth - 1, what)[None]
+    else:
+        array = nested(reader, value, path, depth, what) if given == depth else None
+        if array is None or array.shape[0] != samples:
+            reader.fail(path, f"expected {what} for each of the {samples} samples, each shaped like the layer's "
+                              f"input ({shape_text(shape)}), got {_got(value)}")
+    if array.shape[1:] != tuple(shape):
+        reader.fail(path, f"expected {what} shaped like the layer's input ({shape_text(shape)}) for each sample, "
+                          f"got {shape_text(array.shape[1:])}")
+    return array
+
+
+def elementwise_activation(reader: "_Reader", value: Any, path: list, kind: str) -> Any:
+    """An activation for a layer whose outputs are not a distribution: elementwise ones only."""
+    activation = reader.activation(value, path)
+    if not activation.elementwise:
+        reader.fail(path, f"{activation.name} is not elementwise; a {kind} layer takes an elementwise activation "
+                          "(softmax belongs to a dense output)")
+    return activation
+
+
+def whole(reader: "_Reader", value: Any, path: list, smallest: int) -> int:
+    """A whole number, at least `smallest` (a stride, a window's size, padding)."""
+    return _whole(reader, value, path, smallest)
+
+
+def filters(reader: "_Reader", value: Any, path: list) -> np.ndarray:
+    """A conv layer's filters: [kh][kw] (one filter over one channel) or [F][C][kh][kw]."""
+    return _filters(reader, value, path)
+
+
+def filter_biases(reader: "_Reader", value: Any, path: list, count: int) -> np.ndarray:
+    """One bias per filter (a single number for a single filter)."""
+    return _biases(reader, value, path, count)
 
 
 def check_plain_descent(reader: "_Reader", data: dict, optimizer_keys: tuple[str, ...]) -> None:

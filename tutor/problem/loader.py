@@ -20,8 +20,9 @@ from tutor.model.optimizers import make_optimizer
 from tutor.model.optimizers.base import Optimizer
 from tutor.model.options import SpecError
 from tutor.model.schedules import Schedule, make_schedule
-from tutor.problem.images import check_notation, check_plain_descent, is_image_problem, read_image, \
-    read_image_targets, read_layers
+from tutor.model.clipping import CLIPPING_KEYS, Clipping
+from tutor.problem.images import check_notation, check_plain_descent, is_image_problem, is_layered_problem, \
+    read_image, read_image_targets, read_layers
 from tutor.problem.validated import (
     FORMAT_VERSION, FORMAT_VERSIONS, TOLERANCE_MODES, Grading, Layer, LayerState, Notation, Problem, content_hash,
 )
@@ -30,7 +31,7 @@ from tutor.problem.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, l
 TOP_KEYS = (
     "format", "name", "description", "source", "inputs", "targets", "labels", "layers", "loss",
     "learning_rate", "update_biases", "notation", "ask", "grading",
-    "optimizer", "weight_decay", "l1", "schedule", "optimizer_state",
+    "optimizer", "weight_decay", "l1", "schedule", "optimizer_state", "gradient_clipping",
 )
 #: Keys that need format 2 (a file that says `format: 1` may not use them).
 FORMAT_2_KEYS = ("optimizer", "weight_decay", "l1", "schedule", "optimizer_state")
@@ -226,10 +227,11 @@ class _Reader:
             if version == 1 and key in data:
                 self.fail([], f"'{key}' needs format 2 (write 'format: 2' or leave 'format' out)", key=key)
         image = is_image_problem(self, data)
+        layered = is_layered_problem(self, data)
         if image:
             check_plain_descent(self, data, FORMAT_2_KEYS)
-        inputs, batch = (read_image(self, data["inputs"]), False) if image else self.inputs(data["inputs"])
-        layers = self.image_layers(data["layers"], inputs) if image else self.layers(data["layers"], inputs.shape[1])
+        inputs, batch = read_image(self, data["inputs"]) if image else self.inputs(data["inputs"])
+        layers = self.image_layers(data["layers"], inputs) if layered else self.layers(data["layers"], inputs.shape[1])
         loss = self.loss(data["loss"])
         image_output = getattr(layers[-1], "output_shape", ())
         if len(image_output) == 3 and "targets" in data and "labels" not in data:
@@ -246,7 +248,7 @@ class _Reader:
             self.fail(["update_biases"], f"expected true or false, got {describe_value(update_biases)}")
         shape = (math.prod(inputs.shape[1:]),) + tuple(layer.size for layer in layers)
         shared = tuple(layer.shared_bias for layer in layers)
-        if image:
+        if layered:
             check_notation(self, data.get("notation"))
         notation = self.notation(data.get("notation"), shape, shared)
         optional = {key: self.text_field(data[key], [key]) for key in ("name", "source", "description") if
@@ -266,7 +268,22 @@ class _Reader:
             path=None if self.source.startswith("<") else self.source, content_hash=content_hash(self.text),
             ask=ask, grading=grading, optimizer=optimizer, schedule=schedule, first_step=first_step,
             optimizer_state=state, first_epoch=first_epoch,
+            clipping=self.clipping(data["gradient_clipping"]) if data.get("gradient_clipping") is not None else None,
         )
+
+    def clipping(self, value: Any) -> Clipping:
+        """`gradient_clipping: {max_norm: X}` or `{max_value: X}` (X positive)."""
+        path = ["gradient_clipping"]
+        value = self.mapping(value, path, "a mapping with max_norm or max_value")
+        self.check_keys(value, path, CLIPPING_KEYS, ())
+        if len(value) != 1:
+            self.fail(path, "expected one of max_norm (clip the gradients' 2-norm) or max_value (clip each entry), "
+                            f"got {'both' if len(value) == 2 else 'neither'}")
+        (key, given), = value.items()
+        number = self.number(given, [*path, key], "a positive number")
+        if number <= 0:
+            self.fail([*path, key], f"must be positive, got {number:g}")
+        return Clipping(**{key: number})
 
     def without_samples(self, data: dict) -> dict:
         """A network-only file: zeros stand in for missing inputs and targets (the caller brings the samples)."""

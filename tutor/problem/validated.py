@@ -11,10 +11,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import ClassVar
 
 import numpy as np
 
 from tutor.model.activations import Activation
+from tutor.model.clipping import Clipping
+from tutor.model.layers.dense import Dense
 from tutor.model.losses import Loss
 from tutor.model.optimizers import make_optimizer
 from tutor.model.optimizers.base import Optimizer
@@ -36,6 +39,7 @@ class Layer:
     biases: np.ndarray  # (neurons,)
     activation: Activation
     shared_bias: bool = False  # one bias for the whole layer (a single number in the file)
+    kind: ClassVar[str] = Dense.kind
 
     @property
     def size(self) -> int:
@@ -45,24 +49,51 @@ class Layer:
     def fan_in(self) -> int:
         return int(self.weights.shape[1])
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.fan_in,)
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return (self.size,)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The parameters by name, as the problem gives them."""
+        return {"weights": self.weights, "biases": self.biases}
+
+    @property
+    def parameter_count(self) -> int:
+        return self.weights.size + (1 if self.shared_bias else self.size)
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.activation.describe()}"
+
+    def with_params(self, params: dict[str, np.ndarray]) -> "Layer":
+        """The layer with these parameters (a shared bias given as its one number)."""
+        biases = params["biases"]
+        return dataclasses.replace(self, weights=params["weights"],
+                                   biases=np.full(self.size, biases[0]) if self.shared_bias else biases)
+
 
 @dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
-class ImageLayer:
-    """A conv2d, maxpool, avgpool or flatten layer as the file gives it, with the shapes it maps between.
-
-    Shapes are per sample and channels first; `size` is the number of outputs (the flattened output).
-    """
+class LayerSpec:
+    """A layer of any other kind as the file gives it, with the shapes it maps between (per sample, channels
+    first); `size` is the number of outputs (the flattened output). What the fields mean is the kind's
+    (`tutor.model.layers`): `params` are its parameters by name, `settings` its other options."""
 
     kind: str
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
-    weights: np.ndarray | None = None  # conv2d: (filters, channels, rows, columns)
-    biases: np.ndarray | None = None  # conv2d: one per filter
-    activation: Activation | None = None  # conv2d only
+    weights: np.ndarray | None = None  # the layer's "weights" parameter, if it has one (filters)
+    biases: np.ndarray | None = None  # its "biases"
+    activation: Activation | None = None
     stride: int = 1
-    padding: int = 0  # conv2d
-    window: int = 0  # maxpool, avgpool: the window's side
+    padding: int = 0
+    window: int = 0
     shared_bias: bool = False
+    settings: dict = field(default_factory=dict)
+    extra_params: dict = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -73,23 +104,36 @@ class ImageLayer:
         return math.prod(self.input_shape)
 
     @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The parameters by name, as the problem gives them."""
+        given = {} if self.weights is None else {"weights": self.weights, "biases": self.biases}
+        return {**given, **self.extra_params}
+
+    @property
     def parameter_count(self) -> int:
-        return 0 if self.weights is None else self.weights.size + self.biases.size
+        return sum(p.size for p in self.params.values())
 
     def describe(self) -> str:
         """The kind with its settings, e.g. ``conv2d 2x2 relu``, ``maxpool 2 stride 1``, ``flatten``."""
-        if self.kind == "conv2d":
-            _, _, rows, cols = self.weights.shape
-            extra = "".join(f" {name} {value}" for name, value in (("stride", self.stride), ("padding", self.padding))
-                            if value != (1 if name == "stride" else 0))
-            return f"conv2d {rows}x{cols}{extra} {self.activation.describe()}"
-        if self.kind == "flatten":
-            return "flatten"
-        return f"{self.kind} {self.window}" + (f" stride {self.stride}" if self.stride != self.window else "")
+        from tutor.model.layers import LAYERS
 
-    def with_output(self, output_shape: tuple[int, ...]) -> "ImageLayer":
+        return LAYERS[self.kind].describe_spec(self)
+
+    def with_params(self, params: dict[str, np.ndarray]) -> "LayerSpec":
+        """The layer with these parameters."""
+        if not params:
+            return self
+        given = {name: params[name] for name in ("weights", "biases") if name in params}
+        extra = {name: value for name, value in params.items() if name not in given}
+        return dataclasses.replace(self, **given, extra_params={**self.extra_params, **extra})
+
+    def with_output(self, output_shape: tuple[int, ...]) -> "LayerSpec":
         """The same layer with its output shape filled in (once checked)."""
         return dataclasses.replace(self, output_shape=tuple(output_shape))
+
+
+#: The name the image layers' spec had.
+ImageLayer = LayerSpec
 
 
 @dataclass(frozen=True)
@@ -205,6 +249,8 @@ class Problem:
     optimizer_state: tuple[LayerState, ...] | None = None
     #: The schedule's epoch (0-based) of the problem's step, when the file gives it; None: first_step - 1.
     first_epoch: int | None = None
+    #: Gradient clipping before the optimizer's step (`gradient_clipping:`); None: none.
+    clipping: Clipping | None = None
 
     @property
     def epoch(self) -> int:
@@ -229,8 +275,8 @@ class Problem:
     @property
     def shape_text(self) -> str:
         """``2-3-1``; with an input image, each shape channels first: ``1x4x4-1x3x3-1x2x2-4-3``."""
-        if self.inputs.ndim == 4:
-            shapes = [self.inputs.shape[1:]] + [getattr(layer, "output_shape", (layer.size,)) for layer in self.layers]
+        if self.inputs.ndim > 2:
+            shapes = [self.inputs.shape[1:]] + [layer.output_shape for layer in self.layers]
             return "-".join("x".join(str(n) for n in shape) for shape in shapes)
         return "-".join(str(n) for n in self.shape)
 
@@ -240,15 +286,16 @@ class Problem:
 
     @cached_property
     def parameter_count(self) -> int:
-        return sum(layer.parameter_count if isinstance(layer, ImageLayer) else
-                   layer.weights.size + (1 if layer.shared_bias else layer.size) for layer in self.layers)
+        return sum(layer.parameter_count for layer in self.layers)
 
     def summary(self) -> str:
         """One line: shape, activations, loss, samples; e.g. ``2-2-2 sigmoid/sigmoid half_sse, 1 sample``."""
-        acts = "/".join(layer.describe() if isinstance(layer, ImageLayer) else layer.activation.describe()
+        acts = "/".join(layer.activation.describe() if isinstance(layer, Layer) else layer.describe()
                         for layer in self.layers)
         samples = f"batch of {self.samples}" if self.batch else "1 sample"
         line = f"{self.shape_text} {acts}, {self.loss.name}, {samples}, learning rate {self.learning_rate:g}"
+        if self.clipping is not None:
+            line += f", {self.clipping.describe()}"
         if not self.plain_descent:
             line += f", {self.optimizer.describe()}"
             line += f", {self.schedule.describe()}" if self.schedule.name != "constant" else ""

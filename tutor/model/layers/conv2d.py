@@ -46,6 +46,7 @@ class Conv2D(Layer):
     padding: int = 0
     activation: Activation | None = None
     kind: ClassVar[str] = "conv2d"
+    takes_images: ClassVar[bool] = True
     mistakes: ClassVar[tuple[LayerMistake, ...]] = ()  # filled in below, once the rules are defined
 
     @property
@@ -60,6 +61,29 @@ class Conv2D(Layer):
     def from_spec(cls, spec: Any) -> "Conv2D":
         """From a validated problem layer (weights, biases, stride, padding, activation)."""
         return cls(spec.weights, spec.biases, spec.stride, spec.padding, spec.activation)
+
+    @classmethod
+    def read(cls, reader: Any, entry: dict, path: list, shape: tuple[int, ...]) -> dict:
+        """weights (filters), biases (one per filter), stride (1), padding (0), activation (linear)."""
+        from tutor.problem import images
+
+        reader.check_keys(entry, path, ("type", "weights", "biases", "stride", "padding", "activation"),
+                          ("type", "weights", "biases"))
+        weights = images.filters(reader, entry["weights"], [*path, "weights"])
+        biases = images.filter_biases(reader, entry["biases"], [*path, "biases"], weights.shape[0])
+        return {"params": {"weights": weights, "biases": biases},
+                "activation": images.elementwise_activation(reader, entry.get("activation", "linear"),
+                                                            [*path, "activation"], cls.kind),
+                "stride": images.whole(reader, entry.get("stride", 1), [*path, "stride"], 1),
+                "padding": images.whole(reader, entry.get("padding", 0), [*path, "padding"], 0)}
+
+    @staticmethod
+    def describe_spec(spec: Any) -> str:
+        """``conv2d 2x2 stride 2 relu``: the filter's size, a stride or padding that is not the default."""
+        _, _, rows, cols = spec.weights.shape
+        extra = "".join(f" {name} {value}" for name, value in (("stride", spec.stride), ("padding", spec.padding))
+                        if value != (1 if name == "stride" else 0))
+        return f"{Conv2D.kind} {rows}x{cols}{extra} {spec.activation.describe()}"
 
     def parameters(self) -> dict[str, np.ndarray]:
         """The filters and biases as the problem gives them."""

@@ -24,6 +24,18 @@ class Flatten(Layer):
         """From a validated problem layer (a flatten layer has no settings)."""
         return cls()
 
+    takes_images: ClassVar[bool] = True
+
+    @classmethod
+    def read(cls, reader: Any, entry: dict, path: list, shape: tuple[int, ...]) -> dict:
+        """A flatten layer has no settings."""
+        reader.check_keys(entry, path, ("type",), ("type",))
+        return {}
+
+    @staticmethod
+    def describe_spec(spec: Any) -> str:
+        return Flatten.kind
+
     def parameters(self) -> dict[str, np.ndarray]:
         return {}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -23,6 +23,22 @@ class Pooling(Layer):
     def from_spec(cls, spec: Any) -> "Pooling":
         """From a validated problem layer (its window and stride)."""
         return cls(spec.window, spec.stride)
+
+    takes_images: ClassVar[bool] = True
+
+    @classmethod
+    def read(cls, reader: Any, entry: dict, path: list, shape: tuple[int, ...]) -> dict:
+        """size (the window's side) and stride (default: the size)."""
+        from tutor.problem import images
+
+        reader.check_keys(entry, path, ("type", "size", "stride"), ("type", "size"))
+        size = images.whole(reader, entry["size"], [*path, "size"], 1)
+        return {"window": size, "stride": images.whole(reader, entry.get("stride", size), [*path, "stride"], 1)}
+
+    @classmethod
+    def describe_spec(cls, spec: Any) -> str:
+        """``maxpool 2``, with the stride when it is not the window's side."""
+        return f"{cls.kind} {spec.window}" + (f" stride {spec.stride}" if spec.stride != spec.window else "")
 
     def parameters(self) -> dict[str, np.ndarray]:
         return {}

@@ -1,0 +1,80 @@
+"""Inverted dropout: out = x * mask / (1 - p), with the mask of 0s and 1s the problem gives (a row per sample).
+
+Backward sends dL/dout through the kept units with the same scale, dx = dout * mask / (1 - p), and nothing
+through the dropped ones. `train` draws a fresh mask at every step (kept with probability 1 - p, from
+--seed); predicting uses no dropout at all (every unit kept, no scale), as `model.eval()` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tutor.model.layers.base import Layer
+
+
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
+class Dropout(Layer):
+    """The drop probability p and the mask (m, *input shape) of the step; no parameters, no activation."""
+
+    p: float
+    mask: np.ndarray | None  # None: draw one from `rng` at every forward pass (training)
+    rng: np.random.Generator | None = None
+    predicting: bool = False
+    activation: None = None
+    kind: ClassVar[str] = "dropout"
+    reads_samples: ClassVar[bool] = True
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> "Dropout":
+        return cls(spec.settings["p"], spec.settings["mask"])
+
+    @classmethod
+    def read(cls, reader: Any, entry: dict, path: list, shape: tuple[int, ...], samples: int) -> dict:
+        """p (0 <= p < 1) and the mask: 0s and 1s shaped like the layer's input, one per sample."""
+        reader.check_keys(entry, path, ("type", "p", "mask"), ("type", "p", "mask"))
+        p = reader.number(entry["p"], [*path, "p"], "the drop probability p")
+        if not 0 <= p < 1:
+            reader.fail([*path, "p"], f"must be at least 0 and below 1, got {p:g}")
+        from tutor.problem.images import sample_array
+
+        mask = sample_array(reader, entry["mask"], [*path, "mask"], shape, samples, "the mask")
+        if not np.isin(mask, (0.0, 1.0)).all():
+            reader.fail([*path, "mask"], "expected 0 (dropped) or 1 (kept) for every unit")
+        return {"settings": {"p": p, "mask": mask}}
+
+    @staticmethod
+    def describe_spec(spec: Any) -> str:
+        return f"dropout p {spec.settings['p']:g}"
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(input_shape)
+
+    def in_training(self, rng: np.random.Generator) -> "Dropout":
+        """The layer as `train` runs it: a new mask from `rng` at every step."""
+        return replace(self, mask=None, rng=rng)
+
+    def in_prediction(self) -> "Dropout":
+        """The layer as predictions run it: every unit kept, unscaled."""
+        return replace(self, predicting=True)
+
+    @property
+    def scale(self) -> float:
+        return 1.0 / (1.0 - self.p)
+
+    def forward(self, x: np.ndarray, params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """x * mask / (1 - p); the cache is the mask times the scale."""
+        if self.predicting:
+            return x, np.ones_like(x)
+        mask = self.mask if self.mask is not None else (self.rng.random(x.shape) >= self.p).astype(float)
+        kept = mask * self.scale
+        return x * kept, kept
+
+    def backward(self, dnet: np.ndarray, cache: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """dout * mask / (1 - p)."""
+        return dnet * cache, {}
