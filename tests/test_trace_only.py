@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 READERS = sorted([*(ROOT / "tutor" / "views").glob("*.py"), *(ROOT / "tutor" / "teach").glob("*.py")])
 
 #: The engine's own field names (those with an underscore: `net`, `out` or `weights` are common words).
-ENGINE_FIELDS = sorted({f.name for cls in (LayerStep, Step) for f in fields(cls) if "_" in f.name})
+ENGINE_FIELDS = sorted({f.name for cls in (LayerStep, Step) for f in fields(cls) if "_" in f.name} |
+                       {name for name, v in vars(LayerStep).items() if isinstance(v, property) and "_" in name})
 FORBIDDEN = [
     (r"formula\s*\[", "indexes a formula's terms by position"),
     (r"\btrace\.step\b|\.step\.layers\b", "reads the engine's step"),

@@ -29,6 +29,48 @@ class Builder:
         self.L = len(problem.layers)
         self.batch = problem.batch
         self.updates = UpdateQuantities(problem, step, labels, self.key)
+        #: Each layer's own part of the trace (`LayerTrace`), or None for the builder's own (dense) layers.
+        self.tracers = [None if ls.layer is None or type(ls.layer).tracer is None else type(ls.layer).tracer(self, l)
+                        for l, ls in enumerate(step.layers, start=1)]
+
+    @property
+    def clipping(self):
+        """The clipping's quantities (`tutor.trace.clipping`), or None when the problem does not clip."""
+        if self.p.clipping is None:
+            return None
+        if not hasattr(self, "_clipping"):
+            from tutor.trace.clipping import ClippingQuantities
+
+            self._clipping = ClippingQuantities(self)
+        return self._clipping
+
+    def clipping_entries(self) -> Iterator[Entry]:
+        """The clipping's entries (none without clipping), between the backward pass and the updates."""
+        if self.clipping is not None:
+            yield from self.clipping.entries()
+
+    def _clips(self, kind: str) -> bool:
+        return self.p.clipping is not None and kind.startswith("clip")
+
+    def tracer(self, l: int | None):
+        """Layer l's own part of the trace, or None."""
+        return None if l is None else self.tracers[l - 1]
+
+    def _owner(self, kind: str, l: int | None, *, formula: bool = False):
+        """The layer tracer that owns quantities of this kind in layer l (their keys, values and labels; with
+        `formula`, also a standard kind whose formula the layer gives), or None."""
+        tracer = self.tracer(l)
+        if tracer is None or not tracer.owns(kind) or (kind in tracer.formulas and not formula):
+            return None
+        return tracer
+
+    def label(self, kind: str, l: int | None, j, i, s: int | None) -> str:
+        """The display label of an entry (s 0-based), whoever owns it."""
+        if self._clips(kind):
+            return self.clipping.label(kind, l, j, i, s)
+        owner = self._owner(kind, l)
+        sample = None if s is None else s + 1
+        return owner.label(kind, j, i, sample) if owner is not None else self.labels.of(kind, l, j, i, sample)
 
     # -- ordering -----------------------------------------------------------------------------------
 
@@ -49,6 +91,9 @@ class Builder:
         """Entries in solution order, with each layer's weight gradients and updates as one block."""
         samples = range(self.m)
         for l, layer in enumerate(self.p.layers, start=1):
+            if self.tracer(l) is not None:
+                yield from self.tracer(l).forward_entries()
+                continue
             for s in samples:
                 for j in range(1, layer.size + 1):
                     yield ("net", l, j, None, s)
@@ -63,10 +108,14 @@ class Builder:
         yield ("loss", None, None, None, None)
         for l in range(self.L, 0, -1):
             yield from self._backward_entries(l)
+        yield from self.clipping_entries()
         for l in range(self.L, 0, -1):
             yield from self._update_entries(l)
 
     def _backward_entries(self, l: int) -> Iterator[Entry]:
+        if self.tracer(l) is not None:
+            yield from self.tracer(l).backward_entries()
+            return
         layer = self.p.layers[l - 1]
         neurons = range(1, layer.size + 1)
         for s in range(self.m):
@@ -83,6 +132,9 @@ class Builder:
             yield ("grad_bias", l, j, None, None)
 
     def _update_entries(self, l: int) -> Iterator[Entry]:
+        if self.tracer(l) is not None:
+            yield from self.tracer(l).update_entries()
+            return
         if self.updates.detailed:  # each weight's optimizer quantities, then its new value
             yield UpdateBlock(l)
         else:
@@ -109,10 +161,20 @@ class Builder:
     # -- key, index, value, dependencies ----------------------------------------------------------------
 
     def key(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> str:
+        if self._clips(kind):
+            return self.clipping.key(kind, l, j, i, s)
+        owner = self._owner(kind, l)
+        if owner is not None:
+            return owner.key(kind, j, i, s)
         sample = s + 1 if self.batch and s is not None else None
         return make_key(kind, l, j, i, sample)
 
     def index(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> tuple[int, ...]:
+        if self._clips(kind) and l is not None:
+            return self.index(kind[len("clipped_"):], l, j, i, s)
+        owner = self._owner(kind, l)
+        if owner is not None:
+            return owner.index(kind, j, i, s)
         parts = []
         if self.batch and s is not None:
             parts.append(s + 1)
@@ -120,6 +182,11 @@ class Builder:
         return tuple(parts)
 
     def value(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> float:
+        if self._clips(kind):
+            return self.clipping.value(kind, l, j, i, s)
+        owner = self._owner(kind, l)
+        if owner is not None:
+            return owner.value(kind, j, i, s)
         step = self.step
         if kind == "loss":
             if j is not None:
@@ -146,6 +213,13 @@ class Builder:
     def deps(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> tuple[str, ...]:
         k = self.key
         p = self.p
+        if self._clips(kind):
+            return self.clipping.formula(kind, l, j, i, s)[3]
+        owner = self._owner(kind, l, formula=True)
+        if owner is not None:
+            return owner.deps(kind, j, i, s)
+        if kind == "dloss_dout" and l is not None and l < self.L and self.tracer(l + 1) is not None:
+            return tuple(self.tracer(l + 1).input_gradient(j, s)[3])
         if kind == "net":
             return () if l == 1 else tuple(k("out", l - 1, q, None, s) for q in self._neurons(l - 1))
         if kind == "out":
@@ -239,6 +313,15 @@ class Builder:
 
     def build(self, entry: Entry) -> Quantity:
         kind, l, j, i, s = entry
+        if self._clips(kind):
+            parts, compute, note, deps = self.clipping.formula(*entry)
+            return Quantity(key=self.key(*entry), kind=kind, layer=l, index=self.index(*entry),
+                            value=self.value(*entry), label=self.label(*entry), formula=tuple(parts),
+                            depends_on=deps, compute=compute, note=note, j=j if isinstance(j, int) else None,
+                            i=i if isinstance(i, int) else None)
+        owner = self._owner(kind, l, formula=True)
+        if owner is not None:
+            return owner.build(entry)
         parameter = gradient = None
         if kind.startswith("opt_") or kind in ("new_weight", "new_bias"):
             formula, compute, note = self.updates.formula(rule_name(kind), l, j, i, self._term)
@@ -253,7 +336,7 @@ class Builder:
         )
 
     def _term(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> Term:
-        label = self.labels.of(kind, l, j, i, None if s is None else s + 1)
+        label = self.label(kind, l, j, i, s)
         return Term(label, self.value(kind, l, j, i, s), self.key(kind, l, j, i, s))
 
     def _input_term(self, l: int, i: int, s: int) -> Term:
@@ -322,6 +405,8 @@ class Builder:
             t = Term(self.labels.target(j, s + 1, self.L), float(self.step.targets[s, j - 1]))
             parts = self.p.loss.gradient_parts(o, t, self.p.layers[-1].size)
             return parts, self._with_output(self.p.loss.gradient, j, s), ""
+        if self.tracer(l + 1) is not None:  # the next layer's own gradient with respect to its input
+            return self.tracer(l + 1).input_gradient(j, s)[:3]
         nxt = self.p.layers[l]
         w = nxt.weights[:, j - 1]
         products = [[self._term("delta", l + 1, q, None, s), " * ", Term(self.labels.weight(l + 1, q, j),

@@ -173,6 +173,7 @@ class ImageBuilder(Builder):
             yield from self._backward_entries(l)
             if l == 1:
                 yield from (("dloss_dinput", 1, p, None, 0) for p in self.positions(self.in_shape(1)))
+        yield from self.clipping_entries()
         for l in range(self.L, 0, -1):
             yield from self._update_entries(l)
 
@@ -284,12 +285,13 @@ class ImageBuilder(Builder):
             return self._input_gradient(1, j)
         if kind == "out":
             return self._flatten_out(l, j)
+        clipped = "clipped_" if self.p.clipping is not None else ""  # the optimizer takes the clipped gradient
         if kind == "filter_new":
             return self._update_formula(Term(self.labels.weight_of(l, j), float(self.step.layers[l - 1].weights[
-                tuple(k - 1 for k in j)])), ("filter_grad", l, j, None, None))
+                tuple(k - 1 for k in j)])), (f"{clipped}filter_grad", l, j, None, None))
         if kind == "filter_bias_new":
             return self._update_formula(Term(self.labels.bias_of(l, j[0]), float(self.step.layers[l - 1].biases[
-                j[0] - 1])), ("filter_bias_grad", l, j, None, None))
+                j[0] - 1])), (f"{clipped}filter_bias_grad", l, j, None, None))
         return getattr(self, f"_{kind}")(l, j)
 
     def _image_term(self, kind: str, l: int, index: tuple[int, ...]) -> Term:
@@ -463,7 +465,7 @@ class ImageBuilder(Builder):
 
     def _update_formula(self, old: Term, grad_entry: Entry) -> Formula:
         """new = old - eta * gradient: layers on images take plain gradient descent."""
-        grad = Term(self.labels.of(*grad_entry), self.value(*grad_entry), self.key(*grad_entry))
+        grad = Term(self.label(*grad_entry), self.value(*grad_entry), self.key(*grad_entry))
         rate = self.p.step_rate
         return [old, " - ", Term("eta", rate), " * ", grad], lambda g: old.value - rate * g, "", (grad.key,)
 

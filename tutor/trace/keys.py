@@ -32,14 +32,32 @@ KINDS = (
 
 SECTIONS = ("forward", "loss", "backward", "updates")
 
-SECTION_OF_KIND = {
+class _Sections(dict):
+    """kind -> section; the kinds layers own (`LayerTrace.kinds`) and every optimizer's rules are looked up
+    when first asked for."""
+
+    def __missing__(self, kind: str) -> str:
+        if kind.startswith("opt_") or kind == "new_param" or kind.startswith("clip"):
+            return "updates"
+        if kind == "grad_param":
+            return "backward"
+        from tutor.model.layers import LAYERS
+
+        for cls in LAYERS.values():
+            if cls.tracer is not None and kind in cls.tracer.kinds:
+                self[kind] = cls.tracer.kinds[kind][1]
+                return self[kind]
+        raise KeyError(kind)
+
+
+SECTION_OF_KIND = _Sections({
     "net": "forward", "out": "forward", "loss": "loss", "dloss_dout": "backward", "dout_dnet": "backward",
     "delta": "backward", "grad_weight": "backward", "grad_bias": "backward", "new_weight": "updates",
     "new_bias": "updates", **{kind: "updates" for kind in OPTIMIZER_KINDS},
     "map_net": "forward", "map_out": "forward", "map_dloss_dout": "backward", "map_dout_dnet": "backward",
     "map_delta": "backward", "filter_grad": "backward", "filter_bias_grad": "backward", "dloss_dinput": "backward",
     "filter_new": "updates", "filter_bias_new": "updates",
-}
+})
 
 _PREFIX = {
     "net": "net", "out": "out", "dloss_dout": "dL_dout", "dout_dnet": "dout_dnet", "delta": "delta",
@@ -71,9 +89,11 @@ class KeyParts:
 def make_key(kind: str, layer: int | None = None, j: int | None = None, i: int | None = None,
              sample: int | None = None) -> str:
     """The key of one quantity; `sample` only for per-sample quantities of a batch."""
+    if kind.startswith("clipped_"):  # a gradient after clipping (tutor.trace.clipping)
+        return "clip_" + make_key(kind[len("clipped_"):], layer, j, i, sample)
     if kind == "loss":
         key = "loss" if j is None else f"loss_{j}"
-    elif kind in OPTIMIZER_KINDS:
+    elif kind.startswith("opt_"):
         key = f"{kind[4:]}_{'b' if i is None else 'w'}{layer}"
         if j is not None:
             key += f"_{j}"

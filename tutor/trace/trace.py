@@ -79,8 +79,8 @@ class Trace:
     @cached_property
     def _by_label(self) -> dict[str, str]:
         """Display labels, and the short forms courses also write: dE/dw5 for dE_total/dw5."""
-        of, key = self.labels.of, self._builder.key
-        labels = {of(e[0], e[1], e[2], e[3], None if e[4] is None else e[4] + 1): key(*e) for e in self._entries}
+        of, key = self._builder.label, self._builder.key
+        labels = {of(*e): key(*e) for e in self._entries}
         loss, base = self.labels.loss, self.labels.loss_base
         if base != loss:
             for label, k in list(labels.items()):
@@ -161,7 +161,27 @@ class Trace:
         of a quantity or a given number (the old value, lr, t, the state the step starts from)."""
         from tutor.trace.updates import rule_name
 
+        owner = self._builder.tracer(q.layer)
+        if owner is not None:
+            return owner.updates(q.i).inputs(q.kind, q.j)
         return self._builder.updates.inputs(rule_name(q.kind), q.layer, q.j, q.i)
+
+    def layer_part(self, layer: int):
+        """Layer `layer`'s own part of the trace (a `tutor.trace.layer_trace.LayerTrace`: its quantities, their
+        words and how the text view shows them), or None for a layer the builder itself traces (dense)."""
+        return self._builder.tracer(layer)
+
+    @property
+    def dense_only(self) -> bool:
+        """Whether every layer is traced by the builder itself (no layer kind with a part of its own)."""
+        return all(tracer is None for tracer in self._builder.tracers)
+
+    def layer_kinds(self, layer: int, section: str) -> tuple[str, ...]:
+        """The kinds of layer `layer`'s quantities in one section (forward, backward, updates), in order."""
+        from tutor.trace.keys import SECTION_OF_KIND
+
+        kinds = dict.fromkeys(e[0] for e in self._entries if e[1] == layer and SECTION_OF_KIND[e[0]] == section)
+        return tuple(kinds)
 
     def layer_values(self, layer: int) -> dict[str, np.ndarray | None]:
         """One layer's values at once, by quantity kind (net, out, dloss_dout, dout_dnet, delta a row per

@@ -95,8 +95,9 @@ class UpdateQuantities:
     def input_kind(self, name: str, i: int | None) -> str:
         """The kind of a rule input that is a quantity: the gradient, or an earlier rule's quantity."""
         weight = i is not None
-        if name == "grad":
-            return "grad_weight" if weight else "grad_bias"
+        if name == "grad":  # the gradient the optimizer takes: after clipping, when the problem clips
+            kind = "grad_weight" if weight else "grad_bias"
+            return kind if self.p.clipping is None else f"clipped_{kind}"
         return rule_kind(name, weight)
 
     def input_key(self, name: str, l: int, j: int | None, i: int | None) -> str:
@@ -170,3 +171,108 @@ def _position(j: int | None, i: int | None) -> tuple[int, ...]:
     if i is not None:
         return (j - 1, i - 1)
     return (0 if j is None else j - 1,)
+
+
+class ParameterUpdates:
+    """The update quantities of one named parameter array of a layer (batch norm's gamma, ...), entry by entry.
+
+    Keys: ``{rule}_{symbol}{l}_{j}`` for each rule of the optimizer, ``new_{symbol}{l}_{j}`` for the new
+    value, whose gradient is ``dL_d{symbol}{l}_{j}``; entries are (kind, l, j, name, None) with the
+    parameter's name in the place of i, kinds ``opt_{rule}`` and ``new_param`` (``grad_param`` the gradient).
+    """
+
+    def __init__(self, problem: Problem, step: Any, l: int, name: str, symbol: str, loss: str) -> None:
+        self.p, self.l, self.name, self.symbol, self.loss = problem, l, name, symbol, loss
+        self.optimizer = problem.optimizer
+        self.rules: dict[str, Rule] = {rule.name: rule for rule in self.optimizer.rules}
+        self.values = step.layers[l - 1].update_values.get(name)
+        self.grads = step.layers[l - 1].grads[name]
+        self.clipped = None if step.clipped is None else step.clipped.grads[l - 1][name]
+
+    def entries(self, j: int) -> Iterator[Entry]:
+        for rule in self.rules:
+            yield ("new_param" if rule == "new" else f"opt_{rule}", self.l, j, self.name, None)
+
+    def rule_of(self, kind: str) -> str:
+        return "new" if kind == "new_param" else rule_name(kind)
+
+    def key(self, kind: str, j: int) -> str:
+        if kind == "grad_param":
+            return f"dL_d{self.symbol}{self.l}_{j}"
+        if kind == "clipped_grad_param":
+            return f"clip_dL_d{self.symbol}{self.l}_{j}"
+        return f"{self.rule_of(kind)}_{self.symbol}{self.l}_{j}"
+
+    def label(self, kind: str, j: int) -> str:
+        name = f"{self.symbol}^{self.l}_{j}"
+        if kind == "grad_param":
+            return f"d{self.loss}/d{name}"
+        if kind == "clipped_grad_param":
+            return f"clip(d{self.loss}/d{name})"
+        rule = self.rule_of(kind)
+        return f"{name}+" if rule == "new" else f"{rule}({name})"
+
+    def value(self, kind: str, j: int) -> float:
+        if kind == "grad_param":
+            return float(self.grads[j - 1])
+        if kind == "clipped_grad_param":
+            return float(self.clipped[j - 1])
+        return float(self.values[self.rule_of(kind)][j - 1])
+
+    def _kind_of_input(self, name: str) -> str | None:
+        if name == "grad":  # after clipping, when the problem clips
+            return "grad_param" if self.clipped is None else "clipped_grad_param"
+        if name in self.rules:
+            return "new_param" if name == "new" else f"opt_{name}"
+        return None
+
+    def deps(self, kind: str, j: int) -> tuple[str, ...]:
+        rule = self.rules[self.rule_of(kind)]
+        return tuple(self.key(k, j) for k in map(self._kind_of_input, rule.inputs) if k is not None)
+
+    def inputs(self, kind: str, j: int) -> dict[str, Any]:
+        """Every input a rule (or a mistake on it) may read: a key for a quantity, else the given number."""
+        values = self.values
+        found: dict[str, Any] = {"lr": values["lr"], "t": values["t"], "theta": float(values["theta"][j - 1])}
+        for state in self.optimizer.state_names:
+            found[f"{state}_prev"] = float(values[f"{state}_prev"][j - 1])
+        found["grad"] = self.key(self._kind_of_input("grad"), j)
+        for rule in self.rules:
+            if rule != "new":
+                found[rule] = self.key(f"opt_{rule}", j)
+        return found
+
+    def terms(self, names: Any, given: dict[str, Any], j: int) -> list[Term]:
+        out = []
+        for n in names:
+            kind = self._kind_of_input(n)
+            if kind is not None:
+                out.append(Term(self.label(kind, j), self.value(kind, j), self.key(kind, j)))
+            elif n == "theta":
+                out.append(Term(f"{self.symbol}^{self.l}_{j}", given[n]))
+            elif n == "lr":
+                out.append(Term("eta", given[n]))
+            elif n == "t":
+                out.append(Term("t", float(given[n])))
+            else:
+                out.append(Term(f"{n}({self.symbol}^{self.l}_{j})", given[n]))
+        return out
+
+    def formula(self, kind: str, j: int) -> tuple[list[Part], Callable[..., float], str]:
+        rule = self.rules[self.rule_of(kind)]
+        given = self.inputs(kind, j)
+        terms = self.terms(rule.inputs, given, j)
+        fixed = [None if self._kind_of_input(n) is not None else given[n] for n in rule.inputs]
+        calculate = rule.compute
+
+        def compute(*deps: float) -> float:
+            supplied = iter(deps)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return float(calculate(*[next(supplied) if value is None else value for value in fixed]))
+
+        return rule.formula(*terms), compute, ""
+
+    def parameter_terms(self, j: int) -> tuple[Term, Term]:
+        """The parameter (its value before the step) and its gradient, as terms."""
+        given = self.inputs("new_param", j)
+        return tuple(self.terms(("theta", "grad"), given, j))  # type: ignore[return-value]

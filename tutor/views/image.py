@@ -102,6 +102,7 @@ class ImageSolution:
         self.forward()
         self.view.loss(self.trace)
         self.backward()
+        self.view.clipping(self.trace)
         self.view.updates(self.trace)
         self.view.summary(self.trace, every)
 

@@ -15,8 +15,7 @@ import numpy as np
 
 from tutor.views.layout import Cell, Column, cell, paragraph, render_table
 from tutor.views.output import PlainSink, RichSink
-from tutor.problem.validated import Problem
-from tutor.trace.keys import OPTIMIZER_KINDS
+from tutor.problem.validated import Layer, Problem
 from tutor.trace.quantity import Term, operand, substituted, symbolic
 from tutor.trace.trace import Quantity, Trace
 
@@ -122,13 +121,21 @@ class TextView:
 
             return image_solution(self, trace, every)
         self.network(trace.problem)
-        if trace.problem.batch:
+        if trace.problem.batch and trace.dense_only:
             self.matrix_view(trace.problem)
         self.forward(trace)
         self.loss(trace)
         self.backward(trace)
+        self.clipping(trace)
         self.updates(trace)
         self.summary(trace, every)
+
+    def clipping(self, trace: Trace) -> None:
+        """The gradient clipping's quantities (norm, coefficient, clipped gradients), when the problem clips."""
+        if trace.problem.clipping is None:
+            return
+        self.heading(f"Gradient clipping ({trace.problem.clipping.describe()}), before the update")
+        self.quantity_table(trace.select(("clip_norm", "clip_coef", "clipped")))
 
     def network(self, problem: Problem) -> None:
         self.lines(problem.name + (f"  ({problem.path})" if problem.path else ""), self.style("bold"))
@@ -139,12 +146,15 @@ class TextView:
         notation = problem.notation
         parts = [f"inputs {_names(notation.inputs)}"]
         for l, layer in enumerate(problem.layers, start=1):
-            parts.append(f"layer {l}: {_names(notation.neurons[l - 1])} ({layer.activation.describe()})")
+            what = layer.activation.describe() if isinstance(layer, Layer) else layer.describe()
+            parts.append(f"layer {l}: {_names(notation.neurons[l - 1])} ({what})")
         samples = f"a batch of {problem.samples} samples" if problem.batch else "one sample"
         biases = "biases updated" if problem.update_biases else "biases kept"
         line = (f"Network {problem.shape_text}: " + " -> ".join(parts) +
                 f"\nLoss {problem.loss.name} ({problem.loss.formula}), {samples}, learning rate (eta) "
                 f"{as_written(problem.learning_rate)}, {biases}")
+        if problem.clipping is not None:
+            line += f"\nGradient clipping: {problem.clipping.describe()} (before the optimizer's step)"
         if not problem.plain_descent:
             line += f"\nOptimizer {problem.optimizer.describe()}, schedule {problem.schedule.describe()}, step t = " \
                     f"{problem.first_step}"
@@ -174,6 +184,9 @@ class TextView:
     def forward(self, trace: Trace) -> None:
         self.heading("Forward pass")
         for l in range(1, len(trace.problem.layers) + 1):
+            if trace.layer_part(l) is not None:  # a layer kind that shows its own quantities
+                trace.layer_part(l).show(self, trace, "forward")
+                continue
             act = trace.problem.layers[l - 1].activation
             rows = trace.select(("net", "out"), l)
             out = trace.problem.notation.out
@@ -187,6 +200,9 @@ class TextView:
         self.heading("Backward pass")
         problem = trace.problem
         for l in range(len(problem.layers), 0, -1):
+            if trace.layer_part(l) is not None:
+                trace.layer_part(l).show(self, trace, "backward")
+                continue
             act = problem.layers[l - 1].activation
             rows = trace.select(("dloss_dout", "dout_dnet", "delta"), l)
             title = f"Layer {l}: deltas ({act.describe()}: dout/dnet = {act.derivative_formula})"
@@ -204,7 +220,7 @@ class TextView:
         self.rate_note(problem)
         columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
-            quantities = trace.select(("new_weight", "new_bias", "filter_new", "filter_bias_new"), l)
+            quantities = trace.select(("new_weight", "new_bias", "filter_new", "filter_bias_new", "new_param"), l)
             if not quantities:  # pooling and flatten layers have no parameters
                 continue
             rows = []
@@ -229,7 +245,7 @@ class TextView:
             self.note("The state a step starts from is written *_prev (zero before the first step); see "
                       "docs/optimizers.md for the rules.")
         self.rate_note(problem)
-        kinds = (*OPTIMIZER_KINDS, "new_weight", "new_bias")
+        kinds = (*(f"opt_{rule.name}" for rule in problem.optimizer.rules), "new_weight", "new_bias", "new_param")
         for l in range(len(problem.layers), 0, -1):
             self.quantity_table(trace.select(kinds, l), f"Layer {l}")
         if not problem.update_biases:

@@ -22,6 +22,9 @@ class Layer(ABC):
     activation: Activation | None  # applied by the engine after forward; None for pool/flatten
     #: A parameter's symbol in keys and labels (dL_dw1_1_1, new_gamma2_1): name -> symbol.
     symbols: dict[str, str] = {"weights": "w", "biases": "b"}
+    #: The layer's part of the trace (`tutor.trace.layer_trace.LayerTrace`); None: the builder's own (dense,
+    #: and the image layers' builder).
+    tracer: Any = None
     #: Whether the layer takes images (the problem's inputs are then images).
     takes_images: bool = False
     #: Whether `read` also takes the number of samples (a layer with a per-sample setting, such as a mask).

@@ -143,3 +143,189 @@ def compact_dx(dy: np.ndarray, cache: BatchNormCache) -> np.ndarray:
     scale = (cache.gamma * cache.inv_std / m).reshape(shape)
     return scale * (m * dy - dy.sum(axis=axes).reshape(shape)
                     - cache.x_hat * (dy * cache.x_hat).sum(axis=axes).reshape(shape))
+
+
+# -- the trace: every intermediate with numbers ------------------------------------------------------------
+
+from tutor.trace.layer_trace import LayerTrace, joined, with_values  # noqa: E402
+from tutor.trace.quantity import Term  # noqa: E402
+
+
+class BatchNormTrace(LayerTrace):
+    """mu, var, x_hat and y per feature forward; dgamma, dbeta, dx_hat, dvar, dmu and dx backward."""
+
+    kinds = {
+        "bn_mu": ("mu", "forward", "the batch's mean mu"),
+        "bn_var": ("var", "forward", "the batch's variance var (biased: divided by m)"),
+        "bn_xhat": ("x_hat", "forward", "the normalised input x_hat"),
+        "bn_dxhat": ("dL_dx_hat", "backward", "the derivative of the loss with respect to x_hat"),
+        "bn_dvar": ("dL_dvar", "backward", "the derivative of the loss with respect to var"),
+        "bn_dmu": ("dL_dmu", "backward", "the derivative of the loss with respect to mu"),
+    }
+    formulas = frozenset({"net"})
+    symbols = BatchNorm.symbols
+
+    @property
+    def cache(self) -> BatchNormCache:
+        return self.ls.cache
+
+    @property
+    def eps(self) -> Term:
+        return Term("eps", float(self.spec.settings["eps"]))
+
+    def forward_entries(self):
+        features, samples = range(1, self.features + 1), range(self.m)
+        yield from (("bn_mu", self.l, j, None, None) for j in features)
+        yield from (("bn_var", self.l, j, None, None) for j in features)
+        for s in samples:
+            yield from (("bn_xhat", self.l, j, None, s) for j in features)
+            yield from (("net", self.l, j, None, s) for j in features)
+            yield from (("out", self.l, j, None, s) for j in features)
+
+    def backward_entries(self):
+        features, samples = range(1, self.features + 1), range(self.m)
+        for s in samples:
+            for j in features:
+                yield from (("dloss_dout", self.l, j, None, s), ("dout_dnet", self.l, j, None, s),
+                            ("delta", self.l, j, None, s))
+        for name in self.symbols:
+            yield from (("grad_param", self.l, j, name, None) for j in features)
+        for s in samples:
+            yield from (("bn_dxhat", self.l, j, None, s) for j in features)
+        yield from (("bn_dvar", self.l, j, None, None) for j in features)
+        yield from (("bn_dmu", self.l, j, None, None) for j in features)
+
+    def own_label(self, kind: str, j: int, s: int | None) -> str:
+        name = {"bn_mu": "mu", "bn_var": "var", "bn_xhat": "x_hat", "bn_dxhat": "x_hat", "bn_dvar": "var",
+                "bn_dmu": "mu"}[kind]
+        text = f"{name}^{self.l}_{j}" + (self.b.labels._s(s) if kind in ("bn_xhat", "bn_dxhat") else "")
+        return f"d{self.b.labels.loss}/d{text}" if kind.startswith("bn_d") else text
+
+    def values(self, kind: str) -> np.ndarray:
+        cache = self.cache
+        if kind in ("bn_mu", "bn_var", "bn_xhat"):
+            return {"bn_mu": cache.mu, "bn_var": cache.var, "bn_xhat": cache.x_hat}[kind]
+        return backward_parts(self.ls.delta, cache)[{"bn_dxhat": "dx_hat", "bn_dvar": "dvar", "bn_dmu": "dmu"}[kind]]
+
+    def value(self, kind: str, j: int, i, s):
+        if kind == "grad_param":
+            return self.updates(i).value(kind, j)
+        return super().value(kind, j, i, s)
+
+    def key(self, kind, j, i, s):
+        if kind == "grad_param":
+            return self.updates(i).key(kind, j)
+        return super().key(kind, j, i, s)
+
+    def label(self, kind, j, i, s):
+        if kind == "grad_param":
+            return self.updates(i).label(kind, j)
+        return super().label(kind, j, i, s)
+
+    def deps(self, kind, j, i, s):
+        if kind == "grad_param":
+            return self._param_gradient(i, j)[3]
+        return super().deps(kind, j, i, s)
+
+    def build(self, entry):
+        kind, l, j, i, s = entry
+        if kind != "grad_param":
+            return super().build(entry)
+        from tutor.trace.quantity import Quantity
+
+        parts, compute, note, deps = self._param_gradient(i, j)
+        return Quantity(key=self.key(kind, j, i, s), kind=kind, layer=l, index=(j,), value=self.value(kind, j, i, s),
+                        label=self.label(kind, j, i, s), formula=tuple(parts), depends_on=deps, compute=compute,
+                        note=note, j=j)
+
+    # -- formulas ----------------------------------------------------------------------------------------
+
+    def _inputs(self, j: int) -> list[Term]:
+        return [self.input_term(j, s) for s in range(self.m)]
+
+    def formula(self, kind: str, j: int, s: int | None):
+        m, eps = self.m, self.eps
+        if kind == "bn_mu":
+            xs = self._inputs(j)
+            compute, keys = with_values(xs, lambda v: sum(v) / m)
+            return ["(", *joined([[x] for x in xs], " + "), f") / {m}"], compute, "", keys
+        mu, var = self.own("bn_mu", j), self.own("bn_var", j)
+        if kind == "bn_var":
+            xs = self._inputs(j)
+            compute, keys = with_values([*xs, mu], lambda v: sum((x - v[-1]) ** 2 for x in v[:-1]) / m)
+            squares = [["(", x, " - ", mu, ")^2"] for x in xs]
+            return ["(", *joined(squares, " + "), f") / {m}"], compute, "biased: divided by m, as in training", keys
+        if kind == "bn_xhat":
+            x = self.input_term(j, s)
+            compute, keys = with_values([x, mu, var], lambda v: (v[0] - v[1]) / np.sqrt(v[2] + eps.value))
+            return ["(", x, " - ", mu, ") / sqrt(", var, " + ", eps, ")"], compute, "", keys
+        if kind == "net":
+            gamma, beta = (Term(f"{name}^{self.l}_{j}", float(self.ls.params[name][j - 1])) for name in ("gamma", "beta"))
+            x_hat = self.own("bn_xhat", j, s)
+            return [gamma, " * ", x_hat, " + ", beta], lambda v: gamma.value * v + beta.value, "", (x_hat.key,)
+        if kind == "bn_dxhat":
+            delta = self.standard("delta", j, s)
+            gamma = Term(f"gamma^{self.l}_{j}", float(self.ls.params["gamma"][j - 1]))
+            return [delta, " * ", gamma], lambda d: d * gamma.value, "", (delta.key,)
+        samples = range(self.m)
+        if kind == "bn_dvar":
+            dxhats, xs = [self.own("bn_dxhat", j, t) for t in samples], self._inputs(j)
+            terms = [*dxhats, *xs, mu, var]
+            compute, keys = with_values(terms, lambda v: sum(d * (x - v[-2]) for d, x in zip(v[:m], v[m:2 * m]))
+                                        * -0.5 * (v[-1] + eps.value) ** -1.5)
+            products = [[d, " * (", x, " - ", mu, ")"] for d, x in zip(dxhats, xs)]
+            parts = ["(", *joined(products, " + "), ") * (-1/2) * (", var, " + ", eps, ")^(-3/2)"]
+            return parts, compute, "", keys
+        if kind == "bn_dmu":
+            dxhats, xs = [self.own("bn_dxhat", j, t) for t in samples], self._inputs(j)
+            dvar = self.own("bn_dvar", j)
+            terms = [*dxhats, *xs, mu, var, dvar]
+            compute, keys = with_values(terms, lambda v: -sum(v[:m]) / np.sqrt(v[-2] + eps.value)
+                                        + v[-1] * sum(-2 * (x - v[-3]) for x in v[m:2 * m]) / m)
+            parts = ["-(", *joined([[d] for d in dxhats], " + "), ") / sqrt(", var, " + ", eps, ") + ", dvar,
+                     " * (", *joined([["-2 * (", x, " - ", mu, ")"] for x in xs], " + "), f") / {m}"]
+            return parts, compute, "the second term is 0 (the deviations from the mean add up to 0)", keys
+        raise KeyError(kind)
+
+    def _param_gradient(self, name: str, j: int):
+        deltas = [self.standard("delta", j, s) for s in range(self.m)]
+        m = self.m
+        if name == "beta":
+            compute, keys = with_values(deltas, lambda v: sum(v) / m)
+            groups = [[d] for d in deltas]
+        else:
+            x_hats = [self.own("bn_xhat", j, s) for s in range(m)]
+            compute, keys = with_values([*deltas, *x_hats], lambda v: sum(a * b for a, b in zip(v[:m], v[m:])) / m)
+            groups = [[d, " * ", x] for d, x in zip(deltas, x_hats)]
+        parts = joined(groups, " + ") if m == 1 else ["(", *joined(groups, " + "), f") / {m}"]
+        return parts, compute, "" if m == 1 else "the mean over the batch", keys
+
+    def input_gradient(self, j: int, s: int):
+        """dx = dx_hat / sqrt(var + eps) + dvar * 2 (x - mu) / m + dmu / m; the compact form in the note."""
+        m, eps = self.m, self.eps
+        dxhat, var, dvar, dmu = self.own("bn_dxhat", j, s), self.own("bn_var", j), self.own("bn_dvar", j), \
+            self.own("bn_dmu", j)
+        x, mu = self.input_term(j, s), self.own("bn_mu", j)
+        terms = [dxhat, var, dvar, x, mu, dmu]
+        compute, keys = with_values(terms, lambda v: v[0] / np.sqrt(v[1] + eps.value) + v[2] * 2 * (v[3] - v[4]) / m
+                                    + v[5] / m)
+        parts = [dxhat, " / sqrt(", var, " + ", eps, ") + ", dvar, " * 2 * (", x, " - ", mu, f") / {m} + ", dmu,
+                 f" / {m}"]
+        return parts, compute, self._compact_note(j, s), keys
+
+    def _compact_note(self, j: int, s: int) -> str:
+        """The compact form with its numbers: gamma / (m * sqrt(var + eps)) * (m dy - sum dy - x_hat sum dy x_hat)."""
+        from tutor.trace.quantity import operand
+
+        cache, dy = self.cache, self.ls.delta[:, j - 1]
+        g, v, xh = float(cache.gamma[j - 1]), float(cache.var[j - 1]), float(cache.x_hat[s, j - 1])
+        m, eps = self.m, self.eps.value
+        total, weighted = float(dy.sum()), float((dy * cache.x_hat[:, j - 1]).sum())
+        value = float(compact_dx(self.ls.delta, cache)[s, j - 1])
+        f = "{:.6g}".format
+        return (f"compact: gamma / (m * sqrt(var + eps)) * (m * dy - sum(dy) - x_hat * sum(dy * x_hat)) = "
+                f"{f(g)} / ({m} * sqrt({f(v)} + {f(eps)})) * ({m} * {operand(f(float(dy[s])))} - "
+                f"{operand(f(total))} - {operand(f(xh))} * {operand(f(weighted))}) = {f(value)}")
+
+
+BatchNorm.tracer = BatchNormTrace

@@ -78,3 +78,47 @@ class Dropout(Layer):
     def backward(self, dnet: np.ndarray, cache: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """dout * mask / (1 - p)."""
         return dnet * cache, {}
+
+
+# -- the trace -------------------------------------------------------------------------------------------
+
+from tutor.trace.layer_trace import LayerTrace  # noqa: E402
+from tutor.trace.quantity import Term  # noqa: E402
+
+
+class DropoutTrace(LayerTrace):
+    """out = x * mask / (1 - p) forward; dL/dx = dL/dout * mask / (1 - p) backward, unit by unit."""
+
+    formulas = frozenset({"out"})
+
+    def forward_entries(self):
+        for s in range(self.m):
+            yield from (("out", self.l, j, None, s) for j in range(1, self.features + 1))
+
+    def backward_entries(self):
+        for s in range(self.m):
+            yield from (("dloss_dout", self.l, j, None, s) for j in range(1, self.features + 1))
+
+    def _mask(self, j: int, s: int) -> Term:
+        return Term(f"mask{self.b.labels._s(s + 1)}", float(self.spec.settings["mask"][s, j - 1]))
+
+    def _p(self) -> Term:
+        return Term("p", float(self.spec.settings["p"]))
+
+    def formula(self, kind: str, j: int, s: int | None):
+        x, mask, p = self.input_term(j, s), self._mask(j, s), self._p()
+        scale = mask.value / (1 - p.value)
+        note = "dropped: 0" if mask.value == 0 else ""
+        parts = [x, " * ", mask, " / (1 - ", p, ")"]
+        if x.key is None:
+            return parts, lambda: x.value * scale, note, ()
+        return parts, lambda v: v * scale, note, (x.key,)
+
+    def input_gradient(self, j: int, s: int):
+        grad, mask, p = self.standard("dloss_dout", j, s), self._mask(j, s), self._p()
+        scale = mask.value / (1 - p.value)
+        note = "a dropped unit passes no gradient back" if mask.value == 0 else ""
+        return [grad, " * ", mask, " / (1 - ", p, ")"], lambda v: v * scale, note, (grad.key,)
+
+
+Dropout.tracer = DropoutTrace
