@@ -128,9 +128,13 @@ def _loss_rule(mistake_id: str) -> Rule:
 
 
 def _layer_rule(mistake_id: str) -> Rule:
-    """A mistake owned by a layer type (conv2d, maxpool): its wrong backward pass, on the world's values."""
+    """A mistake owned by a layer kind: its wrong rule, on the world's values."""
 
     def rule(trace: Trace, q: Quantity, world: World) -> list[float]:
+        found = [value for part, role in trace.layer_parts_of(q)
+                 for value in part.mistake_values(q, world, mistake_id, role)]
+        if found:
+            return found
         from tutor.trace.conv import layer_mistake_values  # only problems with an input image need it
 
         return layer_mistake_values(trace, q, world, mistake_id)

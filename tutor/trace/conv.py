@@ -548,7 +548,7 @@ def layer_mistake_values(trace, q: Quantity, world, mistake_id: str) -> list[flo
     l, target, index = site
     builder = trace._builder
     layer = builder.layer_objects[l - 1]
-    owned = [m for m in getattr(layer, "mistakes", ()) if m.id == mistake_id and m.target == target]
+    owned = [m for m in getattr(layer, "mistakes", ()) if m.id == mistake_id and getattr(m, "target", None) == target]
     if not owned:
         return []
     dnet_kind = "map_delta" if builder.kind(l) == "conv2d" else "map_dloss_dout"

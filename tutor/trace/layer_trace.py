@@ -139,6 +139,18 @@ class LayerTrace:
         view.quantity_table(trace.select(trace.layer_kinds(self.l, section), self.l),
                             f"Layer {self.l}: {titles.get(section, section)}")
 
+    def mistake_values(self, q: Quantity, world: Any, mistake_id: str, role: str) -> list[float]:
+        """What q would be under the layer's catalogued mistake `mistake_id` (`TraceMistake`), from `world`."""
+        found: list[float] = []
+        for mistake in getattr(type(self.ls.layer), "mistakes", ()):
+            if mistake.id == mistake_id and hasattr(mistake, "wrong") and getattr(mistake, "target", None) is None:
+                found += mistake.wrong(self, q, world, role)
+        return found
+
+    def at(self, world: Any, term: Term) -> float:
+        """A term's value in `world` (a given number is as given)."""
+        return term.value if term.key is None else float(world[term.key])
+
     # -- helpers for the kinds' formulas ---------------------------------------------------------------
 
     def own(self, kind: str, j: int, s: int | None = None) -> Term:

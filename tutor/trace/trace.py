@@ -166,6 +166,34 @@ class Trace:
             return owner.updates(q.i).inputs(q.kind, q.j)
         return self._builder.updates.inputs(rule_name(q.kind), q.layer, q.j, q.i)
 
+    def parameter_values(self, layer: int) -> dict[str, dict[str, np.ndarray]]:
+        """Each parameter of a layer by name ("weights", "gamma", ...): "grad" (the batch-mean gradient, before
+        any clipping), "clipped" (after it, when the problem clips) and "new" (after the update), read-only."""
+        ls = self.step.layers[layer - 1]
+        clipped = self.step.clipped
+        return {name: {"grad": _read_only(grad), "new": _read_only(ls.new_params[name]),
+                       **({"clipped": _read_only(clipped.grads[layer - 1][name])} if clipped is not None else {})}
+                for name, grad in ls.grads.items()}
+
+    def clipping_values(self) -> dict[str, float | None] | None:
+        """The clipping of the step: its 2-norm and coefficient (None with max_value); None without clipping."""
+        clipped = self.step.clipped
+        return None if clipped is None else {"norm": clipped.norm, "coef": clipped.coef}
+
+    def layer_parts_of(self, q: Quantity) -> list[tuple[object, str]]:
+        """The layers' own parts of the trace that give q: (part, "own") for one of a layer's quantities, and
+        (part, "input") when q is the gradient with respect to that layer's input (the previous layer's
+        dL/dout). Empty for quantities the builder gives itself."""
+        found: list[tuple[object, str]] = []
+        builder = self._builder
+        own = builder.tracer(q.layer)
+        if own is not None and own.owns(q.kind):
+            found.append((own, "own"))
+        if q.kind == "dloss_dout" and q.layer is not None and q.layer < len(self.problem.layers) and \
+                builder.tracer(q.layer + 1) is not None:
+            found.append((builder.tracer(q.layer + 1), "input"))
+        return found
+
     def layer_part(self, layer: int):
         """Layer `layer`'s own part of the trace (a `tutor.trace.layer_trace.LayerTrace`: its quantities, their
         words and how the text view shows them), or None for a layer the builder itself traces (dense)."""

@@ -55,7 +55,7 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
         values = trace.layer_values(l)
         optional = (lambda a: None if a is None else per_sample(a))
         entry = {
-            "kind": getattr(layer, "kind", "dense"),
+            "kind": layer.kind,
             "activation": None if layer.activation is None else layer.activation.describe(),
             "net": per_sample(values["net"]),
             "out": per_sample(values["out"]),
@@ -64,13 +64,12 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
             "delta": per_sample(values["delta"]),
             "dloss_dinput": optional(values["dloss_dinput"]),
         }
-        if values["new_weight"].size:  # pooling and flatten layers have no parameters
-            entry.update({
-                "grad_weights": values["grad_weight"].tolist(),
-                "grad_biases": _bias_shape(values["grad_bias"], layer.shared_bias),
-                "new_weights": values["new_weight"].tolist(),
-                "new_biases": _bias_shape(values["new_bias"], layer.shared_bias),
-            })
+        for name, arrays in trace.parameter_values(l).items():  # none for pooling, flatten, dropout
+            shaped = (lambda a: _bias_shape(a, layer.shared_bias)) if name == "biases" else (lambda a: a.tolist())
+            entry[f"grad_{name}"] = shaped(arrays["grad"])  # before clipping
+            if "clipped" in arrays:
+                entry[f"clipped_grad_{name}"] = shaped(arrays["clipped"])
+            entry[f"new_{name}"] = shaped(arrays["new"])
         layers.append(entry)
     history = trace.history
     data: dict[str, Any] = {
@@ -91,6 +90,9 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
         else None,
         "layers": layers,
     }
+    if trace.clipping_values() is not None:
+        data["gradient_clipping"] = {"options": {k: v for k, v in vars(problem.clipping).items() if v is not None},
+                                     **trace.clipping_values()}
     if not problem.plain_descent:
         data["optimizer"] = {"name": problem.optimizer.name, "options": dict(problem.optimizer.values),
                              "schedule": problem.schedule.describe(), "t": problem.first_step,
@@ -98,9 +100,8 @@ def _summary(trace: Trace, include_history: bool) -> dict[str, Any]:
     if include_history and history is not None:
         data["history"] = [float(v) for v in history]
         if trace.final is not None:
-            data["final"] = {"layers": [{"weights": p["weights"].tolist(),
-                                         "biases": _bias_shape(p["biases"], layer.shared_bias)} if p else {}
-                                        for layer, p in zip(problem.layers, trace.final)]}
+            data["final"] = {"layers": [{name: _bias_shape(v, layer.shared_bias) if name == "biases" else v.tolist()
+                                         for name, v in p.items()} for layer, p in zip(problem.layers, trace.final)]}
     return data
 
 

@@ -360,6 +360,8 @@ def _largest_weight_gradient(trace: Trace) -> Quantity:
     best: tuple[float, int, int, int] | None = None
     for l in range(len(trace.problem.layers), 0, -1):  # the solution's order: output layer first
         grads = np.abs(trace.weight_values("grad_weight", l))
+        if not grads.size:  # a layer without weights (batch norm, dropout)
+            continue
         j, i = np.unravel_index(int(np.argmax(grads)), grads.shape)
         if best is None or grads[j, i] > best[0]:
             best = (float(grads[j, i]), l, int(j) + 1, int(i) + 1)

@@ -329,3 +329,47 @@ class BatchNormTrace(LayerTrace):
 
 
 BatchNorm.tracer = BatchNormTrace
+
+
+# -- catalogued mistakes -----------------------------------------------------------------------------------
+
+from tutor.model.layers.mistake import TraceMistake  # noqa: E402
+
+
+def _unbiased_variance(part: BatchNormTrace, q: Any, world: Any, role: str) -> list[float]:
+    """var divided by m - 1 (the sample variance) instead of m."""
+    if role != "own" or q.kind != "bn_var" or part.m < 2:
+        return []
+    xs = [part.at(world, x) for x in part._inputs(q.j)]
+    mu = part.at(world, part.own("bn_mu", q.j))
+    return [sum((x - mu) ** 2 for x in xs) / (part.m - 1)]
+
+
+def _eps_omitted(part: BatchNormTrace, q: Any, world: Any, role: str) -> list[float]:
+    """x_hat = (x - mu) / sqrt(var), without eps."""
+    if role != "own" or q.kind != "bn_xhat":
+        return []
+    s = q.sample - 1 if q.sample is not None else 0
+    x, mu, var = (part.at(world, t) for t in (part.input_term(q.j, s), part.own("bn_mu", q.j), part.own("bn_var", q.j)))
+    return [float((x - mu) / np.sqrt(var))] if var > 0 else []
+
+
+def _paths_dropped(part: BatchNormTrace, q: Any, world: Any, role: str) -> list[float]:
+    """dx = dx_hat / sqrt(var + eps) alone: mu and var treated as constants."""
+    if role != "input":
+        return []
+    s = q.sample - 1 if q.sample is not None else 0
+    dxhat, var = part.at(world, part.own("bn_dxhat", q.j, s)), part.at(world, part.own("bn_var", q.j))
+    return [float(dxhat / np.sqrt(var + part.eps.value))]
+
+
+BatchNorm.mistakes = (
+    TraceMistake("batchnorm_unbiased_variance",
+                 "batch norm's training variance is the biased one, sum((x - mu)^2) / m; it was divided by m - 1",
+                 _unbiased_variance),
+    TraceMistake("batchnorm_eps_omitted",
+                 "x_hat = (x - mu) / sqrt(var + eps); eps was left out", _eps_omitted),
+    TraceMistake("batchnorm_statistics_paths_dropped",
+                 "dx also flows through the batch's mean and variance (dvar and dmu terms); they were treated as "
+                 "constants, leaving dx = dx_hat / sqrt(var + eps)", _paths_dropped),
+)

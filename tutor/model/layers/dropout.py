@@ -122,3 +122,40 @@ class DropoutTrace(LayerTrace):
 
 
 Dropout.tracer = DropoutTrace
+
+
+# -- catalogued mistakes -----------------------------------------------------------------------------------
+
+from tutor.model.layers.mistake import TraceMistake  # noqa: E402
+
+
+def _scale_forgotten(part: DropoutTrace, q: Any, world: Any, role: str) -> list[float]:
+    """out = x * mask (or dx = dout * mask): the 1 / (1 - p) of inverted dropout left out."""
+    s = q.sample - 1 if q.sample is not None else 0
+    mask = part._mask(q.j, s).value
+    if part._p().value == 0 or mask == 0:
+        return []
+    if role == "own" and q.kind == "out":
+        return [part.at(world, part.input_term(q.j, s)) * mask]
+    if role == "input":
+        return [part.at(world, part.standard("dloss_dout", q.j, s)) * mask]
+    return []
+
+
+def _through_dropped(part: DropoutTrace, q: Any, world: Any, role: str) -> list[float]:
+    """dx = dout / (1 - p) at a dropped unit: the gradient sent through a unit the forward pass dropped."""
+    s = q.sample - 1 if q.sample is not None else 0
+    if role != "input" or part._mask(q.j, s).value != 0:
+        return []
+    grad = part.at(world, part.standard("dloss_dout", q.j, s))
+    return [grad / (1 - part._p().value), grad]
+
+
+Dropout.mistakes = (
+    TraceMistake("dropout_scale_forgotten",
+                 "inverted dropout scales the kept units by 1 / (1 - p), forward and backward; the scale was "
+                 "left out", _scale_forgotten),
+    TraceMistake("dropout_gradient_through_dropped",
+                 "a unit the forward pass dropped (mask 0) passes no gradient back; a gradient was sent through it",
+                 _through_dropped),
+)

@@ -25,3 +25,17 @@ class LayerMistake:
     explanation: str
     target: str
     wrong: Callable[[Any, np.ndarray, np.ndarray], np.ndarray | None]
+
+
+@dataclass(frozen=True)
+class TraceMistake:
+    """A wrong way of computing one of a layer's traced quantities: a stable id, a one-line explanation, and
+    the wrong rule `wrong(part, q, world, role)`, where `part` is the layer's `LayerTrace`, `role` is "own"
+    for one of the layer's quantities or "input" for the gradient with respect to the layer's input (the
+    previous layer's dL/dout), and `world` maps keys to the values to use (a student's own, where given).
+    It returns what q would be under the mistake ([] when the mistake does not concern q or changes nothing).
+    """
+
+    id: str
+    explanation: str
+    wrong: Callable[[Any, Any, Any, str], list[float]]
