@@ -22,8 +22,8 @@ from tutor.problem.loader import parse_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEM_FILES = sorted((ROOT / "problems").glob("*.yaml"))
-#: The bundled problems of dense layers only (those with an input image are checked in tests/test_conv_*.py).
-DENSE_PROBLEM_FILES = [p for p in PROBLEM_FILES if "type: conv2d" not in p.read_text()]
+#: The bundled problems of dense layers only (other kinds are checked in tests/test_conv_*.py, tests/test_layer_kinds.py).
+DENSE_PROBLEM_FILES = [p for p in PROBLEM_FILES if "type:" not in p.read_text()]
 
 #: Every activation the loader knows, with parameters that differ from the defaults where it has any.
 ACTIVATIONS: dict[str, object] = {

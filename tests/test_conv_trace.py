@@ -19,7 +19,7 @@ from tests.test_grader import assert_diagnosed
 from tutor.teach.grader import Grader
 from tutor.problem.loader import parse_problem
 from tutor.solver import solve
-from tutor.trace.conv import rotated_full_convolution
+from tutor.model.layers.conv2d import rotated_full_convolution
 
 # The notes' example, by hand.
 X = [[1, 0, 2], [2, 1, 0], [0, 1, 1]]

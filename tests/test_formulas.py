@@ -35,7 +35,7 @@ def formula_mismatches(problem: Problem) -> tuple[list[str], int]:
         if ELIDED in text:
             elided += 1
             continue
-        got = evaluate(text, formulas=True)
+        got = evaluate(text, formulas=True, max_length=4000)
         scale = max([1.0] + [abs(p.value) for p in q.formula if isinstance(p, Term)])
         if not math.isclose(got, q.value, rel_tol=1e-9, abs_tol=1e-12 * scale):
             bad.append(f"{q.key}: {text} = {got!r}, shown {q.value!r}")

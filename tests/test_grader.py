@@ -288,8 +288,10 @@ MISTAKE_SHEETS = {
 
 def test_every_catalogued_mistake_has_a_sheet():
     from tests.test_conv_trace import CONV_MISTAKE_SHEETS  # the mistakes of layers on images
+    from tests.test_layer_kinds import LAYER_MISTAKE_SHEETS  # batch norm's and dropout's
 
-    assert set(MISTAKE_SHEETS) | set(OPTIMIZER_MISTAKE_CASES) | set(CONV_MISTAKE_SHEETS) == {m.id for m in CATALOGUE}
+    assert set(MISTAKE_SHEETS) | set(OPTIMIZER_MISTAKE_CASES) | set(CONV_MISTAKE_SHEETS) | set(LAYER_MISTAKE_SHEETS) \
+        == {m.id for m in CATALOGUE}
 
 
 @pytest.mark.parametrize("mistake", sorted(OPTIMIZER_MISTAKE_CASES))

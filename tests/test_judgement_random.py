@@ -165,10 +165,12 @@ def test_each_catalogued_mistake_is_diagnosed_by_its_id(trace):
 
 
 def test_every_mistake_is_met_by_some_network():
+    from tests.layer_nets import BN_DROPOUT  # batch norm's and dropout's mistakes need those layers
     from tests.test_conv_trace import image_traces  # the mistakes of layers on images need images
+    from tutor.problem.loader import parse_problem
 
     found: set[str] = set()
-    for trace in [network_trace(*case) for case in CASES] + image_traces():
+    for trace in [network_trace(*case) for case in CASES] + image_traces() + [solve(parse_problem(BN_DROPOUT))]:
         truth = Judge(trace).true_values
         for q in trace:
             for mistake in CATALOGUE:

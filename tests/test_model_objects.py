@@ -66,7 +66,9 @@ def test_the_catalogue_takes_each_owned_mistake_once():
     assert len(ids) == len(set(ids)) and set(owners) <= set(BY_ID)
     layer_owned = [m.id for cls in LAYERS.values() for m in getattr(cls, "mistakes", ())]
     assert set(layer_owned) == {"filter_not_rotated", "full_valid_confused", "stride_ignored_backward",
-                                "maxpool_gradient_to_all"} and set(layer_owned) <= set(BY_ID)
+                                "maxpool_gradient_to_all", "batchnorm_unbiased_variance", "batchnorm_eps_omitted",
+                                "batchnorm_statistics_paths_dropped", "dropout_scale_forgotten",
+                                "dropout_gradient_through_dropped"} and set(layer_owned) <= set(BY_ID)
 
 
 def test_the_fused_pair_is_a_property_of_the_loss_and_activation():

@@ -14,9 +14,11 @@ import sqlite3
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.layer_nets import BN_DROPOUT, by_hand
 from tests.optimizer_cases import OPTIMIZER_MISTAKE_CASES, optimizer_problem_text
 
 MAZUR = "problems/mazur-2-2-2.yaml"
@@ -127,7 +129,9 @@ SIGMOID_CONV_NET12 = 0 * 1 + 2 * -1 + 1 * 0 + 0 * 2
 # The tiny CNN's relu conv: net^1(2,3) is the window [[3, 0], [0, 1]] of its image times F = [[1, -1], [0, 1]].
 CNN_NET23 = 3 * 1 + 0 * -1 + 0 * 0 + 1 * 1
 #: Problems written to a temporary file by the tests that use them.
-INLINE = {"SQUARE": SQUARE, "SWISH": SWISH, "STRIDED": STRIDED, "SIGMOID_CONV": SIGMOID_CONV}
+INLINE = {"SQUARE": SQUARE, "SWISH": SWISH, "STRIDED": STRIDED, "SIGMOID_CONV": SIGMOID_CONV, "BN_DROPOUT": BN_DROPOUT}
+#: The batch-norm and dropout problem worked by hand with numpy (tests/layer_nets.py).
+BN = by_hand()
 
 
 def lines(*answers: object) -> str:
@@ -248,6 +252,16 @@ DIAGNOSES = [
     ("stride_ignored_backward", "STRIDED", "dL_dw1_1_1_1_2", 4 * 2 + 1 * 0 + 1 * 1 + 1 * 3),
     # out^1(1,2) of the tiny CNN won no max-pool window; sent to every input it gets both windows' gradients.
     ("maxpool_gradient_to_all", "problems/cnn-4x4.yaml", "dL_dout1_1_1_2", CNN_TO_ALL),
+    # Batch norm over the batch of three: the variance divided by m - 1; x_hat without eps (0.1 here); dx with
+    # mu and var taken as constants (dx_hat / sqrt(var + eps)). Dropout: the kept unit without 1 / (1 - p); a
+    # dropped unit (mask 0) given dout / (1 - p).
+    ("batchnorm_unbiased_variance", "BN_DROPOUT", "var2_1", float(((BN["z1"][:, 0] - BN["mu"][0]) ** 2).sum() / 2)),
+    ("batchnorm_eps_omitted", "BN_DROPOUT", "x_hat2_1@1",
+     float((BN["z1"][0, 0] - BN["mu"][0]) / np.sqrt(BN["var"][0]))),
+    ("batchnorm_statistics_paths_dropped", "BN_DROPOUT", "dL_dout1_1@2",
+     float(BN["dx_hat"][1, 0] / np.sqrt(BN["var"][0] + BN["eps"]))),
+    ("dropout_scale_forgotten", "BN_DROPOUT", "out3_1@2", float(BN["a2"][1, 0])),
+    ("dropout_gradient_through_dropped", "BN_DROPOUT", "dL_dout2_2@1", float(BN["da3"][0, 1] / (1 - BN["p"]))),
 ]
 
 

@@ -120,11 +120,8 @@ def _assert_same_step(a: Step, b: Step) -> None:
 def _advanced(problem: Problem, step: Step) -> Problem:
     """The problem with the step's updated parameters (a shared bias spread over its layer again), at the next
     step number, starting from the optimizer state the step left."""
-    layers = tuple(
-        replace(layer, weights=ls.new_weights.copy(),
-                biases=np.full(layer.size, ls.new_biases[0]) if layer.shared_bias else ls.new_biases.copy())
-        for layer, ls in zip(problem.layers, step.layers)
-    )
+    layers = tuple(layer.with_params({name: value.copy() for name, value in ls.new_params.items()})
+                   for layer, ls in zip(problem.layers, step.layers))
     names = problem.optimizer.state_names
     state = tuple({param: {name: values[name] for name in names} for param, values in ls.update_values.items()}
                   for ls in step.layers) if names else None

@@ -549,6 +549,9 @@ def train(
                                                  "validation loss.")] = 0.0,
     patience: Annotated[Optional[int], whole_number_option(
         "--patience", metavar="P", minimum=1, help="Stop after this many epochs in a row without a better validation loss.")] = None,
+    clip_norm: Annotated[Optional[float], number_option(
+        "--clip-norm", metavar="X", minimum=0.0, help="Clip the gradients' 2-norm (all parameters together) to X "
+                                                      "before each step, as PyTorch's clip_grad_norm_.")] = None,
     log_every: Annotated[Optional[int], whole_number_option(
         "--log-every", metavar="K", minimum=0, help="Print `epoch E loss: L` every this many epochs (default: about ten lines; "
                                    "0: none).")] = None,
@@ -577,7 +580,7 @@ def train(
             schedule=schedule, init=init, seed=seed,
             targets=tuple(target or ()), batch_size=batch_size, shuffle=shuffle, validation=validation,
             patience=patience, log_every=log_every, show_all=show_all, plot=plot, save=save,
-            checkpoint_every=checkpoint_every, force=force, output=output.value))
+            checkpoint_every=checkpoint_every, force=force, output=output.value, clip_norm=clip_norm))
         if code:
             raise typer.Exit(code)
 

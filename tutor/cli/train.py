@@ -48,6 +48,7 @@ class TrainCommand:
     checkpoint_every: int | None = None
     force: bool = False
     output: str = "text"  # text, plain or json
+    clip_norm: float | None = None  # clip the gradients' 2-norm before each step
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,18 @@ def run_train(command: TrainCommand) -> int:
     seed = command.seed if command.seed is not None else _random_seed()
     setup = _setup(command, seed)
     network, data = setup.network, setup.data
+    if command.clip_norm is not None:
+        from dataclasses import replace
+
+        from tutor.model.clipping import Clipping
+
+        if command.clip_norm <= 0:
+            raise UserError(f"--clip-norm must be positive, got {command.clip_norm:g}")
+        network = replace(network, clipping=Clipping(max_norm=command.clip_norm))
+        setup = replace(setup, network=network)
+    if command.save and not network.dense_only:
+        raise UserError("--save writes networks of dense layers; this network has layers of other kinds (train "
+                        "it without --save, or solve the problem with --steps N)")
     from tutor.problem.csv_data import check_fits, training_targets
 
     check_fits(data, network.shape[0], network.outputs)
@@ -130,9 +143,6 @@ def _setup(command: TrainCommand, seed: int) -> Setup:
         from tutor.problem.loader import load_problem
 
         problem = load_problem(find_problem(command.problem), network_only=command.data is not None)
-        if problem.inputs.ndim == 4:
-            raise UserError("train takes networks of dense layers on rows of data; this problem's input is an "
-                            "image (conv2d, pooling and flatten layers): use solve --steps N", source=problem.path)
         network = network_from_problem(problem)
         data = _load_data(command) if command.data is not None else _problem_data(problem)
         return Setup(network, data, problem.name, f"the network of {problem.path or problem.name}", problem)
@@ -209,8 +219,8 @@ def _problem_data(problem):
     targets = problem.targets
     if labels is None and targets.shape[1] == 1 and np.all((targets == 0) | (targets == 1)):
         labels = targets[:, 0].astype(int)
-    return Dataset(problem.inputs, labels, None if labels is not None else targets, names,
-                   problem.path or problem.name)
+    features = problem.inputs.reshape(problem.samples, -1)  # an image's numbers in a row (its shape is the network's)
+    return Dataset(features, labels, None if labels is not None else targets, names, problem.path or problem.name)
 
 
 def _check_target_range(network, targets: np.ndarray, data) -> None:

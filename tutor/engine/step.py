@@ -290,10 +290,14 @@ class StepRunner:
 
 def delta_rules(problem: Problem, layers: list[Layer]) -> list[DeltaRule]:
     """How each layer turns dL/dout into dL/dnet; the output layer's may use a form the loss has with it."""
-    last = len(layers) - 1
     targets = problem.targets
-    targets = targets.reshape(targets.shape[:1] + tuple(problem.layers[-1].output_shape))
-    return [output_delta_rule(problem.loss, activation_of(layer), targets) if index == last
+    return delta_rules_for(layers, problem.loss, targets.reshape(targets.shape[:1] + tuple(problem.layers[-1].output_shape)))
+
+
+def delta_rules_for(layers: list[Layer], loss: Loss, targets: np.ndarray) -> list[DeltaRule]:
+    """`delta_rules` for these layers, loss and targets (shaped like the output: training's batches)."""
+    last = len(layers) - 1
+    return [output_delta_rule(loss, activation_of(layer), targets) if index == last
             else activation_of(layer).backward for index, layer in enumerate(layers)]
 
 

@@ -41,14 +41,32 @@ class Network:
     loss: Loss
     learning_rate: float
     frozen: frozenset[str] = frozenset()  # parameter names never updated ("biases" when update_biases is false)
+    #: One sample's input shape ((C, H, W) for images); None: a vector, as wide as the first layer's weights.
+    input_shape: tuple[int, ...] | None = None
+    #: Gradient clipping before each step (`train --clip-norm`, or the problem's `gradient_clipping`).
+    clipping: object = None
+
+    @property
+    def dense_only(self) -> bool:
+        """Whether every layer is one the dense builder traces itself (a problem file can hold it as it stands)."""
+        return all(type(layer).tracer is None for layer in self.layers)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return self.input_shape if self.input_shape is not None else (int(self.params[0]["weights"].shape[1]),)
+
+    @property
+    def shapes(self) -> tuple[tuple[int, ...], ...]:
+        """One sample's input shape, then each layer's output shape."""
+        shapes = [self.sample_shape]
+        for layer in self.layers:
+            shapes.append(tuple(layer.output_shape(shapes[-1])))
+        return tuple(shapes)
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Inputs, then the outputs of each layer (one number each: dense layers)."""
-        sizes = [int(self.params[0]["weights"].shape[1])]
-        for layer in self.layers:
-            sizes.append(int(layer.output_shape((sizes[-1],))[0]))
-        return tuple(sizes)
+        """The number of inputs, then of each layer's outputs (an image counts all its numbers)."""
+        return tuple(int(np.prod(shape)) for shape in self.shapes)
 
     @property
     def outputs(self) -> int:
@@ -68,7 +86,8 @@ def network_from_problem(problem) -> Network:
 
     layers = network(problem)
     return Network(tuple(layers), tuple({k: v.copy() for k, v in layer.parameters().items()} for layer in layers),
-                   problem.loss, problem.learning_rate, frozen_parameters(problem))
+                   problem.loss, problem.learning_rate, frozen_parameters(problem),
+                   tuple(problem.inputs.shape[1:]), problem.clipping)
 
 
 def dense_network(weights, biases, activations, loss: Loss, learning_rate: float) -> Network:
@@ -161,13 +180,15 @@ def first_batch(samples: int, epoch: int, options: TrainOptions) -> np.ndarray:
 
 
 def predict(network: Network, x: np.ndarray) -> np.ndarray:
-    """The network's outputs for every row of `x`."""
-    from tutor.engine.step import activation_of
+    """The network's outputs for every row of `x` (its features fill the input's shape), one row per sample;
+    as predictions do, without dropout (`Layer.in_prediction`)."""
+    from tutor.engine.step import activation_of, loss_view
 
-    out = x
+    out = x.reshape(x.shape[0], *network.sample_shape)
     for layer, params in zip(network.layers, network.params):
+        layer = layer.in_prediction()
         out = activation_of(layer).forward(layer.forward(out, params)[0])
-    return out
+    return loss_view(out)
 
 
 def mean_loss(network: Network, x: np.ndarray, t: np.ndarray) -> float:
@@ -208,7 +229,8 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
     samples = x.shape[0]
     size = min(options.batch_size or samples, samples)
     params = _Parameters(network)
-    stepper = _stepper(network, params)
+    stepper = _stepper(network, params, np.random.default_rng([options.seed, 2]))
+    clip = _clipper(network.clipping)
     state = optimizer.init_state(params.values)
     if initial_state is not None:
         state = params.join_state(initial_state, state)
@@ -237,6 +259,8 @@ def train(network: Network, x: np.ndarray, t: np.ndarray, options: TrainOptions,
                         index = slice(start, start + size) if order is None else order[start:start + size]
                         stepper(x[index], t[index])
                     steps += 1
+                    if clip is not None:
+                        clip(params.grad)
                     new, state = optimizer.step(params.values, params.grad, state, steps, lr)
                     params.values[...] = new
                 done = epoch + 1
@@ -323,47 +347,49 @@ class _Parameters:
         return per_layer
 
 
-def _stepper(network: Network, params: _Parameters):
+def _clipper(clipping) -> Callable[[np.ndarray], None] | None:
+    """Gradient clipping of the flat gradient, in place (`tutor.model.clipping`: the same rule), or None."""
+    if clipping is None:
+        return None
+    from tutor.model.clipping import NORM_EPS
+
+    if clipping.max_value is not None:
+        limit = clipping.max_value
+        return lambda grad: np.clip(grad, -limit, limit, out=grad)
+
+    def by_norm(grad: np.ndarray) -> None:
+        grad *= min(1.0, clipping.max_norm / (float(np.sqrt(np.dot(grad, grad))) + NORM_EPS))
+
+    return by_norm
+
+
+def _stepper(network: Network, params: _Parameters, rng: np.random.Generator):
     """A function (x, t) -> batch loss that leaves the batch-mean gradients in `params.grad`.
 
-    The arithmetic of `tutor.engine.step` (each layer's forward and backward, the engine's output delta
-    rule), with everything that does not change between steps looked up once.
+    The step of `tutor.engine.step` (`make_pass`: each layer's forward and backward, the engine's output
+    delta rule), with the layers as training runs them (dropout draws its masks from `rng` at every step).
     """
-    from tutor.engine.step import activation_of, output_delta_rule
+    from tutor.engine.step import delta_rules_for, make_pass
 
-    layers = network.layers
-    last = len(layers) - 1
-    shares, gradient = network.loss.shares, network.loss.gradient
-    forwards = [(layer.forward, activation_of(layer).forward, p) for layer, p in zip(layers, params.params)]
+    layers = [layer.in_training(rng) for layer in network.layers]
+    run = make_pass(layers, network.loss)
+    shape = network.sample_shape
+    output_shape = network.shapes[-1]
     slots = {(l, name): view for l, name, view in params.slots}
-    backwards = [(index, layers[index].backward, activation_of(layers[index]).backward,
-                  [(name, slots[(index, name)]) for name in params.params[index] if (index, name) in slots])
-                 for index in range(last - 1, -1, -1)]
-    output_backward = layers[last].backward
-    output_copies = [(name, slots[(last, name)]) for name in params.params[last] if (last, name) in slots]
-    loss, output_activation = network.loss, activation_of(layers[-1])
+    copies = [[(name, slots[(index, name)]) for name in params.params[index] if (index, name) in slots]
+              for index in range(len(layers))]
     add_reduce = np.add.reduce
-    rule_for: list = [None, None]  # (targets, output delta rule): the same targets every step with one batch
+    rules_for: list = [None, None]  # (targets, delta rules): the same targets every step with one batch
 
     def step(x: np.ndarray, t: np.ndarray) -> float:
-        out = x
-        saved = []
-        for forward, activate, p in forwards:
-            net, cache = forward(out, p)
-            out = activate(net)
-            saved.append((net, out, cache))
-        value = add_reduce(shares(out, t), None) / x.shape[0]
-        if rule_for[0] is not t:
-            rule_for[:] = [t, output_delta_rule(loss, output_activation, t)]
-        net, out, cache = saved[last]
-        grad, grads = output_backward(rule_for[1](net, out, gradient(out, t)), cache)
-        for name, view in output_copies:
-            view[...] = grads[name]
-        for index, backward, rule, copies in backwards:
-            net, out, cache = saved[index]
-            grad, grads = backward(rule(net, out, grad), cache)
-            for name, view in copies:
-                view[...] = grads[name]
-        return float(value)
+        if rules_for[0] is not t:
+            rules_for[:] = [t, delta_rules_for(layers, network.loss, t.reshape(t.shape[:1] + output_shape))]
+        if x.shape[1:] != shape:
+            x = x.reshape(x.shape[0], *shape)
+        shares, grads = run(params.params, x, t, rules_for[1])
+        for layer_copies, layer_grads in zip(copies, grads):
+            for name, view in layer_copies:
+                view[...] = layer_grads[name]
+        return float(add_reduce(shares, None) / x.shape[0])
 
     return step

@@ -209,14 +209,6 @@ def filter_biases(reader: "_Reader", value: Any, path: list, count: int) -> np.n
     return _biases(reader, value, path, count)
 
 
-def check_plain_descent(reader: "_Reader", data: dict, optimizer_keys: tuple[str, ...]) -> None:
-    """Layers on images take plain gradient descent: w - learning_rate * gradient (no optimizer options yet)."""
-    for key in optimizer_keys:
-        if key in data and not (key == "optimizer" and data[key] == "sgd"):
-            reader.fail([], f"'{key}' is not available with conv2d, pooling and flatten layers yet; they take plain "
-                            "gradient descent (w - learning_rate * gradient)", key=key)
-
-
 def check_notation(reader: "_Reader", value: Any) -> None:
     """An image problem's `notation` may only set the loss symbol (its other names are fixed)."""
     if isinstance(value, dict):

@@ -21,7 +21,7 @@ from tutor.model.optimizers.base import Optimizer
 from tutor.model.options import SpecError
 from tutor.model.schedules import Schedule, make_schedule
 from tutor.model.clipping import CLIPPING_KEYS, Clipping
-from tutor.problem.images import check_notation, check_plain_descent, is_image_problem, is_layered_problem, \
+from tutor.problem.images import check_notation, is_image_problem, is_layered_problem, \
     read_image, read_image_targets, read_layers
 from tutor.problem.validated import (
     FORMAT_VERSION, FORMAT_VERSIONS, TOLERANCE_MODES, Grading, Layer, LayerState, Notation, Problem, content_hash,
@@ -228,8 +228,6 @@ class _Reader:
                 self.fail([], f"'{key}' needs format 2 (write 'format: 2' or leave 'format' out)", key=key)
         image = is_image_problem(self, data)
         layered = is_layered_problem(self, data)
-        if image:
-            check_plain_descent(self, data, FORMAT_2_KEYS)
         inputs, batch = read_image(self, data["inputs"]) if image else self.inputs(data["inputs"])
         layers = self.image_layers(data["layers"], inputs) if layered else self.layers(data["layers"], inputs.shape[1])
         loss = self.loss(data["loss"])
@@ -258,6 +256,10 @@ class _Reader:
         optimizer = self.optimizer(data)
         schedule = self.schedule(data["schedule"]) if data.get("schedule") is not None else make_schedule(None)
         first_step, state, first_epoch = 1, None, None
+        if data.get("optimizer_state") is not None and layered:
+            self.fail([], "'optimizer_state' is only available for networks of dense layers (a state per weight and "
+                          "bias); with other layer kinds a problem starts from the optimizer's first step",
+                      key="optimizer_state")
         if data.get("optimizer_state") is not None:
             first_step, state = self.optimizer_state(data["optimizer_state"], optimizer, layers, update_biases)
             first_epoch = self.state_epoch(data["optimizer_state"], first_step)

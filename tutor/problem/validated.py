@@ -269,13 +269,18 @@ class Problem:
                 and self.first_step == 1)
 
     @property
+    def images(self) -> bool:
+        """Whether the inputs are images (N, C, H, W): some layer takes images."""
+        return self.inputs.ndim == 4
+
+    @property
     def shape(self) -> tuple[int, ...]:
         return (math.prod(self.inputs.shape[1:]),) + tuple(layer.size for layer in self.layers)
 
     @property
     def shape_text(self) -> str:
         """``2-3-1``; with an input image, each shape channels first: ``1x4x4-1x3x3-1x2x2-4-3``."""
-        if self.inputs.ndim > 2:
+        if self.images:
             shapes = [self.inputs.shape[1:]] + [layer.output_shape for layer in self.layers]
             return "-".join("x".join(str(n) for n in shape) for shape in shapes)
         return "-".join(str(n) for n in self.shape)

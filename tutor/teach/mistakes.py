@@ -83,7 +83,7 @@ def _activation_rule(mistake_id: str) -> Rule:
 def _net_and_out(trace: Trace, q: Quantity, world: World) -> tuple[float, float]:
     """The world's net and out at the neuron (or feature-map position) whose dout/dnet `q` is."""
     if q.kind == "map_dout_dnet":
-        from tutor.trace.conv import image_key  # only problems with an input image need it
+        from tutor.trace.image_builder import image_key  # only problems with an input image need it
 
         return world[image_key(trace, "map_net", q.layer, q.index)], world[image_key(trace, "map_out", q.layer,
                                                                                      q.index)]
@@ -131,13 +131,8 @@ def _layer_rule(mistake_id: str) -> Rule:
     """A mistake owned by a layer kind: its wrong rule, on the world's values."""
 
     def rule(trace: Trace, q: Quantity, world: World) -> list[float]:
-        found = [value for part, role in trace.layer_parts_of(q)
-                 for value in part.mistake_values(q, world, mistake_id, role)]
-        if found:
-            return found
-        from tutor.trace.conv import layer_mistake_values  # only problems with an input image need it
-
-        return layer_mistake_values(trace, q, world, mistake_id)
+        return [value for part, role in trace.layer_parts_of(q)
+                for value in part.mistake_values(q, world, mistake_id, role)]
 
     return rule
 
@@ -169,7 +164,8 @@ def _plain_update(trace: Trace) -> bool:
 
 
 def _update(trace: Trace, q: Quantity, world: World, sign: float, rate: float | None) -> list[float]:
-    if q.kind not in ("new_weight", "new_bias", "filter_new", "filter_bias_new") or not _plain_update(trace):
+    if q.kind not in ("new_weight", "new_bias", "filter_new", "filter_bias_new", "new_param") or \
+            not _plain_update(trace):
         return []
     assert q.parameter is not None and q.gradient is not None and q.gradient.key is not None
     old = q.parameter.value
@@ -199,7 +195,9 @@ def _hidden_terms(trace: Trace, q: Quantity, world: World, weight: Callable[[int
 
 
 def _is_hidden_dloss(trace: Trace, q: Quantity) -> bool:
-    return q.kind == "dloss_dout" and q.layer is not None and q.layer < len(trace.problem.layers)
+    """Whether q is a hidden layer's dL/dout that a dense layer after it gives (sum of delta_k * w_kj)."""
+    return q.kind == "dloss_dout" and q.layer is not None and q.layer < len(trace.problem.layers) and \
+        trace.layer_part(q.layer + 1) is None
 
 
 def _updated_weights(trace: Trace, q: Quantity, world: World) -> list[float]:
@@ -227,7 +225,7 @@ def _single_path(trace: Trace, q: Quantity, world: World) -> list[float]:
 
 def _index_swapped(trace: Trace, q: Quantity, world: World) -> list[float]:
     problem = trace.problem
-    if q.kind == "net":
+    if q.kind == "net" and trace.layer_part(q.layer) is None:  # a dense layer's net (another kind's is its own)
         weights = problem.layers[q.layer - 1].weights
         rows, cols = weights.shape
         if cols > rows or q.j > cols:

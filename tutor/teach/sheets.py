@@ -76,13 +76,17 @@ def given_values(trace: Trace) -> dict[str, float | None]:
     """The problem's given numbers by label: inputs, targets, weights, biases and eta (the learning rate)."""
     problem, labels = trace.problem, trace.labels
     values: dict[str, float | None] = {}
+    inputs = problem.inputs.reshape(problem.samples, -1)  # an image's numbers in a row
     for s in range(problem.samples):
         sample = s + 1 if problem.batch else None
         for i in range(1, problem.shape[0] + 1):
-            values[labels.layer_input(1, i, sample)] = float(problem.inputs[s, i - 1])
+            values[labels.layer_input(1, i, sample)] = float(inputs[s, i - 1])
         for j in range(1, problem.layers[-1].size + 1):
             values[labels.target(j, sample, len(problem.layers))] = float(problem.targets[s, j - 1])
     for l, layer in enumerate(problem.layers, start=1):
+        if trace.layer_part(l) is not None:  # a layer kind with numbers of its own (filters, gamma and beta)
+            values.update(trace.layer_part(l).given_values())
+            continue
         for j in range(1, layer.size + 1):
             for i in range(1, layer.fan_in + 1):
                 values[labels.weight(l, j, i)] = float(layer.weights[j - 1, i - 1])

@@ -108,9 +108,14 @@ class Builder:
         yield ("loss", None, None, None, None)
         for l in range(self.L, 0, -1):
             yield from self._backward_entries(l)
+        yield from self._input_gradient_entries()
         yield from self.clipping_entries()
         for l in range(self.L, 0, -1):
             yield from self._update_entries(l)
+
+    def _input_gradient_entries(self) -> Iterator[Entry]:
+        """The gradient with respect to the inputs themselves: none for rows of features (see ImageBuilder)."""
+        return iter(())
 
     def _backward_entries(self, l: int) -> Iterator[Entry]:
         if self.tracer(l) is not None:
@@ -170,8 +175,8 @@ class Builder:
         return make_key(kind, l, j, i, sample)
 
     def index(self, kind: str, l: int | None, j: int | None, i: int | None, s: int | None) -> tuple[int, ...]:
-        if self._clips(kind) and l is not None:
-            return self.index(kind[len("clipped_"):], l, j, i, s)
+        if self._clips(kind):
+            return self.index(kind[len("clipped_"):], l, j, i, s) if l is not None else ()
         owner = self._owner(kind, l)
         if owner is not None:
             return owner.index(kind, j, i, s)
@@ -302,8 +307,9 @@ class Builder:
         outs = [[f"out{l - 1}_{i}{a}" for a in at] for i in inputs] if l > 1 else None
         for j in range(1, n + 1):
             grads = [f"dL_dw{l}_{j}_{i}" for i in inputs]
-            if block.kind == "new_weight":
-                yield WeightRow(j, [f"new_w{l}_{j}_{i}" for i in inputs], values[j - 1], [[g] for g in grads])
+            if block.kind == "new_weight":  # the update takes the gradient after clipping, when the problem clips
+                used = grads if self.p.clipping is None else [f"clip_{g}" for g in grads]
+                yield WeightRow(j, [f"new_w{l}_{j}_{i}" for i in inputs], values[j - 1], [[g] for g in used])
                 continue
             deltas = [f"delta{l}_{j}{a}" for a in at]
             deps = [deltas] * fan_in if outs is None else [deltas + o for o in outs]

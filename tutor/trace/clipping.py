@@ -17,13 +17,11 @@ from tutor.trace.quantity import Entry, Part, Term, WeightBlock
 if TYPE_CHECKING:
     from tutor.trace.builder import Builder
 
-#: The gradient kinds of the parameters, and where each entry's value sits: (parameter name, index).
+#: The dense layers' gradient kinds (the builder's own), and where each entry's value sits: (name, index).
+#: A layer kind with a tracer names its parameters' gradient kinds itself (`LayerTrace.parameters`).
 GRADIENT_KINDS = {
     "grad_weight": lambda j, i: ("weights", (j - 1, i - 1)),
     "grad_bias": lambda j, i: ("biases", (0 if j is None else j - 1,)),
-    "grad_param": lambda j, i: (i, (j - 1,)),
-    "filter_grad": lambda j, i: ("weights", tuple(k - 1 for k in j)),
-    "filter_bias_grad": lambda j, i: ("biases", (j[0] - 1,)),
 }
 PREFIX = "clipped_"
 
@@ -53,7 +51,7 @@ class ClippingQuantities:
                     layer = self.b.p.layers[l - 1]
                     found += [(item.kind, l, j, i, None) for j in range(1, layer.size + 1)
                               for i in range(1, layer.fan_in + 1)]
-                elif item[0] in GRADIENT_KINDS:
+                elif item[0] in GRADIENT_KINDS or self._owner(item[0], l) is not None:
                     found.append(item)
         return found
 
@@ -63,6 +61,13 @@ class ClippingQuantities:
             yield ("clip_coef", None, None, None, None)
         for kind, l, j, i, s in self.gradient_entries():
             yield (clipped_kind(kind), l, j, i, s)
+
+    def _owner(self, kind: str, l: int | None):
+        """The updates of the tracer-owned parameter whose gradient kind this is, or None."""
+        tracer = self.b.tracer(l)
+        if tracer is None or not tracer._is_gradient(kind):
+            return None
+        return tracer
 
     def key(self, kind: str, l, j, i, s) -> str:
         if kind in ("clip_norm", "clip_coef"):
@@ -81,7 +86,11 @@ class ClippingQuantities:
             return float(self.clipped.norm)
         if kind == "clip_coef":
             return float(self.clipped.coef)
-        name, at = GRADIENT_KINDS[kind[len(PREFIX):]](j, i)
+        base = kind[len(PREFIX):]
+        if base in GRADIENT_KINDS:
+            name, at = GRADIENT_KINDS[base](j, i)
+        else:  # a tracer's parameter: its name in the place of i
+            name, at = i, (tuple(k - 1 for k in j) if isinstance(j, tuple) else (j - 1,))
         return float(self.clipped.grads[l - 1][name][at])
 
     def _gradient(self, kind: str, l, j, i, s) -> Term:
@@ -90,9 +99,9 @@ class ClippingQuantities:
     def formula(self, kind: str, l, j, i, s) -> tuple[list[Part], object, str, tuple[str, ...]]:
         if kind == "clip_norm":
             grads = [self.b._term(*e) for e in self.gradient_entries()]
-            from tutor.trace.builder import _joined
+            from tutor.trace.layer_trace import summed
 
-            parts = ["sqrt(", *_joined([[g, "^2"] for g in grads], " + "), ")"]
+            parts = ["sqrt(", *summed([[g, "^2"] for g in grads], " + "), ")"]
             note = "the 2-norm of every parameter's gradient together"
             return parts, lambda *g: float(np.sqrt(np.sum(np.square(g)))), note, tuple(g.key for g in grads)
         limit = Term("max_norm" if self.clipping.max_norm is not None else "max_value",
@@ -108,3 +117,11 @@ class ClippingQuantities:
         v = limit.value
         return (["clamp(", grad, ", -", limit, ", ", limit, ")"], lambda g: float(min(max(g, -v), v)), "",
                 (grad.key,))
+
+    def describe(self, q) -> str:
+        """A clipping quantity in words."""
+        if q.kind == "clip_norm":
+            return "the 2-norm of every parameter's gradient together (gradient clipping)"
+        if q.kind == "clip_coef":
+            return f"the clipping coefficient, min(1, max_norm / (norm + {NORM_EPS:g}))"
+        return f"the gradient {q.label[len('clip('):-1]} after gradient clipping"

@@ -25,7 +25,7 @@ OPTIMIZER_KINDS = tuple(f"opt_{name}" for name in OPTIMIZER_QUANTITIES)
 KINDS = (
     "net", "out", "loss", "dloss_dout", "dout_dnet", "delta", "grad_weight", "grad_bias", *OPTIMIZER_KINDS,
     "new_weight", "new_bias",
-    # layers on images (keys in tutor/trace/conv.py)
+    # layers on images (keys in tutor/trace/image_builder.py and the layers' own files)
     "map_net", "map_out", "map_dloss_dout", "map_dout_dnet", "map_delta", "filter_grad", "filter_bias_grad",
     "dloss_dinput", "filter_new", "filter_bias_new",
 )

@@ -89,12 +89,9 @@ def describe(trace: "Trace", q: Quantity) -> str:
 
     Used for quiz questions and for the comments of blank answer sheets.
     """
-    if trace.problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
-        from tutor.trace.conv import describe_image
-
-        described = describe_image(trace, q)
-        if described is not None:
-            return described
+    described = trace.describe_part(q)  # a layer kind's own words, or the image quantities'
+    if described is not None:
+        return described
     labels = trace.labels
     sample = f" (sample {q.sample})" if q.sample is not None else ""
     if q.kind == "loss":

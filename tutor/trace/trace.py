@@ -38,8 +38,8 @@ class Trace:
         self.shown = shown
         #: Each layer's parameters ("weights", "biases") after the last step of the run, when there was one.
         self.final = final
-        if problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
-            from tutor.trace.conv import ImageBuilder, ImageLabels
+        if problem.images:  # image-shaped quantities: channel, row, column
+            from tutor.trace.image_builder import ImageBuilder, ImageLabels
 
             self.labels = ImageLabels(problem)
             self._builder: Builder = ImageBuilder(problem, step, self.labels)
@@ -189,10 +189,22 @@ class Trace:
         own = builder.tracer(q.layer)
         if own is not None and own.owns(q.kind):
             found.append((own, "own"))
-        if q.kind == "dloss_dout" and q.layer is not None and q.layer < len(self.problem.layers) and \
-                builder.tracer(q.layer + 1) is not None:
+        if q.kind in ("dloss_dout", "map_dloss_dout") and q.layer is not None and q.layer < len(self.problem.layers) \
+                and builder.tracer(q.layer + 1) is not None:
             found.append((builder.tracer(q.layer + 1), "input"))
+        if q.kind == "dloss_dinput" and builder.tracer(1) is not None:
+            found.append((builder.tracer(1), "input"))
         return found
+
+    def describe_part(self, q: Quantity) -> str | None:
+        """q in words, as its layer kind (or the image builder) says it; None: the usual words for q's kind."""
+        if self.problem.clipping is not None and q.kind.startswith("clip"):
+            return self._builder.clipping.describe(q)
+        part = self._builder.tracer(q.layer) if q.layer is not None else None
+        described = part.describe(q) if part is not None else None
+        if described is None and hasattr(self._builder, "describe"):
+            described = self._builder.describe(q)
+        return described
 
     def layer_part(self, layer: int):
         """Layer `layer`'s own part of the trace (a `tutor.trace.layer_trace.LayerTrace`: its quantities, their

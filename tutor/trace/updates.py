@@ -174,91 +174,102 @@ def _position(j: int | None, i: int | None) -> tuple[int, ...]:
 
 
 class ParameterUpdates:
-    """The update quantities of one named parameter array of a layer (batch norm's gamma, ...), entry by entry.
+    """The gradient and update quantities of one parameter array of a layer kind with a tracer (conv2d's
+    filters, batch norm's gamma), entry by entry, under any optimizer.
 
-    Keys: ``{rule}_{symbol}{l}_{j}`` for each rule of the optimizer, ``new_{symbol}{l}_{j}`` for the new
-    value, whose gradient is ``dL_d{symbol}{l}_{j}``; entries are (kind, l, j, name, None) with the
-    parameter's name in the place of i, kinds ``opt_{rule}`` and ``new_param`` (``grad_param`` the gradient).
+    Keys: ``dL_d{symbol}{l}_{index}`` for the gradient (``clip_`` before it once clipped),
+    ``{rule}_{symbol}{l}_{index}`` for each rule of the optimizer and ``new_{symbol}{l}_{index}`` for the new
+    value; entries are (kind, l, index, name, None) with the parameter's name in the place of i.
     """
 
-    def __init__(self, problem: Problem, step: Any, l: int, name: str, symbol: str, loss: str) -> None:
-        self.p, self.l, self.name, self.symbol, self.loss = problem, l, name, symbol, loss
+    def __init__(self, builder: Any, l: int, parameter: Any) -> None:
+        problem, step = builder.p, builder.step
+        self.l, self.parameter, self.loss = l, parameter, builder.labels.loss
+        self.symbol, self.grad_kind, self.new_kind = parameter.symbol, parameter.grad_kind, parameter.new_kind
         self.optimizer = problem.optimizer
         self.rules: dict[str, Rule] = {rule.name: rule for rule in self.optimizer.rules}
-        self.values = step.layers[l - 1].update_values.get(name)
-        self.grads = step.layers[l - 1].grads[name]
-        self.clipped = None if step.clipped is None else step.clipped.grads[l - 1][name]
+        self.values = step.layers[l - 1].update_values.get(parameter.name)
+        self.grads = step.layers[l - 1].grads[parameter.name]
+        self.clipped = None if step.clipped is None else step.clipped.grads[l - 1][parameter.name]
+        self.clipped_kind = f"clipped_{self.grad_kind}"
 
-    def entries(self, j: int) -> Iterator[Entry]:
+    def entries(self, j: Any) -> Iterator[Entry]:
         for rule in self.rules:
-            yield ("new_param" if rule == "new" else f"opt_{rule}", self.l, j, self.name, None)
+            yield (self.new_kind if rule == "new" else f"opt_{rule}", self.l, j, self.parameter.name, None)
 
     def rule_of(self, kind: str) -> str:
-        return "new" if kind == "new_param" else rule_name(kind)
+        return "new" if kind == self.new_kind else rule_name(kind)
 
-    def key(self, kind: str, j: int) -> str:
-        if kind == "grad_param":
-            return f"dL_d{self.symbol}{self.l}_{j}"
-        if kind == "clipped_grad_param":
-            return f"clip_dL_d{self.symbol}{self.l}_{j}"
-        return f"{self.rule_of(kind)}_{self.symbol}{self.l}_{j}"
+    def _at(self, j: Any) -> tuple[int, ...]:
+        return tuple(k - 1 for k in j) if isinstance(j, tuple) else (j - 1,)
 
-    def label(self, kind: str, j: int) -> str:
-        name = f"{self.symbol}^{self.l}_{j}"
-        if kind == "grad_param":
+    def _index(self, j: Any) -> str:
+        return "_".join(str(k) for k in j) if isinstance(j, tuple) else str(j)
+
+    def key(self, kind: str, j: Any) -> str:
+        if kind == self.grad_kind:
+            return f"dL_d{self.symbol}{self.l}_{self._index(j)}"
+        if kind == self.clipped_kind:
+            return f"clip_dL_d{self.symbol}{self.l}_{self._index(j)}"
+        return f"{self.rule_of(kind)}_{self.symbol}{self.l}_{self._index(j)}"
+
+    def label(self, kind: str, j: Any) -> str:
+        name = self.parameter.label(j if isinstance(j, tuple) else (j,))
+        if kind == self.grad_kind:
             return f"d{self.loss}/d{name}"
-        if kind == "clipped_grad_param":
+        if kind == self.clipped_kind:
             return f"clip(d{self.loss}/d{name})"
         rule = self.rule_of(kind)
         return f"{name}+" if rule == "new" else f"{rule}({name})"
 
-    def value(self, kind: str, j: int) -> float:
-        if kind == "grad_param":
-            return float(self.grads[j - 1])
-        if kind == "clipped_grad_param":
-            return float(self.clipped[j - 1])
-        return float(self.values[self.rule_of(kind)][j - 1])
+    def value(self, kind: str, j: Any) -> float:
+        if kind == self.grad_kind:
+            return float(self.grads[self._at(j)])
+        if kind == self.clipped_kind:
+            return float(self.clipped[self._at(j)])
+        return float(self.values[self.rule_of(kind)][self._at(j)])
 
     def _kind_of_input(self, name: str) -> str | None:
         if name == "grad":  # after clipping, when the problem clips
-            return "grad_param" if self.clipped is None else "clipped_grad_param"
+            return self.grad_kind if self.clipped is None else self.clipped_kind
         if name in self.rules:
-            return "new_param" if name == "new" else f"opt_{name}"
+            return self.new_kind if name == "new" else f"opt_{name}"
         return None
 
-    def deps(self, kind: str, j: int) -> tuple[str, ...]:
+    def deps(self, kind: str, j: Any) -> tuple[str, ...]:
         rule = self.rules[self.rule_of(kind)]
         return tuple(self.key(k, j) for k in map(self._kind_of_input, rule.inputs) if k is not None)
 
-    def inputs(self, kind: str, j: int) -> dict[str, Any]:
+    def inputs(self, kind: str, j: Any) -> dict[str, Any]:
         """Every input a rule (or a mistake on it) may read: a key for a quantity, else the given number."""
-        values = self.values
-        found: dict[str, Any] = {"lr": values["lr"], "t": values["t"], "theta": float(values["theta"][j - 1])}
+        values, at = self.values, self._at(j)
+        found: dict[str, Any] = {"lr": values["lr"], "t": values["t"], "theta": float(values["theta"][at])}
         for state in self.optimizer.state_names:
-            found[f"{state}_prev"] = float(values[f"{state}_prev"][j - 1])
+            found[f"{state}_prev"] = float(values[f"{state}_prev"][at])
         found["grad"] = self.key(self._kind_of_input("grad"), j)
         for rule in self.rules:
             if rule != "new":
                 found[rule] = self.key(f"opt_{rule}", j)
         return found
 
-    def terms(self, names: Any, given: dict[str, Any], j: int) -> list[Term]:
+    def terms(self, names: Any, given: dict[str, Any], j: Any) -> list[Term]:
+        name = self.parameter.label(j if isinstance(j, tuple) else (j,))
         out = []
         for n in names:
             kind = self._kind_of_input(n)
             if kind is not None:
                 out.append(Term(self.label(kind, j), self.value(kind, j), self.key(kind, j)))
             elif n == "theta":
-                out.append(Term(f"{self.symbol}^{self.l}_{j}", given[n]))
+                out.append(Term(name, given[n]))
             elif n == "lr":
                 out.append(Term("eta", given[n]))
             elif n == "t":
                 out.append(Term("t", float(given[n])))
             else:
-                out.append(Term(f"{n}({self.symbol}^{self.l}_{j})", given[n]))
+                out.append(Term(f"{n}({name})", given[n]))
         return out
 
-    def formula(self, kind: str, j: int) -> tuple[list[Part], Callable[..., float], str]:
+    def formula(self, kind: str, j: Any) -> tuple[list[Part], Callable[..., float], str]:
         rule = self.rules[self.rule_of(kind)]
         given = self.inputs(kind, j)
         terms = self.terms(rule.inputs, given, j)
@@ -272,7 +283,7 @@ class ParameterUpdates:
 
         return rule.formula(*terms), compute, ""
 
-    def parameter_terms(self, j: int) -> tuple[Term, Term]:
-        """The parameter (its value before the step) and its gradient, as terms."""
-        given = self.inputs("new_param", j)
+    def parameter_terms(self, j: Any) -> tuple[Term, Term]:
+        """The parameter (its value before the step) and the gradient its update takes, as terms."""
+        given = self.inputs(self.new_kind, j)
         return tuple(self.terms(("theta", "grad"), given, j))  # type: ignore[return-value]

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from tutor.trace.conv import kind_of, rotated_full_convolution
+from tutor.problem.validated import Layer
+from tutor.trace.layer_trace import channel_grids
 from tutor.views.text import number_formatter
 
 if TYPE_CHECKING:
@@ -20,14 +21,6 @@ if TYPE_CHECKING:
 GAP = "   "
 #: Grids show at most this many significant digits (the tables beside them show every number in full).
 GRID_DIGITS = 4
-#: How the gradient with respect to a layer's input comes from the layer's own, by kind.
-INPUT_GRADIENT = {
-    "conv2d": "each input number collects delta * the filter entry it met, over every output it reached (the "
-              "full convolution above)",
-    "maxpool": "each output's gradient goes to the input that won its window, and only to it",
-    "avgpool": "each output's gradient is shared equally among the inputs of its window",
-    "flatten": "the gradient is put back into the image's shape",
-}
 
 
 def grid_lines(matrix: np.ndarray, fmt: "Formatter") -> list[str]:
@@ -76,13 +69,6 @@ def side_by_side(blocks: Sequence[tuple[str, list[str]]], width: int) -> list[st
     return out[:-1]
 
 
-def channel_blocks(name: str, array: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """One grid per channel of a (C, H, W) array, titled ``name`` or ``name[ch]``."""
-    if array.shape[0] == 1:
-        return [(name, array[0])]
-    return [(f"{name}[{ch + 1}]", array[ch]) for ch in range(array.shape[0])]
-
-
 class ImageSolution:
     """Writes the worked solution of an image problem through a `TextView`."""
 
@@ -110,22 +96,22 @@ class ImageSolution:
         p, view = self.p, self.view
         view.lines(p.name + (f"  ({p.path})" if p.path else ""), view.style("bold"))
         lines = [line for line in (p.description, p.source and f"Source: {p.source}") if line]
-        parts = [f"image {'x'.join(str(n) for n in p.inputs.shape[1:])}"]
+        image = "x".join(str(n) for n in p.inputs.shape[1:])
+        parts = [f"a batch of {p.samples} images {image}" if p.batch else f"image {image}"]
         for l, layer in enumerate(p.layers, start=1):
-            shape = getattr(layer, "output_shape", (layer.size,))
-            what = layer.describe() if hasattr(layer, "describe") else f"dense {layer.activation.describe()}"
-            parts.append(f"layer {l}: {what} ({'x'.join(str(n) for n in shape)})")
+            parts.append(f"layer {l}: {layer.describe()} ({'x'.join(str(n) for n in layer.output_shape)})")
         biases = "biases updated" if p.update_biases else "biases kept"
+        update = "" if p.plain_descent else f", optimizer {p.optimizer.describe()}"
+        clipping = "" if p.clipping is None else f", gradient clipping {p.clipping.describe()}"
         view.lines("\n".join([*lines, "Network: " + " -> ".join(parts),
                               f"Loss {p.loss.name} ({p.loss.formula}), learning rate (eta) {p.learning_rate:g}, "
-                              f"{biases}. Convolution is cross-correlation: the filter slides over the input "
-                              "as it is, not flipped."]))
+                              f"{biases}{update}{clipping}. Convolution is cross-correlation: the filter slides over "
+                              "the input as it is, not flipped."]))
         view.heading("Input and filters")
-        blocks = channel_blocks("x", p.inputs[0])
-        for l, layer in enumerate(p.layers, start=1):
-            if kind_of(p, l) == "conv2d":
-                blocks += self.filter_blocks(l, layer.weights, f"w^{l}")
-                blocks.append((f"b^{l}", layer.biases[None]))
+        blocks = [g for s in range(p.samples) for g in channel_grids("x", p.inputs[s], s, p.batch)]
+        for l in range(1, len(p.layers) + 1):
+            part = self.trace.layer_part(l)
+            blocks += part.given_grids() if part is not None else []
         self.grids(blocks)
 
     def card(self) -> None:
@@ -133,93 +119,57 @@ class ImageSolution:
         self.network()
         blocks = []
         for l, layer in enumerate(self.p.layers, start=1):
-            if kind_of(self.p, l) == "dense":
+            if isinstance(layer, Layer):  # a dense layer: its weights (the image layers' are shown above)
                 blocks += [(f"W^{l} (row j: into neuron j)", layer.weights),
                            (f"b^{l}", layer.biases[None])]
-        shape = getattr(self.p.layers[-1], "output_shape", (self.p.layers[-1].size,))
-        targets = np.asarray(self.p.targets[0]).reshape(shape)
-        blocks += channel_blocks("t", targets) if len(shape) == 3 else [("t", targets[None])]
+        shape = self.p.layers[-1].output_shape
+        for s in range(self.p.samples):
+            targets = np.asarray(self.p.targets[s]).reshape(shape)
+            blocks += channel_grids("t", targets, s, self.p.batch) if len(shape) == 3 else \
+                [("t" + (f"@{s + 1}" if self.p.batch else ""), targets[None])]
         self.grids(blocks)
         self.view.lines(f"learning rate eta = {self.fmt(self.p.learning_rate)}")
 
-    def filter_blocks(self, l: int, weights: np.ndarray, name: str) -> list[tuple[str, np.ndarray]]:
-        filters, channels = weights.shape[:2]
-        return [(name if filters == channels == 1 else f"{name}[{f + 1},{ch + 1}]", weights[f, ch])
-                for f in range(filters) for ch in range(channels)]
+    def tables(self, part, section: str) -> None:
+        """A layer's own tables of one section, each with its note before and its grids after."""
+        for kinds, title, grids, note in part.tables(section):
+            if note:
+                self.view.note(note)
+            self.view.quantity_table(self.trace.select(kinds, part.l), title)
+            if grids:
+                self.grids(grids)
 
     def forward(self) -> None:
         view, trace = self.view, self.trace
         view.heading("Forward pass")
         for l, layer in enumerate(self.p.layers, start=1):
-            kind = kind_of(self.p, l)
-            kinds = ("map_net", "map_out") if kind in ("conv2d", "maxpool", "avgpool") else ("net", "out")
-            view.quantity_table(trace.select(kinds, l), f"Layer {l}: {self.layer_title(l)}")
-            values = trace.layer_values(l)
-            if kind == "conv2d":
-                self.grids(channel_blocks(f"net^{l}", values["net"][0]) + channel_blocks(f"out^{l}", values["out"][0]))
-            elif kind in ("maxpool", "avgpool"):
-                self.grids(channel_blocks(f"out^{l}", values["out"][0]))
-
-    def layer_title(self, l: int) -> str:
-        layer = self.p.layers[l - 1]
-        if hasattr(layer, "describe"):
+            part = trace.layer_part(l)
+            if part is not None:
+                self.tables(part, "forward")
+                continue
             act = layer.activation
-            return layer.describe() + (f" (out = {act.formula})" if act is not None else "")
-        return f"dense {layer.activation.describe()} (out = {layer.activation.formula})"
+            view.quantity_table(trace.select(("net", "out"), l), f"Layer {l}: {layer.describe()} (out = {act.formula})")
 
     def backward(self) -> None:
         view, trace = self.view, self.trace
         view.heading("Backward pass")
         for l in range(len(self.p.layers), 0, -1):
-            kind = kind_of(self.p, l)
-            values = trace.layer_values(l)
-            if kind == "dense":
+            part = trace.layer_part(l)
+            if part is None:  # a dense layer
                 view.quantity_table(trace.select(("dloss_dout", "dout_dnet", "delta"), l), f"Layer {l}: deltas")
                 view.quantity_table(trace.select(("grad_weight", "grad_bias"), l), f"Layer {l}: gradients")
-            elif kind == "flatten":
-                view.quantity_table(trace.select(("dloss_dout",), l), f"Layer {l}: dL/dout (flatten)")
-            else:
-                view.quantity_table(trace.select(("map_dloss_dout", "map_dout_dnet", "map_delta"), l),
-                                    f"Layer {l}: {'deltas' if kind == 'conv2d' else 'dL/dout'} ({self.layer_title(l)})")
-                name = "delta" if kind == "conv2d" else "dL/dout"
-                array = values["delta"] if kind == "conv2d" else values["dloss_dout"]
-                self.grids(channel_blocks(f"{name}^{l}", array[0]))
-            if kind == "conv2d":
-                view.note("Each filter gradient is the sum over the output positions of delta times the input "
-                          "the filter entry met there (the cross-correlation of the input with delta); a bias "
-                          "gradient is the sum of its filter's deltas.")
-                view.quantity_table(trace.select(("filter_grad", "filter_bias_grad"), l), f"Layer {l}: filter gradients")
-                self.grids(self.filter_blocks(l, values["grad_weight"], f"dL/dw^{l}") +
-                           [(f"dL/db^{l}", values["grad_bias"][None])])
-                self.rotated_filter(l)
-            if l > 1 and kind in ("conv2d", "maxpool", "avgpool", "flatten"):
-                view.note(f"dL/dout^{l - 1} (next table): {INPUT_GRADIENT[kind]}.")
+                continue
+            self.tables(part, "backward")
+            for note, bands in part.extra_views():
+                view.note(note)
+                for band in bands:
+                    self.grids(band)
+            how = part.input_gradient_note()
+            if l > 1 and how:
+                view.note(f"dL/dout^{l - 1} (next table): {how}.")
             if l == 1:
-                view.note(f"dL/dx, the gradient of the input image: {INPUT_GRADIENT[kind]}.")
+                view.note(f"dL/dx, the gradient of the input image: {how}.")
                 view.quantity_table(trace.select(("dloss_dinput",), 1), "dL/dx")
-
-    def rotated_filter(self, l: int) -> None:
-        """dL/d(input) as the full convolution of delta with each filter rotated by 180 degrees, with numbers."""
-        layer, values = self.p.layers[l - 1], self.trace.layer_values(l)
-        filters, channels = layer.weights.shape[:2]
-        input_shape = values["dloss_dinput"].shape[2:]  # dL/d(input) has the shape of the layer's input
-        source = "x" if l == 1 else f"out^{l - 1}"
-        self.view.note(f"dL/d{source} as the notes write it: the full convolution of delta^{l} (spread out by the "
-                       f"stride {layer.stride}, with kernel - 1 zeros around) with the filter rotated by 180 "
-                       "degrees" + (f", then {layer.padding} padding row(s) and column(s) cut off" if layer.padding
-                                    else "") + (", summed over the filters" if filters > 1 else "") + ":")
-        for ch in range(channels):
-            blocks, total = [], 0
-            for f in range(filters):
-                padded, rotated, result = rotated_full_convolution(
-                    values["delta"][0, f], layer.weights[f, ch], layer.stride, layer.padding, input_shape)
-                tag = "" if filters == channels == 1 else f"[{f + 1},{ch + 1}]"
-                blocks += [(f"delta^{l}{'' if filters == 1 else f'[{f + 1}]'} full", padded),
-                           (f"w^{l}{tag} rotated", rotated)]
-                total = total + result
-            where = "" if channels == 1 else f"[{ch + 1}]"
-            blocks.append((f"= dL/d{source}{where}", total))
-            self.grids(blocks)
 
 
 def image_solution(view: "TextView", trace: "Trace", every: int | None = None) -> None:

@@ -51,7 +51,7 @@ def listing(rows: list[tuple[str, str, str]], width: int) -> list[str]:
     lines: list[str] = []
     for name, shape, text in rows:
         head = f"{name:<{name_width}}{shape:<{shape_width}}"
-        if len(head) > column:  # the shape (or name) overflows its column: a line of its own
+        if len(head.rstrip()) + 1 > column:  # the shape (or name) leaves no space before the text: its own line
             lines.append(head.rstrip())
             head = ""
         wrapped = ["".join(piece for piece, _ in line) for line in paragraph(text, width - column)]

@@ -131,7 +131,7 @@ class QuizView(TextView):
         problem = trace.problem
         self.trace = trace
         self.given_numbers(trace)
-        if problem.inputs.ndim == 4:  # an input image: grids of the image, filters, weights and targets
+        if problem.images:  # input images: grids of the images, filters, weights and targets
             from tutor.views.image import ImageSolution
 
             ImageSolution(self, trace).card()
@@ -152,6 +152,10 @@ class QuizView(TextView):
                                 f"{self.given(problem.targets[s, j - 1])}" for j in range(1, n_out + 1))
             rows.append([cell("targets" + at), cell(targets)])
         for l, layer in enumerate(problem.layers, start=1):
+            if trace.layer_part(l) is not None:  # a layer kind that gives its own numbers (batch norm, dropout)
+                rows += [[cell(f"layer {l} {name}"), cell(text.replace(" ", NBSP))]
+                         for name, text in trace.layer_part(l).given_rows(self.given)]
+                continue
             weights = ", ".join(f"{labels.weight(l, j, i)} = {self.given(layer.weights[j - 1, i - 1])} "
                                 f"({_source(labels, l, i)} -> {labels.neuron(l, j)})".replace(" ", NBSP)
                                 for j in range(1, layer.size + 1) for i in range(1, layer.fan_in + 1))

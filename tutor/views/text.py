@@ -116,7 +116,7 @@ class TextView:
     def solution(self, trace: Trace, every: int | None = None) -> None:
         """Everything: network, forward pass, loss, backward pass, updates and a summary."""
         self.given_numbers(trace)
-        if trace.problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
+        if trace.problem.images:  # input images: image-shaped quantities, grids
             from tutor.views.image import image_solution
 
             return image_solution(self, trace, every)

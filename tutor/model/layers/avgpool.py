@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tutor.model.layers.pooling import Pooling
+from tutor.model.layers.pooling import Pooling, PoolingTrace
 from tutor.model.layers.windows import scatter_windows, windows
 
 
@@ -27,3 +27,26 @@ class AvgPool(Pooling):
         share = dnet / (self.size * self.size)
         grad = np.broadcast_to(share[..., None, None], (*dnet.shape, self.size, self.size))
         return scatter_windows(grad, cache, self.stride), {}
+
+
+class AvgPoolTrace(PoolingTrace):
+    """The mean of the window; each input gets its windows' gradients divided by size * size."""
+
+    def window_formula(self, window: list, keys: tuple[str, ...]):
+        count = len(window)
+        fixed = [t.value for t in window]
+        compute = (lambda *v: float(sum(v) / count)) if keys else (lambda: float(sum(fixed) / count))
+        return ["(", *self.listed(window, " + "), f") / {count}"], compute, ""
+
+    def gradient_formula(self, terms: list):
+        if not terms:
+            return ["0"], lambda: 0.0, "no pooling window covers it: its gradient is 0", ()
+        count = self.spec.window * self.spec.window
+        parts = ["(", *self.listed(terms, " + "), f") / {count}"]
+        return parts, lambda *v: float(sum(v) / count), "", tuple(t.key for t in terms)
+
+    def input_gradient_note(self) -> str:
+        return "each output's gradient is shared equally among the inputs of its window"
+
+
+AvgPool.tracer = AvgPoolTrace

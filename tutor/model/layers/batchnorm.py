@@ -147,12 +147,15 @@ def compact_dx(dy: np.ndarray, cache: BatchNormCache) -> np.ndarray:
 
 # -- the trace: every intermediate with numbers ------------------------------------------------------------
 
-from tutor.trace.layer_trace import LayerTrace, joined, with_values  # noqa: E402
+from tutor.trace.layer_trace import LayerTrace, Parameter, summed as joined, with_values  # noqa: E402
 from tutor.trace.quantity import Term  # noqa: E402
 
 
 class BatchNormTrace(LayerTrace):
-    """mu, var, x_hat and y per feature forward; dgamma, dbeta, dx_hat, dvar, dmu and dx backward."""
+    """mu, var, x_hat and y per feature forward; dgamma, dbeta, dx_hat, dvar, dmu and dx backward.
+
+    Per-feature quantities (mu, var, dvar, dmu, and gamma's and beta's) are indexed by the feature (the
+    channel of an image); x_hat and dx_hat like the layer's input, per sample."""
 
     kinds = {
         "bn_mu": ("mu", "forward", "the batch's mean mu"),
@@ -162,8 +165,11 @@ class BatchNormTrace(LayerTrace):
         "bn_dvar": ("dL_dvar", "backward", "the derivative of the loss with respect to var"),
         "bn_dmu": ("dL_dmu", "backward", "the derivative of the loss with respect to mu"),
     }
-    formulas = frozenset({"net"})
-    symbols = BatchNorm.symbols
+    formulas = frozenset({"net", "map_net"})
+
+    def parameters(self) -> list[Parameter]:
+        return [Parameter(name, name, "grad_param", "new_param", lambda j, name=name: f"{name}^{self.l}_{j[0]}")
+                for name in BatchNorm.symbols]
 
     @property
     def cache(self) -> BatchNormCache:
@@ -173,32 +179,43 @@ class BatchNormTrace(LayerTrace):
     def eps(self) -> Term:
         return Term("eps", float(self.spec.settings["eps"]))
 
+    @property
+    def count(self) -> int:
+        """m: how many numbers each feature's statistics take (samples x positions)."""
+        return self.cache.count
+
+    def features(self) -> range:
+        return range(1, self.in_shape[0] + 1)
+
+    def members(self, c: int) -> list[tuple[int, object]]:
+        """(sample, index) of every number of feature c in the batch."""
+        if not self.images_out:
+            return [(s, c) for s in range(self.m)]
+        return [(s, (c, r + 1, w + 1)) for s in range(self.m) for r in range(self.in_shape[1])
+                for w in range(self.in_shape[2])]
+
     def forward_entries(self):
-        features, samples = range(1, self.features + 1), range(self.m)
-        yield from (("bn_mu", self.l, j, None, None) for j in features)
-        yield from (("bn_var", self.l, j, None, None) for j in features)
-        for s in samples:
-            yield from (("bn_xhat", self.l, j, None, s) for j in features)
-            yield from (("net", self.l, j, None, s) for j in features)
-            yield from (("out", self.l, j, None, s) for j in features)
+        yield from (("bn_mu", self.l, c, None, None) for c in self.features())
+        yield from (("bn_var", self.l, c, None, None) for c in self.features())
+        for s in range(self.m):
+            for kind in ("bn_xhat", self.std("net"), self.std("out")):
+                yield from ((kind, self.l, j, None, s) for j in self.positions())
 
     def backward_entries(self):
-        features, samples = range(1, self.features + 1), range(self.m)
-        for s in samples:
-            for j in features:
-                yield from (("dloss_dout", self.l, j, None, s), ("dout_dnet", self.l, j, None, s),
-                            ("delta", self.l, j, None, s))
-        for name in self.symbols:
-            yield from (("grad_param", self.l, j, name, None) for j in features)
-        for s in samples:
-            yield from (("bn_dxhat", self.l, j, None, s) for j in features)
-        yield from (("bn_dvar", self.l, j, None, None) for j in features)
-        yield from (("bn_dmu", self.l, j, None, None) for j in features)
+        for s in range(self.m):
+            for j in self.positions():
+                yield from ((self.std(kind), self.l, j, None, s) for kind in ("dloss_dout", "dout_dnet", "delta"))
+        yield from self.gradient_entries()
+        for s in range(self.m):
+            yield from (("bn_dxhat", self.l, j, None, s) for j in self.positions())
+        yield from (("bn_dvar", self.l, c, None, None) for c in self.features())
+        yield from (("bn_dmu", self.l, c, None, None) for c in self.features())
 
-    def own_label(self, kind: str, j: int, s: int | None) -> str:
+    def own_label(self, kind: str, j, s: int | None) -> str:
         name = {"bn_mu": "mu", "bn_var": "var", "bn_xhat": "x_hat", "bn_dxhat": "x_hat", "bn_dvar": "var",
                 "bn_dmu": "mu"}[kind]
-        text = f"{name}^{self.l}_{j}" + (self.b.labels._s(s) if kind in ("bn_xhat", "bn_dxhat") else "")
+        where = f"({','.join(map(str, j))})" if isinstance(j, tuple) else f"_{j}"
+        text = f"{name}^{self.l}{where}" + (self.b.labels._s(s) if kind in ("bn_xhat", "bn_dxhat") else "")
         return f"d{self.b.labels.loss}/d{text}" if kind.startswith("bn_d") else text
 
     def values(self, kind: str) -> np.ndarray:
@@ -207,51 +224,26 @@ class BatchNormTrace(LayerTrace):
             return {"bn_mu": cache.mu, "bn_var": cache.var, "bn_xhat": cache.x_hat}[kind]
         return backward_parts(self.ls.delta, cache)[{"bn_dxhat": "dx_hat", "bn_dvar": "dvar", "bn_dmu": "dmu"}[kind]]
 
-    def value(self, kind: str, j: int, i, s):
-        if kind == "grad_param":
-            return self.updates(i).value(kind, j)
-        return super().value(kind, j, i, s)
+    @staticmethod
+    def feature(j) -> int:
+        return j[0] if isinstance(j, tuple) else j
 
-    def key(self, kind, j, i, s):
-        if kind == "grad_param":
-            return self.updates(i).key(kind, j)
-        return super().key(kind, j, i, s)
-
-    def label(self, kind, j, i, s):
-        if kind == "grad_param":
-            return self.updates(i).label(kind, j)
-        return super().label(kind, j, i, s)
-
-    def deps(self, kind, j, i, s):
-        if kind == "grad_param":
-            return self._param_gradient(i, j)[3]
-        return super().deps(kind, j, i, s)
-
-    def build(self, entry):
-        kind, l, j, i, s = entry
-        if kind != "grad_param":
-            return super().build(entry)
-        from tutor.trace.quantity import Quantity
-
-        parts, compute, note, deps = self._param_gradient(i, j)
-        return Quantity(key=self.key(kind, j, i, s), kind=kind, layer=l, index=(j,), value=self.value(kind, j, i, s),
-                        label=self.label(kind, j, i, s), formula=tuple(parts), depends_on=deps, compute=compute,
-                        note=note, j=j)
+    def _gamma(self, c: int) -> Term:
+        return Term(f"gamma^{self.l}_{c}", float(self.ls.params["gamma"][c - 1]))
 
     # -- formulas ----------------------------------------------------------------------------------------
 
-    def _inputs(self, j: int) -> list[Term]:
-        return [self.input_term(j, s) for s in range(self.m)]
-
-    def formula(self, kind: str, j: int, s: int | None):
-        m, eps = self.m, self.eps
+    def formula(self, kind: str, j, s: int | None):
+        m, eps = self.count, self.eps
+        c = self.feature(j)
+        members = self.members(c)
         if kind == "bn_mu":
-            xs = self._inputs(j)
+            xs = [self.input_term(k, t) for t, k in members]
             compute, keys = with_values(xs, lambda v: sum(v) / m)
             return ["(", *joined([[x] for x in xs], " + "), f") / {m}"], compute, "", keys
-        mu, var = self.own("bn_mu", j), self.own("bn_var", j)
+        mu, var = self.own("bn_mu", c), self.own("bn_var", c)
         if kind == "bn_var":
-            xs = self._inputs(j)
+            xs = [self.input_term(k, t) for t, k in members]
             compute, keys = with_values([*xs, mu], lambda v: sum((x - v[-1]) ** 2 for x in v[:-1]) / m)
             squares = [["(", x, " - ", mu, ")^2"] for x in xs]
             return ["(", *joined(squares, " + "), f") / {m}"], compute, "biased: divided by m, as in training", keys
@@ -259,73 +251,80 @@ class BatchNormTrace(LayerTrace):
             x = self.input_term(j, s)
             compute, keys = with_values([x, mu, var], lambda v: (v[0] - v[1]) / np.sqrt(v[2] + eps.value))
             return ["(", x, " - ", mu, ") / sqrt(", var, " + ", eps, ")"], compute, "", keys
-        if kind == "net":
-            gamma, beta = (Term(f"{name}^{self.l}_{j}", float(self.ls.params[name][j - 1])) for name in ("gamma", "beta"))
+        if kind in ("net", "map_net"):
+            gamma = self._gamma(c)
+            beta = Term(f"beta^{self.l}_{c}", float(self.ls.params["beta"][c - 1]))
             x_hat = self.own("bn_xhat", j, s)
             return [gamma, " * ", x_hat, " + ", beta], lambda v: gamma.value * v + beta.value, "", (x_hat.key,)
         if kind == "bn_dxhat":
-            delta = self.standard("delta", j, s)
-            gamma = Term(f"gamma^{self.l}_{j}", float(self.ls.params["gamma"][j - 1]))
+            delta, gamma = self.standard("delta", j, s), self._gamma(c)
             return [delta, " * ", gamma], lambda d: d * gamma.value, "", (delta.key,)
-        samples = range(self.m)
+        dxhats = [self.own("bn_dxhat", k, t) for t, k in members]
+        xs = [self.input_term(k, t) for t, k in members]
+        n = len(members)
         if kind == "bn_dvar":
-            dxhats, xs = [self.own("bn_dxhat", j, t) for t in samples], self._inputs(j)
-            terms = [*dxhats, *xs, mu, var]
-            compute, keys = with_values(terms, lambda v: sum(d * (x - v[-2]) for d, x in zip(v[:m], v[m:2 * m]))
-                                        * -0.5 * (v[-1] + eps.value) ** -1.5)
+            compute, keys = with_values([*dxhats, *xs, mu, var], lambda v: sum(
+                d * (x - v[-2]) for d, x in zip(v[:n], v[n:2 * n])) * -0.5 * (v[-1] + eps.value) ** -1.5)
             products = [[d, " * (", x, " - ", mu, ")"] for d, x in zip(dxhats, xs)]
-            parts = ["(", *joined(products, " + "), ") * (-1/2) * (", var, " + ", eps, ")^(-3/2)"]
-            return parts, compute, "", keys
+            return ["(", *joined(products, " + "), ") * (-1/2) * (", var, " + ", eps, ")^(-3/2)"], compute, "", keys
         if kind == "bn_dmu":
-            dxhats, xs = [self.own("bn_dxhat", j, t) for t in samples], self._inputs(j)
-            dvar = self.own("bn_dvar", j)
-            terms = [*dxhats, *xs, mu, var, dvar]
-            compute, keys = with_values(terms, lambda v: -sum(v[:m]) / np.sqrt(v[-2] + eps.value)
-                                        + v[-1] * sum(-2 * (x - v[-3]) for x in v[m:2 * m]) / m)
+            dvar = self.own("bn_dvar", c)
+            compute, keys = with_values([*dxhats, *xs, mu, var, dvar], lambda v: -sum(v[:n]) / np.sqrt(
+                v[-2] + eps.value) + v[-1] * sum(-2 * (x - v[-3]) for x in v[n:2 * n]) / m)
             parts = ["-(", *joined([[d] for d in dxhats], " + "), ") / sqrt(", var, " + ", eps, ") + ", dvar,
                      " * (", *joined([["-2 * (", x, " - ", mu, ")"] for x in xs], " + "), f") / {m}"]
             return parts, compute, "the second term is 0 (the deviations from the mean add up to 0)", keys
         raise KeyError(kind)
 
-    def _param_gradient(self, name: str, j: int):
-        deltas = [self.standard("delta", j, s) for s in range(self.m)]
-        m = self.m
+    def parameter_gradient(self, name: str, j):
+        """dL/dgamma = sum(dy * x_hat), dL/dbeta = sum(dy) over the feature's numbers, as a batch mean."""
+        c, samples = self.feature(j), self.m
+        members = self.members(c)
+        deltas = [self.standard("delta", k, t) for t, k in members]
         if name == "beta":
-            compute, keys = with_values(deltas, lambda v: sum(v) / m)
+            compute, keys = with_values(deltas, lambda v: sum(v) / samples)
             groups = [[d] for d in deltas]
         else:
-            x_hats = [self.own("bn_xhat", j, s) for s in range(m)]
-            compute, keys = with_values([*deltas, *x_hats], lambda v: sum(a * b for a, b in zip(v[:m], v[m:])) / m)
+            x_hats = [self.own("bn_xhat", k, t) for t, k in members]
+            n = len(members)
+            compute, keys = with_values([*deltas, *x_hats], lambda v: sum(a * b for a, b in zip(v[:n], v[n:])) / samples)
             groups = [[d, " * ", x] for d, x in zip(deltas, x_hats)]
-        parts = joined(groups, " + ") if m == 1 else ["(", *joined(groups, " + "), f") / {m}"]
-        return parts, compute, "" if m == 1 else "the mean over the batch", keys
+        parts = joined(groups, " + ") if samples == 1 else ["(", *joined(groups, " + "), f") / {samples}"]
+        return parts, compute, "" if samples == 1 else "the mean over the batch", keys
 
-    def input_gradient(self, j: int, s: int):
+    def input_gradient(self, j, s: int):
         """dx = dx_hat / sqrt(var + eps) + dvar * 2 (x - mu) / m + dmu / m; the compact form in the note."""
-        m, eps = self.m, self.eps
-        dxhat, var, dvar, dmu = self.own("bn_dxhat", j, s), self.own("bn_var", j), self.own("bn_dvar", j), \
-            self.own("bn_dmu", j)
-        x, mu = self.input_term(j, s), self.own("bn_mu", j)
-        terms = [dxhat, var, dvar, x, mu, dmu]
-        compute, keys = with_values(terms, lambda v: v[0] / np.sqrt(v[1] + eps.value) + v[2] * 2 * (v[3] - v[4]) / m
-                                    + v[5] / m)
+        m, eps, c = self.count, self.eps, self.feature(j)
+        dxhat, var, dvar, dmu = self.own("bn_dxhat", j, s), self.own("bn_var", c), self.own("bn_dvar", c), \
+            self.own("bn_dmu", c)
+        x, mu = self.input_term(j, s), self.own("bn_mu", c)
+        compute, keys = with_values([dxhat, var, dvar, x, mu, dmu], lambda v: v[0] / np.sqrt(v[1] + eps.value)
+                                    + v[2] * 2 * (v[3] - v[4]) / m + v[5] / m)
         parts = [dxhat, " / sqrt(", var, " + ", eps, ") + ", dvar, " * 2 * (", x, " - ", mu, f") / {m} + ", dmu,
                  f" / {m}"]
         return parts, compute, self._compact_note(j, s), keys
 
-    def _compact_note(self, j: int, s: int) -> str:
+    def _compact_note(self, j, s: int) -> str:
         """The compact form with its numbers: gamma / (m * sqrt(var + eps)) * (m dy - sum dy - x_hat sum dy x_hat)."""
         from tutor.trace.quantity import operand
 
-        cache, dy = self.cache, self.ls.delta[:, j - 1]
-        g, v, xh = float(cache.gamma[j - 1]), float(cache.var[j - 1]), float(cache.x_hat[s, j - 1])
-        m, eps = self.m, self.eps.value
-        total, weighted = float(dy.sum()), float((dy * cache.x_hat[:, j - 1]).sum())
-        value = float(compact_dx(self.ls.delta, cache)[s, j - 1])
+        cache, delta = self.cache, self.ls.delta
+        c = self.feature(j) - 1
+        at = (s, *self.zero_based(j))
+        dy, x_hat = np.moveaxis(delta, 1, 0)[c], np.moveaxis(cache.x_hat, 1, 0)[c]
+        g, v, m, eps = float(cache.gamma[c]), float(cache.var[c]), self.count, self.eps.value
+        value = float(compact_dx(delta, cache)[at])
         f = "{:.6g}".format
         return (f"compact: gamma / (m * sqrt(var + eps)) * (m * dy - sum(dy) - x_hat * sum(dy * x_hat)) = "
-                f"{f(g)} / ({m} * sqrt({f(v)} + {f(eps)})) * ({m} * {operand(f(float(dy[s])))} - "
-                f"{operand(f(total))} - {operand(f(xh))} * {operand(f(weighted))}) = {f(value)}")
+                f"{f(g)} / ({m} * sqrt({f(v)} + {f(eps)})) * ({m} * {operand(f(float(delta[at])))} - "
+                f"{operand(f(float(dy.sum())))} - {operand(f(float(cache.x_hat[at])))} * "
+                f"{operand(f(float((dy * x_hat).sum())))}) = {f(value)}")
+
+    def settings_rows(self, fmt):
+        return [("eps", f"eps = {fmt(self.eps.value)}")]
+
+    def input_gradient_note(self) -> str:
+        return "dx = dx_hat / sqrt(var + eps) + dvar * 2 (x - mu) / m + dmu / m (the compact form beside it)"
 
 
 BatchNorm.tracer = BatchNormTrace
@@ -334,23 +333,25 @@ BatchNorm.tracer = BatchNormTrace
 # -- catalogued mistakes -----------------------------------------------------------------------------------
 
 from tutor.model.layers.mistake import TraceMistake  # noqa: E402
+from tutor.trace.layer_trace import sample_and_index  # noqa: E402
 
 
 def _unbiased_variance(part: BatchNormTrace, q: Any, world: Any, role: str) -> list[float]:
     """var divided by m - 1 (the sample variance) instead of m."""
-    if role != "own" or q.kind != "bn_var" or part.m < 2:
+    if role != "own" or q.kind != "bn_var" or part.count < 2:
         return []
-    xs = [part.at(world, x) for x in part._inputs(q.j)]
+    xs = [part.at(world, part.input_term(k, t)) for t, k in part.members(q.j)]
     mu = part.at(world, part.own("bn_mu", q.j))
-    return [sum((x - mu) ** 2 for x in xs) / (part.m - 1)]
+    return [sum((x - mu) ** 2 for x in xs) / (part.count - 1)]
 
 
 def _eps_omitted(part: BatchNormTrace, q: Any, world: Any, role: str) -> list[float]:
     """x_hat = (x - mu) / sqrt(var), without eps."""
     if role != "own" or q.kind != "bn_xhat":
         return []
-    s = q.sample - 1 if q.sample is not None else 0
-    x, mu, var = (part.at(world, t) for t in (part.input_term(q.j, s), part.own("bn_mu", q.j), part.own("bn_var", q.j)))
+    s, j = sample_and_index(q)
+    c = part.feature(j)
+    x, mu, var = (part.at(world, t) for t in (part.input_term(j, s), part.own("bn_mu", c), part.own("bn_var", c)))
     return [float((x - mu) / np.sqrt(var))] if var > 0 else []
 
 
@@ -358,8 +359,8 @@ def _paths_dropped(part: BatchNormTrace, q: Any, world: Any, role: str) -> list[
     """dx = dx_hat / sqrt(var + eps) alone: mu and var treated as constants."""
     if role != "input":
         return []
-    s = q.sample - 1 if q.sample is not None else 0
-    dxhat, var = part.at(world, part.own("bn_dxhat", q.j, s)), part.at(world, part.own("bn_var", q.j))
+    s, j = sample_and_index(q)
+    dxhat, var = part.at(world, part.own("bn_dxhat", j, s)), part.at(world, part.own("bn_var", part.feature(j)))
     return [float(dxhat / np.sqrt(var + part.eps.value))]
 
 

@@ -216,3 +216,218 @@ Conv2D.mistakes = (
     LayerMistake("stride_ignored_backward",
                  STRIDE_IGNORED, WEIGHT_GRADIENT, _stride_ignored_filter),
 )
+
+
+def rotated_full_convolution(delta: np.ndarray, weights: np.ndarray, stride: int, padding: int,
+                             input_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The notes' identity for one filter and channel: dL/dX = full convolution of delta with the rotated filter.
+
+    Returns (delta spread out by the stride and surrounded by kernel - 1 zeros, the filter rotated by 180
+    degrees, the result with the padding cut off). Sliding the rotated filter over the first, as in the forward
+    pass, gives this filter's part of dL/dX for this channel; summed over the filters it is dL/dX.
+    """
+    kh, kw = weights.shape
+    rows, cols = delta.shape
+    spread = np.zeros(((rows - 1) * stride + 1, (cols - 1) * stride + 1))
+    spread[::stride, ::stride] = delta
+    height, width = (n + 2 * padding for n in input_hw)
+    extra_rows, extra_cols = height - (spread.shape[0] + kh - 1), width - (spread.shape[1] + kw - 1)
+    padded = np.pad(spread, [(kh - 1, kh - 1 + extra_rows), (kw - 1, kw - 1 + extra_cols)])
+    rotated = weights[::-1, ::-1]
+    view = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw))
+    result = np.einsum("hwij,ij->hw", view, rotated)
+    return padded, rotated, result[padding:height - padding, padding:width - padding]
+
+
+# -- the trace: every product of the cross-correlation with its numbers ------------------------------------
+
+import itertools  # noqa: E402
+
+from tutor.trace.layer_trace import LayerTrace, Parameter, channel_grids, summed, with_values  # noqa: E402
+from tutor.trace.quantity import Term  # noqa: E402
+
+
+class Conv2DTrace(LayerTrace):
+    """net of every output position (the window times the filter), the filters' and biases' gradients, and
+    dL/d(input) as the sum over every output the input number reached."""
+
+    formulas = frozenset({"map_net"})
+    dnet_kind = "delta"  # what the layer's backward pass takes: dL/dnet
+
+    def __init__(self, builder, l: int) -> None:
+        super().__init__(builder, l)
+        self.weights = self.ls.params["weights"]
+        self.filters, self.channels = self.weights.shape[:2]
+
+    def weight_label(self, j: tuple[int, ...]) -> str:
+        f, ch, a, b = j
+        return f"w^{self.l}({a},{b})" if self.filters == self.channels == 1 else f"w^{self.l}[{f},{ch}]({a},{b})"
+
+    def bias_label(self, j: tuple[int, ...]) -> str:
+        return f"b^{self.l}" if self.filters == 1 else f"b^{self.l}[{j[0]}]"
+
+    def parameters(self) -> list[Parameter]:
+        return [Parameter("weights", "w", "filter_grad", "filter_new", self.weight_label),
+                Parameter("biases", "b", "filter_bias_grad", "filter_bias_new", self.bias_label)]
+
+    def forward_entries(self):
+        for s in range(self.m):
+            for kind in ("map_net", "map_out"):
+                yield from ((kind, self.l, p, None, s) for p in self.positions())
+
+    def backward_entries(self):
+        for s in range(self.m):
+            for p in self.positions():
+                yield from ((kind, self.l, p, None, s) for kind in ("map_dloss_dout", "map_dout_dnet", "map_delta"))
+        yield from self.gradient_entries()
+
+    def _delta(self, f: int, r: int, c: int, s: int) -> Term:
+        return self.standard("delta", (f + 1, r + 1, c + 1), s)
+
+    def _weight(self, f: int, ch: int, a: int, b: int) -> Term:
+        return Term(self.weight_label((f + 1, ch + 1, a + 1, b + 1)), float(self.weights[f, ch, a, b]))
+
+    def formula(self, kind: str, j, s: int | None):
+        """net = the window of the (padded) input times the filter, plus the bias."""
+        spec = self.spec
+        f, r, c = (k - 1 for k in j)
+        channels, height, width = self.in_shape
+        groups, terms, weights, skipped = [], [], [], 0
+        for ch, a, b in itertools.product(range(channels), *(range(n) for n in self.weights.shape[2:])):
+            row, col = r * spec.stride + a - spec.padding, c * spec.stride + b - spec.padding
+            if not (0 <= row < height and 0 <= col < width):
+                skipped += 1
+                continue
+            w, x = self._weight(f, ch, a, b), self.input_term((ch + 1, row + 1, col + 1), s)
+            groups.append([w, " * ", x])
+            terms.append(x)
+            weights.append(w.value)
+        bias = Term(self.bias_label((f + 1,)), float(self.ls.params["biases"][f]))
+        parts = [*summed(groups, " + "), " + ", bias] if groups else [bias]
+        compute, keys = with_values(terms, lambda v: float(np.dot(weights, v)) + bias.value if v else bias.value)
+        note = f"{skipped} products with the padding's zeros left out" if skipped else ""
+        return parts, compute, note, keys
+
+    def parameter_gradient(self, name: str, j):
+        """dL/dw: the sum over the output positions of delta times the input the entry met there; dL/db: the
+        sum of the filter's deltas (each the batch mean)."""
+        m = self.m
+        _, rows, cols = self.out_shape
+        if name == "biases":
+            deltas = [self._delta(j - 1, r, c, s) for s in range(m) for r in range(rows) for c in range(cols)]
+            compute, keys = with_values(deltas, lambda v: sum(v) / m)
+            return self._mean(summed([[d] for d in deltas], " + ")), compute, self._mean_note(), keys
+        spec = self.spec
+        f, ch, a, b = (k - 1 for k in j)
+        _, height, width = self.in_shape
+        groups, terms = [], []
+        for s, r, c in itertools.product(range(m), range(rows), range(cols)):
+            row, col = r * spec.stride + a - spec.padding, c * spec.stride + b - spec.padding
+            if 0 <= row < height and 0 <= col < width:
+                delta, x = self._delta(f, r, c, s), self.input_term((ch + 1, row + 1, col + 1), s)
+                groups.append([delta, " * ", x])
+                terms += [delta, x]
+        if not groups:
+            return ["0"], lambda: 0.0, "this filter entry only ever met padding zeros", ()
+        compute, keys = with_values(terms, lambda v: sum(v[k] * v[k + 1] for k in range(0, len(v), 2)) / m)
+        return self._mean(summed(groups, " + ")), compute, self._mean_note(), keys
+
+    def _mean(self, parts: list) -> list:
+        return parts if self.m == 1 else ["(", *parts, f") / {self.m}"]
+
+    def _mean_note(self) -> str:
+        return "" if self.m == 1 else "the mean over the batch"
+
+    def input_gradient(self, j, s: int):
+        """dL/d(input at j): delta * the filter entry it met, over every output it reached."""
+        spec = self.spec
+        ch, row, col = (k - 1 for k in j)
+        _, kh, kw = self.weights.shape[1:]
+        out_rows, out_cols = self.out_shape[1:]
+        groups, deltas, weights = [], [], []
+        for f, a, b in itertools.product(range(self.filters), range(kh), range(kw)):
+            r, rest_r = divmod(row + spec.padding - a, spec.stride)
+            c, rest_c = divmod(col + spec.padding - b, spec.stride)
+            if rest_r or rest_c or not (0 <= r < out_rows and 0 <= c < out_cols):
+                continue
+            delta, w = self._delta(f, r, c, s), self._weight(f, ch, a, b)
+            groups.append([delta, " * ", w])
+            deltas.append(delta)
+            weights.append(w.value)
+        if not groups:
+            return ["0"], lambda: 0.0, "no output window covers this input (the stride steps over it)", ()
+        return summed(groups, " + "), lambda *d: float(np.dot(d, weights)), "", tuple(d.key for d in deltas)
+
+    def input_gradient_note(self) -> str:
+        return ("each input number collects delta * the filter entry it met, over every output it reached (the "
+                "full convolution above)")
+
+    def describe(self, q):
+        layer = f"layer {self.l} ({self.spec.kind})"
+        index = q.index
+        if q.kind in ("filter_grad", "filter_new") or (q.kind.startswith("opt_") and len(index) == 4):
+            f, ch, a, b = index
+            what = f"row {a}, column {b} of filter {f}" + (f" (input channel {ch})" if self.channels > 1 else "")
+        elif q.kind in ("filter_bias_grad", "filter_bias_new") or q.kind.startswith("opt_"):
+            what = f"the bias of filter {index[0]}"
+        else:
+            return None
+        if q.kind.endswith("_grad"):
+            return f"gradient of the loss with respect to {what}, {layer}"
+        if q.kind.endswith("_new"):
+            return f"{what} of {layer} after the update"
+        rule = self.b.p.optimizer.rule(q.kind[4:])
+        return f"{rule.meaning} for {what}, {layer} ({self.b.p.optimizer.name})"
+
+    # -- the image view ----------------------------------------------------------------------------------
+
+    def given_grids(self):
+        blocks = [(f"w^{self.l}" if self.filters == self.channels == 1 else f"w^{self.l}[{f + 1},{ch + 1}]",
+                   self.weights[f, ch]) for f in range(self.filters) for ch in range(self.channels)]
+        return blocks + [(f"b^{self.l}", self.ls.params["biases"][None])]
+
+    def tables(self, section: str):
+        title = self.spec.describe() + f" (out = {self.spec.activation.formula})"
+        if section == "forward":
+            grids = [g for s in range(self.m) for g in channel_grids(f"net^{self.l}", self.ls.net[s], s, self.b.batch)
+                     + channel_grids(f"out^{self.l}", self.ls.out[s], s, self.b.batch)]
+            return [(("map_net", "map_out"), f"Layer {self.l}: {title}", grids, "")]
+        deltas = [g for s in range(self.m) for g in channel_grids(f"delta^{self.l}", self.ls.delta[s], s, self.b.batch)]
+        grads = self.ls.grads
+        filter_grids = [(f"dL/dw^{self.l}" if self.filters == self.channels == 1 else
+                         f"dL/dw^{self.l}[{f + 1},{ch + 1}]", grads["weights"][f, ch])
+                        for f in range(self.filters) for ch in range(self.channels)]
+        note = ("Each filter gradient is the sum over the output positions of delta times the input the filter "
+                "entry met there (the cross-correlation of the input with delta); a bias gradient is the sum of its "
+                "filter's deltas." + (" Both are the mean over the batch." if self.m > 1 else ""))
+        return [(("map_dloss_dout", "map_dout_dnet", "map_delta"), f"Layer {self.l}: deltas ({title})", deltas, ""),
+                (("filter_grad", "filter_bias_grad"), f"Layer {self.l}: filter gradients",
+                 filter_grids + [(f"dL/db^{self.l}", grads["biases"][None])], note)]
+
+    def extra_views(self):
+        """dL/d(input) as the full convolution of delta with each filter rotated by 180 degrees, with numbers."""
+        spec = self.spec
+        source = "x" if self.l == 1 else f"out^{self.l - 1}"
+        note = (f"dL/d{source} as the notes write it: the full convolution of delta^{self.l} (spread out by the "
+                f"stride {spec.stride}, with kernel - 1 zeros around) with the filter rotated by 180 degrees" +
+                (f", then {spec.padding} padding row(s) and column(s) cut off" if spec.padding else "") +
+                (", summed over the filters" if self.filters > 1 else "") + ":")
+        bands = []
+        for s in range(self.m):
+            at = f"@{s + 1}" if self.b.batch else ""
+            for ch in range(self.channels):
+                blocks, total = [], 0
+                for f in range(self.filters):
+                    padded, rotated, result = rotated_full_convolution(
+                        self.ls.delta[s, f], self.weights[f, ch], spec.stride, spec.padding, self.in_shape[1:])
+                    tag = "" if self.filters == self.channels == 1 else f"[{f + 1},{ch + 1}]"
+                    blocks += [(f"delta^{self.l}{'' if self.filters == 1 else f'[{f + 1}]'}{at} full", padded),
+                               (f"w^{self.l}{tag} rotated", rotated)]
+                    total = total + result
+                where = "" if self.channels == 1 else f"[{ch + 1}]"
+                blocks.append((f"= dL/d{source}{where}{at}", total))
+                bands.append(blocks)
+        return [(note, bands)]
+
+
+Conv2D.tracer = Conv2DTrace

@@ -87,25 +87,27 @@ from tutor.trace.quantity import Term  # noqa: E402
 
 
 class DropoutTrace(LayerTrace):
-    """out = x * mask / (1 - p) forward; dL/dx = dL/dout * mask / (1 - p) backward, unit by unit."""
+    """out = x * mask / (1 - p) forward; dL/dx = dL/dout * mask / (1 - p) backward, number by number."""
 
-    formulas = frozenset({"out"})
+    formulas = frozenset({"out", "map_out"})
 
     def forward_entries(self):
         for s in range(self.m):
-            yield from (("out", self.l, j, None, s) for j in range(1, self.features + 1))
+            yield from ((self.std("out"), self.l, j, None, s) for j in self.positions())
 
     def backward_entries(self):
         for s in range(self.m):
-            yield from (("dloss_dout", self.l, j, None, s) for j in range(1, self.features + 1))
+            yield from ((self.std("dloss_dout"), self.l, j, None, s) for j in self.positions())
 
-    def _mask(self, j: int, s: int) -> Term:
-        return Term(f"mask{self.b.labels._s(s + 1)}", float(self.spec.settings["mask"][s, j - 1]))
+    def _mask(self, j, s: int) -> Term:
+        at = (s, *self.zero_based(j))
+        where = f"({','.join(map(str, j))})" if isinstance(j, tuple) else f"_{j}"
+        return Term(f"mask{where}{self.b.labels._s(s + 1)}", float(self.spec.settings["mask"][at]))
 
     def _p(self) -> Term:
         return Term("p", float(self.spec.settings["p"]))
 
-    def formula(self, kind: str, j: int, s: int | None):
+    def formula(self, kind: str, j, s: int | None):
         x, mask, p = self.input_term(j, s), self._mask(j, s), self._p()
         scale = mask.value / (1 - p.value)
         note = "dropped: 0" if mask.value == 0 else ""
@@ -114,11 +116,22 @@ class DropoutTrace(LayerTrace):
             return parts, lambda: x.value * scale, note, ()
         return parts, lambda v: v * scale, note, (x.key,)
 
-    def input_gradient(self, j: int, s: int):
+    def input_gradient(self, j, s: int):
         grad, mask, p = self.standard("dloss_dout", j, s), self._mask(j, s), self._p()
         scale = mask.value / (1 - p.value)
         note = "a dropped unit passes no gradient back" if mask.value == 0 else ""
         return [grad, " * ", mask, " / (1 - ", p, ")"], lambda v: v * scale, note, (grad.key,)
+
+    def settings_rows(self, fmt):
+        mask = self.spec.settings["mask"]
+        rows = [("p", f"p = {fmt(self._p().value)}")]
+        for s in range(self.m):
+            at = f" (sample {s + 1})" if self.b.batch else ""
+            rows.append((f"mask{at}", " ".join(str(int(v)) for v in mask[s].ravel())))
+        return rows
+
+    def input_gradient_note(self) -> str:
+        return "a kept number's gradient is scaled by 1 / (1 - p); a dropped one passes none back"
 
 
 Dropout.tracer = DropoutTrace
@@ -127,27 +140,28 @@ Dropout.tracer = DropoutTrace
 # -- catalogued mistakes -----------------------------------------------------------------------------------
 
 from tutor.model.layers.mistake import TraceMistake  # noqa: E402
+from tutor.trace.layer_trace import sample_and_index  # noqa: E402
 
 
 def _scale_forgotten(part: DropoutTrace, q: Any, world: Any, role: str) -> list[float]:
     """out = x * mask (or dx = dout * mask): the 1 / (1 - p) of inverted dropout left out."""
-    s = q.sample - 1 if q.sample is not None else 0
-    mask = part._mask(q.j, s).value
+    s, j = sample_and_index(q)
+    mask = part._mask(j, s).value
     if part._p().value == 0 or mask == 0:
         return []
-    if role == "own" and q.kind == "out":
-        return [part.at(world, part.input_term(q.j, s)) * mask]
+    if role == "own" and q.kind in part.formulas:
+        return [part.at(world, part.input_term(j, s)) * mask]
     if role == "input":
-        return [part.at(world, part.standard("dloss_dout", q.j, s)) * mask]
+        return [part.at(world, part.standard("dloss_dout", j, s)) * mask]
     return []
 
 
 def _through_dropped(part: DropoutTrace, q: Any, world: Any, role: str) -> list[float]:
     """dx = dout / (1 - p) at a dropped unit: the gradient sent through a unit the forward pass dropped."""
-    s = q.sample - 1 if q.sample is not None else 0
-    if role != "input" or part._mask(q.j, s).value != 0:
+    s, j = sample_and_index(q)
+    if role != "input" or part._mask(j, s).value != 0:
         return []
-    grad = part.at(world, part.standard("dloss_dout", q.j, s))
+    grad = part.at(world, part.standard("dloss_dout", j, s))
     return [grad / (1 - part._p().value), grad]
 
 

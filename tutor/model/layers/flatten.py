@@ -53,3 +53,50 @@ class Flatten(Layer):
     def backward(self, dnet: np.ndarray, cache: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The gradient reshaped back to the image."""
         return dnet.reshape(cache), {}
+
+
+# -- the trace ---------------------------------------------------------------------------------------------
+
+from tutor.trace.layer_trace import LayerTrace  # noqa: E402
+
+
+class FlattenTrace(LayerTrace):
+    """Entry k of the vector is the image's number at k (C-order); the gradient goes back to its place."""
+
+    formulas = frozenset({"out"})
+
+    def forward_entries(self):
+        for s in range(self.m):
+            yield from (("out", self.l, j, None, s) for j in self.positions())
+
+    def backward_entries(self):
+        for s in range(self.m):
+            yield from (("dloss_dout", self.l, j, None, s) for j in self.positions())
+
+    def formula(self, kind: str, j, s: int | None):
+        index = tuple(int(k) + 1 for k in np.unravel_index(j - 1, self.in_shape))
+        x = self.input_term(index, s)
+        if x.key is None:
+            return [x], lambda: x.value, "", ()
+        return [x], lambda v: float(v), "", (x.key,)
+
+    def input_gradient(self, j, s: int):
+        flat = int(np.ravel_multi_index(tuple(k - 1 for k in j), self.in_shape)) + 1
+        grad = self.standard("dloss_dout", flat, s)
+        return [grad], lambda v: float(v), "", (grad.key,)
+
+    def input_gradient_note(self) -> str:
+        return "the gradient is put back into the image's shape"
+
+    def tables(self, section: str):
+        kinds = ("out",) if section == "forward" else ("dloss_dout",)
+        title = f"Layer {self.l}: {self.spec.describe()}" if section == "forward" else f"Layer {self.l}: dL/dout (flatten)"
+        return [(kinds, title, [], "")]
+
+    def describe(self, q):
+        entry = f"entry {q.j} of the flattened vector (layer {q.layer})" + \
+            (f" (sample {q.sample})" if q.sample is not None else "")
+        return entry if q.kind == "out" else f"derivative of the loss with respect to {entry}"
+
+
+Flatten.tracer = FlattenTrace

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tutor.model.layers.mistake import INPUT_GRADIENT, LayerMistake
-from tutor.model.layers.pooling import Pooling
+from tutor.model.layers.pooling import Pooling, PoolingTrace
 from tutor.model.layers.windows import scatter_windows, windows
 
 
@@ -64,3 +64,29 @@ MaxPool.mistakes = (
                  "a max-pool output's gradient goes only to the input that won its window; it was sent to "
                  "every input of the window", INPUT_GRADIENT, _gradient_to_all),
 )
+
+
+class MaxPoolTrace(PoolingTrace):
+    """max of the window, noting the winner; the gradient goes to the winners alone."""
+
+    def window_formula(self, window: list, keys: tuple[str, ...]):
+        winner = max(window, key=lambda t: t.value)  # the first of equals, as the layer picks it
+        fixed = [t.value for t in window]
+        compute = (lambda *v: float(max(v))) if keys else (lambda: float(max(fixed)))
+        return ["max(", *self.listed(window, ", "), ")"], compute, f"{winner.symbol} won"
+
+    def input_share(self, ch: int, row: int, col: int, s: int) -> list[tuple[int, int]]:
+        winners = self.ls.layer.winner_positions(self.ls.cache)[s, ch]  # the step's own record of the winners
+        return [(r, c) for r, c in self.covering(ch, row, col, s) if tuple(winners[r, c]) == (row, col)]
+
+    def gradient_formula(self, terms: list):
+        if not terms:
+            return ["0"], lambda: 0.0, "it won no window of the max-pool: its gradient is 0", ()
+        keys = tuple(t.key for t in terms)
+        return self.listed(terms, " + "), lambda *v: float(sum(v)), "it won these windows", keys
+
+    def input_gradient_note(self) -> str:
+        return "each output's gradient goes to the input that won its window, and only to it"
+
+
+MaxPool.tracer = MaxPoolTrace
