@@ -82,6 +82,17 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class SolveFormat(str, Enum):
+    """`solve`'s formats: the terminal's, and the documents a course publishes (tutor/views/document)."""
+
+    text = "text"
+    plain = "plain"
+    json = "json"
+    markdown = "markdown"
+    latex = "latex"
+    html = "html"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"backprop-tutor {__version__}")
@@ -155,9 +166,15 @@ def solve(
     digits: Annotated[int, whole_number_option(
         "--digits", metavar="N", minimum=1, maximum=17,
         help="Significant digits shown (JSON is always full precision).")] = 6,
-    output: Annotated[OutputFormat, choice_option(
+    output: Annotated[SolveFormat, choice_option(
         "--format", "-f", help="text: tables (coloured on a terminal); plain: ASCII tables, no colour; "
-                               "json: the whole trace for programs.", choices=OutputFormat)] = OutputFormat.text,
+                               "json: the whole trace for programs; markdown, latex, html: the worked solution "
+                               "as a document to publish (label = formula = numbers = value, by section).",
+        choices=SolveFormat)] = SolveFormat.text,
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the output to FILE instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite FILE if it exists.")] = False,
     steps: Annotated[Optional[int], whole_number_option(
         "--steps", metavar="N", minimum=1, help="Run this many gradient-descent steps: the loss history, and the full "
                                "trace of the first step.")] = None,
@@ -179,7 +196,13 @@ def solve(
         trace = open_problem(problem, show_step, steps)
         for key in keys:
             trace.resolve(key)  # report a wrong key before printing anything
-        if output is OutputFormat.json:
+        if output in (SolveFormat.markdown, SolveFormat.latex, SolveFormat.html):
+            from tutor.views.document import render
+
+            if _write_or_print(render(trace, output.value, keys, digits), output_file, force):
+                typer.echo(f"wrote {output_file}")
+            return
+        if output is SolveFormat.json:
             from tutor.views.json import trace_to_dict, write_trace_json
 
             history = steps is not None or show_step is not None
@@ -194,13 +217,82 @@ def solve(
         from tutor.views.output import make_sink
         from tutor.views.text import TextView
 
-        plain = output is OutputFormat.plain
+        plain = output is SolveFormat.plain
         view = TextView(make_sink(sys.stdout, plain=plain), digits=digits, plain=plain)
         if keys:
             view.derivations(trace, keys)
             view.loss_history(trace, every)
         else:
             view.solution(trace, every)
+
+    documents = (SolveFormat.markdown, SolveFormat.latex, SolveFormat.html)
+    _run(action if output_file is None or output in documents else lambda: _write_captured(action, output_file, force))
+
+
+def _write_captured(show: Callable[[], None], output_file: str, force: bool) -> None:
+    """What `show` prints to standard output, written to `output_file` instead."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        show()
+    if _write_or_print(buffer.getvalue(), output_file, force):
+        typer.echo(f"wrote {output_file}")
+
+
+class PictureFormat(str, Enum):
+    svg = "svg"
+    png = "png"
+
+
+@app.command(cls=_Command)
+def draw(
+    problem: Annotated[str, typer.Argument(
+        metavar="PROBLEM", help="A problem file (YAML), or the name of a bundled problem.", show_default=False)],
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the picture to FILE (needed for png; svg goes to standard "
+                                               "output without it).")] = None,
+    picture: Annotated[PictureFormat, choice_option(
+        "--format", "-f", help="svg: written directly, no dependency; png: drawn by matplotlib.",
+        choices=PictureFormat)] = PictureFormat.svg,
+    backward: Annotated[bool, typer.Option(
+        "--backward", help="Also show each neuron's delta and each weight's gradient.")] = False,
+    sample: Annotated[int, whole_number_option(
+        "--sample", metavar="S", minimum=1, help="For a batch: the sample whose values are shown.")] = 1,
+    digits: Annotated[int, whole_number_option(
+        "--digits", metavar="N", minimum=1, maximum=17, help="Significant digits of computed values.")] = 4,
+    show_step: ShowStepOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Draw PROBLEM's network: every neuron's net input and output and every weight on its edge (SVG or PNG)."""
+
+    def action() -> None:
+        from tutor.errors import UserError
+        from tutor.solver import open_problem
+        from tutor.views.svg import draw_scene, to_png, to_svg
+
+        scene = draw_scene(open_problem(problem, show_step), backward, sample, digits)
+        if picture is PictureFormat.svg:
+            if _write_or_print(to_svg(scene), output_file, force):
+                typer.echo(f"wrote {output_file}")
+            return
+        if output_file is None:
+            raise UserError("--format png needs --output FILE (a picture is not written to a terminal)")
+        from pathlib import Path
+
+        if Path(output_file).exists() and not force:
+            raise UserError(f"{output_file} already exists; use --force to overwrite it")
+        try:
+            import matplotlib  # noqa: F401  (the plot extra)
+        except ImportError:
+            raise UserError("--format png needs matplotlib (pip install 'backprop-tutor[plot]'); --format svg "
+                            "needs nothing") from None
+        try:
+            to_png(scene, output_file)
+        except OSError as exc:
+            raise UserError(f"cannot write {output_file}: {exc.strerror or exc}") from None
+        typer.echo(f"wrote {output_file}")
 
     _run(action)
 

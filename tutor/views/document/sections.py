@@ -1,0 +1,97 @@
+"""One walk of a trace for every document format: its quantities grouped by section and layer, each with
+its label, formula, substituted numbers and value as text, ready to be written as Markdown, LaTeX or HTML."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from tutor.trace.trace import Quantity, Trace
+from tutor.views.output import PlainSink
+from tutor.views.text import TextView, as_written, number_formatter
+
+SECTION_TITLES = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass", "updates": "Updates"}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One quantity of a worked solution: label = formula = numbers = value (numbers None when the formula has
+    no symbol to substitute)."""
+
+    key: str
+    label: str
+    formula: str
+    numbers: str | None
+    value: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """Consecutive quantities of one section and layer."""
+
+    section: str
+    layer: int | None
+    title: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A worked solution, as every format writes it."""
+
+    title: str
+    intro: tuple[str, ...]  # description, source and the network in words
+    groups: tuple[Group, ...]
+    summary: tuple[str, ...]
+    trace: Trace
+
+
+def build_document(trace: Trace, keys: Sequence[str] = (), digits: int = 6) -> Document:
+    """The worked solution of `trace` (only the derivations of `keys` and what they need, if given)."""
+    fmt = number_formatter(digits)
+    given = as_written if trace.shown == 1 else fmt
+    quantities: Iterable[Quantity] = trace.closure(list(keys)) if keys else trace.quantities
+    problem = trace.problem
+    view = TextView(PlainSink(io.StringIO(), 80), digits)
+    intro = [line for line in (problem.description, problem.source and f"Source: {problem.source}") if line]
+    network = view.shape_line(problem) if problem.inputs.ndim != 4 else f"Network: {problem.summary()}"
+    intro += network.split("\n")
+    title = problem.name or "Worked solution"
+    if trace.shown > 1:
+        title += f", step {trace.shown}"
+    summary = [f"{problem.notation.loss} before the update: {view.loss_text(trace.loss)}"]
+    if trace.history is not None and len(trace.history) > trace.shown:
+        summary.append(f"{problem.notation.loss} after the update: {view.loss_text(trace.history[trace.shown])}")
+    return Document(title, tuple(intro), tuple(_groups(quantities, fmt, given)), tuple(summary), trace)
+
+
+def _groups(quantities: Iterable[Quantity], fmt, given) -> list[Group]:
+    groups: list[Group] = []
+    current: list[Line] = []
+    where: tuple[str, int | None] | None = None
+    for q in quantities:
+        place = (q.section, None if q.section == "loss" else q.layer)
+        if place != where and current:
+            groups.append(_group(where, current))
+            current = []
+        where = place
+        current.append(quantity_line(q, fmt, given))
+    if current and where is not None:
+        groups.append(_group(where, current))
+    return groups
+
+
+def _group(where: tuple[str, int | None], lines: list[Line]) -> Group:
+    section, layer = where
+    title = SECTION_TITLES[section] + (f", layer {layer}" if layer is not None else "")
+    return Group(section, layer, title, tuple(lines))
+
+
+def quantity_line(q: Quantity, fmt, given) -> Line:
+    """label = formula = numbers = value, as text in the trace's notation."""
+    formula = q.symbolic()
+    numbers = q.substituted(fmt, given)
+    value = fmt(q.value)
+    return Line(q.key, q.label, formula, None if numbers in (formula, value) else numbers, value, q.note)
