@@ -21,7 +21,7 @@ MAX_NEURONS = 12
 #: Most values in one grid of an image layer.
 MAX_CELLS = 64
 
-COLUMN_GAP = 240
+COLUMN_GAP = 300
 ROW_GAP = 120
 RADIUS = 30
 MARGIN = 70
@@ -89,15 +89,16 @@ def _network_scene(trace: Trace, backward: bool, sample: int, fmt: Callable[[flo
         raise UserError(f"this network has a layer of {max(shape)} units; draw shows at most {MAX_NEURONS} per "
                         "layer (see solve --format html for its numbers)")
     tallest = max(shape)
-    height = 2 * MARGIN + (tallest - 1) * ROW_GAP + 60
+    row_gap = ROW_GAP + (40 if backward else 0)  # room for the delta and bias gradient under each neuron
+    height = 2 * MARGIN + (tallest - 1) * row_gap + 60 + (30 if backward else 0)
     width = 2 * MARGIN + (len(shape) - 1) * COLUMN_GAP + 80
     title = problem.name + (f", sample {sample} of {problem.samples}" if problem.batch else "")
     scene = Scene(width, height, title)
     scene.add("text", MARGIN - 40, 24, text=title, size=15, anchor="start", bold=True)
 
     def place(column: int, n: int, j: int) -> tuple[float, float]:
-        top = MARGIN + 30 + (tallest - n) * ROW_GAP / 2
-        return MARGIN + 20 + column * COLUMN_GAP, top + (j - 1) * ROW_GAP
+        top = MARGIN + 30 + (tallest - n) * row_gap / 2
+        return MARGIN + 20 + column * COLUMN_GAP, top + (j - 1) * row_gap
 
     given = as_written if trace.shown == 1 else fmt
     for l in range(1, len(shape)):
@@ -123,8 +124,8 @@ def _value(trace: Trace, kind: str, layer: int, j: int, sample: int) -> Quantity
 def _neuron(scene: Scene, trace: Trace, l: int, j: int, name: str, x: float, y: float, backward: bool,
             sample: int, fmt, given) -> None:
     problem = trace.problem
-    scene.add("circle", x, y, r=RADIUS, colour=INK, fill="#ffffff")
-    scene.add("text", x, y + 4, text=name, size=12, bold=True)
+    scene.add("circle", x, y, r=max(RADIUS, 3.6 * len(name) + 6), colour=INK, fill="#ffffff")
+    scene.add("text", x, y + 4, text=name, size=12 if len(name) <= 8 else 10, bold=True)
     net, out = _value(trace, "net", l, j, sample), _value(trace, "out", l, j, sample)
     if net is not None:
         scene.add("text", x, y - RADIUS - 22, text=f"net {fmt(net.value)}", colour=FORWARD, size=11)
@@ -153,7 +154,8 @@ def _edges(scene: Scene, trace: Trace, l: int, backward: bool, fmt, given, place
         x1, y1 = place(l - 1, n_in, q.i)
         x2, y2 = place(l, n_out, q.j)
         scene.add("line", x1 + RADIUS, y1, x2=x2 - RADIUS, y2=y2, colour=EDGE)
-        t = 0.25 + 0.5 * ((q.j - 1) / (n_out - 1) if n_out > 1 else 0.5)
+        edges = n_in * n_out  # labels spread along the edges, so no two of them sit at the same distance
+        t = 0.18 + 0.64 * (((q.j - 1) * n_in + q.i - 1) / (edges - 1) if edges > 1 else 0.5)
         lx, ly = x1 + RADIUS + t * (x2 - x1 - 2 * RADIUS), y1 + t * (y2 - y1)
         scene.add("text", lx, ly - 3, text=f"{q.parameter.symbol} = {given(q.parameter.value)}", colour=WEIGHT,
                   size=10.5)
