@@ -241,6 +241,13 @@ def _write_captured(show: Callable[[], None], output_file: str, force: bool) -> 
         typer.echo(f"wrote {output_file}")
 
 
+class GradeFormat(str, Enum):
+    text = "text"
+    plain = "plain"
+    json = "json"
+    gradescope = "gradescope"
+
+
 class PictureFormat(str, Enum):
     svg = "svg"
     png = "png"
@@ -428,10 +435,11 @@ def grade(
     out: Annotated[Optional[str], typer.Option(
         "--out", metavar="DIR", help="Write gradebook.csv and one Markdown feedback file per student into DIR "
                                      "(created if needed; nothing is written outside it).")] = None,
-    output: Annotated[OutputFormat, choice_option(
+    output: Annotated[GradeFormat, choice_option(
         "--format", "-f", help="text: a table per sheet (coloured on a terminal), or a line per student for a "
-                               "folder; plain: no colour; json: results for programs.",
-        choices=OutputFormat)] = OutputFormat.text,
+                               "folder; plain: no colour; json: results for programs; gradescope: one sheet's "
+                               "results.json for Gradescope's autograder.",
+        choices=GradeFormat)] = GradeFormat.text,
     digits: Annotated[int, whole_number_option(
         "--digits", metavar="N", minimum=1, maximum=17,
         help="Significant digits shown (JSON is always full precision).")] = 6,
@@ -448,10 +456,28 @@ def grade(
     reveal: Annotated[bool, typer.Option(
         "--reveal", help="Show the expected values in the students' feedback files.")] = False,
     step: StepOption = None,
+    long: Annotated[bool, typer.Option(
+        "--long", help="The gradebook's long form: a CSV row per student and key (student, key, given, expected, "
+                       "verdict, diagnosis, points), printed, or with --out written as gradebook-long.csv.")] = False,
 ) -> None:
-    """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points."""
+    """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points.
+
+    PROBLEM may be an assignment folder (from `assign`): each sheet is then graded against its own student's
+    variant, found by the sheet's id: line or its file name (<id>.yaml).
+    """
 
     def action() -> None:
+        from tutor.teach.assign import is_assignment
+
+        if is_assignment(problem) or long or output is GradeFormat.gradescope:
+            from tutor.teach.batch import Judging, grade_assignment, grade_problem, report
+
+            judging = Judging(tolerance_mode.value if tolerance_mode else None, relative, absolute,
+                              follow_through_credit, min_figures, only, step)
+            graded = (grade_assignment(problem, sheets, judging) if is_assignment(problem)
+                      else grade_problem(problem, sheets, judging))
+            report(graded, out=out, output=output.value, digits=digits, reveal=reveal, long=long)
+            return
         from tutor.teach.gradebook import grade_command
 
         grade_command(problem, sheets, out=out, output=output.value, digits=digits,
@@ -490,6 +516,107 @@ def template(
             typer.echo(f"wrote {output} ({len(asked)} keys)")
 
     _run(action)
+
+
+# --- `assign` and `export`: per-student variants and learning-management systems (tutor/teach/assign.py) ----
+@app.command(cls=_Command)
+def assign(
+    problem: Annotated[str, typer.Argument(
+        metavar="PROBLEM_OR_SHAPE", help="A problem file (or bundled name), whose numbers each variant moves, or a "
+                                         "shape such as 2-2-2 for freshly generated problems.",
+        show_default=False)],
+    roster: Annotated[Optional[str], typer.Option(
+        "--roster", metavar="CSV", help="The students (needed): a CSV file with a header naming id, name and email "
+                                        "columns.", show_default=False)] = None,
+    out: Annotated[Optional[str], typer.Option(
+        "--out", metavar="DIR", help="The assignment folder (needed): DIR/<id>/ for each student, and "
+                                     "DIR/assignment.yaml.", show_default=False)] = None,
+    secret: Annotated[Optional[str], typer.Option(
+        "--secret", metavar="S", help="The secret each variant's numbers derive from, with the student's id (the "
+                                      "same secret gives the same variants; default: a random one, shown once)."
+    )] = None,
+    activation: Annotated[str, typer.Option(
+        "--activation", metavar="NAME", help="For a shape: the hidden layers' activation.")] = "sigmoid",
+    loss: Annotated[str, typer.Option("--loss", metavar="NAME", help="For a shape: the loss.")] = "half_sse",
+    force: Annotated[bool, typer.Option("--force", help="Write into DIR even if it is not empty.")] = False,
+) -> None:
+    """Give every student of a roster their own variant: problem, blank sheet, handout and answer key."""
+
+    def action() -> None:
+        import secrets as random_secrets
+
+        from tutor.errors import UserError
+        from tutor.teach.assign import make_assignment
+
+        for name, value in (("--roster CSV", roster), ("--out DIR", out)):
+            if value is None:
+                raise UserError(f"assign needs {name} (see `backprop-tutor assign --help`)")
+        used = secret if secret is not None else random_secrets.token_hex(8)
+        assignment = make_assignment(problem, roster, out, used, activation=activation, loss=loss, force=force)
+        n = len(assignment.students)
+        typer.echo(f"wrote {n} variant{'s' if n != 1 else ''} and {'assignment.yaml'} to {out}")
+        if secret is None:
+            typer.echo(f"secret: {used} (give it as --secret to make the same variants again)", err=True)
+
+    _run(action)
+
+
+EXPORT_TARGETS = ("gradescope", "moodle")
+
+
+@app.command(cls=_Command)
+def export(
+    target: Annotated[str, typer.Argument(
+        metavar="SYSTEM", help="gradescope: the autograder zip (setup.sh, run_autograder and every variant), which "
+                               "grades each submission against its student's own variant; moodle: Moodle XML, a "
+                               "numerical question per asked value of each variant, with the catalogued mistakes as "
+                               "0% answers and their feedback.", show_default=False)],
+    assignment: Annotated[str, typer.Argument(metavar="ASSIGNMENT", help="An assignment folder (from `assign`).",
+                                              show_default=False)],
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Where to write it (default: autograder.zip, or quiz.xml).")] = None,
+    requirement: Annotated[str, typer.Option(
+        "--requirement", metavar="SPEC", help="gradescope: what setup.sh installs with pip.")] =
+        f"backprop-tutor=={__version__}",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Hand an assignment to a learning-management system: Gradescope's autograder or Moodle's questions."""
+
+    def action() -> None:
+        from pathlib import Path
+
+        from tutor.errors import UserError
+        from tutor.teach.assign import load_assignment
+
+        if target not in EXPORT_TARGETS:
+            raise UserError(f"export writes for {' or '.join(EXPORT_TARGETS)}, not '{target}'")
+        load_assignment(assignment)  # a broken folder is reported before anything is written
+        if target == "gradescope":
+            from tutor.teach.export.gradescope import autograder_zip
+
+            where = output_file or "autograder.zip"
+            _write_bytes(autograder_zip(Path(assignment), requirement), where, force)
+        else:
+            from tutor.teach.export.moodle import moodle_xml
+
+            where = output_file or "quiz.xml"
+            _write_or_print(moodle_xml(assignment), where, force)
+        typer.echo(f"wrote {where}")
+
+    _run(action)
+
+
+def _write_bytes(data: bytes, output: str, force: bool) -> None:
+    """Write `data` to `output`, never over an existing file unless `force`."""
+    from tutor.errors import UserError
+
+    try:
+        with open(output, "wb" if force else "xb") as file:
+            file.write(data)
+    except FileExistsError:
+        raise UserError(f"{output} already exists; use --force to overwrite it") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 # --- `quiz` and `progress`: practice with feedback, and saved progress (tutor/teach/quiz.py) --------------

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from html import escape as html_escape
 from typing import Union
 
-#: Functions a formula may call: shown upright (\operatorname in LaTeX, an <mi> of their name in MathML).
-FUNCTIONS = frozenset({"sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "swish", "softmax", "linear",
-                       "exp", "ln", "log", "sqrt", "max", "min", "abs", "sign", "erf", "Phi", "phi", "sum",
-                       "mean", "softplus"})
+#: Functions LaTeX has its own command for; any other name called with brackets is set upright as an operator
+#: name (activations and losses name their own functions, so none is listed here).
+LATEX_FUNCTIONS = {"exp": r"\exp", "ln": r"\ln", "log": r"\log", "max": r"\max", "min": r"\min", "sin": r"\sin",
+                   "cos": r"\cos"}
 KEYWORDS = frozenset({"if", "else", "and", "or", "otherwise"})
 #: Names of Greek letters written out in the trace (eta, beta1, delta_o1): shown as the letter.
 GREEK = {"alpha": "\u03b1", "beta": "\u03b2", "gamma": "\u03b3", "delta": "\u03b4", "eps": "\u03b5",
@@ -29,7 +29,8 @@ _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)|(?P<wo
 
 @dataclass(frozen=True)
 class Node:
-    """One piece of a formula: `kind` is mi (a name), mn (a number), mo (an operator), text (a word),
+    """One piece of a formula: `kind` is mi (a name), fn (a function's name), mn (a number), mo (an operator),
+    text (a word),
     sub / sup (a base with a script) or row (a group)."""
 
     kind: str
@@ -65,7 +66,8 @@ def _parse_row(tokens: list[tuple[str, str]], at: int, closing: str | None) -> t
             nodes.append(Node("row", children=(Node("mo", "("), *inner, *((Node("mo", ")"),) if closed else ()))))
             at += 1
             continue
-        nodes.append(_leaf(kind, text))
+        calls = kind == "word" and len(text) > 1 and at + 1 < len(tokens) and tokens[at + 1] == ("op", "(")
+        nodes.append(Node("fn", text) if calls and not _GREEK_NAME.match(text) else _leaf(kind, text))
         at += 1
     return nodes, at
 
@@ -118,10 +120,9 @@ def to_latex(tree: Tree) -> str:
 def _latex(node: Node) -> str:
     if node.kind == "mn":
         return _latex_number(node.text)
+    if node.kind == "fn":
+        return LATEX_FUNCTIONS.get(node.text, rf"\operatorname{{{node.text}}}")
     if node.kind == "mi":
-        if node.text in FUNCTIONS:
-            return {"exp": r"\exp", "ln": r"\ln", "log": r"\log", "tanh": r"\tanh", "max": r"\max",
-                    "min": r"\min"}.get(node.text, rf"\operatorname{{{node.text}}}")
         if node.text in GREEK:
             return "\\varepsilon" if node.text == "eps" else f"\\{node.text}"
         return node.text if len(node.text) == 1 else rf"\mathrm{{{node.text}}}"
@@ -162,6 +163,8 @@ def _mathml(node: Node) -> str:
             return (f"<mrow><mn>{html_escape(mantissa)}</mn><mo>&#xD7;</mo><msup><mn>10</mn>"
                     f"<mn>{int(exponent)}</mn></msup></mrow>")
         return f"<mn>{html_escape(node.text)}</mn>"
+    if node.kind == "fn":
+        return f"<mi>{html_escape(node.text)}</mi><mo>&#x2061;</mo>"
     if node.kind == "mi" and node.text in GREEK:
         return f"<mi>{GREEK[node.text]}</mi>"
     if node.kind == "mi":

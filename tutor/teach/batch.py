@@ -1,0 +1,225 @@
+"""Grading beyond one problem and the terminal: an assignment folder (each sheet against its own student's
+variant), Gradescope's results.json, and the gradebook's long form (a row per student and key).
+
+The grader's public results (`SheetResult`, `KeyResult`) are all this reads; terminal lines, JSON, the
+gradebook CSV and feedback files are the gradebook's own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from tutor.errors import UserError
+from tutor.problem.yaml_safe import read_text
+from tutor.teach.grader import Grader, SheetResult, _points_text
+from tutor.teach.sheets import SHEET_MAX_BYTES, clean
+
+LONG_GRADEBOOK = "gradebook-long.csv"
+LONG_COLUMNS = ["student", "key", "given", "expected", "verdict", "diagnosis", "points"]
+
+
+@dataclass
+class Graded:
+    """Sheets graded, each with the grader (the variant) it was graded against, and sheets of nobody known."""
+
+    results: list[SheetResult] = field(default_factory=list)
+    graders: list[Grader] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    folder: bool = True
+    #: Sheets whose values are another student's (see `regrade_copies`), as warnings.
+    copies: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Judging:
+    """The command line's judging options (None: the problem's grading section)."""
+
+    mode: str | None = None
+    relative: float | None = None
+    absolute: float | None = None
+    follow_through_credit: float | None = None
+    min_figures: int | None = None
+    only: str | None = None
+    step: int | None = None
+
+
+def make_grader(problem, judging: Judging) -> Grader:
+    """A grader for a problem (a file, a bundled name) with the command line's options."""
+    from tutor.solver import open_problem
+    from tutor.teach.grader import settings_for
+    from tutor.trace.keys import split_keys
+
+    trace = open_problem(problem, judging.step)
+    settings = settings_for(trace.problem, mode=judging.mode, relative=judging.relative, absolute=judging.absolute,
+                            follow_through_credit=judging.follow_through_credit, min_figures=judging.min_figures)
+    return Grader(trace, settings, only=split_keys(judging.only) if judging.only is not None else None)
+
+
+def student_grader(assignment, student_id: str, judging: Judging | None = None) -> Grader:
+    return make_grader(assignment.problem_path(student_id), judging or Judging())
+
+
+def _sheets(target: Path) -> list[Path]:
+    from tutor.teach.gradebook import list_sheets
+
+    if not target.exists():
+        raise UserError("no such answer sheet or folder", source=str(target))
+    if not target.is_dir():
+        return [target]
+    sheets = list_sheets(target)
+    if not sheets:
+        raise UserError("no answer sheets (*.yaml, *.yml) in this folder", source=str(target))
+    return sheets
+
+
+def grade_assignment(folder: str | Path, target: str | Path, judging: Judging) -> Graded:
+    """Each sheet graded against the variant of its student: by its `id:` line, else its file name."""
+    from tutor.teach.assign import load_assignment, sheet_id, without_id_line
+    from tutor.teach.gradebook import sanitise
+
+    assignment = load_assignment(folder)
+    known = assignment.by_id()
+    graded = Graded(folder=Path(target).is_dir())
+    graders: dict[str, Grader] = {}
+    seen: dict[str, str] = {}
+    for path in _sheets(Path(target)):
+        try:
+            text = read_text(path, max_bytes=SHEET_MAX_BYTES, what="answer sheet")
+        except UserError as exc:
+            graded.unknown.append(f"{clean(str(path))}: {clean(exc.message)} (not graded)")
+            continue
+        student = sheet_id(text) or sanitise(path.stem)
+        if student not in known:
+            graded.unknown.append(f"{clean(str(path))}: no student '{student}' in the assignment (the sheet's id: "
+                                  "line, else its file name, names the student); not graded")
+            continue
+        if student in seen:
+            graded.unknown.append(f"{clean(str(path))}: a second sheet of '{student}' (first: {seen[student]}); "
+                                  "not graded")
+            continue
+        seen[student] = clean(str(path))
+        if student not in graders:
+            graders[student] = student_grader(assignment, student, judging)
+        grader = graders[student]
+        graded.results.append(grader.grade_text(without_id_line(text), source=str(path), student=student))
+        graded.graders.append(grader)
+    regrade_copies(graded, assignment, graders, judging)
+    return graded
+
+
+def _correct(result: SheetResult) -> int:
+    return sum(r.verdict == "correct" for r in result.results)
+
+
+def regrade_copies(graded: Graded, assignment, graders: dict[str, Grader], judging: Judging) -> None:
+    """A sheet whose values are right for another student's variant (more of them than for its own, and at
+    least half) did not slip: its wrong values are that student's numbers, so nothing of it follows through.
+    It is graded again without follow-through credit, and named in a warning."""
+    from dataclasses import replace
+
+    for n, result in enumerate(graded.results):
+        if result.error is not None or result.score == result.max_score:
+            continue
+        answers = {r.key: r.judgement.answer for r in result.results}
+        own = _correct(result)
+        best: tuple[int, str] | None = None
+        for other in assignment.students:
+            if other.id == result.student:
+                continue
+            if other.id not in graders:
+                graders[other.id] = student_grader(assignment, other.id, judging)
+            theirs = _correct(graders[other.id].grade_answers(answers))
+            if theirs > own and 2 * theirs >= len(result.results) and (best is None or theirs > best[0]):
+                best = (theirs, other.id)
+        if best is None:
+            continue
+        grader = graded.graders[n]
+        strict = Grader(grader.trace, replace(grader.settings, follow_through_credit=0.0),
+                        only=[a.key for a in grader.asked] if grader.asked_keys != grader.read_keys else None)
+        graded.results[n] = strict.grade_answers(answers, source=result.source, student=result.student,
+                                                 problems=result.problems)
+        graded.graders[n] = strict
+        graded.copies.append(f"{clean(result.source)}: {best[0]} of {len(result.results)} values are right for "
+                             f"{best[1]}'s variant, {own} for {result.student}'s own; graded without "
+                             "follow-through credit")
+
+
+def grade_problem(problem: str, target: str | Path, judging: Judging) -> Graded:
+    """Sheets graded against one problem (as `grade` does), for the outputs of this module."""
+    from tutor.teach.gradebook import sanitise, student_ids
+
+    grader = make_grader(problem, judging)
+    paths = _sheets(Path(target))
+    ids = student_ids([p.stem for p in paths]) if Path(target).is_dir() else [sanitise(paths[0].stem)]
+    results = [grader.grade_file(path, student) for path, student in zip(paths, ids)]
+    return Graded(results, [grader] * len(results), [], Path(target).is_dir())
+
+
+# -- outputs ----------------------------------------------------------------------------------------------------
+
+
+def long_csv(graded: Graded, digits: int = 17) -> str:
+    """The gradebook's long form: a row per student and asked key (given, expected, verdict, diagnosis,
+    points); numbers at full precision unless `digits`."""
+    from tutor.teach.gradebook import csv_cell
+    from tutor.views.text import number_formatter
+
+    fmt = number_formatter(digits)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(LONG_COLUMNS)
+    for result in graded.results:
+        for r in result.results:
+            given = fmt(r.given) if r.given is not None else (r.text or "")
+            diagnosis = r.diagnosis.id if r.diagnosis is not None else ""
+            writer.writerow([csv_cell(result.student), r.key, csv_cell(given), fmt(r.expected), r.verdict,
+                             diagnosis, _points_text(r.points)])
+    return buffer.getvalue()
+
+
+def report(graded: Graded, *, out: str | None, output: str, digits: int, reveal: bool, long: bool) -> None:
+    """Print the grades (text, json, gradescope, or the long CSV) and write files into `out`."""
+    from tutor.teach import gradebook
+
+    stdout, stderr = sys.stdout, sys.stderr
+    for line in [*graded.unknown, *graded.copies]:
+        stderr.write(f"warning: {line}\n")
+    for result in graded.results:
+        if result.error is not None:
+            stderr.write(f"warning: {clean(result.source)}: {result.error} (every asked key graded invalid)\n")
+    if not graded.results:
+        raise UserError("no sheet could be matched to a student of the assignment")
+    if out is not None:
+        folder = gradebook.prepare_out(out)
+        written = [gradebook.write_inside(folder, gradebook.GRADEBOOK,
+                                          gradebook.gradebook_csv(graded.results, graded.graders[0]))]
+        if long:
+            written.append(gradebook.write_inside(folder, LONG_GRADEBOOK, long_csv(graded)))
+        for result, grader in zip(graded.results, graded.graders):
+            written.append(gradebook.write_inside(folder, f"{result.student}.md",
+                                                  gradebook.feedback_markdown(result, grader, digits, reveal)))
+        stderr.write(f"wrote {len(written)} files to {folder}\n")
+    if output == "gradescope":
+        if len(graded.results) != 1:
+            raise UserError("--format gradescope writes the results of one sheet (Gradescope grades each "
+                            "submission on its own); give one sheet, or use `export gradescope`")
+        from tutor.teach.export.gradescope import results_json
+
+        stdout.write(results_json(graded.results[0], graded.graders[0], digits=digits, reveal=reveal))
+    elif long and out is None:
+        stdout.write(long_csv(graded))
+    elif output == "json":
+        stdout.write(gradebook.results_json(graded.results, graded.folder))
+    elif graded.folder or len(graded.results) > 1:
+        lines = [*gradebook.folder_lines(graded.results), "", *gradebook.summarise(graded.results).lines()]
+        stdout.write("".join(line + "\n" for line in lines))
+    else:
+        from tutor.views.output import make_sink
+
+        plain = output == "plain"
+        gradebook.SheetView(make_sink(stdout, plain=plain), graded.graders[0], digits, plain).sheet(graded.results[0])
