@@ -70,7 +70,7 @@ def test_every_student_gets_their_own_files(assignment):
         load_problem(folder / "problem.yaml")  # a valid problem
         assert "# w1: i1->h1" in text  # the file as written: comments and notation kept
         sheet = (folder / "sheet.yaml").read_text(encoding="utf-8")
-        assert f"id: {student}" in sheet and re.search(r"^net1_1:\s+#", sheet, re.M)
+        assert f"# id: {student}   (keep this line" in sheet and re.search(r"^net1_1:\s+#", sheet, re.M)
         assert "0." not in sheet.split("\n", 3)[3].split("#")[0]  # blank: no values
         handout = (folder / "handout.md").read_text(encoding="utf-8")
         assert "## Your problem" in handout and text.rstrip("\n") in handout
@@ -111,7 +111,7 @@ def test_three_submissions_full_marks_follow_through_and_a_copy(runner, assignme
     subs.mkdir()
     (subs / "s1.yaml").write_text((assignment / "s1" / "key.yaml").read_text())  # right
     (subs / "s2.yaml").write_text(_slipped_sheet(assignment / "s2" / "problem.yaml", "net1_1", 0.1))  # a slip
-    copied = (assignment / "s1" / "key.yaml").read_text().replace("id: s1", "id: s3")  # s1's answers
+    copied = (assignment / "s1" / "key.yaml").read_text().replace("# id: s1", "# id: s3")  # s1's answers
     (subs / "mine.yaml").write_text(copied)  # matched by its id: line
     (subs / "nobody.yaml").write_text("net1_1: 0.3\n")
     result = _invoke(runner, "grade", str(assignment), str(subs), "--format", "json")
@@ -271,6 +271,7 @@ def test_assign_from_a_shape_and_its_secret(runner, tmp_path):
 
 def test_id_lines():
     assert sheet_id("# sheet\nid: s7\nnet1_1: 0.3\n") == "s7"
-    assert sheet_id("id: 's 8'  # me\n") == "s_8"
+    assert sheet_id("id: 's8'  # me\n") == "s8"
+    assert sheet_id("# id: s9   (keep this line: it says whose sheet this is)\n") == "s9"
     assert sheet_id("net1_1: 0.3\n") is None
     assert without_id_line("a: 1\nid: s7\n") == "a: 1\n# id: s7\n"

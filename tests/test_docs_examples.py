@@ -71,7 +71,7 @@ def _assignment(folder: Path) -> None:
     key = {s: (folder / "hw" / s / "key.yaml").read_text() for s in ("s1", "s2")}
     (sheets / "s1.yaml").write_text(key["s1"])
     (sheets / "s2.yaml").write_text(re.sub(r"(?m)^out2_1: .*$", "out2_1: 0.5", key["s2"]))
-    (sheets / "s3.yaml").write_text(key["s1"].replace("id: s1", "id: s3"))
+    (sheets / "s3.yaml").write_text(key["s1"].replace("# id: s1", "# id: s3"))
 
 
 @pytest.fixture

@@ -95,3 +95,12 @@ def test_the_largest_generated_layer_is_drawn(runner, tmp_path):
     made = runner.invoke(app, ["new", "--seed", "1", "--shape", "2-10-1", "-o", str(big)], env=STABLE_ENV)
     assert made.exit_code == 0
     assert runner.invoke(app, ["draw", str(big)], env=STABLE_ENV).exit_code == 0
+
+
+def test_a_problem_without_layers_is_refused_with_a_message():
+    from types import SimpleNamespace
+
+    from tutor.errors import UserError
+
+    with pytest.raises(UserError, match="draw pictures networks of layers; this problem has none to draw"):
+        draw_scene(SimpleNamespace(problem=SimpleNamespace(layers=())))

@@ -4,7 +4,8 @@
 generator, so the same secret and roster give the same variants again), and writes, in ``DIR/<id>/``,
 the problem, a blank answer sheet, a handout (Markdown and HTML) and the answer key; ``DIR/assignment.yaml``
 lists the students and their folders. From a problem file, a variant keeps the file as written (notation,
-comments, what is asked) and moves its inputs, weights and biases to other nice numbers nearby.
+comments, what is asked) and moves its weights, biases and (but for a batch's data set) inputs to other nice
+numbers nearby.
 
 `grade DIR SHEETS` reads the assignment back and grades each sheet against its own student's variant,
 found by the sheet's file name (``<id>.yaml``) or an ``id:`` line in it; a sheet of nobody in the roster
@@ -40,7 +41,7 @@ FILES = ("problem.yaml", "sheet.yaml", "handout.md", "handout.html", "key.yaml")
 #: Attempts at a variant whose neurons are all nice (not saturated, dead or at a kink) before giving up.
 VARIANT_ATTEMPTS = 30
 _SHAPE = re.compile(r"^[0-9]+(?:-[0-9]+)+$")
-_ID_LINE = re.compile(r"^[ \t]*#?[ \t]*id[ \t]*:[ \t]*['\"]?([^'\"#\r\n]*?)['\"]?[ \t]*(?:#.*)?$", re.M)
+_ID_LINE = re.compile(r"^[ \t]*#?[ \t]*id[ \t]*:[ \t]*['\"]?([^'\"#()\s]*)['\"]?[ \t]*(?:[#(].*)?$", re.M)
 #: The parts of a problem file whose numbers a variant moves.
 _MOVED = ("inputs", "weights", "biases")
 
@@ -134,13 +135,15 @@ def file_variant(text: str, seed: int, source: str) -> str:
     """The problem file with its inputs, weights and biases moved to other nice numbers nearby.
 
     Everything else stays as written (comments, notation, targets, what is asked); a variant whose neurons
-    are saturated, dead or at a kink is drawn again.
+    are saturated, dead or at a kink is drawn again (unless the problem itself has such a neuron, on purpose).
     """
     from tutor.problem.loader import parse_problem
 
-    spans = _number_spans(text, source)
+    original = parse_problem(text, source=source)
+    spans = _number_spans(text, source, inputs=not original.batch)
     if not spans:
         raise UserError("has no inputs, weights or biases to vary", source=source)
+    strict = not _trouble(original)
     last = ""
     for attempt in range(VARIANT_ATTEMPTS):
         rng = np.random.default_rng([seed, attempt])
@@ -148,7 +151,7 @@ def file_variant(text: str, seed: int, source: str) -> str:
         for start, end, value, step in sorted(spans, reverse=True):
             out = out[:start] + _nice(value + step * rng.choice((-2, -1, 1, 2)), step) + out[end:]
         problem = parse_problem(out, source=source)
-        last = _trouble(problem)
+        last = _trouble(problem) if strict else ""
         if not last:
             return out
     raise UserError(f"no variant without saturated, dead or kinked neurons in {VARIANT_ATTEMPTS} attempts "
@@ -166,9 +169,10 @@ def _trouble(problem) -> str:
     return troubles[0] if troubles else ""
 
 
-def _number_spans(text: str, source: str) -> list[tuple[int, int, float, float]]:
-    """(start, end, value, step) of every number under inputs and each layer's weights and biases: the step
-    is 1 for a block of whole numbers such as an image or a filter of ones, else 0.05."""
+def _number_spans(text: str, source: str, inputs: bool = True) -> list[tuple[int, int, float, float]]:
+    """(start, end, value, step) of every number under each layer's weights and biases, and the inputs unless
+    not `inputs` (a batch's inputs are its data set: XOR stays XOR): the step is 1 for a block of whole
+    numbers such as an image or a filter of ones, else 0.05."""
     from tutor.problem.yaml_safe import Mapping, Scalar, Sequence as SequenceNode
 
     root = compose(text, source=source)
@@ -177,7 +181,7 @@ def _number_spans(text: str, source: str) -> list[tuple[int, int, float, float]]
         return found
     for key, value in root.pairs:
         name = key.text if isinstance(key, Scalar) else None
-        if name == "inputs":
+        if name == "inputs" and inputs:
             found += _block(value, text)
         elif name == "layers" and isinstance(value, SequenceNode):
             for layer in value.items:
@@ -224,17 +228,18 @@ def _nice(value: float, step: float) -> str:
 
 def key_text(trace: Trace, asked: Sequence[Asked], student: Student) -> str:
     """The answer key: a filled sheet of the true values (full precision), which grades to full marks."""
-    lines = [f"# Answer key for {student.id}: every asked value, at full precision", f"id: {student.id}"]
+    lines = [f"# Answer key for {student.id}: every asked value, at full precision", f"# id: {student.id}"]
     width = max((len(a.key) for a in asked), default=0) + 1
     lines += [f"{(a.key + ':').ljust(width)} {a.quantity.value!r}   # {a.label}" for a in asked]
     return "\n".join(lines) + "\n"
 
 
 def sheet_text(trace: Trace, asked: Sequence[Asked], student: Student) -> str:
-    """The blank sheet (as `template`), with the student's id line so it is matched whatever its file name."""
+    """The blank sheet (as `template`), with the student's id line so it is matched whatever its file name (a
+    comment, so that `grade` and `quiz --answers` read the sheet against the student's problem file alone)."""
     blank = template_text(trace, asked)
     head, _, rest = blank.partition("\n")
-    return f"{head}\nid: {student.id}\n{rest}"
+    return f"{head}\n# id: {student.id}   (keep this line: it says whose sheet this is)\n{rest}"
 
 
 def handout_markdown(trace: Trace, asked: Sequence[Asked], student: Student, problem_text: str, title: str) -> str:

@@ -196,14 +196,15 @@ def report(graded: Graded, *, out: str | None, output: str, digits: int, reveal:
         raise UserError("no sheet could be matched to a student of the assignment")
     if out is not None:
         folder = gradebook.prepare_out(out)
-        written = [gradebook.write_inside(folder, gradebook.GRADEBOOK,
-                                          gradebook.gradebook_csv(graded.results, graded.graders[0]))]
+        gradebook.write_inside(folder, gradebook.GRADEBOOK, gradebook.gradebook_csv(graded.results, graded.graders[0]))
         if long:
-            written.append(gradebook.write_inside(folder, LONG_GRADEBOOK, long_csv(graded)))
+            gradebook.write_inside(folder, LONG_GRADEBOOK, long_csv(graded))
         for result, grader in zip(graded.results, graded.graders):
-            written.append(gradebook.write_inside(folder, f"{result.student}.md",
-                                                  gradebook.feedback_markdown(result, grader, digits, reveal)))
-        stderr.write(f"wrote {len(written)} files to {folder}\n")
+            gradebook.write_inside(folder, f"{result.student}.md",
+                                   gradebook.feedback_markdown(result, grader, digits, reveal))
+        feedback = len(graded.results)
+        tables = gradebook.GRADEBOOK + (f", {LONG_GRADEBOOK}" if long else "")
+        stderr.write(f"wrote {tables} and {feedback} feedback file{'s' if feedback != 1 else ''} to {folder}\n")
     if output == "gradescope":
         if len(graded.results) != 1:
             raise UserError("--format gradescope writes the results of one sheet (Gradescope grades each "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from tutor.views.document.mathtext import label_tree, parse, to_mathml
-from tutor.views.document.sections import Document, Line
+from tutor.views.document.sections import Document, Line, headed
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.45; margin: 0 auto;
@@ -45,12 +45,9 @@ def to_html(document: Document, picture: str | None = None) -> str:
     out.append("</div>")
     if picture:
         out.append(f'<figure class="picture">{picture}</figure>')
-    current = None
-    for group in document.groups:
-        section = group.title.split(",")[0]
-        if section != current:
+    for section, group in headed(document):
+        if section is not None:
             out.append(f"<h2>{escape(section)}</h2>")
-            current = section
         if group.layer is not None:
             out.append(f"<h3>Layer {group.layer}</h3>")
         for line in group.lines:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tutor.views.document.mathtext import latex_text, label_tree, to_latex
 from tutor.views.document.markdown import group_latex
-from tutor.views.document.sections import Document
+from tutor.views.document.sections import Document, headed
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}
@@ -19,12 +19,9 @@ def to_latex_document(document: Document) -> str:
     out = [PREAMBLE.rstrip("\n"), rf"\title{{{latex_text(document.title)}}}", r"\date{}", r"\begin{document}",
            r"\maketitle", ""]
     out += [latex_text(line) + r"\\" for line in document.intro]
-    current = None
-    for group in document.groups:
-        section = group.title.split(",")[0]
-        if section != current:
+    for section, group in headed(document):
+        if section is not None:
             out += ["", rf"\section*{{{latex_text(section)}}}"]
-            current = section
         if group.layer is not None:
             out += ["", rf"\subsection*{{Layer {group.layer}}}"]
         out += [r"\begin{align*}", group_latex(group), r"\end{align*}"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from tutor.views.document.mathtext import label_tree, parse, to_latex
-from tutor.views.document.sections import Document, Group, Line
+from tutor.views.document.sections import Document, Group, Line, headed
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<|~#{}$])")
 
@@ -35,12 +35,9 @@ def group_latex(group: Group, spacing: str = r"\\[6pt]") -> str:
 def to_markdown(document: Document) -> str:
     out = [f"# {markdown_text(document.title)}", ""]
     out += [markdown_text(line) + "  " for line in document.intro]
-    current = None
-    for group in document.groups:
-        section = group.title.split(",")[0]
-        if section != current:
+    for section, group in headed(document):
+        if section is not None:
             out += ["", f"## {section}"]
-            current = section
         if group.layer is not None:
             out += ["", f"### Layer {group.layer}"]
         out += ["", "$$", r"\begin{aligned}", group_latex(group), r"\end{aligned}", "$$"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from tutor.trace.trace import Quantity, Trace
 from tutor.views.output import PlainSink
@@ -33,7 +33,6 @@ class Group:
 
     section: str
     layer: int | None
-    title: str
     lines: tuple[Line, ...]
 
 
@@ -56,7 +55,8 @@ def build_document(trace: Trace, keys: Sequence[str] = (), digits: int = 6) -> D
     problem = trace.problem
     view = TextView(PlainSink(io.StringIO(), 80), digits)
     intro = [line for line in (problem.description, problem.source and f"Source: {problem.source}") if line]
-    network = view.shape_line(problem) if problem.inputs.ndim != 4 else f"Network: {problem.summary()}"
+    inputs = getattr(problem, "inputs", None)
+    network = view.shape_line(problem) if inputs is not None and inputs.ndim != 4 else f"Network {problem.summary()}"
     intro += network.split("\n")
     title = problem.name or "Worked solution"
     if trace.shown > 1:
@@ -85,8 +85,7 @@ def _groups(quantities: Iterable[Quantity], fmt, given) -> list[Group]:
 
 def _group(where: tuple[str, int | None], lines: list[Line]) -> Group:
     section, layer = where
-    title = SECTION_TITLES[section] + (f", layer {layer}" if layer is not None else "")
-    return Group(section, layer, title, tuple(lines))
+    return Group(section, layer, tuple(lines))
 
 
 def quantity_line(q: Quantity, fmt, given) -> Line:
@@ -95,3 +94,12 @@ def quantity_line(q: Quantity, fmt, given) -> Line:
     numbers = q.substituted(fmt, given)
     value = fmt(q.value)
     return Line(q.key, q.label, formula, None if numbers in (formula, value) else numbers, value, q.note)
+
+
+def headed(document: Document) -> Iterator[tuple[str | None, Group]]:
+    """Each group with its section's title where a new section starts (None within a section)."""
+    current = None
+    for group in document.groups:
+        title = SECTION_TITLES[group.section]
+        yield (title if title != current else None), group
+        current = title
