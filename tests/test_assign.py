@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
+import html
+
+from hypothesis import given, settings, strategies as st
+
 from tests.conftest import STABLE_ENV
+from tests.test_documents import _Collector
+from tutor.errors import UserError
 from tutor.cli.app import app
 from tutor.problem.loader import load_problem
 from tutor.solver import solve
@@ -74,6 +80,10 @@ def test_every_student_gets_their_own_files(assignment):
         assert "0." not in sheet.split("\n", 3)[3].split("#")[0]  # blank: no values
         handout = (folder / "handout.md").read_text(encoding="utf-8")
         assert "## Your problem" in handout and text.rstrip("\n") in handout
+        page = (folder / "handout.html").read_text(encoding="utf-8")
+        collector = _Collector()
+        collector.feed(page)
+        assert collector.open == [] and collector.external == [] and html.escape(text) in page
         key_values = _values(folder / "key.yaml")
         assert key_values == {q.key: q.value for q in solve(load_problem(folder / "problem.yaml"))}
     assert len(problems) == 3  # three different variants
@@ -275,3 +285,17 @@ def test_id_lines():
     assert sheet_id("# id: s9   (keep this line: it says whose sheet this is)\n") == "s9"
     assert sheet_id("net1_1: 0.3\n") is None
     assert without_id_line("a: 1\nid: s7\n") == "a: 1\n# id: s7\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("id,name\nemail\"'s1 ;\r\t#x\u00e9")), max_size=80))
+def test_a_roster_is_read_or_refused_with_a_message(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("roster") / "roster.csv"
+    path.write_text(text, encoding="utf-8")
+    try:
+        students = load_roster(path)
+    except UserError as exc:
+        assert str(exc).startswith(str(path))
+        return
+    assert students and len({s.id.lower() for s in students}) == len(students)
+    assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", s.id) for s in students)

@@ -106,7 +106,7 @@ def moodle_xml(assignment_folder: str | Path) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     for student in assignment.students:
         grader = student_grader(assignment, student.id)
-        category = f"$course$/top/{assignment.name}/{student.id}".replace("//", "/")
+        category = f"$course$/top/{assignment.name.replace('/', '-')}/{student.id}"  # "/" nests categories
         out += ['  <question type="category">', f"    <category>{_text(category)}</category>",
                 f'    <info format="html">{_text(f"The variant of {student.name or student.id}")}</info>',
                 "  </question>"]
