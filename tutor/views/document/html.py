@@ -16,7 +16,7 @@ h3 { font-size: 1.05rem; margin-bottom: 0.25rem; }
 .intro p { margin: 0.2rem 0; }
 .picture { overflow-x: auto; margin: 1rem 0; } .picture svg { max-width: 100%; height: auto; }
 .q { overflow-x: auto; overflow-y: hidden; padding: 0.25rem 0; border-bottom: 1px dotted #ddd; }
-.q math { font-size: 1.1rem; text-align: left; margin: 0.2rem 0; }
+.q math { font-size: 1.1rem; display: inline math; math-style: normal; margin: 0.2rem 0; }
 mtable { text-align: left; } mtd { text-align: left; } mtd:first-child { text-align: right; } .key { font: 0.75rem ui-monospace, monospace; color: #666; }
 .note { font-size: 0.9rem; color: #444; margin: 0.1rem 0 0.3rem; }
 @media (max-width: 40rem) { body { padding: 0.5rem; } .q math { font-size: 1rem; } }

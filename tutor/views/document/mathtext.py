@@ -138,6 +138,8 @@ def _latex(node: Node) -> str:
         return "".join(_latex(child) for child in node.children)
     base, script = node.children
     mark = "_" if node.kind == "sub" else "^"
+    if node.kind == "sup" and base.kind == "sub":  # w_11^2: both scripts on one base
+        return f"{_latex(base)}^{{{_latex(script).strip()}}}"
     return f"{{{_latex(base)}}}{mark}{{{_latex(script).strip()}}}"
 
 
@@ -173,11 +175,17 @@ def _mathml(node: Node) -> str:
     if node.kind == "text":
         return f"<mtext>&#xA0;{html_escape(node.text)}&#xA0;</mtext>"
     if node.kind == "mo":
+        if node.text == "@":  # a sample's number belongs to the name: no space around it
+            return '<mo lspace="0" rspace="0">@</mo>'
         text = "&#x22C5;" if node.text == "*" else "&#x2212;" if node.text == "-" else html_escape(node.text)
         return f"<mo>{text}</mo>"
     if node.kind == "row":
         return "<mrow>" + "".join(_mathml(child) for child in node.children) + "</mrow>"
     base, script = node.children
+    if node.kind == "sup" and base.kind == "sub":  # w_11^2: msubsup, both scripts beside the letter
+        inner, below = base.children
+        return (f"<msubsup>{_mathml(inner)}<mrow>{_mathml(below)}</mrow><mrow>{_mathml(script)}</mrow>"
+                "</msubsup>")
     tag = "msub" if node.kind == "sub" else "msup"
     return f"<{tag}>{_mathml(base)}<mrow>{_mathml(script)}</mrow></{tag}>"
 
