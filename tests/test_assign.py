@@ -172,6 +172,19 @@ def test_gradescope_results_json(runner, assignment, tmp_path):
     assert folder.exit_code == 2 and "--format gradescope writes the results of one sheet" in folder.stderr
 
 
+def test_gradescope_results_of_a_problem_and_of_an_unreadable_sheet(runner, tmp_path):
+    sheet = tmp_path / "alice.yaml"
+    sheet.write_text("net1_1: 0.3775\nout1_1: 0.59327\n")
+    data = json.loads(_invoke(runner, "grade", "mazur-2-2-2", str(sheet), "-f", "gradescope").stdout)
+    _check_results_json(data)
+    assert data["score"] == 2 and data["max_score"] == 41
+    sheet.write_text("- [unclosed\n")
+    broken = _invoke(runner, "grade", "mazur-2-2-2", str(sheet), "-f", "gradescope")
+    data = json.loads(broken.stdout)
+    _check_results_json(data)
+    assert data["score"] == 0 and "not valid YAML" in data["output"]
+
+
 def _check_results_json(data: dict) -> None:
     """Gradescope's results.json: a number score, and tests with the documented fields and values."""
     assert isinstance(data["score"], float)
