@@ -286,19 +286,12 @@ def draw(
             return
         if output_file is None:
             raise UserError("--format png needs --output FILE (a picture is not written to a terminal)")
-        from pathlib import Path
-
-        if Path(output_file).exists() and not force:
-            raise UserError(f"{output_file} already exists; use --force to overwrite it")
         try:
             import matplotlib  # noqa: F401  (the plot extra)
         except ImportError:
             raise UserError("--format png needs matplotlib (pip install 'backprop-tutor[plot]'); --format svg "
                             "needs nothing") from None
-        try:
-            to_png(scene, output_file)
-        except OSError as exc:
-            raise UserError(f"cannot write {output_file}: {exc.strerror or exc}") from None
+        _write_bytes(to_png(scene), output_file, force)
         typer.echo(f"wrote {output_file}")
 
     _run(action)
@@ -554,7 +547,7 @@ def assign(
         used = secret if secret is not None else random_secrets.token_hex(8)
         assignment = make_assignment(problem, roster, out, used, activation=activation, loss=loss, force=force)
         n = len(assignment.students)
-        typer.echo(f"wrote {n} variant{'s' if n != 1 else ''} and {'assignment.yaml'} to {out}")
+        typer.echo(f"wrote {n} variant{'s' if n != 1 else ''} and assignment.yaml to {out}")
         if secret is None:
             typer.echo(f"secret: {used} (give it as --secret to make the same variants again)", err=True)
 

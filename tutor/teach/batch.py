@@ -12,7 +12,6 @@ import io
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from tutor.errors import UserError
 from tutor.problem.yaml_safe import read_text

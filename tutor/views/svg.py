@@ -270,8 +270,10 @@ def draw_svg(trace: Trace, backward: bool = False, sample: int = 1, digits: int 
         return None
 
 
-def to_png(scene: Scene, path: str, dpi: int = 150) -> None:
-    """The scene drawn by matplotlib (the same shapes as the SVG) into a PNG file."""
+def to_png(scene: Scene, dpi: int = 150) -> bytes:
+    """The scene drawn by matplotlib (the same shapes as the SVG), as PNG."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -295,7 +297,8 @@ def to_png(scene: Scene, path: str, dpi: int = 150) -> None:
         else:
             axes.text(s.x, s.y, s.text, color=s.colour, fontsize=s.size * 0.72, ha=align[s.anchor],
                       va="baseline", fontweight="bold" if s.bold else "normal", zorder=3,
-                      bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.8}
-                      if s.kind == "text" and not s.bold else None)
-    figure.savefig(path, dpi=dpi, facecolor="white")
+                      bbox=None if s.bold else {"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.8})
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
     plt.close(figure)
+    return buffer.getvalue()

@@ -12,7 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from tutor.teach.grader import Grader, SheetResult, _points_text
+from tutor.teach.grader import Grader, SheetResult
 from tutor.views.text import number_formatter
 
 _SHOWN = {"correct": "correct", "follow_through": "follow-through (right from your own earlier value)",
@@ -153,7 +153,3 @@ def autograder_zip(assignment_folder: Path, requirement: str) -> bytes:
             add(f"assignment/{student.id}/problem.yaml",
                 (assignment_folder / student.id / "problem.yaml").read_text(encoding="utf-8"))
     return buffer.getvalue()
-
-
-def points(value: float) -> str:
-    return _points_text(value)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html import escape as html_escape
-from typing import Union
 
 #: Functions LaTeX has its own command for; any other name called with brackets is set upright as an operator
 #: name (activations and losses name their own functions, so none is listed here).
