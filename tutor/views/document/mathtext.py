@@ -132,6 +132,8 @@ def _latex(node: Node) -> str:
             return f" {node.text} "
         if node.text == "*":
             return r" \cdot "
+        if not node.text.isascii():  # a letter of the problem's notation, such as é: text mode takes it
+            return rf"\text{{{node.text}}}"
         return _LATEX_SPECIAL.get(node.text, node.text)
     if node.kind == "row":
         return "".join(_latex(child) for child in node.children)
