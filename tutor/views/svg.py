@@ -46,6 +46,7 @@ class Shape:
     anchor: str = "middle"
     bold: bool = False
     fill: str = "none"
+    angle: float = 0.0  # a text's rotation in degrees, clockwise on the screen (along its edge)
 
 
 @dataclass
@@ -124,13 +125,14 @@ def _value(trace: Trace, kind: str, layer: int, j: int, sample: int) -> Quantity
 def _neuron(scene: Scene, trace: Trace, l: int, j: int, name: str, x: float, y: float, backward: bool,
             sample: int, fmt, given) -> None:
     problem = trace.problem
-    scene.add("circle", x, y, r=max(RADIUS, 3.6 * len(name) + 6), colour=INK, fill="#ffffff")
+    radius = max(RADIUS, 3.6 * len(name) + 6)  # a long name widens its circle
+    scene.add("circle", x, y, r=radius, colour=INK, fill="#ffffff")
     scene.add("text", x, y + 4, text=name, size=12 if len(name) <= 8 else 10, bold=True)
     net, out = _value(trace, "net", l, j, sample), _value(trace, "out", l, j, sample)
     if net is not None:
-        scene.add("text", x, y - RADIUS - 22, text=f"net {fmt(net.value)}", colour=FORWARD, size=11)
+        scene.add("text", x, y - radius - 22, text=f"net {fmt(net.value)}", colour=FORWARD, size=11)
     if out is not None:
-        scene.add("text", x, y - RADIUS - 8, text=f"out {fmt(out.value)}", colour=FORWARD, size=11)
+        scene.add("text", x, y - radius - 8, text=f"out {fmt(out.value)}", colour=FORWARD, size=11)
     biases = problem.layers[l - 1].biases
     bias_names = problem.notation.biases[l - 1]
     bias_name = bias_names[0] if len(bias_names) == 1 else bias_names[j - 1]
@@ -143,7 +145,7 @@ def _neuron(scene: Scene, trace: Trace, l: int, j: int, name: str, x: float, y: 
         if grad in trace and (len(bias_names) > 1 or j == 1):
             lines.append((f"d/d{bias_name} {fmt(trace[grad].value)}", BACKWARD))
     for n, (text, colour) in enumerate(lines):
-        scene.add("text", x, y + RADIUS + 14 + 13 * n, text=text, colour=colour, size=11)
+        scene.add("text", x, y + radius + 14 + 13 * n, text=text, colour=colour, size=11)
 
 
 def _edges(scene: Scene, trace: Trace, l: int, backward: bool, fmt, given, place) -> None:
@@ -156,11 +158,16 @@ def _edges(scene: Scene, trace: Trace, l: int, backward: bool, fmt, given, place
         scene.add("line", x1 + RADIUS, y1, x2=x2 - RADIUS, y2=y2, colour=EDGE)
         edges = n_in * n_out  # labels spread along the edges, so no two of them sit at the same distance
         t = 0.18 + 0.64 * (((q.j - 1) * n_in + q.i - 1) / (edges - 1) if edges > 1 else 0.5)
-        lx, ly = x1 + RADIUS + t * (x2 - x1 - 2 * RADIUS), y1 + t * (y2 - y1)
-        scene.add("text", lx, ly - 3, text=f"{q.parameter.symbol} = {given(q.parameter.value)}", colour=WEIGHT,
-                  size=10.5)
+        dx, dy = x2 - x1 - 2 * RADIUS, y2 - y1
+        lx, ly = x1 + RADIUS + t * dx, y1 + t * dy
+        length = math.hypot(dx, dy) or 1.0
+        nx, ny = -dy / length, dx / length  # the edge's normal, pointing down the screen
+        angle = math.degrees(math.atan2(dy, dx))
+        scene.add("text", lx - 4 * nx, ly - 4 * ny, text=f"{q.parameter.symbol} = {given(q.parameter.value)}",
+                  colour=WEIGHT, size=10.5, angle=angle)
         if backward:
-            scene.add("text", lx, ly + 10, text=f"grad {fmt(q.gradient.value)}", colour=BACKWARD, size=10)
+            scene.add("text", lx + 11 * nx, ly + 11 * ny, text=f"grad {fmt(q.gradient.value)}", colour=BACKWARD,
+                      size=10, angle=angle)
 
 
 # -- networks on images: grids -----------------------------------------------------------------------------
@@ -255,6 +262,7 @@ def to_svg(scene: Scene) -> str:
                        f'fill="{s.fill}" stroke="{s.colour}"/>')
         else:
             weight = ' font-weight="bold"' if s.bold else ""
+            weight += f' transform="rotate({s.angle:.1f} {s.x:.1f} {s.y:.1f})"' if s.angle else ""
             out.append(f'<text x="{s.x:.1f}" y="{s.y:.1f}" font-size="{s.size:g}" text-anchor="{s.anchor}" '
                        f'fill="{s.colour}"{weight} stroke="#ffffff" stroke-width="3" paint-order="stroke">'
                        f"{escape(s.text)}</text>")
@@ -296,7 +304,7 @@ def to_png(scene: Scene, dpi: int = 150) -> bytes:
             axes.add_patch(Rectangle((s.x, s.y), s.x2, s.y2, facecolor=s.fill, edgecolor=s.colour, zorder=2))
         else:
             axes.text(s.x, s.y, s.text, color=s.colour, fontsize=s.size * 0.72, ha=align[s.anchor],
-                      va="baseline", fontweight="bold" if s.bold else "normal", zorder=3,
+                      va="baseline", rotation=-s.angle, rotation_mode="anchor", fontweight="bold" if s.bold else "normal", zorder=3,
                       bbox=None if s.bold else {"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.8})
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
