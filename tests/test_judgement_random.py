@@ -117,9 +117,13 @@ def test_rounding_to_decimals_at_every_step_is_accepted(trace, places):
     for q in trace:
         j = result[q.key]
         old = old_value(q) if old_value(q) != q.value else None  # a zero update: judged as written
-        if figures_of(texts[q.key], old) >= 2 or float(texts[q.key]) == q.value:
+        written = float(texts[q.key])
+        if old is not None and written == round(old, places):  # the update does not show at these decimals
+            assert (j.verdict, j.diagnosis.id, j.follows_from) == ("wrong", "update_not_applied", ()), q.key
+            assert "write enough decimals to show the change" in j.note
+        elif figures_of(texts[q.key], None) >= 2 or written == q.value:
             assert j.verdict == "correct", (q.key, texts[q.key], q.value)
-        else:  # too few digits for the quantity (or its update) to show: said so, nothing else
+        else:  # too few digits for the quantity: said so, nothing else
             assert (j.verdict, j.diagnosis, j.follows_from) == ("wrong", None, ()), q.key
             assert "at least 2 significant figures" in j.note
 

@@ -295,6 +295,8 @@ class QuizView(TextView):
             self.lines(f"Not quite{tries}.", self.style("red"))
             if j.diagnosis is not None:
                 self.lines(f"Looks like: {j.diagnosis.explanation} [{j.diagnosis.id}]", self.style("yellow"))
+                if j.note is not None:
+                    self.note(sentence(j.note))
             elif j.note is not None:
                 self.lines(f"Right as far as it goes, but {j.note}.", self.style("yellow"))
             if not event.final and self.conversation:
@@ -536,7 +538,7 @@ def outcome_to_dict(outcome: QuizOutcome, trace: Trace, tolerance: Tolerance, ex
         "stopped": outcome.stopped,
         "seconds": round(outcome.seconds, 3),
         "tolerance": {"mode": tolerance.mode, "relative": tolerance.relative, "absolute": tolerance.absolute,
-                      "min_figures": tolerance.min_figures},
+                      "min_figures": tolerance.min_figures, "decimals": tolerance.decimals},
         "sections": outcome.by_section(),
         "mistakes": [{"id": m.id, "explanation": m.explanation, "keys": [r.question.key for r in rs]}
                      for m, rs in outcome.mistakes()],
