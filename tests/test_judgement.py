@@ -463,4 +463,4 @@ def test_the_worked_examples_in_the_grading_doc_hold():
             assert (row.verdict, row.diagnosis.id if row.diagnosis else "") == (verdict, diagnosis.strip("`")), \
                 (label, typed)
             checked += 1
-    assert checked == 17
+    assert checked == 18
