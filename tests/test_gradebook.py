@@ -143,7 +143,7 @@ def test_a_folder_with_a_bad_file_in_the_middle(invoke, submissions, tmp_path):
     assert "carol       0 / 41  (invalid sheet: line 1: not UTF-8 text" in result.stdout
     assert "students: 5 (1 invalid sheet)" in result.stdout
     assert "most common mistakes:\n  update_sign_flipped (1 answer, 1 student)\n" in result.stdout
-    assert f"warning: {submissions / 'carol.yaml'}: line 1: not UTF-8 text" in result.stderr
+    assert f"warning: {submissions / 'carol.yaml'}: line 1: not UTF-8 text" in " ".join(result.stderr.split())
     assert "wrote gradebook.csv and 5 feedback files" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["_cmd_.md", "alice.md", "bob.md", "carol.md", "dave.md",
                                                     "gradebook.csv"]

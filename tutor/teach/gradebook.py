@@ -101,7 +101,7 @@ def folder_entries(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         if path.name.startswith("."):
             continue  # hidden files (an editor's, the file system's) are nobody's submission
         if path.is_dir():
-            skipped.append((path, "a folder (sheets are read from FOLDER itself, not its subfolders)"))
+            skipped.append((path, "a folder; subfolders are not read"))
         elif path.suffix.lower() not in SHEET_SUFFIXES:
             skipped.append((path, "not .yaml/.yml"))
         elif not path.is_file():
@@ -349,21 +349,9 @@ def folder_lines(results: Sequence[SheetResult], width: int = 80) -> list[str]:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """A line wrapped to `width` columns, continuation lines indented by four."""
+    """A line wrapped to `width` columns, continuation lines indented by four (a path is never cut)."""
     return textwrap.wrap(text, max(20, width), subsequent_indent="    ", break_on_hyphens=False,
-                         break_long_words=True) or [""]
-
-
-def terminal_width(stream: IO[str]) -> int:
-    """The columns to fit: the terminal's (COLUMNS where set), else 80."""
-    columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    if wants_progress(stream):
-        import shutil
-
-        return shutil.get_terminal_size((80, 24)).columns
-    return 80
+                         break_long_words=False) or [""]
 
 
 # -- summary -------------------------------------------------------------------------------------------------
@@ -535,7 +523,7 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
                   mode: str | None = None, relative: float | None = None, absolute: float | None = None,
                   follow_through_credit: float | None = None, reveal: bool = False, min_figures: int | None = None,
                   only: str | None = None, step: int | None = None, decimals: int | None = None,
-                  score_work: bool | None = None, force: bool = False, width: int | None = None) -> None:
+                  score_work: bool | None = None, force: bool = False) -> None:
     """`backprop-tutor grade`: grade one sheet or a folder, print the result, write files with `out` (results
     already there only with `force`); `step`: against step K of the run (as `solve --show-step K`)."""
     from tutor.teach.grader import settings_for
@@ -560,11 +548,15 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
             check_out(out, [SheetResult(str(p), s, []) for p, s in zip(paths, student_ids([p.stem for p in paths]))],
                       force)
         results = grade_folder(grader, path, progress=wants_progress(stderr), paths=paths)
+        from tutor.views.output import output_width
+
+        columns = output_width(stderr)
         for entry, why in skipped:
-            stderr.write(f"skipped: {clean(entry.name)} ({why})\n")
+            stderr.write("".join(line + "\n" for line in _wrap(f"skipped: {clean(entry.name)} ({why})", columns)))
         for result in results:
             if result.error is not None:
-                stderr.write(f"warning: {clean(result.source)}: {result.error} (every asked key graded invalid)\n")
+                warning = f"warning: {clean(result.source)}: {result.error} (every asked key graded invalid)"
+                stderr.write("".join(line + "\n" for line in _wrap(warning, columns)))
     else:
         results = [grader.grade_file(path, sanitise(path.stem))]
         if out is not None:
@@ -575,7 +567,9 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
     if output == "json":
         stdout.write(results_json(results, folder))
     elif folder:
-        width = width or terminal_width(stdout)
+        from tutor.views.output import output_width
+
+        width = output_width(stdout)
         lines = [*folder_lines(results, width), "", *summarise(results).lines(width)]
         stdout.write("".join(line + "\n" for line in lines))
     else:
