@@ -194,3 +194,41 @@ def test_any_number_at_any_precision_gets_a_verdict(value, decimals, index):
     with np.errstate(all="ignore"):  # a huge answer overflows what follows from it: a verdict all the same
         (j,) = Judge(MAZUR).judge({q.key: Answer(q.key, value, f"{value!r}", decimals)})
     assert j.verdict in ("correct", "follow_through", "wrong")
+
+
+def decimals_written(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+@pytest.mark.parametrize("figures", [3, 4])
+def test_a_class_rounding_every_value_to_figures_is_right_where_the_update_shows(trace, figures):
+    """Each value rounded to 3 or 4 significant figures of itself (an update too: 0.149 for 0.149395), each
+    computed from the student's own rounded values: correct, except an update whose written decimals give
+    back the old weight (wrong, update_not_applied, and a note asking for more decimals)."""
+    texts = by_hand(trace, lambda q, exact: significant(exact, figures))
+    result = judged(trace, texts)
+    for q in trace:
+        j, text = result[q.key], texts[q.key]
+        old = old_value(q) if old_value(q) != q.value else None
+        if old is not None and float(text) == round(old, decimals_written(text)):
+            assert (j.verdict, j.diagnosis.id) == ("wrong", "update_not_applied"), (q.key, text)
+            assert "write enough decimals to show the change" in j.note
+        else:
+            assert j.verdict == "correct", (q.key, text, q.value, j.note)
+
+
+def test_the_decimals_policy_on_values_rounded_at_every_step(trace):
+    """Every value rounded to 4 decimals from the student's own rounded values, judged with the 4-decimals
+    policy: correct, even with no significant figure left, except an update that is the old weight at 4
+    decimals (update_not_applied); the exact values are all correct too."""
+    texts = by_hand(trace, lambda q, exact: f"{exact:.4f}")
+    result = judged(trace, texts, Tolerance(decimals=4))
+    for q in trace:
+        j, text = result[q.key], texts[q.key]
+        old = old_value(q) if old_value(q) != q.value else None
+        if old is not None and float(text) == round(old, 4):
+            assert (j.verdict, j.diagnosis.id) == ("wrong", "update_not_applied"), (q.key, text)
+        else:
+            assert j.verdict == "correct", (q.key, text, q.value, j.note)
+    exact = judged(trace, {q.key: full(q.value) for q in trace}, Tolerance(decimals=4))
+    assert {j.verdict for j in exact.values()} == {"correct"}

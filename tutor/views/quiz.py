@@ -296,7 +296,7 @@ class QuizView(TextView):
             if j.diagnosis is not None:
                 self.lines(f"Looks like: {j.diagnosis.explanation} [{j.diagnosis.id}]", self.style("yellow"))
                 if j.note is not None:
-                    self.note(sentence(j.note))
+                    self.note(sentence(j.note[:1].upper() + j.note[1:]))
             elif j.note is not None:
                 self.lines(f"Right as far as it goes, but {j.note}.", self.style("yellow"))
             if not event.final and self.conversation:
