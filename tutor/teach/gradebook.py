@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, Sequence
 
 from tutor.errors import UserError
-from tutor.teach.sheets import clean, short
+from tutor.teach.sheets import clean
 from tutor.teach.grader import Grader, KeyResult, SheetResult, _points_text, problem_title
 from tutor.views.layout import Cell, Column, StyledLine, cell, paragraph, render_table
 from tutor.views.text import number_formatter
