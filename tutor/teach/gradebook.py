@@ -454,12 +454,13 @@ def _row_start(key: str, label: str) -> str:
     return f"| `{key}` | {markdown_text(label)} | "
 
 
-def check_out(out: str | Path, results: Sequence[SheetResult], force: bool) -> None:
-    """Refuse (a `UserError`) to overwrite results already in `out` without `force`."""
+def check_out(out: str | Path, students: Sequence[str], force: bool) -> None:
+    """Refuse (a `UserError`) to overwrite results already in `out` (the gradebook or a student's feedback
+    file) without `force`."""
     folder = Path(out)
     if force or not folder.is_dir():
         return
-    names = [GRADEBOOK, *(f"{r.student}.md" for r in results)]
+    names = [GRADEBOOK, *(f"{student}.md" for student in students)]
     there = [name for name in names if os.path.lexists(folder / name)]
     if there:
         more = f" and {_count(len(there) - 1, 'other file')}" if len(there) > 1 else ""
@@ -528,6 +529,7 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
     already there only with `force`); `step`: against step K of the run (as `solve --show-step K`)."""
     from tutor.teach.grader import settings_for
     from tutor.solver import open_problem
+    from tutor.views.output import output_width
 
     stdout, stderr = sys.stdout, sys.stderr
     trace = open_problem(problem_name, step)
@@ -545,11 +547,8 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
     if folder:
         paths, skipped = folder_entries(path)
         if paths and out is not None:
-            check_out(out, [SheetResult(str(p), s, []) for p, s in zip(paths, student_ids([p.stem for p in paths]))],
-                      force)
+            check_out(out, student_ids([p.stem for p in paths]), force)
         results = grade_folder(grader, path, progress=wants_progress(stderr), paths=paths)
-        from tutor.views.output import output_width
-
         columns = output_width(stderr)
         for entry, why in skipped:
             stderr.write("".join(line + "\n" for line in _wrap(f"skipped: {clean(entry.name)} ({why})", columns)))
@@ -560,15 +559,13 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
     else:
         results = [grader.grade_file(path, sanitise(path.stem))]
         if out is not None:
-            check_out(out, results, force)
+            check_out(out, [results[0].student], force)
     written: list[Path] = []
     if out is not None:
         where, written = write_results(out, results, grader, digits=digits, reveal=reveal)
     if output == "json":
         stdout.write(results_json(results, folder))
     elif folder:
-        from tutor.views.output import output_width
-
         width = output_width(stdout)
         lines = [*folder_lines(results, width), "", *summarise(results).lines(width)]
         stdout.write("".join(line + "\n" for line in lines))

@@ -275,6 +275,7 @@ class Grader:
         self.every_asked = frozenset(a.key for a in every)
         self.narrowed = only is not None  # with --only, the rest of the sheet only feeds follow-through
         self.judge = Judge(trace, self.settings.tolerance)
+        self.solution_order = tuple(trace.keys())
         self.reader = SheetReader(trace)  # every value on the sheet is the student's work
 
     @property
@@ -324,7 +325,7 @@ class Grader:
         work = [self._result(Asked(q, work_points), judgements[q.key], lines, work=True)
                 for q in self.trace.quantities if q.key in work_keys]
         return SheetResult(source, student, results, list(problems), work=work,
-                           solution_order=tuple(self.judge.order))
+                           solution_order=self.solution_order)
 
     def _result(self, asked: Asked, judgement: Judgement, lines: Mapping[str, int], work: bool = False
                 ) -> KeyResult:

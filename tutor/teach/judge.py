@@ -40,6 +40,7 @@ from typing import Iterable, Mapping, Sequence
 
 from tutor.teach.expression import CONSTANTS, FUNCTIONS, decimals_given
 from tutor.teach.mistakes import CATALOGUE, Mistake
+from tutor.trace.keys import UPDATE_KINDS
 from tutor.trace.trace import Quantity, Trace
 
 VERDICTS = ("correct", "follow_through", "wrong", "missing", "invalid")
@@ -61,7 +62,6 @@ _MOST_DECIMALS = 30
 _CACHE_LIMIT = 200_000
 #: A number in an arithmetic answer (not the digits of a name such as log10).
 _LITERAL = re.compile(r"(?<![A-Za-z_0-9.])(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE][+-]?[0-9]+)?")
-_UPDATES = ("new_weight", "new_bias", "filter_new", "filter_bias_new")
 #: A name in an arithmetic answer: a function, a constant, or a quantity used by name.
 _NAME = re.compile(r"(?<![0-9.])[A-Za-z_][A-Za-z0-9_]*")
 _KNOWN_NAMES = frozenset(name.lower() for name in (*FUNCTIONS, *CONSTANTS))
@@ -258,7 +258,7 @@ def _literal_figures(text: str) -> int | None:
 
 def old_value(q: Quantity) -> float | None:
     """The value before the update, for an updated weight or bias."""
-    return q.parameter.value if q.kind in _UPDATES and q.parameter is not None else None
+    return q.parameter.value if q.kind in UPDATE_KINDS and q.parameter is not None else None
 
 
 @dataclass(frozen=True)

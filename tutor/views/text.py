@@ -16,12 +16,10 @@ import numpy as np
 from tutor.views.layout import Cell, Column, cell, paragraph, render_table
 from tutor.views.output import PlainSink, RichSink
 from tutor.problem.validated import Problem
-from tutor.trace.keys import OPTIMIZER_KINDS
+from tutor.trace.keys import OPTIMIZER_KINDS, UPDATE_KINDS
 from tutor.trace.quantity import Term, operand, substituted, symbolic
 from tutor.trace.trace import Quantity, Trace
 
-#: The kinds of an updated weight or bias (printed so that their change shows).
-_UPDATES = ("new_weight", "new_bias", "filter_new", "filter_bias_new")
 #: Longest table printed in full; bigger ones show their start and end.
 MAX_ROWS = 40
 
@@ -131,7 +129,7 @@ class TextView:
         """A quantity's value as `solve` prints it: copied onto a sheet as printed, it is graded right. An
         update shows its change; a value that is not exact keeps the figures a grader asks for (0.500000,
         not 0.5, for 0.5000001)."""
-        old = q.parameter.value if q.kind in _UPDATES and q.parameter is not None else None
+        old = q.parameter.value if q.kind in UPDATE_KINDS and q.parameter is not None else None
         if old is not None and old != q.value:
             return update_text(q.value, old, self.digits, self.figures_wanted)
         return value_text(q.value, self.digits, self.figures_wanted)
@@ -244,7 +242,7 @@ class TextView:
         self.rate_note(problem)
         columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
-            quantities = trace.select(("new_weight", "new_bias", "filter_new", "filter_bias_new"), l)
+            quantities = trace.select(UPDATE_KINDS, l)
             if not quantities:  # pooling and flatten layers have no parameters
                 continue
             rows = []
