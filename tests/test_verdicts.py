@@ -372,3 +372,24 @@ def test_summary_and_folder_lines_wrap():
         assert max(map(len, lines)) <= width and len(lines) > 1 and lines[1].startswith("    ")
         summary = summarise([grader.grade_text("w5+: 0.4410835\n")]).lines(width)
         assert max(map(len, summary)) <= width
+
+
+def test_a_conv_bias_copied_unchanged_is_update_not_applied():
+    # conv-3x3-2x2: b^1 = 1, dL/db^1 = the sum of the deltas; b^1+ = 1 - eta * that sum
+    trace = open_problem(str(PROBLEMS / "conv-3x3-2x2.yaml"))
+    q = trace["new_b1_1"]
+    deltas = [v.value for v in trace.quantities if v.kind == "map_delta" and v.layer == 1]
+    assert q.value == pytest.approx(1 - trace.problem.learning_rate * sum(deltas), rel=1e-12)
+    assert verdict(str(PROBLEMS / "conv-3x3-2x2.yaml"), "b^1+", "1") == ("wrong", "update_not_applied")
+    assert verdict(str(PROBLEMS / "conv-3x3-2x2.yaml"), "b^1+", f"{q.value:.2f}") == ("correct", None)
+
+
+def test_the_quiz_takes_a_correctly_rounded_weight(invoke, tmp_path):
+    result = invoke("quiz", MAZUR, "--only", "w4+,w1+", "-f", "json", "--db", str(tmp_path / "db.sqlite3"),
+                    input="0.1498\n0.2995\n")
+    data = json.loads(result.stdout)
+    assert [(r["key"], r["verdict"]) for r in data["results"]] == [("new_w1_1_1", "correct"),
+                                                                   ("new_w1_2_2", "correct")]
+    short = invoke("quiz", MAZUR, "--only", "w4+", "--db", str(tmp_path / "db.sqlite3"), input="0.30\n0.30\n")
+    text = " ".join(short.stdout.split())
+    assert "[update_not_applied]" in text and "write enough decimals to show the change." in text
