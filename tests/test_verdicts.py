@@ -155,6 +155,9 @@ def test_ex02_weights_from_a_slip_not_asked_follow_through(credit, score):
     assert (result.score, result.max_score) == (score, 4)
     (work,) = result.work
     assert (work.key, work.verdict, work.points, work.asked.points) == ("net1_1", "wrong", 0, 0)
+    # the slip is row 1 of W^1 read as its column: w_11 x_1 + w_21 x_2 + w_31 x_3 + b_1
+    assert 0.1 * 0.3 + 0.4 * 0.5 + 0.2 * 0.8 + 0.2 == pytest.approx(0.59)
+    assert work.diagnosis.id == "weight_index_swapped"
     # the truths differ from the slip's values at the student's (full) precision: not correct
     truth = ex02_asked_weights()
     assert all(abs(truth[k] - v) > 1e-9 * abs(v) for k, v in ex02_asked_weights(0.59).items())
