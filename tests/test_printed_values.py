@@ -50,7 +50,8 @@ def test_every_printed_value_copied_is_correct(invoke, stem, args):
         assert set(args[args.index("--only") + 1].split(",")) <= set(printed)
     else:
         updates = [q.key for q in trace.quantities if q.kind in ("new_weight", "filter_new")]
-        assert set(updates) <= set(printed) and len(printed) >= min(40, len(labels)), sorted(set(labels) - set(printed))
+        assert set(updates) <= set(printed), sorted(set(updates) - set(printed))
+        assert len(printed) >= min(40, len(labels))
     grader = Grader(trace, asked=[Asked(q) for q in trace.quantities if q.key in printed])
     whole = grader.grade_text("".join(f"{key}: {text}\n" for key, text in printed.items()))
     assert {r.key: (r.verdict, r.judgement.note) for r in whole.results if r.verdict != "correct"} == {}

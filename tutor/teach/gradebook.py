@@ -306,7 +306,10 @@ class SheetView:
         weighted = any(r.asked.points != 1 for r in result.results)
         rows: list[list[Cell]] = []
         for r in result.rows():
-            given = _cut(r.written(self.fmt), TABLE_GIVEN, self.sink.unicode) or "-"
+            answer = r.judgement.answer
+            arithmetic = answer.value is not None and answer.text is not None and answer.decimals is None
+            given = self.fmt(answer.value) if arithmetic else _cut(r.written(self.fmt), TABLE_GIVEN, self.sink.unicode)
+            given = given or "-"
             rows.append([cell(r.label), cell(r.key), cell(given), cell(self.fmt(r.expected)),
                          cell((r.verdict, self.style(VERDICT_STYLES[r.verdict]))), cell(_points_cell(r, weighted))])
         columns = [Column("quantity"), Column("key"), Column("given", "right"), Column("expected", "right"),
