@@ -188,3 +188,15 @@ def test_solve_text_to_a_file(runner, tmp_path):
     assert result.exit_code == 0 and result.stdout == f"wrote {target}\n"
     plain = runner.invoke(app, ["solve", "mazur-2-2-2", "--format", "plain"], env=STABLE_ENV).stdout
     assert target.read_text(encoding="utf-8") == plain
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_value_of_a_document_copied_onto_a_sheet_is_graded_right(name):
+    from tutor.teach.grader import Asked, Grader
+
+    trace = solve(name)
+    lines = [line for group in build_document(trace).groups for line in group.lines]
+    grader = Grader(trace, asked=[Asked(q) for q in trace.quantities])
+    sheet = "".join(f"{line.key}: {line.value}\n" for line in lines)
+    result = grader.grade_text(sheet)
+    assert [r.key for r in result.results if r.verdict != "correct"] == []

@@ -32,6 +32,8 @@ class Graded:
     folder: bool = True
     #: Sheets whose values are another student's (see `regrade_copies`), as warnings.
     copies: list[str] = field(default_factory=list)
+    #: Entries of the folder that are not sheets, with why.
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Judging:
     min_figures: int | None = None
     only: str | None = None
     step: int | None = None
+    decimals: int | None = None
+    score_work: bool | None = None
 
 
 def make_grader(problem, judging: Judging) -> Grader:
@@ -55,7 +59,8 @@ def make_grader(problem, judging: Judging) -> Grader:
 
     trace = open_problem(problem, judging.step)
     settings = settings_for(trace.problem, mode=judging.mode, relative=judging.relative, absolute=judging.absolute,
-                            follow_through_credit=judging.follow_through_credit, min_figures=judging.min_figures)
+                            follow_through_credit=judging.follow_through_credit, min_figures=judging.min_figures,
+                            decimals=judging.decimals, score_work=judging.score_work)
     return Grader(trace, settings, only=split_keys(judging.only) if judging.only is not None else None)
 
 
@@ -63,16 +68,18 @@ def student_grader(assignment, student_id: str, judging: Judging | None = None) 
     return make_grader(assignment.problem_path(student_id), judging or Judging())
 
 
-def _sheets(target: Path) -> list[Path]:
-    from tutor.teach.gradebook import list_sheets
+def _sheets(target: Path, graded: Graded) -> list[Path]:
+    """The sheet, or a folder's sheets (its other entries noted in `graded.skipped`)."""
+    from tutor.teach.gradebook import folder_entries
 
     if not target.exists():
         raise UserError("no such answer sheet or folder", source=str(target))
     if not target.is_dir():
         return [target]
-    sheets = list_sheets(target)
+    sheets, skipped = folder_entries(target)
     if not sheets:
         raise UserError("no answer sheets (*.yaml, *.yml) in this folder", source=str(target))
+    graded.skipped += [f"{clean(entry.name)} ({why})" for entry, why in skipped]
     return sheets
 
 
@@ -86,7 +93,7 @@ def grade_assignment(folder: str | Path, target: str | Path, judging: Judging) -
     graded = Graded(folder=Path(target).is_dir())
     graders: dict[str, Grader] = {}
     seen: dict[str, str] = {}
-    for path in _sheets(Path(target)):
+    for path in _sheets(Path(target), graded):
         try:
             text = read_text(path, max_bytes=SHEET_MAX_BYTES, what="answer sheet")
         except UserError as exc:
@@ -149,7 +156,7 @@ def regrade_copies(graded: Graded, assignment, graders: dict[str, Grader], judgi
             continue
         grader = graded.graders[n]
         strict = Grader(grader.trace, replace(grader.settings, follow_through_credit=0.0),
-                        only=[a.key for a in grader.asked] if grader.asked_keys != grader.read_keys else None)
+                        only=[a.key for a in grader.asked] if grader.narrowed else None)
         graded.results[n] = strict.grade_answers(answers, source=result.source, student=result.student,
                                                  problems=result.problems)
         graded.graders[n] = strict
@@ -177,10 +184,12 @@ def grade_problem(problem: str, target: str | Path, judging: Judging) -> Graded:
     from tutor.teach.gradebook import sanitise, student_ids
 
     grader = make_grader(problem, judging)
-    paths = _sheets(Path(target))
-    ids = student_ids([p.stem for p in paths]) if Path(target).is_dir() else [sanitise(paths[0].stem)]
-    results = [grader.grade_file(path, student) for path, student in zip(paths, ids)]
-    return Graded(results, [grader] * len(results), [], Path(target).is_dir())
+    graded = Graded(folder=Path(target).is_dir())
+    paths = _sheets(Path(target), graded)
+    ids = student_ids([p.stem for p in paths]) if graded.folder else [sanitise(paths[0].stem)]
+    graded.results = [grader.grade_file(path, student) for path, student in zip(paths, ids)]
+    graded.graders = [grader] * len(graded.results)
+    return graded
 
 
 # -- outputs ----------------------------------------------------------------------------------------------------
@@ -197,7 +206,7 @@ def long_csv(graded: Graded, digits: int = 17) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(LONG_COLUMNS)
     for result in graded.results:
-        for r in result.results:
+        for r in result.rows():  # the asked values and the work written beside them, in solution order
             given = fmt(r.given) if r.given is not None else (r.text or "")
             diagnosis = r.diagnosis.id if r.diagnosis is not None else ""
             writer.writerow([csv_cell(result.student), r.key, csv_cell(given), fmt(r.expected), r.verdict,
@@ -205,11 +214,16 @@ def long_csv(graded: Graded, digits: int = 17) -> str:
     return buffer.getvalue()
 
 
-def report(graded: Graded, *, out: str | None, output: str, digits: int, reveal: bool, long: bool) -> None:
-    """Print the grades (text, json, gradescope, or the long CSV) and write files into `out`."""
+def report(graded: Graded, *, out: str | None, output: str, digits: int, reveal: bool, long: bool,
+           force: bool = False) -> None:
+    """Print the grades (text, json, gradescope, or the long CSV) and write files into `out` (over results
+    already there only with `force`)."""
     from tutor.teach import gradebook
+    from tutor.views.output import output_width
 
     stdout, stderr = sys.stdout, sys.stderr
+    for line in graded.skipped:
+        stderr.write(f"skipped: {line}\n")
     for line in [*graded.unknown, *graded.copies]:
         stderr.write(f"warning: {line}\n")
     for result in graded.results:
@@ -218,6 +232,9 @@ def report(graded: Graded, *, out: str | None, output: str, digits: int, reveal:
     if not graded.results:
         raise UserError("no sheet could be matched to a student of the assignment")
     if out is not None:
+        gradebook.check_out(out, [r.student for r in graded.results], force)
+        if long and not force and (Path(out) / LONG_GRADEBOOK).exists():
+            raise UserError(f"already holds results ({LONG_GRADEBOOK}); add --force to overwrite them", source=out)
         folder = gradebook.prepare_out(out)
         gradebook.write_inside(folder, gradebook.GRADEBOOK, gradebook.gradebook_csv(graded.results, graded.graders[0]))
         if long:
@@ -240,7 +257,9 @@ def report(graded: Graded, *, out: str | None, output: str, digits: int, reveal:
     elif output == "json":
         stdout.write(gradebook.results_json(graded.results, graded.folder))
     elif graded.folder or len(graded.results) > 1:
-        lines = [*gradebook.folder_lines(graded.results), "", *gradebook.summarise(graded.results).lines()]
+        width = output_width(stdout)
+        lines = [*gradebook.folder_lines(graded.results, width), "",
+                 *gradebook.summarise(graded.results).lines(width)]
         stdout.write("".join(line + "\n" for line in lines))
     else:
         from tutor.views.output import make_sink

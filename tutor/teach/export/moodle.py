@@ -3,7 +3,8 @@ student's variant, in a category per student, with the catalogued mistakes' valu
 say what went wrong.
 
 Moodle accepts an answer within a fixed tolerance, where our judge reads the precision a student wrote. The
-tolerance written is the judge's own in its loose modes (relative, absolute, either); in its precision mode
+tolerance written is the judge's own in its loose modes (relative, absolute, either) and its decimals policy
+(half a unit in the last decimal place); in its precision mode
 it is half a unit in the last of the `min_figures` significant figures the judge requires, so an answer
 Moodle accepts is one the judge accepts at that precision (an update judged by its change: of the change).
 A mistake's answer is left out when it lies within the right answer's tolerance (Moodle takes the first
@@ -26,6 +27,8 @@ def tolerance(grader: Grader, asked: Asked) -> float:
     t = grader.settings.tolerance
     q = asked.quantity
     value = abs(q.value)
+    if t.decimals is not None:  # the decimals policy: right when it rounds to the true value's decimals
+        return 0.5 * 10.0 ** -t.decimals
     if t.mode == "relative":
         return t.relative * value
     if t.mode == "absolute":

@@ -54,6 +54,7 @@ def build_document(trace: Trace, keys: Sequence[str] = (), digits: int = 6) -> D
     quantities: Iterable[Quantity] = trace.closure(list(keys)) if keys else trace.quantities
     problem = trace.problem
     view = TextView(PlainSink(io.StringIO(), 80), digits)
+    view.given_numbers(trace)  # values as `solve` prints them: copied onto a sheet, each is graded right
     intro = [line for line in (problem.description, problem.source and f"Source: {problem.source}") if line]
     inputs = getattr(problem, "inputs", None)
     network = view.shape_line(problem) if inputs is not None and inputs.ndim != 4 else f"Network {problem.summary()}"
@@ -64,10 +65,11 @@ def build_document(trace: Trace, keys: Sequence[str] = (), digits: int = 6) -> D
     summary = [f"{problem.notation.loss} before the update: {view.loss_text(trace.loss)}"]
     if trace.history is not None and len(trace.history) > trace.shown:
         summary.append(f"{problem.notation.loss} after the update: {view.loss_text(trace.history[trace.shown])}")
-    return Document(title, tuple(intro), tuple(_groups(quantities, fmt, given)), tuple(summary), trace)
+    return Document(title, tuple(intro), tuple(_groups(quantities, fmt, given, view.value_text)), tuple(summary),
+                    trace)
 
 
-def _groups(quantities: Iterable[Quantity], fmt, given) -> list[Group]:
+def _groups(quantities: Iterable[Quantity], fmt, given, value) -> list[Group]:
     groups: list[Group] = []
     current: list[Line] = []
     where: tuple[str, int | None] | None = None
@@ -77,7 +79,7 @@ def _groups(quantities: Iterable[Quantity], fmt, given) -> list[Group]:
             groups.append(_group(where, current))
             current = []
         where = place
-        current.append(quantity_line(q, fmt, given))
+        current.append(quantity_line(q, fmt, given, value(q)))
     if current and where is not None:
         groups.append(_group(where, current))
     return groups
@@ -88,11 +90,10 @@ def _group(where: tuple[str, int | None], lines: list[Line]) -> Group:
     return Group(section, layer, tuple(lines))
 
 
-def quantity_line(q: Quantity, fmt, given) -> Line:
-    """label = formula = numbers = value, as text in the trace's notation."""
+def quantity_line(q: Quantity, fmt, given, value: str) -> Line:
+    """label = formula = numbers = value, as text in the trace's notation (`value` as `solve` prints it)."""
     formula = q.symbolic()
     numbers = q.substituted(fmt, given)
-    value = fmt(q.value)
     return Line(q.key, q.label, formula, None if numbers in (formula, value) else numbers, value, q.note)
 
 
