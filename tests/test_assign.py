@@ -157,6 +157,32 @@ def test_the_long_gradebook(runner, assignment, tmp_path):
     assert plain.exit_code == 0 and plain.stdout.startswith("student,key,given")
 
 
+def test_results_in_out_are_overwritten_only_with_force(runner, assignment, tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "s1.yaml").write_text((assignment / "s1" / "key.yaml").read_text())
+    (subs / "notes.txt").write_text("not a sheet")
+    out = tmp_path / "grades"
+    first = _invoke(runner, "grade", str(assignment), str(subs), "--out", str(out), "--long")
+    assert first.exit_code == 0
+    assert "skipped: notes.txt (not .yaml/.yml)" in first.stderr
+    again = _invoke(runner, "grade", str(assignment), str(subs), "--out", str(out), "--long")
+    assert again.exit_code == 2 and "add --force to overwrite them" in again.stderr
+    forced = _invoke(runner, "grade", str(assignment), str(subs), "--out", str(out), "--long", "--force")
+    assert forced.exit_code == 0
+
+
+def test_an_assignment_is_graded_with_the_command_line_policy(runner, assignment, tmp_path):
+    sheet = tmp_path / "s1.yaml"
+    truth = {q.key: q.value for q in solve(load_problem(assignment / "s1" / "problem.yaml"))}
+    sheet.write_text(f"net1_1: {truth['net1_1']:.2f}\n")
+    default = json.loads(_invoke(runner, "grade", str(assignment), str(sheet), "-f", "json").stdout)
+    three = json.loads(_invoke(runner, "grade", str(assignment), str(sheet), "-f", "json", "--decimals", "3").stdout)
+    verdict = lambda data: next(r["verdict"] for r in data["results"] if r["key"] == "net1_1")
+    assert verdict(default) == "correct"
+    assert verdict(three) == ("correct" if round(truth["net1_1"], 3) == round(truth["net1_1"], 2) else "wrong")
+
+
 def test_gradescope_results_json(runner, assignment, tmp_path):
     sheet = tmp_path / "s2.yaml"
     sheet.write_text(_slipped_sheet(assignment / "s2" / "problem.yaml", "out1_1", 0.01))
