@@ -61,7 +61,7 @@ _MOST_DECIMALS = 30
 _CACHE_LIMIT = 200_000
 #: A number in an arithmetic answer (not the digits of a name such as log10).
 _LITERAL = re.compile(r"(?<![A-Za-z_0-9.])(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE][+-]?[0-9]+)?")
-_UPDATES = ("new_weight", "new_bias", "filter_new", "filter_bias_new")
+_UPDATES = ("new_weight", "new_bias", "filter_new", "filter_bias_new", "graph_new")
 #: A name in an arithmetic answer: a function, a constant, or a quantity used by name.
 _NAME = re.compile(r"(?<![0-9.])[A-Za-z_][A-Za-z0-9_]*")
 _KNOWN_NAMES = frozenset(name.lower() for name in (*FUNCTIONS, *CONSTANTS))
@@ -234,6 +234,12 @@ class Judge:
     tolerance: Tolerance = field(default_factory=Tolerance)
     mistakes: Sequence[Mistake] = CATALOGUE
     _readings: dict[tuple, Reading] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if getattr(self.trace, "is_graph", False) and self.mistakes is CATALOGUE:  # a computational graph's
+            from tutor.teach.mistakes import GRAPH_CATALOGUE
+
+            self.mistakes = GRAPH_CATALOGUE
 
     def world(self, answers: Mapping[str, float], mistake: Mistake | None = None,
               skip: str | None = None) -> dict[str, float]:
