@@ -308,10 +308,10 @@ class _GraphReader:
         from tutor.problem.validated import content_hash
 
         reader = self.reader
-        reader.check_keys(data, [], GRAPH_KEYS, ("graph", "inputs"))
         if "layers" in data:
             self.fail([], "a problem has either graph: (a computational graph) or layers: (a network), not both",
                       key="layers")
+        reader.check_keys(data, [], GRAPH_KEYS, ("graph", "inputs"))
         version = data.get("format", 2)
         if version not in (1, 2) or isinstance(version, (bool, float)):
             self.fail(["format"], f"unsupported format version {describe_value(version)}; this version reads "

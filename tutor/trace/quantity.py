@@ -69,13 +69,15 @@ def symbolic(parts: Sequence[Part]) -> str:
 
 
 def substituted(parts: Sequence[Part], fmt: Callable[[float], str], given: Callable[[float], str] | None = None) -> str:
-    """Formula parts with numbers in place of symbols (see `Quantity.substituted`)."""
+    """Formula parts with numbers in place of symbols (see `Quantity.substituted`); a negative base of a power
+    gets brackets too (``(-7)^2``)."""
     out: list[str] = []
-    for part in parts:
+    for n, part in enumerate(parts):
         if isinstance(part, Term):
             text = (given if given is not None and part.key is None else fmt)(part.value)
             after_operator = bool(out) and out[-1].rstrip()[-1:] in ("*", "/", "+", "-", "^")
-            out.append(operand(text) if after_operator else text)
+            base = n + 1 < len(parts) and isinstance(parts[n + 1], str) and parts[n + 1].startswith("^")
+            out.append(operand(text) if after_operator or base else text)
         else:
             out.append(part)
     return "".join(out)
