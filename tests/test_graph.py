@@ -36,9 +36,9 @@ def graph(lines: list[str], inputs: dict[str, float], extra: str = "") -> str:
 def test_micrograd_readme_numbers():
     trace = solve(GRAPHS / "micrograd-readme.yaml")
     assert f"{trace.loss:.4f}" == "24.7041"
-    assert f"{trace.step.grad['a']:.4f}" == "138.8338"
-    assert f"{trace.step.grad['b']:.4f}" == "645.5773"
-    assert trace["dg_da"].value == trace.step.grad["a"]
+    assert f"{trace.gradients['a']:.4f}" == "138.8338"
+    assert f"{trace.gradients['b']:.4f}" == "645.5773"
+    assert trace["dg_da"].value == trace.gradients["a"]
 
 
 def test_cs231n_add_multiply_circuit():
@@ -52,7 +52,7 @@ def test_cs231n_sigmoid_neuron():
     """cs231n's numbers: f = 0.73, dw = [-0.20, -0.39, 0.20], dx = [0.39, -0.59]."""
     trace = solve(GRAPHS / "cs231n-sigmoid.yaml")
     assert round(trace.loss, 2) == 0.73
-    grads = {name: round(trace.step.grad[name], 2) for name in ("w0", "w1", "w2", "x0", "x1")}
+    grads = {name: round(trace.gradients[name], 2) for name in ("w0", "w1", "w2", "x0", "x1")}
     assert grads == {"w0": -0.2, "w1": -0.39, "w2": 0.2, "x0": 0.39, "x1": -0.59}
     # the sigmoid gate's local gradient (1 - f) f = 0.2 on the whole: the product of its gates' locals
     assert round(trace["df_dg4"].value, 2) == 0.2
@@ -122,7 +122,7 @@ def random_graph(rng: random.Random) -> tuple[list[str], dict[str, float]]:
 
 def _smooth(trace) -> bool:
     """No kink or tie within the finite difference's reach (relu at 0, abs at 0, max of equals)."""
-    values = trace.step.values
+    values = trace.values
     for node in trace.problem.gates:
         xs = [values[o] if isinstance(o, str) else o for o in node.operands]
         if node.op in ("relu", "abs") and abs(xs[0]) < 1e-3:
@@ -152,10 +152,10 @@ def test_random_graphs_agree_with_python_and_finite_differences(case):
     assert trace.loss == pytest.approx(final[output], rel=1e-12, abs=1e-12)
     for name in final:  # every name's latest value
         if name not in leaves:
-            assert trace.step.values[name] == pytest.approx(final[name], rel=1e-12, abs=1e-12)
+            assert trace.values[name] == pytest.approx(final[name], rel=1e-12, abs=1e-12)
     for leaf in leaves:
         expected = finite_difference(lines, leaves, output, leaf)
-        assert trace.step.grad.get(leaf, 0.0) == pytest.approx(expected, rel=1e-5, abs=1e-6), (lines, leaf)
+        assert trace.gradients.get(leaf, 0.0) == pytest.approx(expected, rel=1e-5, abs=1e-6), (lines, leaf)
 
 
 def test_every_intermediate_gradient_agrees_with_a_finite_difference_at_that_node():
@@ -163,10 +163,10 @@ def test_every_intermediate_gradient_agrees_with_a_finite_difference_at_that_nod
     for lines, leaves, trace in _random_traces(15, seed=99):
         problem = trace.problem
         for node in problem.gates:
-            if node.name not in trace.step.grad:
+            if node.name not in trace.gradients:
                 continue
             estimate = (_output_with(problem, node.name, +1e-6) - _output_with(problem, node.name, -1e-6)) / 2e-6
-            assert trace.step.grad[node.name] == pytest.approx(estimate, rel=1e-5, abs=1e-6), (lines, node.name)
+            assert trace.gradients[node.name] == pytest.approx(estimate, rel=1e-5, abs=1e-6), (lines, node.name)
 
 
 def _output_with(problem, name: str, nudge: float) -> float:
@@ -206,11 +206,11 @@ def test_random_graphs_and_the_published_examples_agree_with_pytorch():
         assert trace.loss == pytest.approx(out.item(), rel=1e-12, abs=1e-12)
         for leaf in leaves:
             expected = scope[leaf].grad.item() if scope[leaf].grad is not None else 0.0
-            assert trace.step.grad.get(leaf, 0.0) == pytest.approx(expected, rel=1e-9, abs=1e-12), (lines, leaf)
+            assert trace.gradients.get(leaf, 0.0) == pytest.approx(expected, rel=1e-9, abs=1e-12), (lines, leaf)
         for name, tensor in tensors.items():  # every assigned name, each version
-            assert trace.step.values[name] == pytest.approx(tensor.item(), rel=1e-12, abs=1e-12)
-            if name in trace.step.grad and tensor.grad is not None:
-                assert trace.step.grad[name] == pytest.approx(tensor.grad.item(), rel=1e-9, abs=1e-12)
+            assert trace.values[name] == pytest.approx(tensor.item(), rel=1e-12, abs=1e-12)
+            if name in trace.gradients and tensor.grad is not None:
+                assert trace.gradients[name] == pytest.approx(tensor.grad.item(), rel=1e-9, abs=1e-12)
 
 
 # -- every gate's local gradient rule --------------------------------------------------------------------------
@@ -396,9 +396,9 @@ def test_new_graph_is_seeded_and_solvable(invoke, tmp_path):
     for seed in range(20):
         text = invoke("new", "--graph", "--seed", str(seed)).stdout
         trace = solve(parse_problem(text))
-        assert set(trace.problem.inputs) <= set(trace.step.grad)  # every leaf matters
+        assert set(trace.problem.inputs) <= set(trace.gradients)  # every leaf matters
         assert any(len(c) > 1 for c in trace.step.consumers.values())  # a fan-out to add up
-        assert all(abs(v) <= 50 for v in trace.step.values.values())
+        assert all(abs(v) <= 50 for v in trace.values.values())
     assert "--shape is for networks" in invoke("new", "--graph", "--shape", "2-3").stderr
 
 

@@ -62,8 +62,8 @@ def _nice(text: str) -> bool:
         trace = solve(parse_problem(text, source="<generated>"))
     except UserError:
         return False
-    values = trace.step.values
-    if any(abs(v) > 50 for v in values.values()) or set(trace.problem.inputs) - set(trace.step.grad):
+    values = trace.values
+    if any(abs(v) > 50 for v in values.values()) or set(trace.problem.inputs) - set(trace.gradients):
         return False
     for node in trace.problem.gates:
         xs = [values[o] if isinstance(o, str) else o for o in node.operands]
@@ -75,4 +75,4 @@ def _nice(text: str) -> bool:
             return False
         if node.op == "div" and abs(xs[1]) < 1:
             return False
-    return all(abs(g) <= 100 for g in trace.step.grad.values())
+    return all(abs(g) <= 100 for g in trace.gradients.values())

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Callable, Iterator, Sequence
+from types import MappingProxyType
+from typing import Callable, Iterator, Mapping, Sequence
 
 from tutor.engine.graph import GraphStep, operand_values
 from tutor.errors import KeyLookupError, ProblemError, closest
@@ -55,6 +56,27 @@ class GraphTrace:
     def loss(self) -> float:
         """The output's value (what `solve --steps` follows, as a network's loss)."""
         return self.step.output
+
+    # -- named data, for views (they read these and the quantities, never the engine's step) --------------
+
+    @cached_property
+    def values(self) -> Mapping[str, float]:
+        """Every node's value by name: the inputs and every gate."""
+        return MappingProxyType(dict(self.step.values))
+
+    @cached_property
+    def gradients(self) -> Mapping[str, float]:
+        """d output / d node for every node the output depends on (the output's own is 1)."""
+        return MappingProxyType(dict(self.step.grad))
+
+    @cached_property
+    def updated(self) -> Mapping[str, float]:
+        """Each parameter's value after the update."""
+        return MappingProxyType(dict(self.step.new))
+
+    def consumers(self, name: str) -> tuple[str, ...]:
+        """The gates `name` feeds that the output depends on, in the order computed."""
+        return tuple(self.step.consumers.get(name, ()))
 
     # -- names ------------------------------------------------------------------------------------------
 

@@ -88,7 +88,7 @@ class GraphSolution:
                 groups.setdefault(self._gate_of(q), []).append(q)
         for gate_name, quantities in groups.items():
             node = trace.nodes[gate_name]
-            upstream = view.fmt(trace.step.grad[gate_name])
+            upstream = view.fmt(trace.gradients[gate_name])
             title = (f"Gate {gate_name} = {self._symbolic(gate_name)} ({node.op}): upstream d{o}/d{gate_name} = "
                      f"{upstream}")
             view.quantity_table(quantities, title)
@@ -101,7 +101,7 @@ class GraphSolution:
         if q.kind == "graph_contribution":
             return q.label.split(" via ")[1]
         name = q.label[len(f"d{o}/d"):]  # a gradient: complete at the first gate it feeds (the last visited)
-        return self.trace.step.consumers[name][0]
+        return self.trace.consumers(name)[0]
 
     def gradients(self) -> None:
         view, trace = self.view, self.trace
@@ -109,7 +109,7 @@ class GraphSolution:
         view.heading(f"Gradients of {o} with respect to the inputs")
         rows = []
         for name, value in self.problem.inputs.items():
-            gradient = trace.step.grad.get(name)
+            gradient = trace.gradients.get(name)
             key = trace.grad_key(name)
             shown = view.fmt(gradient) if gradient is not None else f"0 ({o} does not depend on {name})"
             rows.append([cell((f"d{o}/d{name}", view.style("bold")), (key, view.style("dim"))),
@@ -191,9 +191,9 @@ def answer_example(trace: GraphTrace) -> str:
 
 def graph_to_dict(trace: GraphTrace, *, include_history: bool = False, keys: set[str] | None = None) -> dict[str, Any]:
     """A graph's trace as plain data (docs/json-output.md): the output, the gradients, every node, the quantities."""
-    problem, step = trace.problem, trace.step
+    problem, values, gradients = trace.problem, trace.values, trace.gradients
     nodes = [{"name": node.name, "op": "input" if node.is_leaf else node.op,
-              "inputs": list(node.operands), "value": step.values[node.name], "grad": step.grad.get(node.name, 0.0),
+              "inputs": list(node.operands), "value": values[node.name], "grad": gradients.get(node.name, 0.0),
               **({"assigned": node.assigned, "line": node.line} if not node.is_leaf else {})}
              for node in problem.nodes]
     data: dict[str, Any] = {
@@ -201,12 +201,12 @@ def graph_to_dict(trace: GraphTrace, *, include_history: bool = False, keys: set
         "problem": {"name": problem.name, "path": problem.path, "hash": problem.content_hash, "kind": "graph",
                     "inputs": dict(problem.inputs), "output": problem.output, "parameters": list(problem.parameters),
                     "learning_rate": problem.learning_rate},
-        "output": {"name": problem.output, "value": step.output},
-        "gradients": {name: step.grad.get(name, 0.0) for name in problem.inputs},
+        "output": {"name": problem.output, "value": trace.loss},
+        "gradients": {name: gradients.get(name, 0.0) for name in problem.inputs},
         "nodes": nodes,
     }
     if problem.parameters:
-        data["updates"] = dict(step.new)
+        data["updates"] = dict(trace.updated)
         history = trace.history
         data["output_after_update"] = history[trace.shown] if history is not None and len(history) > trace.shown \
             else None
