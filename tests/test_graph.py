@@ -13,6 +13,8 @@ import random
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import BUNDLED_GRAPHS, PROBLEMS
 from tutor.errors import ProblemError, UserError
@@ -413,3 +415,45 @@ def test_unknown_keys_suggest_the_closest(invoke):
     result = invoke("solve", "cs231n-circuit", "--only", "df_dw")
     assert result.exit_code == 2 and "no quantity 'df_dw'" in result.stderr
     assert "is an input of the graph" in invoke("solve", "cs231n-circuit", "--only", "x").stderr
+
+
+# -- what lives where -----------------------------------------------------------------------------------
+
+GRAPH_MODULES = ("problem/graph.py", "problem/generate_graph.py", "engine/graph.py", "trace/graph.py",
+                 "views/graph.py")
+#: Gates the parser itself builds from syntax: unary minus, ^, max/min of several, y = x, and log for ln.
+SYNTAX = {"neg", "pow", "max", "min", "copy", "ln"}
+
+
+@pytest.mark.parametrize("module", GRAPH_MODULES)
+def test_a_gate_is_known_only_by_its_own_file(module):
+    """What a gate computes, its local gradient and its mistakes live in tutor/model/gates/NAME.py only."""
+    text = (PROBLEMS.parent / "tutor" / module).read_text()
+    for name in set(GATES) - SYNTAX:
+        assert f'"{name}"' not in text, f"{module} names the gate {name}"
+
+
+def test_every_graph_key_and_mistake_is_documented():
+    from tutor.problem.graph import GRAPH_KEYS
+    from tutor.teach.mistakes import GRAPH_CATALOGUE
+
+    docs = PROBLEMS.parent / "docs"
+    formats = (docs / "problem-format.md").read_text()
+    assert all(f"`{key}`" in formats for key in GRAPH_KEYS)
+    mistakes = (docs / "mistakes.md").read_text()
+    assert all(f"| `{m.id}` |" in mistakes for m in GRAPH_CATALOGUE)
+    gates = (docs / "json-output.md").read_text()
+    assert all(f"`{name}`" in gates for name in GATES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abxy +-*/^().,=01239e_\tlnexpmaxsqrtrelu", max_size=40))
+def test_any_text_is_a_problem_error_or_a_graph(text):
+    try:
+        trace = solve(parse_problem(graph([text], {"a": 1.5, "b": -0.5}), source="fuzz.yaml"))
+    except ProblemError as error:
+        assert str(error).startswith("fuzz.yaml")
+    except UserError as error:  # a value too large to work with: still a message, never a traceback
+        assert "too large" in str(error) or "overflow" in str(error)
+    else:
+        assert all(math.isfinite(q.value) for q in trace.quantities)

@@ -3,9 +3,9 @@
 `generate_graph(seed)` returns the YAML text of a graph problem that `parse_problem` accepts; the same seed
 always gives the same text. The expression is drawn from shapes a course's exercises use (an add or multiply,
 a nonlinearity, a value used twice so that gradients add), with leaves of one or two significant figures.
-The engine then checks the draw: every value at most 50 in size, no relu at or below its kink, no tie in a
-max, sigmoid, tanh and exp on inputs of at most 2 in size, no division by a number below 1 in size; a draw
-that fails is redrawn.
+The engine then checks the draw: every value at most 50 in size, every input's gradient at most 100, and no
+gate on inputs it finds awkward by hand (`Gate.awkward`: relu at or below its kink, a tie in a max, sigmoid,
+tanh and exp beyond 2 in size, a division by a number below 1 in size); a draw that fails is redrawn.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 
 from tutor.errors import UserError
+from tutor.model.gates import GATES, gate
 
 #: Shapes of expressions: {a}, {b}, {c} are the leaves, {f} a nonlinearity. Each uses some value twice.
 SHAPES = (
@@ -23,7 +24,8 @@ SHAPES = (
     ("p = {a} * {b} + {c}", "out = {f}(p) + {a} / {c}"),
     ("p = {a} * {a} + {b}", "q = {f}(p * {c})", "out = q - p"),
 )
-NONLINEAR = ("sigmoid", "tanh", "relu", "exp")
+#: The nonlinearities drawn (the gates marked `practice`).
+NONLINEAR = tuple(name for name, cls in GATES.items() if cls.practice)
 LEAVES = (("x", "y", "z"), ("a", "b", "c"), ("u", "v", "w"))
 VALUES = (-3, -2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2, 2.5, 3)
 MAX_TRIES = 2000
@@ -66,13 +68,6 @@ def _nice(text: str) -> bool:
     if any(abs(v) > 50 for v in values.values()) or set(trace.problem.inputs) - set(trace.gradients):
         return False
     for node in trace.problem.gates:
-        xs = [values[o] if isinstance(o, str) else o for o in node.operands]
-        if node.op == "relu" and xs[0] <= 0.1:
-            return False
-        if node.op in ("sigmoid", "tanh", "exp") and abs(xs[0]) > 2:
-            return False
-        if node.op == "max" and abs(xs[0] - xs[1]) < 0.1:
-            return False
-        if node.op == "div" and abs(xs[1]) < 1:
+        if gate(node.op).awkward([values[o] if isinstance(o, str) else o for o in node.operands]):
             return False
     return all(abs(g) <= 100 for g in trace.gradients.values())

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, Sequence, Union
 
 from tutor.errors import ProblemError, closest
-from tutor.model.gates import FUNCTION_GATES, GateDomainError, gate
+from tutor.model.gates import FUNCTION_GATES, OPERATOR_GATES, GateDomainError, gate
 from tutor.problem.validated import Grading
 
 GRAPH_KEYS = ("format", "name", "description", "source", "graph", "inputs", "output", "parameters",
@@ -36,7 +36,6 @@ MAX_LENGTH = 400
 _TOKEN = re.compile(r"\s*(?:(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
                     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^(),]))")
 _ASSIGNMENT = re.compile(r"\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>[-+*/]?=)(?!=)")
-_AUGMENTED = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
 
 
 # -- the expression tree --------------------------------------------------------------------------------
@@ -121,14 +120,14 @@ class _Parser:
         left = self.product()
         while self.peek()[1] in ("+", "-"):
             _, op, col = self.take()
-            left = Apply("add" if op == "+" else "sub", (left, self.product()), col)
+            left = Apply(OPERATOR_GATES[op], (left, self.product()), col)
         return left
 
     def product(self) -> Expr:
         left = self.unary()
         while self.peek()[1] in ("*", "/"):
             _, op, col = self.take()
-            left = Apply("mul" if op == "*" else "div", (left, self.unary()), col)
+            left = Apply(OPERATOR_GATES[op], (left, self.unary()), col)
         return left
 
     def unary(self) -> Expr:
@@ -496,7 +495,7 @@ class _Builder:
             if name not in self.latest:
                 self.fail(name_col, f"'{name} {op}' updates {name}, which has no value yet (write '{name} = ...' "
                                     "first)")
-            expr = Apply(_AUGMENTED[op], (Ref(name, name_col), expr), name_col)
+            expr = Apply(OPERATOR_GATES[op[0]], (Ref(name, name_col), expr), name_col)
         if self.constant(expr) is not None:
             self.fail(name_col, f"'{name}' is a constant (its expression has no names); give it in inputs: instead")
         first = len(self.nodes)

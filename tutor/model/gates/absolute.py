@@ -21,3 +21,6 @@ class Abs(Gate):
 
     def local_parts(self, parts: Sequence[Part], out: Part, p: int) -> list[Part]:
         return ["1 if ", parts[0], " > 0 else (-1 if ", parts[0], " < 0 else 0)"]
+
+    def awkward(self, xs: Sequence[float]) -> bool:
+        return abs(xs[0]) < 0.1  # at its kink

@@ -48,6 +48,8 @@ class Gate:
     rules: ClassVar[tuple[str, ...]]
     #: Whether a local derivative uses the gate's own output (exp: d out/dx = out).
     uses_output: ClassVar[bool] = False
+    #: A nonlinearity `new --graph` may draw for a practice expression.
+    practice: ClassVar[bool] = False
     #: Catalogued mistakes in taking its local gradient.
     mistakes: ClassVar[tuple[GateMistake, ...]] = ()
 
@@ -75,6 +77,10 @@ class Gate:
     def local_parts(self, parts: Sequence[Part], out: Part, p: int) -> list[Part]:
         """d out / d operand p as formula pieces (text, and the operands' or output's parts)."""
         raise NotImplementedError
+
+    def awkward(self, xs: Sequence[float]) -> bool:
+        """Whether these inputs are unfit for a practice problem worked by hand (a kink, a tie, saturation)."""
+        return False
 
     def mistake(self, mistake_id: str) -> GateMistake | None:
         return next((m for m in self.mistakes if m.id == mistake_id), None)

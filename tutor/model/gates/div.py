@@ -37,3 +37,6 @@ class Div(Gate):
         if p == 0:
             return ["1 / ", parts[1]]
         return ["-", parts[0], " / ", parts[1], "^2"]
+
+    def awkward(self, xs: Sequence[float]) -> bool:
+        return abs(xs[1]) < 1  # a small divisor: large numbers

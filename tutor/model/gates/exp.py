@@ -19,6 +19,7 @@ class Exp(Gate):
     description = "e to the power x"
     rules = ("d exp(x)/dx = exp(x)",)
     uses_output = True
+    practice = True
     mistakes = (EXP_DERIVATIVE_WRONG,)
 
     def compute(self, xs: Sequence[float]) -> float:
@@ -29,3 +30,6 @@ class Exp(Gate):
 
     def local_parts(self, parts: Sequence[Part], out: Part, p: int) -> list[Part]:
         return [out]
+
+    def awkward(self, xs: Sequence[float]) -> bool:
+        return abs(xs[0]) > 2  # saturated (exp: large)

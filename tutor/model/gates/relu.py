@@ -18,6 +18,7 @@ class Relu(Gate):
     symbol = "relu"
     description = "max(0, x)"
     rules = ("d relu(x)/dx = 1 if x > 0 else 0",)
+    practice = True
     mistakes = (RELU_GRADIENT_WRONG,)
 
     def compute(self, xs: Sequence[float]) -> float:
@@ -28,3 +29,6 @@ class Relu(Gate):
 
     def local_parts(self, parts: Sequence[Part], out: Part, p: int) -> list[Part]:
         return ["1 if ", parts[0], " > 0 else 0"]
+
+    def awkward(self, xs: Sequence[float]) -> bool:
+        return xs[0] <= 0.1  # dead, or at its kink

@@ -19,6 +19,7 @@ class Sigmoid(Gate):
     description = "the logistic function 1 / (1 + exp(-x))"
     rules = ("d sigmoid(x)/dx = out * (1 - out)",)
     uses_output = True
+    practice = True
     mistakes = (SIGMOID_DERIVATIVE_WRONG,)
 
     def compute(self, xs: Sequence[float]) -> float:
@@ -33,3 +34,6 @@ class Sigmoid(Gate):
 
     def local_parts(self, parts: Sequence[Part], out: Part, p: int) -> list[Part]:
         return [out, " * (1 - ", out, ")"]
+
+    def awkward(self, xs: Sequence[float]) -> bool:
+        return abs(xs[0]) > 2  # saturated (exp: large)

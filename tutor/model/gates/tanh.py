@@ -19,6 +19,7 @@ class Tanh(Gate):
     description = "the hyperbolic tangent"
     rules = ("d tanh(x)/dx = 1 - out^2",)
     uses_output = True
+    practice = True
     mistakes = (TANH_DERIVATIVE_WRONG,)
 
     def compute(self, xs: Sequence[float]) -> float:
@@ -29,3 +30,6 @@ class Tanh(Gate):
 
     def local_parts(self, parts: Sequence[Part], out: Part, p: int) -> list[Part]:
         return ["1 - ", out, "^2"]
+
+    def awkward(self, xs: Sequence[float]) -> bool:
+        return abs(xs[0]) > 2  # saturated (exp: large)
