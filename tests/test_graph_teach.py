@@ -187,3 +187,41 @@ def test_grader_points_with_an_ask_section(tmp_path):
     grader = Grader(solve(parse_problem(text)))
     result = grader.grade_text("q: -5\nf: 3\ndf_dx: 1\n")
     assert {r.key: r.points for r in result.results} == {"q": 0.0, "f": 0.5, "df_dx": 2.0}
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_the_quiz_on_a_terminal_fits_and_takes_answers(tmp_path, width):
+    """On a real pseudo-terminal at 60 and 80 columns: the card, a right answer, a hint, quit."""
+    pexpect = pytest.importorskip("pexpect")
+    import os
+    import re
+    import shutil
+    import sys
+
+    from tests.conftest import ROOT
+
+    installed = shutil.which("backprop-tutor")
+    program, prefix = (installed, []) if installed else (sys.executable, ["-m", "tutor"])
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "TERM", "XDG_DATA_HOME")}
+    env.update({"TERM": "xterm-256color", "XDG_DATA_HOME": str(tmp_path / "xdg")})
+    import io
+
+    log = io.StringIO()
+    child = pexpect.spawn(program, [*prefix, "quiz", SIGMOID, "--db", str(tmp_path / "p.sqlite3")], cwd=str(ROOT),
+                          env=env, encoding="utf-8", dimensions=(40, width), timeout=60)
+    child.logfile_read = log
+    child.expect_exact("[key g1]")
+    child.expect_exact("> ")
+    child.sendline("2 * -1")
+    child.expect_exact("Correct")
+    child.expect_exact("[key g2]")
+    child.expect_exact("> ")
+    child.sendline("hint")
+    child.expect_exact("w1 * x1")
+    child.expect_exact("> ")
+    child.sendline("quit")
+    child.expect(pexpect.EOF)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", log.getvalue())
+    too_long = [line for line in text.replace("\r", "").split("\n")
+                if len(line) > width and str(tmp_path) not in line]  # (a path is never split)
+    assert not too_long, too_long

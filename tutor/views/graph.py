@@ -41,6 +41,8 @@ class GraphSolution:
         view.lines(problem.name + (f"  ({problem.path})" if problem.path else ""), view.style("bold"))
         lines = [line for line in (problem.description, problem.source and f"Source: {problem.source}") if line]
         lines.append(self.given_line())
+        if self.trace.shown > 1:
+            lines.append(f"Step {self.trace.shown} of the run: the parameters as the earlier steps left them")
         view.lines("\n".join(lines))
 
     def given_line(self) -> str:
