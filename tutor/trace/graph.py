@@ -23,7 +23,7 @@ from tutor.engine.graph import GraphStep, operand_values
 from tutor.errors import KeyLookupError, ProblemError, closest
 from tutor.model.gates import gate
 from tutor.problem.graph import GraphProblem, Node
-from tutor.trace.quantity import Part, Quantity, Term
+from tutor.trace.quantity import Part, Quantity, Term, upstream_keys
 
 #: Past this many paths from the output to a node the path-sum is not listed.
 MAX_PATHS = 256
@@ -298,13 +298,7 @@ class GraphTrace:
 
     def closure(self, keys: Sequence[str]) -> list[Quantity]:
         """`keys` and everything they depend on, in solution order."""
-        wanted: set[str] = set()
-        stack = [self.resolve(k) for k in keys]
-        while stack:
-            key = stack.pop()
-            if key not in wanted:
-                wanted.add(key)
-                stack.extend(self._by_key[key].depends_on)
+        wanted = upstream_keys([self.resolve(k) for k in keys], lambda key: self._by_key[key].depends_on)
         return [q for q in self.quantities if q.key in wanted]
 
     def records(self) -> Iterator[dict]:

@@ -83,6 +83,18 @@ def substituted(parts: Sequence[Part], fmt: Callable[[float], str], given: Calla
     return "".join(out)
 
 
+def upstream_keys(keys: Sequence[str], depends_on: Callable[[str], Sequence[str]]) -> set[str]:
+    """`keys` and every key they depend on, directly or not (`depends_on(key)` gives a key's own)."""
+    wanted: set[str] = set()
+    stack = list(keys)
+    while stack:
+        key = stack.pop()
+        if key not in wanted:
+            wanted.add(key)
+            stack.extend(depends_on(key))
+    return wanted
+
+
 def operand(text: str) -> str:
     """A number written after an operator: in brackets when negative (``0.5 * (-1)``), the one way everywhere."""
     return f"({text})" if text.startswith("-") else text
