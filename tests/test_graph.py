@@ -457,3 +457,15 @@ def test_any_text_is_a_problem_error_or_a_graph(text):
         assert "too large" in str(error) or "overflow" in str(error)
     else:
         assert all(math.isfinite(q.value) for q in trace.quantities)
+
+
+def test_train_refuses_a_graph(invoke):
+    for extra in ([], ["--data", "xor-easy"]):
+        result = invoke("train", "cs231n-sigmoid", "--epochs", "2", *extra)
+        assert result.exit_code == 2 and "computational graph" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_name_assigned_later_is_never_the_constant_e():
+    with pytest.raises(ProblemError, match="'e' is used before it is assigned"):
+        parse_problem(graph(["c = e * a", "e = a + 1"], {"a": 1.0}))
+    assert solve(parse_problem(graph(["c = e * a"], {"a": 1.0}))).loss == math.e

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NoReturn, Sequence, Union
 
 from tutor.errors import ProblemError, closest
@@ -251,12 +252,13 @@ class GraphProblem:
     ask: tuple[tuple[str, float], ...] | None = None
     grading: Grading = Grading()
 
-    @property
+    @cached_property
     def gates(self) -> tuple[Node, ...]:
         return tuple(n for n in self.nodes if not n.is_leaf)
 
-    @property
+    @cached_property
     def node(self) -> dict[str, Node]:
+        """Every node by name."""
         return {n.name: n for n in self.nodes}
 
     @property
@@ -464,6 +466,8 @@ class _Builder:
         self.inputs = inputs
         self.lines = list(lines)
         self.written = all_names([text for text, _ in lines])
+        #: Every name the file assigns: never read as the constant e or pi, even before its assignment.
+        self.targets = {m["name"] for text, _ in lines if (m := _ASSIGNMENT.match(text))}
         self.nodes: list[Node] = [Node(name, None) for name in inputs]
         #: Each name of the file -> the node holding its latest value.
         self.latest: dict[str, str] = {name: name for name in inputs}
@@ -536,7 +540,7 @@ class _Builder:
         if isinstance(expr, Num):
             return expr.value
         if isinstance(expr, Ref):
-            if expr.name not in self.latest and expr.name in CONSTANTS:
+            if expr.name not in self.latest and expr.name not in self.targets and expr.name in CONSTANTS:
                 return CONSTANTS[expr.name]
             return None
         values = [self.constant(arg) for arg in expr.args]

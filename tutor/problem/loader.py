@@ -218,6 +218,9 @@ class _Reader:
         if "graph" in data:  # a computational graph instead of a network (tutor/problem/graph.py)
             from tutor.problem.graph import read_graph
 
+            if self.network_only:
+                self.fail([], "this is a computational graph (graph:); training needs a network (layers:)",
+                          key="graph")
             return read_graph(self, data)
         if self.network_only:
             data = self.without_samples(data)
