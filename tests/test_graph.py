@@ -469,3 +469,14 @@ def test_a_name_assigned_later_is_never_the_constant_e():
     with pytest.raises(ProblemError, match="'e' is used before it is assigned"):
         parse_problem(graph(["c = e * a", "e = a + 1"], {"a": 1.0}))
     assert solve(parse_problem(graph(["c = e * a"], {"a": 1.0}))).loss == math.e
+
+
+@pytest.mark.parametrize("text", ["y = " + "(" * 60 + "a" + ")" * 60, "y = " + "exp(" * 50 + "a" + ")" * 50,
+                                  "y = " + "- " * 190 + "a", "y = " + " + ".join(["a"] * 99)])
+def test_deep_or_long_expressions_are_refused_or_solved_never_a_crash(text):
+    try:
+        trace = solve(parse_problem(graph([text], {"a": 0.01})))
+    except ProblemError as error:
+        assert "nested too deeply" in error.message or "too large" in error.message
+    else:
+        assert trace.quantities and math.isfinite(trace.loss)

@@ -34,6 +34,8 @@ CONSTANTS = {"e": math.e, "pi": math.pi}
 #: Most assignments a graph may have, and most characters in one (a hand-sized problem).
 MAX_LINES = 200
 MAX_LENGTH = 400
+#: Deepest nesting of brackets and function calls in one expression.
+MAX_DEPTH = 40
 _TOKEN = re.compile(r"\s*(?:(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
                     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^(),]))")
 _ASSIGNMENT = re.compile(r"\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>[-+*/]?=)(?!=)")
@@ -93,6 +95,7 @@ class _Parser:
             self.tokens.append((kind, match[kind], match.start(kind)))
             position = match.end()
         self.at = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str, int]:
         return self.tokens[self.at] if self.at < len(self.tokens) else ("end", "", len(self.text.rstrip()))
@@ -158,11 +161,19 @@ class _Parser:
                 return self.call(value, col)
             return Ref(value, col)
         if value == "(":
+            self.nest(col)
             inner = self.sum()
             self.expect(")")
+            self.depth -= 1
             return inner
         got = "the end of the expression" if kind == "end" else f"'{value}'"
         raise ExpressionSyntaxError(f"expected a number, a name or '(', got {got}", col)
+
+    def nest(self, col: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExpressionSyntaxError(f"brackets nested too deeply (at most {MAX_DEPTH}); split the expression over "
+                                        "several lines", col)
 
     def call(self, name: str, col: int) -> Expr:
         function = FUNCTION_NAMES.get(name.lower())
@@ -171,11 +182,13 @@ class _Parser:
             raise ExpressionSyntaxError(f"'{name}' is not a known function (exp, ln, sqrt, tanh, sigmoid, relu, abs, "
                                         f"max, min){hint}", col)
         self.expect("(")
+        self.nest(col)
         args = [self.sum()]
         while self.peek()[1] == ",":
             self.take()
             args.append(self.sum())
         self.expect(")")
+        self.depth -= 1
         if function in ("max", "min"):
             if len(args) < 2:
                 raise ExpressionSyntaxError(f"{function} takes two or more arguments", col)

@@ -51,6 +51,10 @@ class GraphTrace:
         self.final = final
         self.output = problem.output
         self.nodes = problem.node
+        #: Each backward quantity's key -> (the gate whose step of the backward pass it is, the node it concerns).
+        self._edges: dict[str, tuple[str, str]] = {}
+        #: The keys of the output gate's products: its local gradients themselves (upstream 1).
+        self._at_output: set[str] = set()
 
     @property
     def loss(self) -> float:
@@ -175,23 +179,27 @@ class GraphTrace:
                             None if node.name == o else self.grad_key(node.name))
             for name in dict.fromkeys(node.inputs):
                 local = self._local_parts(node, name)
+                product_key = self.contribution_key(node.name, name) if self.fans_out(name) else self.grad_key(name)
+                self._edges[product_key] = (node.name, name)
                 if node.name == o:  # upstream 1: the product is the local gradient itself
                     product, rule = local, self._local_rule(node, name)
                     note = f"d{o}/d{o} = 1: the output gate's local gradient"
+                    self._at_output.add(product_key)
                 else:
                     local_key = self.local_key(node.name, name)
+                    self._edges[local_key] = (node.name, name)
                     yield self._quantity(local_key, "graph_local", f"d{node.name}/d{name}", local,
                                          self._local_rule(node, name), note=self._rule_note(node, name))
                     product = [upstream, " * ", Term(f"d{node.name}/d{name}", step.local[node.name, name], local_key)]
                     rule, note = _product(upstream, local_key), "upstream * local"
                 if self.fans_out(name):
-                    yield self._quantity(self.contribution_key(node.name, name), "graph_contribution",
-                                         f"d{o}/d{name} via {node.name}", product, rule, note=note)
+                    yield self._quantity(product_key, "graph_contribution", f"d{o}/d{name} via {node.name}", product,
+                                         rule, note=note)
                     if step.consumers[name][0] == node.name:
+                        self._edges[self.grad_key(name)] = (node.name, name)
                         yield self._sum(name)
                 else:
-                    yield self._quantity(self.grad_key(name), "graph_grad", f"d{o}/d{name}", product, rule,
-                                         note=note)
+                    yield self._quantity(product_key, "graph_grad", f"d{o}/d{name}", product, rule, note=note)
 
     def _sum(self, name: str) -> Quantity:
         """d o / d name for a node that fans out: the sum of what each gate it feeds sends back."""
@@ -313,22 +321,22 @@ class GraphTrace:
         o = self.output
         if q.kind == "graph_value":
             return f"value of the gate {q.key} = {q.symbolic()}"
+        if q.kind == "graph_new":
+            p = q.parameter.symbol if q.parameter is not None else q.label[:-1]
+            return f"{p} after the update ({p} - eta * d{o}/d{p})"
+        gate_name, name = self.edge(q)
         if q.kind == "graph_local":
-            gate_name, name = self._edge_of(q)
             return f"local gradient of the gate {gate_name} = {self[gate_name].symbolic()} with respect to {name}"
         if q.kind == "graph_contribution":
-            name, gate_name = q.label[len(f"d{o}/d"):].split(" via ")
             return f"what the gate {gate_name} sends back to {name}: d{o}/d{gate_name} * d{gate_name}/d{name}"
-        if q.kind == "graph_grad":
-            name = q.key[len(f"d{o}_d"):]
-            leaf = " (an input)" if self.nodes[name].is_leaf else ""
-            return f"gradient of the output {o} with respect to {name}{leaf}"
-        return f"{q.label[:-1]} after the update ({q.label[:-1]} - eta * d{o}/d{q.label[:-1]})"
+        leaf = " (an input)" if self.nodes[name].is_leaf else ""
+        return f"gradient of the output {o} with respect to {name}{leaf}"
 
-    def _edge_of(self, q: Quantity) -> tuple[str, str]:
-        """(gate, input) of a local-gradient quantity."""
-        gate_name, name = q.label[1:].split("/d", 1)
-        return gate_name, name
+    def edge(self, q: Quantity) -> tuple[str, str]:
+        """For a quantity of the backward pass: the gate whose step it belongs to, and the node it concerns (a
+        local gradient's or a contribution's input; a gradient's node)."""
+        self.quantities  # noqa: B018  (building them records the edges)
+        return self._edges[q.key]
 
     def path_sum(self, name: str):
         """d o / d name as a sum over every path from the output down to `name` of its local gradients."""
@@ -337,13 +345,14 @@ class GraphTrace:
         o = self.output
         paths: list[Path] = []
         count = self.path_count(name)
+        reaching = self._reaching(name)
 
         def walk(node: str, nodes: tuple[str, ...], factors: tuple[Term, ...]) -> None:
             if node == name:
                 paths.append(Path(nodes, factors))
                 return
             for source in dict.fromkeys(self.nodes[node].inputs):
-                if source == name or self._reaches(source, name):
+                if source in reaching:
                     factor = Term(f"d{node}/d{source}", self.step.local[node, source], self.edge_key(node, source))
                     walk(source, (*nodes, source), (*factors, factor))
 
@@ -358,9 +367,13 @@ class GraphTrace:
                 counts[node] = sum(counts.get(s, 0) for s in dict.fromkeys(self.nodes[node].inputs))
         return counts.get(self.output, 0)
 
-    def _reaches(self, source: str, name: str) -> bool:
-        node = self.nodes[source]
-        return not node.is_leaf and any(s == name or self._reaches(s, name) for s in dict.fromkeys(node.inputs))
+    def _reaching(self, name: str) -> set[str]:
+        """`name` and the nodes that depend on it (a path leads from them down to it)."""
+        found = {name}
+        for node in self.problem.gates:
+            if found.intersection(node.inputs):
+                found.add(node.name)
+        return found
 
     # -- teaching -----------------------------------------------------------------------------------------
 
@@ -393,13 +406,8 @@ class GraphTrace:
         return [v for v in found if math.isfinite(v)]
 
     def _edge(self, q: Quantity) -> tuple[str, str] | None:
-        """(gate, input) whose local gradient `q` is, or at the output's own gate, holds."""
-        if q.kind == "graph_local":
-            return self._edge_of(q)
-        if q.kind in ("graph_grad", "graph_contribution") and q.note.startswith(f"d{self.output}/d{self.output} = 1"):
-            name = q.label[len(f"d{self.output}/d"):].split(" via ")[0]
-            return self.output, name
-        return None
+        """(gate, input) whose local gradient `q` is (at the output's own gate, the product is one)."""
+        return self.edge(q) if q.kind == "graph_local" or q.key in self._at_output else None
 
 
 def _product(upstream: Term, local_key: str) -> Callable[[dict[str, float]], float]:

@@ -97,13 +97,7 @@ class GraphSolution:
 
     def _gate_of(self, q) -> str:
         """The gate whose step of the backward pass `q` belongs to."""
-        o = self.trace.output
-        if q.kind == "graph_local":
-            return q.label[1:].split("/d", 1)[0]
-        if q.kind == "graph_contribution":
-            return q.label.split(" via ")[1]
-        name = q.label[len(f"d{o}/d"):]  # a gradient: complete at the first gate it feeds (the last visited)
-        return self.trace.consumers(name)[0]
+        return self.trace.edge(q)[0]
 
     def gradients(self) -> None:
         view, trace = self.view, self.trace
@@ -159,12 +153,11 @@ class GraphSolution:
 
     def _gradient_node(self, q) -> str | None:
         """The node whose gradient `q` is (or whose gradient an update uses), for its path-sum."""
-        o = self.trace.output
         if q.kind == "graph_new":
             q = self.trace[q.gradient.key] if q.gradient is not None and q.gradient.key else None
         if q is None or q.kind != "graph_grad":
             return None
-        return q.label[len(f"d{o}/d"):]
+        return self.trace.edge(q)[1]
 
     # -- the quiz's card -------------------------------------------------------------------------------
 
