@@ -55,17 +55,25 @@ MISTAKE_CASES = {
     "relu_gradient_wrong": (["q = relu(a)", "f = q * c"], {"a": 1.5, "c": 5}, "dq_da", 1.5),
     "fanout_not_added": (["q = x * y", "r = x * z", "f = q + r"], {"x": 2, "y": -3, "z": 4}, "df_dx", 4),
     "upstream_gradient_omitted": (["q = a * b", "f = q * c"], {"a": 2, "b": 3, "c": 5}, "df_da", 3),
+    # f = a * c: df/da = c = 5, a+ = a - 0.1 * 5
+    "update_sign_flipped": (["f = a * c"], {"a": 2, "c": 5}, "new_a", 2 + 0.1 * 5),
+    "learning_rate_omitted": (["f = a * c"], {"a": 2, "c": 5}, "new_a", 2 - 5),
 }
+#: The mistakes graphs share with networks: the same wrong rule, under the same id and explanation.
+SHARED = {"update_sign_flipped", "learning_rate_omitted"}
 
 
 def _text(lines, inputs) -> str:
-    return "graph:\n" + "".join(f"  - {line}\n" for line in lines) + \
+    text = "graph:\n" + "".join(f"  - {line}\n" for line in lines) + \
         "inputs: {" + ", ".join(f"{k}: {v}" for k, v in inputs.items()) + "}\n"
+    return text + "parameters: [a]\nlearning_rate: 0.1\n" if "a" in inputs else text
 
 
 def test_every_graph_mistake_has_a_case_and_none_is_a_network_one():
     assert set(MISTAKE_CASES) == {m.id for m in GRAPH_CATALOGUE}
-    assert not {m.id for m in GRAPH_CATALOGUE} & {m.id for m in CATALOGUE}
+    assert {m.id for m in GRAPH_CATALOGUE} & {m.id for m in CATALOGUE} == SHARED
+    network = {m.id: m.explanation for m in CATALOGUE}
+    assert all(m.explanation == network[m.id] for m in GRAPH_CATALOGUE if m.id in SHARED)
 
 
 @pytest.mark.parametrize("mistake", list(MISTAKE_CASES))

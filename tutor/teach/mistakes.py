@@ -284,6 +284,7 @@ GENERIC: tuple[Mistake, ...] = (
 OPTIMIZER: tuple[Mistake, ...] = tuple(Mistake(mistake_id, explanation, _optimizer_rule(mistake_id))
                                        for mistake_id, explanation in OPTIMIZER_MISTAKES.items())
 
+
 def _gate_rule(mistake_id: str) -> Rule:
     """A mistake owned by gates of computational graphs: a gate's wrong local gradient, on the world's values."""
 
@@ -302,11 +303,11 @@ def _graph_mistakes() -> list[Mistake]:
     for cls in GATES.values():
         for mistake in cls.mistakes:
             owned.setdefault(mistake.id, Mistake(mistake.id, mistake.explanation, _gate_rule(mistake.id)))
-    return [*owned.values(), *(Mistake(i, explanation, rule) for i, explanation, rule in GRAPH_MISTAKES)]
+    explained = {m.id: m.explanation for m in GENERIC}  # an id shared with networks means the same there
+    return [*owned.values(), *(Mistake(i, explanation or explained[i], rule) for i, explanation, rule in GRAPH_MISTAKES)]
 
 
 CATALOGUE: tuple[Mistake, ...] = (*_owned_mistakes(), *GENERIC, *OPTIMIZER)
 #: The mistakes of computational graphs (tutor/problem/graph.py): the judge uses these for a graph's trace.
 GRAPH_CATALOGUE: tuple[Mistake, ...] = tuple(_graph_mistakes())
 BY_ID: dict[str, Mistake] = {m.id: m for m in CATALOGUE}
-GRAPH_BY_ID: dict[str, Mistake] = {m.id: m for m in GRAPH_CATALOGUE}

@@ -436,7 +436,20 @@ def _upstream_omitted(trace: GraphTrace, q: Quantity, world) -> list[float]:
     return [world[local]] if trace[local].kind == "graph_local" else []
 
 
-#: (id, explanation, rule) of the mistakes every graph can show, whatever its gates.
+def _update(sign: float, rate: bool) -> Callable[[GraphTrace, Quantity, Mapping[str, float]], list[float]]:
+    """A parameter's update p + sign * (eta, or 1) * gradient, on the world's gradient."""
+
+    def rule(trace: GraphTrace, q: Quantity, world) -> list[float]:
+        if q.kind != "graph_new" or q.parameter is None or q.gradient is None or q.gradient.key is None:
+            return []
+        step = world[q.gradient.key] * (trace.problem.learning_rate if rate else 1.0)
+        return [q.parameter.value + sign * step]
+
+    return rule
+
+
+#: (id, explanation, rule) of the mistakes every graph can show, whatever its gates; an empty explanation is
+#: the networks' mistake of that id (the same wrong rule).
 GRAPH_MISTAKES = (
     ("fanout_not_added",
      "a value used by several gates (fan-out) gets a gradient from each of them, and they add: "
@@ -444,4 +457,6 @@ GRAPH_MISTAKES = (
     ("upstream_gradient_omitted",
      "a gate sends back upstream * local gradient (the chain rule); the local gradient alone leaves out "
      "d o/d gate", _upstream_omitted),
+    ("update_sign_flipped", "", _update(+1.0, rate=True)),
+    ("learning_rate_omitted", "", _update(-1.0, rate=False)),
 )
