@@ -14,8 +14,6 @@ from tutor.trace.graph import GraphTrace, constant_text
 from tutor.views.layout import NBSP, Column, cell
 from tutor.views.text import TextView, as_written
 
-JSON_FORMAT_VERSION = 1
-
 
 class GraphSolution:
     """Writes one graph's trace through a `TextView` (its sink, digits and plain setting)."""
@@ -186,6 +184,8 @@ def answer_example(trace: GraphTrace) -> str:
 
 def graph_to_dict(trace: GraphTrace, *, include_history: bool = False, keys: set[str] | None = None) -> dict[str, Any]:
     """A graph's trace as plain data (docs/json-output.md): the output, the gradients, every node, the quantities."""
+    from tutor.views.json import JSON_FORMAT_VERSION
+
     problem, values, gradients = trace.problem, trace.values, trace.gradients
     nodes = [{"name": node.name, "op": "input" if node.is_leaf else node.op,
               "inputs": list(node.operands), "value": values[node.name], "grad": gradients.get(node.name, 0.0),
