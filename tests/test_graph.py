@@ -480,3 +480,13 @@ def test_deep_or_long_expressions_are_refused_or_solved_never_a_crash(text):
         assert "nested too deeply" in error.message or "too large" in error.message
     else:
         assert trace.quantities and math.isfinite(trace.loss)
+
+
+@pytest.mark.parametrize(("line4", "after"), [("d = c * e2", ["e2 = a - 1"]), ("d = c * zz", []), ("d = c ^ b", []),
+                                              ("d = ln(a * b)", [])])
+def test_the_format_docs_messages_are_true(line4, after):
+    doc = (PROBLEMS.parent / "docs" / "problem-format.md").read_text()
+    text = "inputs: {a: -4, b: 2}\ngraph:\n  - c = a + b\n" + "".join(f"  - {line}\n" for line in [line4, *after])
+    with pytest.raises(ProblemError) as caught:
+        parse_problem(text, source="hw.yaml")
+    assert f"\n{caught.value}\n" in doc
