@@ -490,3 +490,12 @@ def test_the_format_docs_messages_are_true(line4, after):
     with pytest.raises(ProblemError) as caught:
         parse_problem(text, source="hw.yaml")
     assert f"\n{caught.value}\n" in doc
+
+
+def test_a_name_that_clashes_with_a_key_is_refused_before_any_output(invoke, tmp_path):
+    path = tmp_path / "clash.yaml"
+    path.write_text('inputs: {x: 1}\ngraph: ["q = x * 2", "dq_dx = q + 1"]\n')
+    result = invoke("solve", str(path))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (f"error: {path}:2: graph: the name 'dq_dx' is both a node of the graph and the key of a "
+                             "gradient; rename that node\n")

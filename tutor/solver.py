@@ -36,7 +36,9 @@ def solve(problem: Problem | str | Path, steps: int = 1, show: int = 1) -> Trace
         from tutor.trace.graph import GraphTrace
 
         graph = run_graph(problem, steps, show)
-        return GraphTrace(graph.problem, graph.step, graph.history, shown=show, final=graph.final)
+        trace = GraphTrace(graph.problem, graph.step, graph.history, shown=show, final=graph.final)
+        trace.quantities  # noqa: B018  (built now: a name that clashes with a key is refused before any output)
+        return trace
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: its loss becomes inf/nan, said in words
         result = run(problem, steps, show)
     return Trace(result.problem, result.step, result.history, shown=show, final=result.final)

@@ -122,8 +122,10 @@ class GraphTrace:
         keys: dict[str, Quantity] = {}
         for q in found:
             if q.key in keys:
+                node = self.nodes.get(q.key)
                 raise ProblemError(f"the name '{q.key}' is both a node of the graph and the key of a gradient; "
-                                   "rename that node", source=self.problem.path or self.problem.name, field="graph")
+                                   "rename that node", source=self.problem.path or self.problem.name,
+                                   line=node.line if node else None, field="graph")
             keys[q.key] = q
         return tuple(found)
 
