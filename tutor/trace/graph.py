@@ -14,6 +14,7 @@ them alike; `compute` recomputes each from its `depends_on`, for follow-through.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import cached_property
 from types import MappingProxyType
@@ -121,7 +122,7 @@ class GraphTrace:
         found = [*self._forward(), *self._backward(), *self._updates()]
         keys: dict[str, Quantity] = {}
         for q in found:
-            if q.key in keys:
+            if q.key in keys or q.key in self.problem.inputs:
                 node = self.nodes.get(q.key)
                 raise ProblemError(f"the name '{q.key}' is both a node of the graph and the key of a gradient; "
                                    "rename that node", source=self.problem.path or self.problem.name,
@@ -230,7 +231,7 @@ class GraphTrace:
 
             note = "" if known else f"{o} does not depend on {p}: its gradient is 0"
             q = self._quantity(f"new_{p}", "graph_new", f"{p}+", [old, " - ", rate, " * ", gradient], rule, note=note)
-            yield Quantity(**{**q.__dict__, "parameter": old, "gradient": gradient})
+            yield dataclasses.replace(q, parameter=old, gradient=gradient)
 
     def _quantity(self, key: str, kind: str, label: str, formula: Sequence[Part],
                   rule: Callable[[dict[str, float]], float], note: str = "") -> Quantity:
