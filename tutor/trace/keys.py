@@ -32,6 +32,9 @@ KINDS = (
     "graph_value", "graph_local", "graph_contribution", "graph_grad", "graph_new",
 )
 
+#: The kinds of a parameter's new value (w+ = w - ...): judged, and printed, so that the update shows.
+UPDATE_KINDS = ("new_weight", "new_bias", "filter_new", "filter_bias_new", "graph_new")
+
 SECTIONS = ("forward", "loss", "backward", "updates")
 
 SECTION_OF_KIND = {

@@ -72,7 +72,7 @@ class GraphSolution:
         for node in self.problem.gates:
             q = trace[node.name]
             inputs = ", ".join(dict.fromkeys(o if isinstance(o, str) else constant_text(o) for o in node.operands))
-            rows.append([view.quantity_cell(q), view.formula_cell(q), cell(inputs), cell(view.fmt(q.value))])
+            rows.append([view.quantity_cell(q), view.formula_cell(q), cell(inputs), cell(view.value_text(q))])
         columns = [Column("gate"), Column("operation", wrap=True), Column("inputs", wrap=True),
                    Column("value", justify="right")]
         view.print_table(columns, rows)
@@ -103,9 +103,8 @@ class GraphSolution:
         view.heading(f"Gradients of {o} with respect to the inputs")
         rows = []
         for name, value in self.problem.inputs.items():
-            gradient = trace.gradients.get(name)
             key = trace.grad_key(name)
-            shown = view.fmt(gradient) if gradient is not None else f"0 ({o} does not depend on {name})"
+            shown = view.value_text(trace[key]) if key in trace else f"0 ({o} does not depend on {name})"
             rows.append([cell((f"d{o}/d{name}", view.style("bold")), (key, view.style("dim"))),
                          cell(view.given(value)), cell(shown)])
         view.print_table([Column("gradient"), Column("input's value", "right"), Column("value", "right")], rows)
