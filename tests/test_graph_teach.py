@@ -233,3 +233,20 @@ def test_the_quiz_on_a_terminal_fits_and_takes_answers(tmp_path, width):
     too_long = [line for line in text.replace("\r", "").split("\n")
                 if len(line) > width and str(tmp_path) not in line]  # (a path is never split)
     assert not too_long, too_long
+
+
+@pytest.mark.parametrize("name", ["cs231n-sigmoid", "micrograd-readme", "cs231n-circuit"])
+def test_every_value_solve_prints_grades_as_correct(name):
+    """A sheet of the values exactly as `solve` prints them (6 digits) is all correct, updates too."""
+    import io
+
+    from tutor.views.output import PlainSink
+    from tutor.views.text import TextView
+
+    trace = solve(name)
+    view = TextView(PlainSink(io.StringIO(), 80), digits=6, plain=True)
+    view.given_numbers(trace)
+    sheet = "".join(f"{q.key}: {view.value_text(q)}\n" for q in trace.quantities)
+    result = Grader(trace).grade_text(sheet)
+    assert {r.verdict for r in result.results} == {"correct"}, [(r.key, r.verdict) for r in result.results
+                                                                 if r.verdict != "correct"]

@@ -121,7 +121,7 @@ class GraphSolution:
     def summary(self, every: int | None = None) -> None:
         view, trace = self.view, self.trace
         view.heading("Summary")
-        lines = [f"{trace.output} = {view.fmt(trace.loss)}"]
+        lines = [f"{trace.output} = {view.value_text(trace[trace.output])}"]
         history = trace.history
         if history is not None and len(history) > trace.shown:
             lines.append(f"{trace.output} after the update: {view.loss_text(history[trace.shown])}")
