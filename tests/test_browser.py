@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import BUNDLED
+from tests.conftest import BUNDLED, BUNDLED_GRAPHS
 from tutor.solver import solve
 from tutor.views.document import render
 
@@ -49,11 +49,11 @@ def _browse(tmp_path, html: str, *flags: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", BUNDLED + BUNDLED_GRAPHS, ids=lambda p: p.stem)
 def test_every_value_is_rendered_on_a_phone(tmp_path, path):
     import json
 
-    trace = solve(path.stem)
+    trace = solve(path)
     html = render(trace, "html").replace("</body>", PROBE + "</body>")
     done = _browse(tmp_path, html, "--window-size=412,915", "--virtual-time-budget=5000", "--dump-dom")
     assert done.returncode == 0, done.stderr[-2000:]

@@ -102,5 +102,14 @@ def test_a_problem_without_layers_is_refused_with_a_message():
 
     from tutor.errors import UserError
 
-    with pytest.raises(UserError, match="draw pictures networks of layers; this problem has none to draw"):
+    with pytest.raises(UserError, match="draw pictures networks of layers; this problem is a computational graph"):
         draw_scene(SimpleNamespace(problem=SimpleNamespace(layers=())))
+
+
+def test_a_graph_is_refused_with_a_message(runner):
+    from tests.conftest import BUNDLED_GRAPHS
+
+    result = runner.invoke(app, ["draw", str(BUNDLED_GRAPHS[0])], env=STABLE_ENV)
+    assert result.exit_code == 2
+    assert result.stderr == ("error: draw pictures networks of layers; this problem is a computational graph, not "
+                             "drawn yet (`solve --format html` shows its every value and gradient)\n")

@@ -68,8 +68,9 @@ class Scene:
 def draw_scene(trace: Trace, backward: bool = False, sample: int = 1, digits: int = 4) -> Scene:
     """The picture of `trace`: a network of neurons, or grids for a network on images."""
     problem = trace.problem
-    if not getattr(problem, "layers", None):
-        raise UserError("draw pictures networks of layers; this problem has none to draw")
+    if getattr(trace, "is_graph", False) or not getattr(problem, "layers", None):
+        raise UserError("draw pictures networks of layers; this problem is a computational graph, not drawn yet "
+                        "(`solve --format html` shows its every value and gradient)")
     samples = problem.samples if problem.batch else 1
     if not 1 <= sample <= samples:
         raise UserError(f"--sample must be from 1 to {samples} (this problem has {samples} "

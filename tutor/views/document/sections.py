@@ -56,17 +56,30 @@ def build_document(trace: Trace, keys: Sequence[str] = (), digits: int = 6) -> D
     view = TextView(PlainSink(io.StringIO(), 80), digits)
     view.given_numbers(trace)  # values as `solve` prints them: copied onto a sheet, each is graded right
     intro = [line for line in (problem.description, problem.source and f"Source: {problem.source}") if line]
-    inputs = getattr(problem, "inputs", None)
-    network = view.shape_line(problem) if inputs is not None and inputs.ndim != 4 else f"Network {problem.summary()}"
-    intro += network.split("\n")
+    intro += _network_lines(trace, view)
     title = problem.name or "Worked solution"
     if trace.shown > 1:
         title += f", step {trace.shown}"
-    summary = [f"{problem.notation.loss} before the update: {view.loss_text(trace.loss)}"]
+    name = trace.output if getattr(trace, "is_graph", False) else problem.notation.loss
+    summary = [f"{name} = {view.value_text(trace[trace.output])}" if getattr(trace, "is_graph", False)
+               else f"{name} before the update: {view.loss_text(trace.loss)}"]
     if trace.history is not None and len(trace.history) > trace.shown:
-        summary.append(f"{problem.notation.loss} after the update: {view.loss_text(trace.history[trace.shown])}")
+        summary.append(f"{name} after the update: {view.loss_text(trace.history[trace.shown])}")
     return Document(title, tuple(intro), tuple(_groups(quantities, fmt, given, view.value_text)), tuple(summary),
                     trace)
+
+
+def _network_lines(trace: Trace, view: TextView) -> list[str]:
+    """What is computed, in words: a network's layers and loss, an image network's summary, or a graph's
+    gates, inputs and output."""
+    problem = trace.problem
+    if getattr(trace, "is_graph", False):
+        from tutor.views.graph import GraphSolution
+
+        return [GraphSolution(view, trace).given_line().replace("\u00a0", " ")]
+    if problem.inputs.ndim == 4:
+        return [f"Network {problem.summary()}"]
+    return view.shape_line(problem).split("\n")
 
 
 def _groups(quantities: Iterable[Quantity], fmt, given, value) -> list[Group]:
