@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import BUNDLED, STABLE_ENV
+from tests.conftest import BUNDLED, BUNDLED_GRAPHS, STABLE_ENV
 from tutor.cli.app import app
 from tutor.solver import solve
 from tutor.views.svg import draw_scene, to_svg
@@ -102,14 +102,28 @@ def test_a_problem_without_layers_is_refused_with_a_message():
 
     from tutor.errors import UserError
 
-    with pytest.raises(UserError, match="draw pictures networks of layers; this problem is a computational graph"):
+    with pytest.raises(UserError, match="draw pictures networks of layers or computational graphs; this problem is "
+                                        "neither"):
         draw_scene(SimpleNamespace(problem=SimpleNamespace(layers=())))
 
 
-def test_a_graph_is_refused_with_a_message(runner):
-    from tests.conftest import BUNDLED_GRAPHS
+@pytest.mark.parametrize("path", BUNDLED_GRAPHS, ids=lambda p: p.stem)
+def test_a_graph_is_drawn_as_its_circuit(path):
+    trace = solve(path)
+    fmt = number_formatter(4)
+    texts = _texts(to_svg(draw_scene(trace, backward=True)))
+    for node in trace.problem.nodes:
+        assert node.name in texts
+        if not node.is_leaf:
+            assert node.op in texts
+        shown = as_written(trace.values[node.name]) if node.is_leaf else fmt(trace.values[node.name])
+        assert shown in texts, node.name  # the value its wires carry
+        for gate in trace.consumers(node.name):  # the gradient back along each wire
+            key = trace.contribution_key(gate, node.name) if trace.fans_out(node.name) else trace.grad_key(node.name)
+            assert f"grad {fmt(trace[key].value)}" in texts, (node.name, gate)
+    assert not any(t.startswith("grad ") for t in _texts(to_svg(draw_scene(trace))))
 
-    result = runner.invoke(app, ["draw", str(BUNDLED_GRAPHS[0])], env=STABLE_ENV)
-    assert result.exit_code == 2
-    assert result.stderr == ("error: draw pictures networks of layers; this problem is a computational graph, not "
-                             "drawn yet (`solve --format html` shows its every value and gradient)\n")
+
+def test_cs231n_circuit_values():
+    texts = _texts(to_svg(draw_scene(solve(BUNDLED_GRAPHS[0]), backward=True)))
+    assert {"-2", "5", "-4", "3", "-12", "grad -4", "grad 3", "grad 1"} <= set(texts)

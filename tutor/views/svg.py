@@ -68,9 +68,10 @@ class Scene:
 def draw_scene(trace: Trace, backward: bool = False, sample: int = 1, digits: int = 4) -> Scene:
     """The picture of `trace`: a network of neurons, or grids for a network on images."""
     problem = trace.problem
-    if getattr(trace, "is_graph", False) or not getattr(problem, "layers", None):
-        raise UserError("draw pictures networks of layers; this problem is a computational graph, not drawn yet "
-                        "(`solve --format html` shows its every value and gradient)")
+    if getattr(trace, "is_graph", False):
+        return _circuit_scene(trace, backward, number_formatter(digits))
+    if not getattr(problem, "layers", None):
+        raise UserError("draw pictures networks of layers or computational graphs; this problem is neither")
     samples = problem.samples if problem.batch else 1
     if not 1 <= sample <= samples:
         raise UserError(f"--sample must be from 1 to {samples} (this problem has {samples} "
@@ -169,6 +170,76 @@ def _edges(scene: Scene, trace: Trace, l: int, backward: bool, fmt, given, place
         if backward:
             scene.add("text", lx + 11 * nx, ly + 11 * ny, text=f"grad {fmt(q.gradient.value)}", colour=BACKWARD,
                       size=10, angle=angle)
+
+
+# -- computational graphs: circuits --------------------------------------------------------------------------
+
+GATE_GAP_X, GATE_GAP_Y = 190, 80
+MAX_GATES = 60
+
+
+def _circuit_scene(trace, backward: bool, fmt) -> Scene:
+    """The circuit: inputs on the left, each gate in the column after its deepest operand, every wire with the
+    value it carries above it and (with `backward`) the gradient flowing back along it below it."""
+    problem = trace.problem
+    nodes = list(problem.nodes)
+    if len(nodes) > MAX_GATES:
+        raise UserError(f"this graph has {len(nodes)} nodes; draw shows at most {MAX_GATES} (see solve --format "
+                        "html for its numbers)")
+    depth: dict[str, int] = {}
+    for node in nodes:
+        depth[node.name] = 0 if node.is_leaf else 1 + max((depth[i] for i in node.inputs), default=0)
+    columns: dict[int, list[str]] = {}
+    for node in nodes:
+        columns.setdefault(depth[node.name], []).append(node.name)
+    tallest = max(len(names) for names in columns.values())
+    place = {name: (MARGIN + 20 + d * GATE_GAP_X, MARGIN + 40 + (n + (tallest - len(names)) / 2) * GATE_GAP_Y)
+             for d, names in columns.items() for n, name in enumerate(names)}
+    width = MARGIN * 2 + max(columns) * GATE_GAP_X + 160
+    scene = Scene(width, MARGIN * 2 + tallest * GATE_GAP_Y + 20, problem.name)
+    scene.add("text", MARGIN - 40, 24, text=problem.name, size=15, anchor="start", bold=True)
+    given = as_written if trace.shown == 1 else fmt
+    values, gradients = trace.values, trace.gradients
+    for node in nodes:
+        for name in dict.fromkeys(node.inputs):  # a node used twice by one gate: one wire
+            _wire(scene, place[name], place[node.name], values[name], _wire_gradient(trace, node.name, name),
+                  backward, fmt, given if problem.nodes[[n.name for n in nodes].index(name)].is_leaf else fmt)
+    x, y = place[problem.output]
+    scene.add("line", x + RADIUS, y, x2=x + RADIUS + 90, y2=y, colour=EDGE)
+    scene.add("text", x + RADIUS + 45, y - 6, text=fmt(values[problem.output]), colour=FORWARD, size=11)
+    if backward:
+        scene.add("text", x + RADIUS + 45, y + 15, text="grad 1", colour=BACKWARD, size=10.5)
+    for node in nodes:
+        x, y = place[node.name]
+        scene.add("circle", x, y, r=RADIUS * (0.8 if node.is_leaf else 1.0), colour=INK,
+                  fill="#f3f3f3" if node.is_leaf else "#ffffff")
+        scene.add("text", x, y + (4 if node.is_leaf else -3), text=node.name, size=11, bold=True)
+        if not node.is_leaf:
+            scene.add("text", x, y + 12, text=node.op or "", size=10, colour=INK)
+    return scene
+
+
+def _wire_gradient(trace, gate: str, name: str) -> float | None:
+    """d output / d `name` along its wire into `gate`: its share when `name` feeds several gates."""
+    if trace.fans_out(name):
+        key = trace.contribution_key(gate, name)
+        return trace[key].value if key in trace else None
+    return trace.gradients.get(name)
+
+
+def _wire(scene: Scene, start: tuple[float, float], end: tuple[float, float], value: float,
+          gradient: float | None, backward: bool, fmt, shown) -> None:
+    (x1, y1), (x2, y2) = start, end
+    scene.add("line", x1 + RADIUS, y1, x2=x2 - RADIUS, y2=y2, colour=EDGE)
+    dx, dy = x2 - x1 - 2 * RADIUS, y2 - y1
+    length = math.hypot(dx, dy) or 1.0
+    nx, ny = -dy / length, dx / length
+    angle = math.degrees(math.atan2(dy, dx))
+    mx, my = x1 + RADIUS + 0.7 * dx, y1 + 0.7 * dy  # near the gate, where at most its operands' wires meet
+    scene.add("text", mx - 5 * nx, my - 5 * ny, text=shown(value), colour=FORWARD, size=11, angle=angle)
+    if backward and gradient is not None:
+        scene.add("text", mx + 14 * nx, my + 14 * ny, text=f"grad {fmt(gradient)}", colour=BACKWARD, size=10.5,
+                  angle=angle)
 
 
 # -- networks on images: grids -----------------------------------------------------------------------------
