@@ -264,7 +264,8 @@ def draw(
         "--format", "-f", help="svg: written directly, no dependency; png: drawn by matplotlib.",
         choices=PictureFormat)] = PictureFormat.svg,
     backward: Annotated[bool, typer.Option(
-        "--backward", help="Also show each neuron's delta and each weight's gradient.")] = False,
+        "--backward", help="Also show each neuron's delta and each weight's gradient (a graph: the gradient "
+                           "along each wire).")] = False,
     sample: Annotated[int, whole_number_option(
         "--sample", metavar="S", minimum=1, help="For a batch: the sample whose values are shown.")] = 1,
     digits: Annotated[int, whole_number_option(
@@ -272,7 +273,8 @@ def draw(
     show_step: ShowStepOption = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
 ) -> None:
-    """Draw PROBLEM's network: every neuron's net input and output and every weight on its edge (SVG or PNG)."""
+    """Draw PROBLEM: a network's neurons with their net inputs and outputs and its weights on their edges, or a
+    graph's circuit with the value on each wire (SVG or PNG)."""
 
     def action() -> None:
         from tutor.errors import UserError
