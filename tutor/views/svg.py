@@ -199,11 +199,12 @@ def _circuit_scene(trace, backward: bool, fmt) -> Scene:
     scene = Scene(width, MARGIN * 2 + tallest * GATE_GAP_Y + 20, problem.name)
     scene.add("text", MARGIN - 40, 24, text=problem.name, size=15, anchor="start", bold=True)
     given = as_written if trace.shown == 1 else fmt
-    values, gradients = trace.values, trace.gradients
+    values = trace.values
+    leaves = {node.name for node in nodes if node.is_leaf}  # given numbers: shown as written
     for node in nodes:
         for name in dict.fromkeys(node.inputs):  # a node used twice by one gate: one wire
             _wire(scene, place[name], place[node.name], values[name], _wire_gradient(trace, node.name, name),
-                  backward, fmt, given if problem.nodes[[n.name for n in nodes].index(name)].is_leaf else fmt)
+                  backward, fmt, given if name in leaves else fmt)
     x, y = place[problem.output]
     scene.add("line", x + RADIUS, y, x2=x + RADIUS + 90, y2=y, colour=EDGE)
     scene.add("text", x + RADIUS + 45, y - 6, text=fmt(values[problem.output]), colour=FORWARD, size=11)
