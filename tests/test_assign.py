@@ -338,3 +338,21 @@ def test_a_roster_is_read_or_refused_with_a_message(tmp_path_factory, text):
         return
     assert students and len({s.id.lower() for s in students}) == len(students)
     assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]*", s.id) for s in students)
+
+
+def test_a_graph_assignment(runner, tmp_path):
+    from tests.conftest import BUNDLED_GRAPHS
+
+    roster = _write(tmp_path, ROSTER)
+    graph = next(p for p in BUNDLED_GRAPHS if p.stem == "cs231n-sigmoid")
+    made = _invoke(runner, "assign", str(graph), "--roster", str(roster), "--out", str(tmp_path / "g"), "--secret", "k")
+    assert made.exit_code == 0, made.stderr
+    variants = {(tmp_path / "g" / s / "problem.yaml").read_text() for s in ("s1", "s2", "s3")}
+    assert len(variants) == 3 and all("graph:" in v for v in variants)  # the gates kept, the inputs moved
+    graded = _invoke(runner, "grade", str(tmp_path / "g"), str(tmp_path / "g" / "s2" / "key.yaml"), "-f", "json")
+    data = json.loads(graded.stdout)
+    assert data["score"] == data["max_score"] > 0
+    target = tmp_path / "quiz.xml"
+    assert _invoke(runner, "export", "moodle", str(tmp_path / "g"), "-o", str(target)).exit_code == 0
+    root = ET.parse(target).getroot()
+    assert len(root.findall("question[@type='numerical']")) == 3 * data["max_score"]

@@ -140,7 +140,7 @@ def file_variant(text: str, seed: int, source: str) -> str:
     from tutor.problem.loader import parse_problem
 
     original = parse_problem(text, source=source)
-    spans = _number_spans(text, source, inputs=not original.batch)
+    spans = _number_spans(text, source, inputs=not getattr(original, "batch", False))
     if not spans:
         raise UserError("has no inputs, weights or biases to vary", source=source)
     strict = not _trouble(original)
@@ -159,13 +159,20 @@ def file_variant(text: str, seed: int, source: str) -> str:
 
 
 def _trouble(problem) -> str:
-    """The first neuron of a dense network that is not nice (an image problem's maps are not checked)."""
+    """Why a problem is not a nice exercise: a value that cannot be computed, or the first neuron of a dense
+    network that is saturated, dead or at a kink (an image problem's maps and a graph's gates are not checked)."""
     from tutor.problem.generate import trace_troubles
     from tutor.solver import solve
 
-    if problem.inputs.ndim == 4:
+    try:
+        trace = solve(problem)
+    except UserError as exc:  # a graph's function outside its domain (a log of a negative number, ...)
+        return exc.message
+    if any(not math.isfinite(q.value) for q in trace.quantities):
+        return "a value that is not a finite number"
+    if getattr(problem, "layers", None) is None or problem.inputs.ndim == 4:  # a graph, or an image network
         return ""
-    troubles = trace_troubles(solve(problem))
+    troubles = trace_troubles(trace)
     return troubles[0] if troubles else ""
 
 
@@ -192,8 +199,8 @@ def _number_spans(text: str, source: str, inputs: bool = True) -> list[tuple[int
 
 
 def _block(node, text: str) -> list[tuple[int, int, float, float]]:
-    """The plain numbers of a block (a number, a list, a list of lists), each with its step."""
-    from tutor.problem.yaml_safe import Scalar, Sequence as SequenceNode
+    """The plain numbers of a block (a number, a list, a list of lists, a mapping), each with its step."""
+    from tutor.problem.yaml_safe import Mapping, Scalar, Sequence as SequenceNode
 
     scalars: list[tuple[int, int, float]] = []
     stack = [node]
@@ -209,6 +216,8 @@ def _block(node, text: str) -> list[tuple[int, int, float, float]]:
                 scalars.append((start, start + len(item.text), value))
         elif isinstance(item, SequenceNode):
             stack.extend(item.items)
+        elif isinstance(item, Mapping):  # a graph's inputs: name -> value
+            stack.extend(value for _, value in item.pairs)
     values = [v for _, _, v in scalars]
     whole = all(v.is_integer() for v in values) and any(abs(v) >= 1 for v in values)
     step = 1.0 if whole else 0.05

@@ -43,12 +43,10 @@ def tolerance(grader: Grader, asked: Asked) -> float:
 
 def mistake_answers(grader: Grader, asked: Asked, right_tolerance: float) -> list[tuple[float, str]]:
     """(value, explanation) of each catalogued mistake that gives another value for `asked`."""
-    from tutor.teach.mistakes import CATALOGUE
-
     true = {q.key: q.value for q in grader.trace.quantities}
     q = asked.quantity
     found: list[tuple[float, str]] = []
-    for mistake in CATALOGUE:
+    for mistake in grader.judge.mistakes:  # the judge's own catalogue (a network's, or a graph's gates')
         for value in mistake.candidates(grader.trace, q, true):
             if not math.isfinite(value) or abs(value - q.value) <= right_tolerance:
                 continue
