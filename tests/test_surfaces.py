@@ -315,7 +315,7 @@ def test_carry_forward_message_says_why_an_answer_counts(mazur_trace_and_view):
     view(Judged(question, exact, 1, True))
     text = flat(out.getvalue())
     assert "Correct: 0.5939 (exact out_h1 = 0.59327); carry on with it." in text
-    assert "Correct: 0.6 follows from your values (exact out_h1 = 0.59327)." in text
+    assert "Correct: 0.6, from your values (exact out_h1 = 0.59327)." in text
     assert "Correct: out_h1 = 0.59327." in text
 
 

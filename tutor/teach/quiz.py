@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping, Sequence, Union
 
+import numpy as np
+
 from tutor.teach.sheets import answer_names, has_name, parse_answer
 from tutor.teach.judge import Answer, Judge, Judgement
 from tutor.trace.keys import SECTIONS
@@ -318,8 +320,10 @@ class QuizSession:
         started = self.clock()
         stopped = "end"
         try:
-            for number, question in enumerate(self.questions, start=1):
-                self._ask(number, question, read)
+            # a student's huge or negative numbers overflow in their own world (inf, nan): judged, not warned of
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                for number, question in enumerate(self.questions, start=1):
+                    self._ask(number, question, read)
         except _Quit:
             stopped = "quit"
         except _EndOfInput:

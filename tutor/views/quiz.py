@@ -287,7 +287,7 @@ class QuizView(TextView):
         if j.verdict == "correct" and j.answer.value is not None and self.fmt(j.answer.value) != self.fmt(j.expected):
             yours = _as_given(j.answer)  # one line: later answers are judged by what follows from it
             if j.consistent_value is not None:
-                self.lines(f"Correct: {yours} follows from your values (exact {exact}).", self.style("green"))
+                self.lines(f"Correct: {yours}, from your values (exact {exact}).", self.style("green"))
             else:
                 self.lines(f"Correct: {yours} (exact {exact}); carry on with it.", self.style("green"))
         elif j.verdict == "correct":
