@@ -290,11 +290,11 @@ def _owned_mistakes() -> list[Mistake]:
 #: The mistakes every network can show, whatever its activations and loss.
 GENERIC: tuple[Mistake, ...] = (
     Mistake("update_sign_flipped",
-            "the update went uphill, w + step; gradient descent subtracts its step (w - eta * g, w - eta * v, "
-            "w - step)", _update_sign),
+            "the update added the gradient, or the optimizer's step (w + eta * g, w + step); gradient descent "
+            "subtracts it (w - eta * g, w - eta * v, w - step)", _update_sign),
     Mistake("learning_rate_omitted",
-            "the learning rate was left out (w - g); the step is scaled by it (w - eta * g, and eta in the "
-            "optimizer's step)", _rate_omitted),
+            "the update subtracted the gradient itself (w - g), or a step without the rate; it is scaled by the "
+            "learning rate (w - eta * g, and eta in the optimizer's step)", _rate_omitted),
     Mistake("update_not_applied",
             "the weight was left as it was; the update changes it by its step (w+ = w - eta * g)",
             _not_applied),
