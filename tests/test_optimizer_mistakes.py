@@ -377,3 +377,45 @@ def test_right_answers_are_never_diagnosed(setup, k):
     sheet = "".join(f"{key}: {trace[key].value!r}\n" for key in keys)
     result = Grader(trace).grade_text(sheet)
     assert {r.key: r.verdict for r in result.results if r.key in keys} == dict.fromkeys(keys, "correct")
+
+
+def _adam_wrong_t(r):
+    m_hat, v_hat = r["m"] / (1 - 0.9 ** (r["t"] - 1)), r["v"] / (1 - 0.999 ** (r["t"] - 1))
+    step = r["lr"] * m_hat / (math.sqrt(v_hat) + 1e-8)
+    return {"m": r["m"], "v": r["v"], "m_hat": m_hat, "v_hat": v_hat, "step": step, "new": r["theta"] - step}
+
+
+def _nesterov_no_lookahead(r):
+    return {"v": r["v"], "d": r["grad"], "new": r["theta"] - r["lr"] * r["grad"]}
+
+
+def _decay_omitted(r):
+    return {"g": r["grad"], "new": r["theta"] - r["lr"] * r["grad"]}
+
+
+#: A student who makes one mistake and carries on with it, writing every quantity of w5: (setup, their
+#: values from a record, the quantities the mistake itself gives, the mistake's id)
+WHOLE_SHEETS = [
+    ("adam", _adam_wrong_t, {"m_hat", "v_hat"}, "bias_correction_wrong_t"),
+    ("nesterov", _nesterov_no_lookahead, {"d"}, "nesterov_lookahead_ignored"),
+    ("decay", _decay_omitted, {"g"}, "weight_decay_omitted"),
+]
+
+
+@pytest.mark.parametrize("setup,student,slips,mistake", WHOLE_SHEETS, ids=[case[3] for case in WHOLE_SHEETS])
+@pytest.mark.parametrize("k", [2, 3])
+def test_a_mistake_carried_on_is_named_where_made_and_followed_through_after(setup, student, slips, mistake, k):
+    trace = trace_at(setup, k)
+    record = next(r for r in run(SETUPS[setup], k) if r["where"] == (2, 1, 1))
+    values = student(record)
+    sheet = "".join(f"{_key(name, (2, 1, 1))}: {value!r}\n" for name, value in values.items())
+    rows = {r.key: r for r in Grader(trace).grade_text(sheet).results if r.verdict != "missing"}
+    for name in values:
+        row = rows[_key(name, (2, 1, 1))]
+        if name in slips:
+            expected = ("wrong", mistake)
+        elif name in ("step", "new"):  # computed from the slip: follow-through
+            expected = ("follow_through", None)
+        else:
+            expected = ("correct", None)
+        assert (row.verdict, row.diagnosis and row.diagnosis.id) == expected, name

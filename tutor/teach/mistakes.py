@@ -19,6 +19,7 @@ from tutor.model.losses import LOSSES
 from tutor.model.optimizers.base import MISTAKES as OPTIMIZER_MISTAKES
 from tutor.model.schedules import MISTAKES as SCHEDULE_MISTAKES
 from tutor.trace.trace import Quantity, Trace
+from tutor.trace.updates import rule_name
 
 World = Mapping[str, float]
 Rule = Callable[[Trace, Quantity, World], list[float]]
@@ -154,7 +155,7 @@ def _optimizer_values(trace: Trace, q: Quantity, world: World, mistake_id: str) 
     """What the problem's optimizer's own version of a mistake gives for `q` (an opt_* or new value)."""
     if not q.kind.startswith("opt_") and q.kind not in _OPTIMIZED:
         return []
-    name = q.kind[4:] if q.kind.startswith("opt_") else "new"
+    name = rule_name(q.kind)
     owned = [m for m in trace.problem.optimizer.catalogued_mistakes() if m.id == mistake_id and m.rule == name]
     found: list[float] = []
     for mistake in owned:
@@ -178,7 +179,7 @@ def _wrong_epoch(trace: Trace, q: Quantity, world: World) -> list[float]:
         return [value for rate in rates for value in _update(trace, q, world, -1.0, rate)]
     if not q.kind.startswith("opt_") and q.kind not in _OPTIMIZED:
         return []
-    rule = problem.optimizer.rule(q.kind[4:] if q.kind.startswith("opt_") else "new")
+    rule = problem.optimizer.rule(rule_name(q.kind))
     if "lr" not in rule.inputs:
         return []
     values = _rule_inputs(trace, q, world, rule.inputs)

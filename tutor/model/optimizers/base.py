@@ -124,6 +124,7 @@ class Optimizer(ABC):
         self.values: dict[str, Any] = values
         self.weight_decay: float = values.get("weight_decay", 0.0)
         self.l1: float = values.get("l1", 0.0)
+        self._catalogued: tuple[RuleMistake, ...] | None = None
 
     @classmethod
     def all_options(cls) -> tuple[Option, ...]:
@@ -193,8 +194,11 @@ class Optimizer(ABC):
 
     def catalogued_mistakes(self) -> tuple[RuleMistake, ...]:
         """Every catalogued mistake on this optimizer's quantities: its own, then those of any update (the
-        sign, the rate), of its state (copied from the previous step) and of its weight decay."""
-        return (*self.mistakes(), *self.step_mistakes(), *self.state_mistakes(), *self.decay_mistakes())
+        sign, the rate), of its state (copied from the previous step) and of its weight decay (built once)."""
+        if self._catalogued is None:
+            self._catalogued = (*self.mistakes(), *self.step_mistakes(), *self.state_mistakes(),
+                                *self.decay_mistakes())
+        return self._catalogued
 
     def step_mistakes(self) -> tuple[RuleMistake, ...]:
         """The update's sign flipped (w + step for w - step) and the learning rate left out (taken as 1)."""
