@@ -237,6 +237,9 @@ def test_a_session_that_fails_is_closed(invoke, db, monkeypatch):
     assert isinstance(result.exception, RuntimeError)
     ((_, finished, stopped),) = _sessions(db)
     assert finished is not None and stopped == "error"
+    monkeypatch.undo()
+    listed = invoke("progress", "--db", str(db))
+    assert listed.exit_code == 0 and "ended by an error" in listed.stdout
 
 
 # -- the card and the carry-on note at 60 and 80 columns ---------------------------------------------------

@@ -44,6 +44,7 @@ STOPPED = {
     "quit": "Stopped (quit)",
     "eof": "End of input",
     "interrupt": "Interrupted (Ctrl-C)",
+    "error": "Ended by an error",  # a session closed after the quiz failed (the progress list shows it)
 }
 
 COMMAND_HELP = ("Type a number or an arithmetic expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775)), tanh(0.5), 2^3; "
