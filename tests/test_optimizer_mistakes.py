@@ -419,3 +419,14 @@ def test_a_mistake_carried_on_is_named_where_made_and_followed_through_after(set
         else:
             expected = ("correct", None)
         assert (row.verdict, row.diagnosis and row.diagnosis.id) == expected, name
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_grade_step_k_names_the_mistake_on_the_command_line(invoke, tmp_path, k):
+    record = next(r for r in run(SETUPS["momentum"], k) if r["where"] == (2, 1, 1))
+    wrong = record["theta"] - record["v"]  # momentum's w5+ with the rate left out
+    sheet = tmp_path / "sheet.yaml"
+    sheet.write_text(f"w5+: {wrong:.6f}\n")
+    result = invoke("grade", "mazur-momentum-2-2-2", str(sheet), "--step", str(k))
+    assert result.exit_code == 0, result.output
+    assert "w5+ (new_w2_1_1), wrong: learning_rate_omitted" in result.stdout
