@@ -77,6 +77,8 @@ def given_values(trace: Trace) -> dict[str, float | None]:
     """The problem's given numbers by label: inputs, targets, weights, biases, eta (the step's learning
     rate), and every other number the formulas take from the problem (an optimizer's beta2 and eps, the
     state a step starts from such as v_prev(w5), an image's x(1,1) and a filter's w^1(1,1), t)."""
+    if getattr(trace, "is_graph", False):  # a computational graph: its inputs (tutor/trace/graph.py)
+        return trace.given_values()
     problem, labels = trace.problem, trace.labels
     values: dict[str, float | None] = {}
     if problem.inputs.ndim == 2 and all(layer.weights.ndim == 2 for layer in problem.layers):  # vectors only

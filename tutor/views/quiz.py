@@ -37,6 +37,8 @@ KIND_NAMES = {
     "map_dloss_dout": "loss derivatives by feature-map output", "map_dout_dnet": "feature-map activation derivatives",
     "map_delta": "feature-map deltas", "filter_grad": "filter gradients", "filter_bias_grad": "filter bias gradients",
     "dloss_dinput": "input-image gradients", "filter_new": "updated filters", "filter_bias_new": "updated filter biases",
+    "graph_value": "gate values", "graph_local": "local gradients", "graph_contribution": "fan-out contributions",
+    "graph_grad": "gradients through a graph", "graph_new": "updated graph parameters",
 }
 
 STOPPED = {
@@ -136,6 +138,11 @@ class QuizView(TextView):
         problem = trace.problem
         self.trace = trace
         self.given_numbers(trace)
+        if getattr(trace, "is_graph", False):  # a computational graph: its inputs and gates
+            from tutor.views.graph import GraphSolution
+
+            GraphSolution(self, trace).card(note)
+            return
         if problem.inputs.ndim == 4:  # an input image: grids of the image, filters, weights and targets
             from tutor.views.image import ImageSolution
 
@@ -186,6 +193,10 @@ class QuizView(TextView):
     def command_help(self) -> str:
         """What can be typed at the prompt, with a product of names in the problem's own notation."""
         example = "w5*out_h1"
+        if getattr(self.trace, "is_graph", False):
+            from tutor.views.graph import answer_example
+
+            return COMMAND_HELP.format(example=answer_example(self.trace))
         if self.trace is not None and self.trace.problem.inputs.ndim == 4:  # an image: names from the first formula
             first = [p.symbol for p in self.trace.quantities[0].formula if isinstance(p, Term) and p.key is None]
             example = "*".join(first[:2]) or example
