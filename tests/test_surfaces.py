@@ -203,7 +203,7 @@ def test_list_columns_line_up_at_60_and_80_columns(runner, monkeypatch, width):
 @pytest.mark.parametrize(("args", "message"), [
     (["solve", MAZUR, "--steps", "abc"], "error: --steps expects a whole number of at least 1, not 'abc'"),
     (["solve", MAZUR, "--steps", "0"], "error: --steps expects a whole number of at least 1, not '0'"),
-    (["solve", MAZUR, "-f", "xml"], "error: --format expects one of text, plain, json, not 'xml'"),
+    (["solve", MAZUR, "-f", "xml"], "error: --format expects one of text, plain, json, markdown, latex, html, not 'xml'"),
     (["solve"], "error: Missing argument 'PROBLEM' (see `backprop-tutor solve --help`)"),
     (["grade", MAZUR, "x.yaml", "--follow-through-credit", "3"],
      "error: --follow-through-credit expects a number from 0 to 1, not '3'"),
@@ -314,8 +314,8 @@ def test_carry_forward_message_says_why_an_answer_counts(mazur_trace_and_view):
     exact = Judgement("out1_1", "correct", 0.59327, Answer("out1_1", 0.59327, "0.59327", 5))
     view(Judged(question, exact, 1, True))
     text = flat(out.getvalue())
-    assert "Correct: 0.5939 is within tolerance of out_h1 = 0.59327. Carry on with your 0.5939:" in text
-    assert "Correct: 0.6 is what your own accepted values give (the exact out_h1 = 0.59327)." in text
+    assert "Correct: 0.5939 (exact out_h1 = 0.59327); carry on with it." in text
+    assert "Correct: 0.6, from your values (exact out_h1 = 0.59327)." in text
     assert "Correct: out_h1 = 0.59327." in text
 
 

@@ -82,6 +82,17 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class SolveFormat(str, Enum):
+    """`solve`'s formats: the terminal's, and the documents a course publishes (tutor/views/document)."""
+
+    text = "text"
+    plain = "plain"
+    json = "json"
+    markdown = "markdown"
+    latex = "latex"
+    html = "html"
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"backprop-tutor {__version__}")
@@ -155,9 +166,15 @@ def solve(
     digits: Annotated[int, whole_number_option(
         "--digits", metavar="N", minimum=1, maximum=17,
         help="Significant digits shown (JSON is always full precision).")] = 6,
-    output: Annotated[OutputFormat, choice_option(
+    output: Annotated[SolveFormat, choice_option(
         "--format", "-f", help="text: tables (coloured on a terminal); plain: ASCII tables, no colour; "
-                               "json: the whole trace for programs.", choices=OutputFormat)] = OutputFormat.text,
+                               "json: the whole trace for programs; markdown, latex, html: the worked solution "
+                               "as a document to publish (label = formula = numbers = value, by section).",
+        choices=SolveFormat)] = SolveFormat.text,
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the output to FILE instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite FILE if it exists.")] = False,
     steps: Annotated[Optional[int], whole_number_option(
         "--steps", metavar="N", minimum=1, help="Run this many gradient-descent steps: the loss history, and the full "
                                "trace of the first step.")] = None,
@@ -179,7 +196,13 @@ def solve(
         trace = open_problem(problem, show_step, steps)
         for key in keys:
             trace.resolve(key)  # report a wrong key before printing anything
-        if output is OutputFormat.json:
+        if output in (SolveFormat.markdown, SolveFormat.latex, SolveFormat.html):
+            from tutor.views.document import render
+
+            if _write_or_print(render(trace, output.value, keys, digits), output_file, force):
+                typer.echo(f"wrote {output_file}")
+            return
+        if output is SolveFormat.json:
             from tutor.views.json import trace_to_dict, write_trace_json
 
             history = steps is not None or show_step is not None
@@ -194,13 +217,84 @@ def solve(
         from tutor.views.output import make_sink
         from tutor.views.text import TextView
 
-        plain = output is OutputFormat.plain
+        plain = output is SolveFormat.plain
         view = TextView(make_sink(sys.stdout, plain=plain), digits=digits, plain=plain)
         if keys:
             view.derivations(trace, keys)
             view.loss_history(trace, every)
         else:
             view.solution(trace, every)
+
+    documents = (SolveFormat.markdown, SolveFormat.latex, SolveFormat.html)
+    _run(action if output_file is None or output in documents else lambda: _write_captured(action, output_file, force))
+
+
+def _write_captured(show: Callable[[], None], output_file: str, force: bool) -> None:
+    """What `show` prints to standard output, written to `output_file` instead."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        show()
+    if _write_or_print(buffer.getvalue(), output_file, force):
+        typer.echo(f"wrote {output_file}")
+
+
+class GradeFormat(str, Enum):
+    text = "text"
+    plain = "plain"
+    json = "json"
+    gradescope = "gradescope"
+
+
+class PictureFormat(str, Enum):
+    svg = "svg"
+    png = "png"
+
+
+@app.command(cls=_Command)
+def draw(
+    problem: Annotated[str, typer.Argument(
+        metavar="PROBLEM", help="A problem file (YAML), or the name of a bundled problem.", show_default=False)],
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the picture to FILE (needed for png; svg goes to standard "
+                                               "output without it).")] = None,
+    picture: Annotated[PictureFormat, choice_option(
+        "--format", "-f", help="svg: written directly, no dependency; png: drawn by matplotlib.",
+        choices=PictureFormat)] = PictureFormat.svg,
+    backward: Annotated[bool, typer.Option(
+        "--backward", help="Also show each neuron's delta and each weight's gradient (a graph: the gradient "
+                           "along each wire).")] = False,
+    sample: Annotated[int, whole_number_option(
+        "--sample", metavar="S", minimum=1, help="For a batch: the sample whose values are shown.")] = 1,
+    digits: Annotated[int, whole_number_option(
+        "--digits", metavar="N", minimum=1, maximum=17, help="Significant digits of computed values.")] = 4,
+    show_step: ShowStepOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Draw PROBLEM: a network's neurons with their net inputs and outputs and its weights on their edges, or a
+    graph's circuit with the value on each wire (SVG or PNG)."""
+
+    def action() -> None:
+        from tutor.errors import UserError
+        from tutor.solver import open_problem
+        from tutor.views.svg import draw_scene, to_png, to_svg
+
+        scene = draw_scene(open_problem(problem, show_step), backward, sample, digits)
+        if picture is PictureFormat.svg:
+            if _write_or_print(to_svg(scene), output_file, force):
+                typer.echo(f"wrote {output_file}")
+            return
+        if output_file is None:
+            raise UserError("--format png needs --output FILE (a picture is not written to a terminal)")
+        try:
+            import matplotlib  # noqa: F401  (the plot extra)
+        except ImportError:
+            raise UserError("--format png needs matplotlib (pip install 'backprop-tutor[plot]'); --format svg "
+                            "needs nothing") from None
+        _write_bytes(to_png(scene), output_file, force)
+        typer.echo(f"wrote {output_file}")
 
     _run(action)
 
@@ -281,6 +375,9 @@ def new(
         "--output", "-o", metavar="FILE", help="Write the problem to FILE instead of standard output.")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Overwrite FILE if it exists.")] = False,
+    graph: Annotated[bool, typer.Option(
+        "--graph", help="A computational graph instead of a network: a short expression of gates (a nonlinearity "
+                        "and a value used twice) to backpropagate through by hand.")] = False,
 ) -> None:
     """Write a fresh practice problem with nice numbers, to a file or to standard output.
 
@@ -293,8 +390,22 @@ def new(
         from tutor.problem.generate import generate_problem, parse_shape
 
         used_seed = secrets.randbelow(1_000_000) if seed is None else seed
-        text = generate_problem(used_seed, parse_shape(shape), activation, loss, output_activation, learning_rate,
-                                allow_saturated)
+        if graph:
+            from tutor.errors import UserError
+            from tutor.problem.generate_graph import generate_graph
+
+            network = [name for name, given in (("--shape", shape != "2-2-2"), ("--activation", activation != "sigmoid"),
+                                                ("--loss", loss != "half_sse"),
+                                                ("--output-activation", output_activation is not None),
+                                                ("--learning-rate", learning_rate is not None),
+                                                ("--allow-saturated", allow_saturated)) if given]
+            if network:
+                raise UserError(f"{', '.join(network)} {'is' if len(network) == 1 else 'are'} for networks; --graph "
+                                "makes a computational graph")
+            text = generate_graph(used_seed)
+        else:
+            text = generate_problem(used_seed, parse_shape(shape), activation, loss, output_activation,
+                                    learning_rate, allow_saturated)
         if _write_or_print(text, output, force):
             typer.echo(f"wrote {output} (seed {used_seed})")
 
@@ -323,6 +434,10 @@ AbsoluteOption = Annotated[Optional[float], number_option(
 MinFiguresOption = Annotated[Optional[int], whole_number_option(
     "--min-figures", metavar="N", minimum=1, maximum=15,
     help="Fewest significant figures an answer needs (default: the problem's, else 2).")]
+DecimalsOption = Annotated[Optional[int], whole_number_option(
+    "--decimals", metavar="N", minimum=0, maximum=15,
+    help="Judge every answer to N decimal places (right when the true value rounds to it; no minimum of "
+         "figures), instead of at the precision written (default: the problem's grading section).")]
 
 
 @app.command(cls=_Command)
@@ -336,10 +451,11 @@ def grade(
     out: Annotated[Optional[str], typer.Option(
         "--out", metavar="DIR", help="Write gradebook.csv and one Markdown feedback file per student into DIR "
                                      "(created if needed; nothing is written outside it).")] = None,
-    output: Annotated[OutputFormat, choice_option(
+    output: Annotated[GradeFormat, choice_option(
         "--format", "-f", help="text: a table per sheet (coloured on a terminal), or a line per student for a "
-                               "folder; plain: no colour; json: results for programs.",
-        choices=OutputFormat)] = OutputFormat.text,
+                               "folder; plain: no colour; json: results for programs; gradescope: one sheet's "
+                               "results.json for Gradescope's autograder.",
+        choices=GradeFormat)] = GradeFormat.text,
     digits: Annotated[int, whole_number_option(
         "--digits", metavar="N", minimum=1, maximum=17,
         help="Significant digits shown (JSON is always full precision).")] = 6,
@@ -347,6 +463,11 @@ def grade(
     relative: RelativeOption = None,
     absolute: AbsoluteOption = None,
     min_figures: MinFiguresOption = None,
+    decimals: DecimalsOption = None,
+    score_work: Annotated[Optional[bool], typer.Option(
+        "--score-work", help="Values written but not asked earn points too (default: the problem's grading "
+                             "section; else they are judged and shown, without points).",
+        show_default=False)] = None,
     follow_through_credit: Annotated[Optional[float], number_option(
         "--follow-through-credit", metavar="X", minimum=0, maximum=1,
         help="Share of a key's points a follow-through earns (default: the problem's, else 1).")] = None,
@@ -355,17 +476,37 @@ def grade(
                                                "sheet's other values still count for follow-through.")] = None,
     reveal: Annotated[bool, typer.Option(
         "--reveal", help="Show the expected values in the students' feedback files.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite the results already in --out DIR.")] = False,
     step: StepOption = None,
+    long: Annotated[bool, typer.Option(
+        "--long", help="The gradebook's long form: a CSV row per student and key (student, key, given, expected, "
+                       "verdict, diagnosis, points), printed, or with --out written as gradebook-long.csv.")] = False,
 ) -> None:
-    """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points."""
+    """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points.
+
+    PROBLEM may be an assignment folder (from `assign`): each sheet is then graded against its own student's
+    variant, found by the sheet's id: line or its file name (<id>.yaml).
+    """
 
     def action() -> None:
+        from tutor.teach.assign import is_assignment
+
+        if is_assignment(problem) or long or output is GradeFormat.gradescope:
+            from tutor.teach.batch import Judging, grade_assignment, grade_problem, report
+
+            judging = Judging(tolerance_mode.value if tolerance_mode else None, relative, absolute,
+                              follow_through_credit, min_figures, only, step, decimals, score_work)
+            graded = (grade_assignment(problem, sheets, judging) if is_assignment(problem)
+                      else grade_problem(problem, sheets, judging))
+            report(graded, out=out, output=output.value, digits=digits, reveal=reveal, long=long, force=force)
+            return
         from tutor.teach.gradebook import grade_command
 
         grade_command(problem, sheets, out=out, output=output.value, digits=digits,
                       mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
                       follow_through_credit=follow_through_credit, reveal=reveal, min_figures=min_figures,
-                      only=only, step=step)
+                      only=only, step=step, decimals=decimals, score_work=score_work, force=force)
 
     _run(action)
 
@@ -398,6 +539,107 @@ def template(
             typer.echo(f"wrote {output} ({len(asked)} keys)")
 
     _run(action)
+
+
+# --- `assign` and `export`: per-student variants and learning-management systems (tutor/teach/assign.py) ----
+@app.command(cls=_Command)
+def assign(
+    problem: Annotated[str, typer.Argument(
+        metavar="PROBLEM_OR_SHAPE", help="A problem file (or bundled name), whose numbers each variant moves, or a "
+                                         "shape such as 2-2-2 for freshly generated problems.",
+        show_default=False)],
+    roster: Annotated[Optional[str], typer.Option(
+        "--roster", metavar="CSV", help="The students (needed): a CSV file with a header naming id, name and email "
+                                        "columns.", show_default=False)] = None,
+    out: Annotated[Optional[str], typer.Option(
+        "--out", metavar="DIR", help="The assignment folder (needed): DIR/<id>/ for each student, and "
+                                     "DIR/assignment.yaml.", show_default=False)] = None,
+    secret: Annotated[Optional[str], typer.Option(
+        "--secret", metavar="S", help="The secret each variant's numbers derive from, with the student's id (the "
+                                      "same secret gives the same variants; default: a random one, shown once)."
+    )] = None,
+    activation: Annotated[str, typer.Option(
+        "--activation", metavar="NAME", help="For a shape: the hidden layers' activation.")] = "sigmoid",
+    loss: Annotated[str, typer.Option("--loss", metavar="NAME", help="For a shape: the loss.")] = "half_sse",
+    force: Annotated[bool, typer.Option("--force", help="Write into DIR even if it is not empty.")] = False,
+) -> None:
+    """Give every student of a roster their own variant: problem, blank sheet, handout and answer key."""
+
+    def action() -> None:
+        import secrets as random_secrets
+
+        from tutor.errors import UserError
+        from tutor.teach.assign import make_assignment
+
+        for name, value in (("--roster CSV", roster), ("--out DIR", out)):
+            if value is None:
+                raise UserError(f"assign needs {name} (see `backprop-tutor assign --help`)")
+        used = secret if secret is not None else random_secrets.token_hex(8)
+        assignment = make_assignment(problem, roster, out, used, activation=activation, loss=loss, force=force)
+        n = len(assignment.students)
+        typer.echo(f"wrote {n} variant{'s' if n != 1 else ''} and assignment.yaml to {out}")
+        if secret is None:
+            typer.echo(f"secret: {used} (give it as --secret to make the same variants again)", err=True)
+
+    _run(action)
+
+
+EXPORT_TARGETS = ("gradescope", "moodle")
+
+
+@app.command(cls=_Command)
+def export(
+    target: Annotated[str, typer.Argument(
+        metavar="SYSTEM", help="gradescope: the autograder zip (setup.sh, run_autograder and every variant), which "
+                               "grades each submission against its student's own variant; moodle: Moodle XML, a "
+                               "numerical question per asked value of each variant, with the catalogued mistakes as "
+                               "0% answers and their feedback.", show_default=False)],
+    assignment: Annotated[str, typer.Argument(metavar="ASSIGNMENT", help="An assignment folder (from `assign`).",
+                                              show_default=False)],
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Where to write it (default: autograder.zip, or quiz.xml).")] = None,
+    requirement: Annotated[str, typer.Option(
+        "--requirement", metavar="SPEC", help="gradescope: what setup.sh installs with pip.")] =
+        f"backprop-tutor=={__version__}",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Hand an assignment to a learning-management system: Gradescope's autograder or Moodle's questions."""
+
+    def action() -> None:
+        from pathlib import Path
+
+        from tutor.errors import UserError
+        from tutor.teach.assign import load_assignment
+
+        if target not in EXPORT_TARGETS:
+            raise UserError(f"export writes for {' or '.join(EXPORT_TARGETS)}, not '{target}'")
+        load_assignment(assignment)  # a broken folder is reported before anything is written
+        if target == "gradescope":
+            from tutor.teach.export.gradescope import autograder_zip
+
+            where = output_file or "autograder.zip"
+            _write_bytes(autograder_zip(Path(assignment), requirement), where, force)
+        else:
+            from tutor.teach.export.moodle import moodle_xml
+
+            where = output_file or "quiz.xml"
+            _write_or_print(moodle_xml(assignment), where, force)
+        typer.echo(f"wrote {where}")
+
+    _run(action)
+
+
+def _write_bytes(data: bytes, output: str, force: bool) -> None:
+    """Write `data` to `output`, never over an existing file unless `force`."""
+    from tutor.errors import UserError
+
+    try:
+        with open(output, "wb" if force else "xb") as file:
+            file.write(data)
+    except FileExistsError:
+        raise UserError(f"{output} already exists; use --force to overwrite it") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 # --- `quiz` and `progress`: practice with feedback, and saved progress (tutor/teach/quiz.py) --------------
@@ -452,6 +694,7 @@ def quiz(
     relative: RelativeOption = None,
     absolute: AbsoluteOption = None,
     min_figures: MinFiguresOption = None,
+    decimals: DecimalsOption = None,
     step: StepOption = None,
 ) -> None:
     """Practise a problem step by step: each intermediate value in solution order, checked, explained and saved.
@@ -469,7 +712,7 @@ def quiz(
             allow_saturated=allow_saturated, focus=focus.value,
             only=only, limit=limit, review=review, answers=answers, output=output.value, db=db,
             tolerance_mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
-            min_figures=min_figures, step=step))
+            min_figures=min_figures, decimals=decimals, step=step))
         if code:
             raise typer.Exit(code)
 

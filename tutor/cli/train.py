@@ -143,6 +143,11 @@ def _setup(command: TrainCommand, seed: int) -> Setup:
         from tutor.problem.loader import load_problem
 
         problem = load_problem(find_problem(command.problem), network_only=command.data is not None)
+        from tutor.problem.graph import GraphProblem
+
+        if isinstance(problem, GraphProblem):
+            raise UserError("train takes networks (layers:) on rows of data; this problem is a computational graph "
+                            "(graph:): use solve --steps N on its parameters", source=problem.path)
         network = network_from_problem(problem)
         data = _load_data(command) if command.data is not None else _problem_data(problem)
         return Setup(network, data, problem.name, f"the network of {problem.path or problem.name}", problem)

@@ -1,7 +1,7 @@
 """Reading what students give: one typed answer, or a whole answer sheet (YAML: key -> number).
 
 A value may be a number, a number in quotes, or simple arithmetic (`0.5 - 0.5*0.082167`), which may use
-by label or key the givens and the sheet's other asked values (`delta_o1 * out_h1`: `SheetNames`, the
+by label or key the givens and the sheet's other values (`delta_o1 * out_h1`: `SheetNames`, the
 `names` the quiz gives `evaluate` too); keys may be the trace's keys or the problem's display labels
 (`w5+`, `dE_total/dw5`). Anything that is not a number is a format error for that key (verdict
 `invalid`), never a wrong answer, as is a name with no value on the sheet or a cycle of names; a
@@ -25,6 +25,7 @@ from typing import Iterable, Iterator, Mapping
 from tutor.errors import UserError, closest
 from tutor.teach.expression import ExpressionError, decimals_given, evaluate
 from tutor.teach.judge import Answer
+from tutor.trace.quantity import Term
 from tutor.trace.trace import Trace
 from tutor.problem.yaml_safe import (Mapping as MappingNode, Node, Scalar, Sequence, YamlSyntaxError, compose,
                                      is_bool, is_merge_key, is_null, looks_like_date, read_text)
@@ -73,27 +74,40 @@ def has_name(text: str) -> bool:
 
 
 def given_values(trace: Trace) -> dict[str, float | None]:
-    """The problem's given numbers by label: inputs, targets, weights, biases and eta (the learning rate)."""
+    """The problem's given numbers by label: inputs, targets, weights, biases, eta (the step's learning
+    rate), and every other number the formulas take from the problem (an optimizer's beta2 and eps, the
+    state a step starts from such as v_prev(w5), an image's x(1,1) and a filter's w^1(1,1), t)."""
+    if getattr(trace, "is_graph", False):  # a computational graph: its inputs (tutor/trace/graph.py)
+        return trace.given_values()
     problem, labels = trace.problem, trace.labels
     values: dict[str, float | None] = {}
-    inputs = problem.inputs.reshape(problem.samples, -1)  # an image's numbers in a row
-    for s in range(problem.samples):
-        sample = s + 1 if problem.batch else None
-        for i in range(1, problem.shape[0] + 1):
-            values[labels.layer_input(1, i, sample)] = float(inputs[s, i - 1])
-        for j in range(1, problem.layers[-1].size + 1):
-            values[labels.target(j, sample, len(problem.layers))] = float(problem.targets[s, j - 1])
-    for l, layer in enumerate(problem.layers, start=1):
-        if trace.layer_part(l) is not None:  # a layer kind with numbers of its own (filters, gamma and beta)
-            values.update(trace.layer_part(l).given_values())
-            continue
-        for j in range(1, layer.size + 1):
-            for i in range(1, layer.fan_in + 1):
-                values[labels.weight(l, j, i)] = float(layer.weights[j - 1, i - 1])
-        for j in ([None] if layer.shared_bias else range(1, layer.size + 1)):
-            values[labels.bias(l, j)] = float(layer.biases[0 if j is None else j - 1])
-    values["eta"] = float(problem.learning_rate)
+    if problem.inputs.ndim == 2 and trace.dense_only:  # rows of inputs through dense layers only
+        for s in range(problem.samples):
+            sample = s + 1 if problem.batch else None
+            for i in range(1, problem.shape[0] + 1):
+                values[labels.layer_input(1, i, sample)] = float(problem.inputs[s, i - 1])
+            for j in range(1, problem.layers[-1].size + 1):
+                values[labels.target(j, sample, len(problem.layers))] = float(problem.targets[s, j - 1])
+        for l, layer in enumerate(problem.layers, start=1):
+            for j in range(1, layer.size + 1):
+                for i in range(1, layer.fan_in + 1):
+                    values[labels.weight(l, j, i)] = float(layer.weights[j - 1, i - 1])
+            for j in ([None] if layer.shared_bias else range(1, layer.size + 1)):
+                values[labels.bias(l, j)] = float(layer.biases[0 if j is None else j - 1])
+    values["eta"] = float(problem.step_rate)
+    for symbol, value in formula_givens(trace.quantities).items():
+        values.setdefault(symbol, value)
     return values
+
+
+def formula_givens(quantities: Iterable) -> dict[str, float]:
+    """The numbers `quantities`' formulas take from the problem (terms without a key), by symbol."""
+    found: dict[str, float] = {}
+    for q in quantities:
+        for part in q.formula:
+            if isinstance(part, Term) and part.key is None and part.symbol not in found:
+                found[part.symbol] = float(part.value)
+    return found
 
 
 def answer_names(trace: Trace) -> dict[str, float | None]:
@@ -118,9 +132,8 @@ class SheetNames(Mapping[str, float | None]):
     """What a sheet's arithmetic may use by name (`evaluate`'s `names`): the givens, and the sheet's own
     values, by label or key; a name with no value on the sheet is a format error naming it."""
 
-    def __init__(self, reader: "SheetReader", answers: Mapping[str, Answer], pending: Iterable[str],
-                 unasked: frozenset[str] = frozenset()) -> None:
-        self.reader, self.answers, self.pending, self.unasked = reader, answers, pending, unasked
+    def __init__(self, reader: "SheetReader", answers: Mapping[str, Answer], pending: Iterable[str]) -> None:
+        self.reader, self.answers, self.pending = reader, answers, pending
         self.base = reader.names()
 
     def __contains__(self, name: object) -> bool:
@@ -142,9 +155,6 @@ class SheetNames(Mapping[str, float | None]):
                 why = "blank" if answer.error is None else "not a number"
                 raise ExpressionError(f"'{short(name)}' has no value to use: its own value on this sheet is {why}")
             return answer.value
-        if key in self.unasked:
-            raise ExpressionError(f"'{short(name)}' is not asked in this problem, so its value on this sheet is not "
-                                  "used: write the number itself")
         value = self.base[name]
         if value is None:
             raise ExpressionError(f"'{short(name)}' has no value to use: it is not on this sheet (by name a value "
@@ -262,15 +272,11 @@ class Sheet:
 
 
 class SheetReader:
-    """Reads sheets for one trace; names, suggestions and plain values are cached (a class's sheets repeat them).
+    """Reads sheets for one trace: every key of the trace (asked or not, all of it is the student's work);
+    names, suggestions and plain values are cached (a class's sheets repeat them)."""
 
-    With `asked`, keys outside it are reported as not asked and left out (they must not feed
-    follow-through); without it, every key of the trace is read.
-    """
-
-    def __init__(self, trace: Trace, asked: Iterable[str] | None = None) -> None:
+    def __init__(self, trace: Trace) -> None:
         self.trace = trace
-        self.asked_keys = frozenset(asked) if asked is not None else frozenset(trace.keys())
         self._names: dict[str, str] = {}
         self._choices: list[str] | None = None
         self._hints: dict[str, str] = {}
@@ -341,7 +347,7 @@ class SheetReader:
 
     def read(self, sheet: Node | list[tuple[str, int, str | None]] | None
              ) -> tuple[dict[str, Answer], dict[str, int], list[str]]:
-        """The answers to asked keys, the line of each, and the format problems found while reading.
+        """The answers by key, the line of each, and the format problems found while reading.
 
         `sheet` is the composed YAML, or the entries of a simple sheet (`simple_entries`).
         """
@@ -359,7 +365,6 @@ class SheetReader:
         first: dict[str, tuple[str, int]] = {}
         problems: list[str] = []
         named: dict[str, str | Node | None] = {}  # values that may use other values by name
-        unasked: set[str] = set()  # keys on the sheet that are not asked (and not graded)
         for name, line, value in entries:
             if name is None:
                 problems.append(f"line {line}: a key must be the name of a quantity, not {value}")
@@ -379,15 +384,9 @@ class SheetReader:
                     message = f"'{shown}' and '{short(clean(earlier))}' (line {at}) are the same quantity ({key}); " \
                               "give each value once"
                 problems.append(f"line {line}: {message}")
-                if key in self.asked_keys:
-                    answers[key] = Answer(key, text=None, error=message)
+                answers[key] = Answer(key, text=None, error=message)
                 continue
             first[key] = (name, line)
-            if key not in self.asked_keys:
-                problems.append(f"line {line}: '{short(clean(name))}' ({key}) is not asked in this problem; "
-                                "it is not graded")
-                unasked.add(key)
-                continue
             answer = self.answer(key, value)
             if answer.error is not None and has_name(answer.text or ""):
                 named[key] = value
@@ -396,19 +395,18 @@ class SheetReader:
             answers[key] = answer
             lines[key] = line
         if named:
-            self.with_names(answers, named, unasked, {key: name for key, (name, _) in first.items()})
+            self.with_names(answers, named, {key: name for key, (name, _) in first.items()})
             problems += [f"line {lines[key]}: {short(clean(first[key][0]))}: {answers[key].error}"
                          for key in named if answers[key].error is not None]
             problems.sort(key=lambda problem: int(problem.split(":", 1)[0].split()[1]))
         return answers, lines, problems
 
     def with_names(self, answers: dict[str, Answer], named: Mapping[str, str | Node | None],
-                   unasked: Iterable[str], written: Mapping[str, str]) -> None:
+                   written: Mapping[str, str]) -> None:
         """Work out the values that use others by name (`delta_o1 * out_h1`), each after those it uses; a cycle
-        is a format error of each of its keys. `unasked`: keys the sheet gives that are not asked (their values
-        are not used). `written`: each key's name as the sheet writes it."""
+        is a format error of each of its keys. `written`: each key's name as the sheet writes it."""
         pending = dict(named)
-        names = SheetNames(self, answers, pending, frozenset(unasked))
+        names = SheetNames(self, answers, pending)
         for start in named:
             stack: list[str] = [start] if start in pending else []
             via: dict[str, str] = {}  # the name through which each key on the stack uses the next
@@ -474,7 +472,7 @@ _LINE_KEY = re.compile(r"\s*['\"]?([^\s:#'\"]+)['\"]?(?:\s*:|\s)").match
 
 def read_sheet(reader: SheetReader, text: str, source: str = "<sheet>") -> Sheet:
     """A sheet's answers; with a YAML syntax error, each line that is valid on its own still counts (a
-    sheet with no asked key on any line stays unreadable as a whole: the error is raised)."""
+    sheet with no key on any line stays unreadable as a whole: the error is raised)."""
     try:
         return reader.read_text(text, source=source)
     except UserError as exc:
@@ -512,7 +510,7 @@ def read_by_line(reader: SheetReader, text: str, source: str = "<sheet>") -> She
     answers, lines, problems = reader.read(entries)  # type: ignore[arg-type]
     for number, line, why in broken:
         match = _LINE_KEY(line)
-        key = _asked_key(reader, match.group(1)) if match else None
+        key = _sheet_key(reader, match.group(1)) if match else None
         if key is None or key in answers:
             problems.append(f"line {number}: {clean(why)}; this line is not graded")
             continue
@@ -524,10 +522,9 @@ def read_by_line(reader: SheetReader, text: str, source: str = "<sheet>") -> She
     return Sheet(source, answers, lines, problems)
 
 
-def _asked_key(reader: SheetReader, name: str) -> str | None:
-    """The asked key a name stands for, or None."""
+def _sheet_key(reader: SheetReader, name: str) -> str | None:
+    """The key a name stands for, or None."""
     try:
-        key = reader.resolve(name)
+        return reader.resolve(name)
     except UserError:
         return None
-    return key if key in reader.asked_keys else None

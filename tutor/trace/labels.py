@@ -89,6 +89,8 @@ def describe(trace: "Trace", q: Quantity) -> str:
 
     Used for quiz questions and for the comments of blank answer sheets.
     """
+    if getattr(trace, "is_graph", False):  # a computational graph (tutor/trace/graph.py)
+        return trace.describe(q)
     described = trace.describe_part(q)  # a layer kind's own words, or the image quantities'
     if described is not None:
         return described

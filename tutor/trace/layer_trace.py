@@ -313,6 +313,14 @@ class LayerTrace:
             return self.b._image_input(self.l, self.zero_based(j), s)
         return self.b._input_term(self.l, j, s)
 
+    def parameter_of(self, q: Quantity) -> tuple[str, Any]:
+        """(the parameter's name, its index) of one of the layer's gradient or update quantities."""
+        j = q.index[0] if len(q.index) == 1 else tuple(q.index)
+        for parameter in self.parameters():
+            if self.updates(parameter.name).key(q.kind, j) == q.key:
+                return parameter.name, j
+        raise KeyError(q.key)
+
     def updates(self, name: str):
         from tutor.trace.updates import ParameterUpdates
 

@@ -19,6 +19,7 @@ from tutor.teach.progress import ProgressReport
 from tutor.teach.quiz import (HINT_FORMULA, HINT_NUMBERS, HINT_VALUES, Asked, Event, Help, HintGiven, Invalid, Judged,
                               Question, QuizOutcome, Reply, Revealed, Shown, Skipped, _as_given)
 from tutor.views.text import TextView
+from tutor.trace.quantity import Term
 from tutor.trace.trace import Quantity, Trace
 
 PROMPT = "> "
@@ -36,6 +37,8 @@ KIND_NAMES = {
     "map_dloss_dout": "loss derivatives by feature-map output", "map_dout_dnet": "feature-map activation derivatives",
     "map_delta": "feature-map deltas", "filter_grad": "filter gradients", "filter_bias_grad": "filter bias gradients",
     "dloss_dinput": "input-image gradients", "filter_new": "updated filters", "filter_bias_new": "updated filter biases",
+    "graph_value": "gate values", "graph_local": "local gradients", "graph_contribution": "fan-out contributions",
+    "graph_grad": "gradients through a graph", "graph_new": "updated graph parameters",
 }
 
 STOPPED = {
@@ -43,6 +46,7 @@ STOPPED = {
     "quit": "Stopped (quit)",
     "eof": "End of input",
     "interrupt": "Interrupted (Ctrl-C)",
+    "error": "Ended by an error",  # a session closed after the quiz failed (the progress list shows it)
 }
 
 COMMAND_HELP = ("Type a number or an arithmetic expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775)), tanh(0.5), 2^3; "
@@ -78,13 +82,14 @@ def sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def worked_line(q: Quantity, fmt: Callable[[float], str], given: Callable[[float], str] | None = None) -> str:
-    """``out_h1 = sigmoid(net_h1) = sigmoid(0.3775) = 0.59327``."""
+def worked_line(q: Quantity, fmt: Callable[[float], str], given: Callable[[float], str] | None = None,
+                value: str | None = None) -> str:
+    """``out_h1 = sigmoid(net_h1) = sigmoid(0.3775) = 0.59327``; `value`: the result as `solve` prints it."""
     parts = [q.label, q.symbolic()]
     numbers = q.substituted(fmt, given)
     if numbers != parts[-1]:
         parts.append(numbers)
-    value = fmt(q.value)
+    value = value if value is not None else fmt(q.value)
     if value != parts[-1]:
         parts.append(value)
     return " = ".join(parts)
@@ -103,25 +108,27 @@ class QuizView(TextView):
         # An answer sheet's questions are printed once their answer is read: a run of blank keys as one line.
         self.held: Asked | None = None
         self.blanks: list[Asked] = []
+        self.current: Asked | None = None  # the question being asked, printed again after `show`
 
     # -- before the questions -----------------------------------------------------------------------
 
     def optimizer_rows(self, trace: Trace) -> list[list]:
         """The update's givens: the step's rate, the optimizer's options and the state the step starts from."""
         problem, labels = trace.problem, trace.labels
-        rate = f"eta = {self.step_rate(problem)}"
+        rate = _entry("eta", self.step_rate(problem))
         if problem.schedule.name != "constant":
-            rate += (f" (epoch {problem.epoch} of {problem.schedule.describe()}, eta0 = "
-                     f"{self.given(problem.learning_rate)})")
-        options = ", ".join(f"{k} = {v if isinstance(v, str) else self.given(v)}"
+            rate += (f" (epoch {problem.epoch} of {problem.schedule.describe()}, "
+                     f"{_entry('eta0', self.given(problem.learning_rate))})")
+        options = ", ".join(_entry(k, v if isinstance(v, str) else self.given(v))
                             for k, v in problem.optimizer.values.items())
         rows = [[cell("learning rate"), cell(rate)],
-                [cell("optimizer"), cell(f"{problem.optimizer.name}, step t = {problem.first_step}: {options}")]]
+                [cell("optimizer"), cell(f"{problem.optimizer.name}, {_entry('step t', problem.first_step)}: "
+                                         f"{options}")]]
         for l, state in enumerate(problem.optimizer_state or (), start=1):
             for param, values in state.items():
                 for name, array in values.items():
                     shared = problem.layers[l - 1].shared_bias
-                    entries = ", ".join(f"{labels.optimizer_quantity(name + '_prev', l, j, i)} = {self.given(value)}"
+                    entries = ", ".join(_entry(labels.optimizer_quantity(name + '_prev', l, j, i), self.given(value))
                                         for (j, i), value in _parameter_entries(array, param, shared))
                     rows.append([cell(f"layer {l} {name} ({param})"), cell(entries)])
         return rows
@@ -131,6 +138,11 @@ class QuizView(TextView):
         problem = trace.problem
         self.trace = trace
         self.given_numbers(trace)
+        if getattr(trace, "is_graph", False):  # a computational graph: its inputs and gates
+            from tutor.views.graph import GraphSolution
+
+            GraphSolution(self, trace).card(note)
+            return
         if problem.images:  # input images: grids of the images, filters, weights and targets
             from tutor.views.image import ImageSolution
 
@@ -164,7 +176,7 @@ class QuizView(TextView):
                                for j in indices)
             rows.append([cell(f"layer {l} weights"), cell(weights)])
             rows.append([cell(f"layer {l} biases"), cell(biases)])
-        rows.append([cell("learning rate"), cell(f"eta = {self.given(problem.learning_rate)}")])
+        rows.append([cell("learning rate"), cell(_entry("eta", self.given(problem.learning_rate)))])
         if not problem.plain_descent:
             rows[-1:] = self.optimizer_rows(trace)
         self.print_table([Column("given"), Column("values", wrap=True)], rows)
@@ -185,7 +197,14 @@ class QuizView(TextView):
     def command_help(self) -> str:
         """What can be typed at the prompt, with a product of names in the problem's own notation."""
         example = "w5*out_h1"
-        if self.trace is not None:
+        if getattr(self.trace, "is_graph", False):
+            from tutor.views.graph import answer_example
+
+            return COMMAND_HELP.format(example=answer_example(self.trace))
+        if self.trace is not None and self.trace.problem.images:  # an image: names from the first formula
+            first = [p.symbol for p in self.trace.quantities[0].formula if isinstance(p, Term) and p.key is None]
+            example = "*".join(first[:2]) or example
+        elif self.trace is not None:
             labels, layers = self.trace.labels, len(self.trace.problem.layers)
             below = labels.out(layers - 1, 1) if layers > 1 else labels.input(1)
             example = f"{labels.weight(layers, 1, 1)}*{below}"
@@ -209,7 +228,8 @@ class QuizView(TextView):
         elif isinstance(event, HintGiven):
             self.hint(event)
         elif isinstance(event, Revealed):
-            self.lines("Worked line: " + worked_line(event.question.quantity, self.fmt, self.given),
+            self.lines("Worked line: " + worked_line(event.question.quantity, self.fmt, self.given,
+                                                       self.value_text(event.question.quantity)),
                        self.style("cyan"))
             if event.question.quantity.note:
                 self.note("(" + event.question.quantity.note + ")")
@@ -220,6 +240,8 @@ class QuizView(TextView):
         elif isinstance(event, Shown) and self.trace is not None:
             self.sink.write([[]])
             self.problem_card(self.trace)
+            if self.current is not None and self.current.question.key == event.question.key:
+                self.print_asked(self.current)  # the question again, under the card
 
     def asked(self, event: Asked) -> None:
         if not self.conversation:  # a sheet: printed with its answer, or among the blank keys
@@ -250,7 +272,9 @@ class QuizView(TextView):
 
     def print_asked(self, event: Asked) -> None:
         q = event.question
-        self.hint_level = 0
+        if self.current is not event:
+            self.hint_level = 0
+        self.current = event
         pieces = [(f"[{event.number}/{event.total}] ", self.style("dim")), (q.description, self.style("bold")),
                   (f" ({q.label})", self.style("cyan")), (f"  [key{NBSP}{q.key}]", self.style("dim"))]
         self.sink.write([[], *styled_paragraph(pieces, self.sink.width, indent="  ")])
@@ -279,11 +303,11 @@ class QuizView(TextView):
         j, q = event.judgement, event.question
         exact = f"{q.label} = {self.fmt(j.expected)}"
         if j.verdict == "correct" and j.answer.value is not None and self.fmt(j.answer.value) != self.fmt(j.expected):
-            yours = _as_given(j.answer)
-            why = (f"is what your own accepted values give (the exact {exact})" if j.consistent_value is not None
-                   else f"is within tolerance of {exact}")
-            self.lines(f"Correct: {yours} {why}. Carry on with your {yours}: later answers are judged by what "
-                       "follows from it (or from the exact value).", self.style("green"))
+            yours = _as_given(j.answer)  # one line: later answers are judged by what follows from it
+            if j.consistent_value is not None:
+                self.lines(f"Correct: {yours}, from your values (exact {exact}).", self.style("green"))
+            else:
+                self.lines(f"Correct: {yours} (exact {exact}); carry on with it.", self.style("green"))
         elif j.verdict == "correct":
             self.lines(f"Correct: {exact}.", self.style("green"))
         elif j.verdict == "follow_through":
@@ -299,6 +323,8 @@ class QuizView(TextView):
             self.lines(f"Not quite{tries}.", self.style("red"))
             if j.diagnosis is not None:
                 self.lines(f"Looks like: {j.diagnosis.explanation} [{j.diagnosis.id}]", self.style("yellow"))
+                if j.note is not None:
+                    self.note(sentence(j.note[:1].upper() + j.note[1:]))
             elif j.note is not None:
                 self.lines(f"Right as far as it goes, but {j.note}.", self.style("yellow"))
             if not event.final and self.conversation:
@@ -540,7 +566,7 @@ def outcome_to_dict(outcome: QuizOutcome, trace: Trace, tolerance: Tolerance, ex
         "stopped": outcome.stopped,
         "seconds": round(outcome.seconds, 3),
         "tolerance": {"mode": tolerance.mode, "relative": tolerance.relative, "absolute": tolerance.absolute,
-                      "min_figures": tolerance.min_figures},
+                      "min_figures": tolerance.min_figures, "decimals": tolerance.decimals},
         "sections": outcome.by_section(),
         "mistakes": [{"id": m.id, "explanation": m.explanation, "keys": [r.question.key for r in rs]}
                      for m, rs in outcome.mistakes()],
@@ -563,6 +589,11 @@ def report_to_dict(report: ProgressReport) -> dict:
         "weakest": report.weakest,
         "mistakes": [{"id": m, "count": n} for m, n in report.mistakes],
     }
+
+
+def _entry(name: str, value: object) -> str:
+    """``name = value`` that a wrapped line never splits (a name stays beside its value)."""
+    return f"{name} = {value}".replace(" ", NBSP)
 
 
 def _parameter_entries(array, param: str, shared: bool):

@@ -16,6 +16,7 @@ import numpy as np
 from tutor.views.layout import Cell, Column, cell, paragraph, render_table
 from tutor.views.output import PlainSink, RichSink
 from tutor.problem.validated import Layer, Problem
+from tutor.trace.keys import UPDATE_KINDS
 from tutor.trace.quantity import Term, operand, substituted, symbolic
 from tutor.trace.trace import Quantity, Trace
 
@@ -50,6 +51,34 @@ def number_formatter(digits: int) -> Formatter:
     return fmt
 
 
+def value_text(value: float, digits: int, figures: int = 2) -> str:
+    """`value` to `digits` significant digits; a value that is not exact keeps at least `figures` of them,
+    trailing zeros included (0.500000 for 0.5000001, which a grader would not take as 0.5; but -0.06 for
+    -0.06000000000000001, exact to a grader's full precision of 1e-9)."""
+    text = number_formatter(digits)(value)
+    if _figures_of(text) < figures and math.isfinite(value) and abs(float(text) - value) > 1e-9 * abs(value):
+        text = f"{value:#.{digits}g}".rstrip(".")
+    return text
+
+
+def update_text(value: float, old: float, digits: int, figures: int = 2) -> str:
+    """An updated weight or bias to `digits` significant digits, or more until its change shows: until the old
+    value, written to the same decimals, would not pass for it (`0.2 -> 0.19999973`, not `0.2 -> 0.2`)."""
+    for more in range(digits, 18):
+        text = value_text(value, more, figures)
+        unit = 10.0 ** -_decimals_of(text)
+        if abs(round(old / unit) * unit - value) >= 0.5 * unit * (1 - 1e-9):
+            return text
+    return repr(value)
+
+
+def _decimals_of(text: str) -> int:
+    """The decimal place of the last digit of a formatted number (`1.5e-05` -> 6, `120` -> 0)."""
+    mantissa, _, exponent = text.lower().partition("e")
+    fraction = mantissa.partition(".")[2]
+    return len(fraction) - int(exponent or 0)
+
+
 def as_written(value: float) -> str:
     """A number given in the problem file, as it was written there (never rounded by --digits)."""
     return number_formatter(17)(value)
@@ -64,6 +93,7 @@ class TextView:
         self.fmt = number_formatter(digits)
         self.given = as_written  # numbers given in the problem file print as written
         self.plain = plain
+        self.figures_wanted = 2  # the fewest significant figures a printed value that is not exact shows
 
     def style(self, name: str) -> str:
         """A rich style, or none at all in plain output."""
@@ -92,8 +122,17 @@ class TextView:
                 more = f"{len(quantities) - MAX_ROWS} more rows (see --only KEY or --format json)"
                 rows.append([cell("..."), cell(more), cell("")])
             else:
-                rows.append([self.quantity_cell(q), self.formula_cell(q), cell(self.fmt(q.value))])
+                rows.append([self.quantity_cell(q), self.formula_cell(q), cell(self.value_text(q))])
         self.print_table(QUANTITY_COLUMNS, rows, title)
+
+    def value_text(self, q: Quantity) -> str:
+        """A quantity's value as `solve` prints it: copied onto a sheet as printed, it is graded right. An
+        update shows its change; a value that is not exact keeps the figures a grader asks for (0.500000,
+        not 0.5, for 0.5000001)."""
+        old = q.parameter.value if q.kind in UPDATE_KINDS and q.parameter is not None else None
+        if old is not None and old != q.value:
+            return update_text(q.value, old, self.digits, self.figures_wanted)
+        return value_text(q.value, self.digits, self.figures_wanted)
 
     def quantity_cell(self, q: Quantity) -> Cell:
         lines: Cell = [(q.label, self.style("bold"))]
@@ -116,6 +155,10 @@ class TextView:
     def solution(self, trace: Trace, every: int | None = None) -> None:
         """Everything: network, forward pass, loss, backward pass, updates and a summary."""
         self.given_numbers(trace)
+        if getattr(trace, "is_graph", False):  # a computational graph: gate by gate
+            from tutor.views.graph import GraphSolution
+
+            return GraphSolution(self, trace).solution(every)
         if trace.problem.images:  # input images: image-shaped quantities, grids
             from tutor.views.image import image_solution
 
@@ -220,7 +263,7 @@ class TextView:
         self.rate_note(problem)
         columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
-            quantities = trace.select(("new_weight", "new_bias", "filter_new", "filter_bias_new", "new_param"), l)
+            quantities = trace.select(UPDATE_KINDS, l)
             if not quantities:  # pooling and flatten layers have no parameters
                 continue
             rows = []
@@ -231,7 +274,7 @@ class TextView:
                 old, grad = q.parameter, q.gradient
                 assert old is not None and grad is not None  # every update quantity has both
                 rows.append([self.quantity_cell(q), cell(self.given(old.value)), cell(self.fmt(grad.value)),
-                             cell(f"{self.given(old.value)} -> {self.fmt(q.value)}")])
+                             cell(f"{self.given(old.value)} -> {self.value_text(q)}")])
             self.print_table(columns, rows, f"Layer {l}")
         if not problem.update_biases:
             self.note("Biases are kept (update_biases: false); their gradients are shown above.")
@@ -245,7 +288,7 @@ class TextView:
             self.note("The state a step starts from is written *_prev (zero before the first step); see "
                       "docs/optimizers.md for the rules.")
         self.rate_note(problem)
-        kinds = (*(f"opt_{rule.name}" for rule in problem.optimizer.rules), "new_weight", "new_bias", "new_param")
+        kinds = (*(f"opt_{rule.name}" for rule in problem.optimizer.rules), *UPDATE_KINDS)
         for l in range(len(problem.layers), 0, -1):
             self.quantity_table(trace.select(kinds, l), f"Layer {l}")
         if not problem.update_biases:
@@ -261,8 +304,10 @@ class TextView:
                   f"{substituted(parts, self.fmt, self.given)} = {self.fmt(problem.step_rate)}")
 
     def given_numbers(self, trace: Trace) -> None:
-        """Given numbers print as written, except at a later step of a run, where they were computed."""
+        """Given numbers print as written, except at a later step of a run, where they were computed; values
+        keep the figures the problem's grading asks for."""
         self.given = as_written if trace.shown == 1 else self.fmt
+        self.figures_wanted = max(2, trace.problem.grading.min_figures or 2)
 
     def step_rate(self, problem: Problem) -> str:
         """The learning rate of the step shown: as written in the file, unless a schedule changed it."""
@@ -278,7 +323,7 @@ class TextView:
             lines.append(f"{name} after the update:  {self.loss_text(history[trace.shown])}")
         if trace.problem.inputs.ndim != 4:  # (filters are not matrices of weights)
             big = _largest_weight_gradient(trace)
-            lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
+            lines.append(f"largest weight gradient: {big.label} = {self.value_text(big)}")
         self.lines("\n".join(lines))
         self.loss_history(trace, every)
 
@@ -298,10 +343,10 @@ class TextView:
         """A loss value, or `diverged` for one that overflowed."""
         return self.fmt(value) if math.isfinite(value) else "diverged"
 
-    def history(self, history: Sequence[float], every: int | None = None) -> None:
-        """The loss at the first and last steps, or at every `every`-th step (and the last)."""
+    def history(self, history: Sequence[float], every: int | None = None, value: str = "loss") -> None:
+        """The loss (or `value`) at the first and last steps, or at every `every`-th step (and the last)."""
         steps = len(history) - 1
-        self.heading(f"Loss over {steps} steps" + (f", every {every}" if every else ""))
+        self.heading(f"{'Loss' if value == 'loss' else value} over {steps} steps" + (f", every {every}" if every else ""))
         if every:
             shown = [*range(0, steps + 1, every)]
             tail = [steps] if shown[-1] != steps else []
@@ -312,7 +357,7 @@ class TextView:
         if tail and tail[0] > shown[-1] + 1 and not every:
             rows.append([cell("..."), cell("")])
         rows += [[cell(str(k)), cell(self.loss_text(history[k]))] for k in tail]
-        self.print_table([Column("updates so far", "right"), Column("loss", "right")], rows)
+        self.print_table([Column("updates so far", "right"), Column(value, "right")], rows)
 
     # -- chosen derivations -----------------------------------------------------------------------------
 
@@ -320,6 +365,10 @@ class TextView:
         from tutor.trace.pathsum import MAX_PATHS, path_sum  # only needed here
 
         self.given_numbers(trace)
+        if getattr(trace, "is_graph", False):
+            from tutor.views.graph import GraphSolution
+
+            return GraphSolution(self, trace).derivations(keys)
         for name in keys:
             key = trace.resolve(name)
             target = trace[key]
@@ -367,6 +416,12 @@ def _largest_weight_gradient(trace: Trace) -> Quantity:
             best = (float(grads[j, i]), l, int(j) + 1, int(i) + 1)
     assert best is not None
     return trace[trace.key_for("grad_weight", best[1], best[2], best[3])]
+
+
+def _figures_of(text: str) -> int:
+    """Significant figures of a formatted number (`0.5` -> 1, `0.000120` -> 3)."""
+    digits = text.lower().partition("e")[0].lstrip("-").replace(".", "").lstrip("0")
+    return len(digits)
 
 
 def _names(names: Sequence[str]) -> str:
