@@ -294,7 +294,7 @@ def test_bad_layer_entries_are_located(old, new, field, message):
 
 
 def test_the_bundled_image_batch_has_everything():
-    problem = parse_problem((PROBLEMS / "cnn-batch-2x1x4x4.yaml").read_text())
+    problem = parse_problem((PROBLEMS / "cnn-batch-3x4.yaml").read_text())
     assert problem.batch and problem.samples == 2 and problem.images
     assert [layer.kind for layer in problem.layers] == ["conv2d", "batchnorm", "maxpool", "flatten", "dropout", "dense"]
     assert problem.optimizer.name == "adam"

@@ -136,6 +136,11 @@ def _neuron(scene: Scene, trace: Trace, l: int, j: int, name: str, x: float, y: 
     if out is not None:
         scene.add("text", x, y - radius - 8, text=f"out {fmt(out.value)}", colour=FORWARD, size=11)
     biases = problem.layers[l - 1].biases
+    if biases is None:  # a layer kind without weights and biases (batch norm, dropout): unit by unit
+        if backward and _value(trace, "delta", l, j, sample) is not None:
+            scene.add("text", x, y + radius + 14, text=f"delta {fmt(_value(trace, 'delta', l, j, sample).value)}",
+                      colour=BACKWARD, size=11)
+        return
     bias_names = problem.notation.biases[l - 1]
     bias_name = bias_names[0] if len(bias_names) == 1 else bias_names[j - 1]
     lines = [(f"{bias_name} = {given(float(biases[j - 1]))}", WEIGHT)]
@@ -153,6 +158,11 @@ def _neuron(scene: Scene, trace: Trace, l: int, j: int, name: str, x: float, y: 
 def _edges(scene: Scene, trace: Trace, l: int, backward: bool, fmt, given, place) -> None:
     shape = trace.problem.shape
     n_in, n_out = shape[l - 1], shape[l]
+    if trace.layer_part(l) is not None:  # a layer kind that maps unit j to unit j (batch norm, dropout)
+        for j in range(1, min(n_in, n_out) + 1):
+            (x1, y1), (x2, y2) = place(l - 1, n_in, j), place(l, n_out, j)
+            scene.add("line", x1 + RADIUS, y1, x2=x2 - RADIUS, y2=y2, colour=EDGE)
+        return
     for q in trace.select(("new_weight",), l):
         assert q.parameter is not None and q.gradient is not None and q.i is not None and q.j is not None
         x1, y1 = place(l - 1, n_in, q.i)
