@@ -210,10 +210,14 @@ class LayerTrace:
         for mistake in getattr(type(self.ls.layer), "mistakes", ()):
             if mistake.id != mistake_id:
                 continue
-            if getattr(mistake, "target", None) is None:
-                found += mistake.wrong(self, q, world, role)
-            elif mistake.target == target:
-                found += self._backward_mistake(mistake, q, world)
+            try:  # a student's extreme value: the mistake gives nothing to compare with
+                with np.errstate(all="ignore"):
+                    if getattr(mistake, "target", None) is None:
+                        found += mistake.wrong(self, q, world, role)
+                    elif mistake.target == target:
+                        found += self._backward_mistake(mistake, q, world)
+            except (OverflowError, ZeroDivisionError):
+                continue
         return found
 
     def _backward_mistake(self, mistake: Any, q: Quantity, world: Any) -> list[float]:
@@ -373,7 +377,11 @@ def with_values(terms: list[Term], compute: Callable[[list[float]], float]) -> t
 
     def recompute(*values: float) -> float:
         supplied = iter(values)
-        return float(compute([next(supplied) if v is None else v for v in fixed]))
+        try:  # a student's extreme value gives nan, not an error
+            with np.errstate(all="ignore"):
+                return float(compute([next(supplied) if v is None else v for v in fixed]))
+        except (OverflowError, ZeroDivisionError):
+            return float("nan")
 
     return recompute, keys
 

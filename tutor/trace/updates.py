@@ -265,8 +265,9 @@ class ParameterUpdates:
                 out.append(Term("eta", given[n]))
             elif n == "t":
                 out.append(Term("t", float(given[n])))
-            else:
-                out.append(Term(f"{n}({name})", given[n]))
+            else:  # the state the step starts from: m_prev(gamma^2_1); m_prev_w1_1_1_1_2 for a filter's w^1(1,2)
+                symbol = f"{n}({name})" if "(" not in name else f"{n}_{self.symbol}{self.l}_{self._index(j)}"
+                out.append(Term(symbol, given[n]))
         return out
 
     def formula(self, kind: str, j: Any) -> tuple[list[Part], Callable[..., float], str]:
