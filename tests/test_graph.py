@@ -293,6 +293,7 @@ def test_precedence_follows_the_answers_language():
     (["c += a"], "'c +=' updates c, which has no value yet", 10),
     (["c = 2 * 3"], "'c' is a constant", 10),
     (["c = a ! b"], "unexpected character '!'", 16),
+    (["c = exp(-250 * a)"], "exp overflows at the given values", 14),  # e^1000 (a = -4): said once
 ])
 def test_mistakes_in_expressions_are_located(lines, message, column):
     text = f"graph: {json.dumps(lines)}\ninputs: {{a: -4, b: 2}}\n"
