@@ -412,6 +412,18 @@ def test_check_and_list_know_graphs(invoke):
     assert "micrograd-readme      25-gate-graph" in invoke("list").stdout
 
 
+def test_a_one_gate_graph_is_one_gate(invoke, tmp_path):
+    path = tmp_path / "one.yaml"
+    path.write_text(graph(["y = 2 * x"], {"x": 1.5}))
+    assert invoke("check", str(path)).stdout == f"{path}: ok, graph of 1 gate on x; output y\n"
+    assert "Graph of 1 gate; inputs x = 1.5; output y" in invoke("solve", str(path), "--format", "plain").stdout
+
+
+def test_empty_inputs_are_called_empty():
+    with pytest.raises(ProblemError, match="got an empty mapping"):
+        parse_problem("graph: [y = 2 * x]\ninputs: {}\n", source="hw.yaml")
+
+
 def test_unknown_keys_suggest_the_closest(invoke):
     result = invoke("solve", "cs231n-circuit", "--only", "df_dw")
     assert result.exit_code == 2 and "no quantity 'df_dw'" in result.stderr

@@ -72,7 +72,7 @@ def describe_value(value: Any) -> str:
     if isinstance(value, list):
         return f"a list of {len(value)}" if value else "an empty list"
     if isinstance(value, dict):
-        return "a mapping"
+        return "a mapping" if value else "an empty mapping"
     return f"{_shown(value)} ({type(value).__name__})"
 
 
