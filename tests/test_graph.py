@@ -215,6 +215,26 @@ def test_random_graphs_and_the_published_examples_agree_with_pytorch():
                 assert trace.gradients[name] == pytest.approx(tensor.grad.item(), rel=1e-9, abs=1e-12)
 
 
+def test_kinks_and_powers_agree_with_pytorch():
+    """relu and abs at 0, x^0 at 0 (the constant 1: gradient 0), x^-1, x^0.5, fan-out and a reassignment; the
+    worked lines read back as their values."""
+    torch = pytest.importorskip("torch")
+    lines = ["c = a * z + a", "c += c + 1", "p = z^0 + a^-1 + b^0.5 + relu(z) + abs(z)", "d = c / b + p * a"]
+    trace = solve(parse_problem(graph(lines, {"a": 2.0, "b": 3.0, "z": 0.0})))
+    a, b, z = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (2.0, 3.0, 0.0))
+    c = a * z + a
+    c = c + (c + 1)
+    p = z ** 0 + a ** -1 + b ** 0.5 + torch.relu(z) + torch.abs(z)
+    d = c / b + p * a
+    d.backward()
+    assert trace.loss == pytest.approx(d.item(), rel=1e-12)
+    for name, tensor in (("a", a), ("b", b), ("z", z)):
+        assert trace.gradients[name] == pytest.approx(tensor.grad.item(), rel=1e-12, abs=1e-12), name
+    for q in trace.quantities:
+        text = q.substituted(lambda v: repr(float(v)), lambda v: repr(float(v)))
+        assert evaluate(text, formulas=True) == pytest.approx(q.value, rel=1e-9, abs=1e-12), (q.key, text)
+
+
 # -- every gate's local gradient rule --------------------------------------------------------------------------
 
 SAMPLES = {"ln": (0.3, 2.5), "sqrt": (0.3, 2.5), "div": ((-2.0, 0.7), (1.5, -1.3)), "pow": ((1.3, 3.0), (0.8, -1.5)),
