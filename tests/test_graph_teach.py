@@ -250,3 +250,19 @@ def test_every_value_solve_prints_grades_as_correct(name):
     result = Grader(trace).grade_text(sheet)
     assert {r.verdict for r in result.results} == {"correct"}, [(r.key, r.verdict) for r in result.results
                                                                  if r.verdict != "correct"]
+
+
+def test_a_slip_that_makes_a_gate_undefined_is_graded_not_a_crash(invoke, tmp_path, db):
+    """g6 = -1 (true e^-1) makes the student's g7 = 1 + g6 = 0 and f = 1 / g7 a division by zero: g7 is
+    follow-through, f (undefined from their values) is never; the grader and the quiz both go on."""
+    sheet = tmp_path / "slip.yaml"
+    sheet.write_text("g6: -1\ng7: 0\nf: 5\ndf_dg7: -3\nnew_w0: 2.1\n")
+    result = invoke("grade", SIGMOID, str(sheet), "--format", "json")
+    assert result.exit_code == 0, result.output
+    verdicts = {r["key"]: r["verdict"] for r in json.loads(result.stdout)["results"]}
+    assert (verdicts["g6"], verdicts["g7"], verdicts["f"], verdicts["df_dg7"]) == \
+        ("wrong", "follow_through", "wrong", "wrong")
+    assert verdicts["new_w0"] == "correct"  # 2 - 0.5 * (-0.196612) = 2.098
+    quiz = invoke("quiz", SIGMOID, "--answers", str(sheet), "--format", "json", "--db", str(db))
+    assert quiz.exit_code == 0, quiz.output
+    assert {r["key"]: r["verdict"] for r in json.loads(quiz.stdout)["results"]}["g7"] == "follow_through"

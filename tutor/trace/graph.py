@@ -22,7 +22,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from tutor.engine.graph import GraphStep, operand_values
 from tutor.errors import KeyLookupError, ProblemError, closest
-from tutor.model.gates import gate
+from tutor.model.gates import GateDomainError, gate
 from tutor.problem.graph import GraphProblem, Node
 from tutor.trace.quantity import Part, Quantity, Term, upstream_keys
 
@@ -240,7 +240,10 @@ class GraphTrace:
         true = self._known
 
         def compute(*values: float) -> float:
-            return rule({**true, **dict(zip(depends, values))})
+            try:
+                return rule({**true, **dict(zip(depends, values))})
+            except (GateDomainError, ArithmeticError, ValueError):  # undefined at a student's values (1/0, ln(-1))
+                return math.nan
 
         value = rule(true)
         return Quantity(key, kind, None, (), value, label, tuple(formula), depends, compute, note)
