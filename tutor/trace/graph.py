@@ -22,7 +22,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from tutor.engine.graph import GraphStep, operand_values
 from tutor.errors import KeyLookupError, ProblemError, closest
-from tutor.model.gates import GateDomainError, gate
+from tutor.model.gates import gate
 from tutor.problem.graph import GraphProblem, Node
 from tutor.trace.quantity import Part, Quantity, Term, upstream_keys
 
@@ -242,7 +242,7 @@ class GraphTrace:
         def compute(*values: float) -> float:
             try:
                 return rule({**true, **dict(zip(depends, values))})
-            except (GateDomainError, ArithmeticError, ValueError):  # undefined at a student's values (1/0, ln(-1))
+            except (ArithmeticError, ValueError):  # a student's extreme value: no number follows from it
                 return math.nan
 
         value = rule(true)
