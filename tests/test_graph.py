@@ -235,6 +235,21 @@ def test_kinks_and_powers_agree_with_pytorch():
         assert evaluate(text, formulas=True) == pytest.approx(q.value, rel=1e-9, abs=1e-12), (q.key, text)
 
 
+def test_constants_are_shown_as_written_not_to_17_digits():
+    """0.1 is 0.1 (not 0.10000000000000001), and the power rule's n - 1 for n = 1.1 is 0.1; each line still
+    reads back as its value."""
+    trace = solve(parse_problem(graph(["y = a * 0.1 + a^0.3 + a^1.1"], {"a": 2.0})))
+    assert [f"{g} = {trace[g].symbolic()}" for g in trace.problem.statements[0].gates[:2]] == \
+        ["g1 = a * 0.1", "g2 = a^0.3"]
+    local = [q for q in trace.quantities if q.kind == "graph_local" and q.key.startswith("dg4_")]
+    assert [q.symbolic() for q in local] == ["1.1 * a^0.1"]
+    assert local[0].value == pytest.approx(1.1 * 2 ** 0.1, rel=1e-15)
+    for q in trace.quantities:
+        text = q.substituted(lambda v: repr(float(v)), lambda v: repr(float(v)))
+        assert "0000000" not in text and "9999999" not in text, text
+        assert evaluate(text, formulas=True) == pytest.approx(q.value, rel=1e-9, abs=1e-12), (q.key, text)
+
+
 # -- every gate's local gradient rule --------------------------------------------------------------------------
 
 SAMPLES = {"ln": (0.3, 2.5), "sqrt": (0.3, 2.5), "div": ((-2.0, 0.7), (1.5, -1.3)), "pow": ((1.3, 3.0), (0.8, -1.5)),

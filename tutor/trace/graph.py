@@ -32,8 +32,8 @@ MAX_PATHS = 256
 
 def constant_text(value: float) -> str:
     """A constant of an expression as written (2, not 2.0), in brackets when negative."""
-    text = f"{value:.17g}" if not float(value).is_integer() or abs(value) >= 1e16 else str(int(value))
-    text = repr(float(value)) if float(text) != value else text
+    integer = float(value).is_integer() and abs(value) < 1e16
+    text = str(int(value)) if integer else repr(float(value))  # the shortest that reads back: 0.1, not 0.1000...01
     return f"({text})" if value < 0 else text
 
 

@@ -10,7 +10,7 @@ from tutor.model.gates.base import Gate, GateDomainError, GateMistake, Part
 
 def _number(value: float) -> str:
     """An exponent as written: 2, not 2.0; negative ones in brackets."""
-    text = f"{value:.17g}"
+    text = f"{value:.12g}"  # 1.1 - 1 is 0.1, not 0.10000000000000009 (the exponent n - 1 of the power rule)
     return f"({text})" if value < 0 else text
 
 
