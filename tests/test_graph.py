@@ -437,6 +437,7 @@ def test_new_graph_is_seeded_and_solvable(invoke, tmp_path):
         assert set(trace.problem.inputs) <= set(trace.gradients)  # every leaf matters
         assert any(len(c) > 1 for c in trace.step.consumers.values())  # a fan-out to add up
         assert all(abs(v) <= 50 for v in trace.values.values())
+        assert all(abs(g) <= 100 for g in trace.gradients.values())  # as docs/commands.md says
     assert "--shape is for networks" in invoke("new", "--graph", "--shape", "2-3").stderr
 
 
