@@ -250,6 +250,13 @@ def test_constants_are_shown_as_written_not_to_17_digits():
         assert evaluate(text, formulas=True) == pytest.approx(q.value, rel=1e-9, abs=1e-12), (q.key, text)
 
 
+def test_a_tie_sends_max_and_mins_gradient_to_the_first_argument():
+    """As docs/problem-format.md says: max(a, b) and min(a, b) with a = b = 2 give d/da = 1, d/db = 0."""
+    trace = solve(parse_problem(graph(["y = max(a, b) + 3 * min(b, a)"], {"a": 2.0, "b": 2.0})))
+    assert trace.loss == 8.0
+    assert (trace.gradients["a"], trace.gradients["b"]) == (1.0, 3.0)
+
+
 # -- every gate's local gradient rule --------------------------------------------------------------------------
 
 SAMPLES = {"ln": (0.3, 2.5), "sqrt": (0.3, 2.5), "div": ((-2.0, 0.7), (1.5, -1.3)), "pow": ((1.3, 3.0), (0.8, -1.5)),
