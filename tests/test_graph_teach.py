@@ -58,9 +58,10 @@ MISTAKE_CASES = {
     # f = a * c: df/da = c = 5, a+ = a - 0.1 * 5
     "update_sign_flipped": (["f = a * c"], {"a": 2, "c": 5}, "new_a", 2 + 0.1 * 5),
     "learning_rate_omitted": (["f = a * c"], {"a": 2, "c": 5}, "new_a", 2 - 5),
+    "update_not_applied": (["f = a * c"], {"a": 2, "c": 5}, "new_a", 2.0),  # 2.0 where a+ = 1.5
 }
 #: The mistakes graphs share with networks: the same wrong rule, under the same id and explanation.
-SHARED = {"update_sign_flipped", "learning_rate_omitted"}
+SHARED = {"update_sign_flipped", "learning_rate_omitted", "update_not_applied"}
 
 
 def _text(lines, inputs) -> str:
@@ -266,3 +267,13 @@ def test_a_slip_that_makes_a_gate_undefined_is_graded_not_a_crash(invoke, tmp_pa
     quiz = invoke("quiz", SIGMOID, "--answers", str(sheet), "--format", "json", "--db", str(db))
     assert quiz.exit_code == 0, quiz.output
     assert {r["key"]: r["verdict"] for r in json.loads(quiz.stdout)["results"]}["g7"] == "follow_through"
+
+
+def test_a_parameter_left_as_it_was_is_update_not_applied_not_an_upstream_mistake(tmp_path):
+    """cs231n's w0 = 2 and w0+ = 2 - 0.5 * (-0.196612) = 2.098: '2.0' is w0 itself (also what exp's derivative
+    taken as x exp(x - 1) would give far upstream); '2' is too short to show the change."""
+    grader = Grader(solve(SIGMOID))
+    for written, note in (("2.0", False), ("2.00", False), ("2", True)):
+        (row,) = [r for r in grader.grade_text(f"new_w0: {written}\n").results if r.key == "new_w0"]
+        assert (row.verdict, row.judgement.diagnosis.id) == ("wrong", "update_not_applied"), written
+        assert (row.judgement.note is not None) == note

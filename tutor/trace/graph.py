@@ -454,6 +454,11 @@ def _update(sign: float, rate: bool) -> Callable[[GraphTrace, Quantity, Mapping[
     return rule
 
 
+def _not_applied(trace: GraphTrace, q: Quantity, world) -> list[float]:
+    """A parameter left as it was: p+ = p."""
+    return [q.parameter.value] if q.kind == "graph_new" and q.parameter is not None else []
+
+
 #: (id, explanation, rule) of the mistakes every graph can show, whatever its gates; an empty explanation is
 #: the networks' mistake of that id (the same wrong rule).
 GRAPH_MISTAKES = (
@@ -465,4 +470,5 @@ GRAPH_MISTAKES = (
      "d o/d gate", _upstream_omitted),
     ("update_sign_flipped", "", _update(+1.0, rate=True)),
     ("learning_rate_omitted", "", _update(-1.0, rate=False)),
+    ("update_not_applied", "", _not_applied),
 )
