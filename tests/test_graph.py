@@ -555,3 +555,14 @@ def test_a_name_that_clashes_with_a_key_is_refused_before_any_output(invoke, tmp
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == (f"error: {path}:2: graph: the name 'dq_dx' is both a node of the graph and the key of a "
                              "gradient; rename that node\n")
+
+
+def test_the_json_docs_nodes_are_the_circuits_own(invoke):
+    """docs/json-output.md's example nodes are `solve cs231n-circuit --format json`'s, line numbers included."""
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "json-output.md").read_text()
+    data = json.loads(invoke("solve", "cs231n-circuit", "--format", "json").stdout)
+    for node in data["nodes"]:
+        if node["op"] != "input":
+            assert "    " + json.dumps(node) in doc, node
