@@ -277,3 +277,12 @@ def test_a_parameter_left_as_it_was_is_update_not_applied_not_an_upstream_mistak
         (row,) = [r for r in grader.grade_text(f"new_w0: {written}\n").results if r.key == "new_w0"]
         assert (row.verdict, row.judgement.diagnosis.id) == ("wrong", "update_not_applied"), written
         assert (row.judgement.note is not None) == note
+
+
+def test_a_contribution_is_used_by_its_label_with_spaces(fan_out):
+    """`df/dx via q + df/dx via r` on a sheet is y + z = -3 + 4 = 1 (not 'df/dx' read as the value itself)."""
+    grader = Grader(solve(fan_out))
+    result = grader.grade_text("df/dx via q: -3\ndf/dx via r: 4\ndf/dx: df/dx via q + df/dx via r\n")
+    rows = {r.key: r for r in result.results}
+    assert not result.problems
+    assert (rows["df_dx"].verdict, rows["df_dx"].given) == ("correct", 1.0)
