@@ -215,6 +215,16 @@ def test_random_graphs_and_the_published_examples_agree_with_pytorch():
                 assert trace.gradients[name] == pytest.approx(tensor.grad.item(), rel=1e-9, abs=1e-12)
 
 
+def assert_lines_read_back(trace) -> list[str]:
+    """Each quantity's formula with numbers (full precision) evaluates to its value; the texts, for more checks."""
+    texts = []
+    for q in trace.quantities:
+        text = q.substituted(lambda v: repr(float(v)), lambda v: repr(float(v)))
+        assert evaluate(text, formulas=True) == pytest.approx(q.value, rel=1e-9, abs=1e-12), (q.key, text)
+        texts.append(text)
+    return texts
+
+
 def test_kinks_and_powers_agree_with_pytorch():
     """relu and abs at 0, x^0 at 0 (the constant 1: gradient 0), x^-1, x^0.5, fan-out and a reassignment; the
     worked lines read back as their values."""
@@ -230,9 +240,7 @@ def test_kinks_and_powers_agree_with_pytorch():
     assert trace.loss == pytest.approx(d.item(), rel=1e-12)
     for name, tensor in (("a", a), ("b", b), ("z", z)):
         assert trace.gradients[name] == pytest.approx(tensor.grad.item(), rel=1e-12, abs=1e-12), name
-    for q in trace.quantities:
-        text = q.substituted(lambda v: repr(float(v)), lambda v: repr(float(v)))
-        assert evaluate(text, formulas=True) == pytest.approx(q.value, rel=1e-9, abs=1e-12), (q.key, text)
+    assert_lines_read_back(trace)
 
 
 def test_constants_are_shown_as_written_not_to_17_digits():
@@ -244,10 +252,7 @@ def test_constants_are_shown_as_written_not_to_17_digits():
     local = [q for q in trace.quantities if q.kind == "graph_local" and q.key.startswith("dg4_")]
     assert [q.symbolic() for q in local] == ["1.1 * a^0.1"]
     assert local[0].value == pytest.approx(1.1 * 2 ** 0.1, rel=1e-15)
-    for q in trace.quantities:
-        text = q.substituted(lambda v: repr(float(v)), lambda v: repr(float(v)))
-        assert "0000000" not in text and "9999999" not in text, text
-        assert evaluate(text, formulas=True) == pytest.approx(q.value, rel=1e-9, abs=1e-12), (q.key, text)
+    assert not [t for t in assert_lines_read_back(trace) if "0000000" in t or "9999999" in t]
 
 
 def test_a_tie_sends_max_and_mins_gradient_to_the_first_argument():
