@@ -519,7 +519,8 @@ def train(
     loss: Annotated[Optional[str], typer.Option(
         "--loss", metavar="NAME", help="With --shape: half_sse, sse, mse (default), bce or cross_entropy.")] = None,
     learning_rate: Annotated[Optional[float], number_option(
-        "--learning-rate", metavar="ETA", help="With --shape: the learning rate (default 0.1).")] = None,
+        "--learning-rate", metavar="ETA", help="The learning rate (with a schedule, its initial rate): with --shape "
+                                                "0.1 by default; with PROBLEM, instead of the file's.")] = None,
     optimizer: Annotated[Optional[str], typer.Option(
         "--optimizer", metavar="SPEC",
         help="NAME[:KEY=VALUE,...]: sgd (default, or the problem file's), momentum, nesterov, adagrad, rmsprop, "

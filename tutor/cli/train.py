@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -114,8 +114,7 @@ def _check_options(command: TrainCommand) -> None:
         raise UserError("give a PROBLEM file, or make a network with --shape (such as --shape 2-4-4-1)")
     if command.problem is not None:
         made = {"--shape": command.shape, "--activation": command.activation,
-                "--output-activation": command.output_activation, "--loss": command.loss,
-                "--learning-rate": command.learning_rate, "--init": command.init}
+                "--output-activation": command.output_activation, "--loss": command.loss, "--init": command.init}
         given = [name for name, value in made.items() if value is not None]
         if given:
             raise UserError(f"{', '.join(given)} {'makes' if len(given) == 1 else 'make'} a new network; the "
@@ -134,6 +133,8 @@ def _setup(command: TrainCommand, seed: int) -> Setup:
             raise UserError("train takes networks of dense layers on rows of data; this problem's input is an "
                             "image (conv2d, pooling and flatten layers): use solve --steps N", source=problem.path)
         network = network_from_problem(problem)
+        if command.learning_rate is not None:  # overrides the file's (its initial rate, with a schedule)
+            network = replace(network, learning_rate=_learning_rate(command.learning_rate))
         data = _load_data(command) if command.data is not None else _problem_data(problem)
         return Setup(network, data, problem.name, f"the network of {problem.path or problem.name}", problem)
     network = _made_network(command, seed)
@@ -170,12 +171,17 @@ def _made_network(command: TrainCommand, seed: int):
     default_output = "softmax" if loss == "cross_entropy" and shape[-1] > 1 else hidden
     output = _choice(command.output_activation or default_output, list(ACTIVATIONS), "--output-activation")
     init = _choice(command.init or "xavier", list(INIT_SCHEMES), "--init")
-    rate = 0.1 if command.learning_rate is None else command.learning_rate
-    if not rate >= 0 or rate == float("inf"):
-        raise UserError(f"--learning-rate must be a positive number, got {rate:g}")
+    rate = _learning_rate(0.1 if command.learning_rate is None else command.learning_rate)
     weights = initial_weights(shape, init, np.random.default_rng(seed))
     activations = [make_activation(hidden)] * (len(shape) - 2) + [make_activation(output)]
     return dense_network(weights, [np.zeros(n) for n in shape[1:]], activations, make_loss(loss), float(rate))
+
+
+def _learning_rate(rate: float) -> float:
+    """--learning-rate, checked: a finite number, 0 or more."""
+    if not rate >= 0 or rate == float("inf"):
+        raise UserError(f"--learning-rate must be a positive number, got {rate:g}")
+    return float(rate)
 
 
 def _choice(value: str, choices: list[str], option: str) -> str:
