@@ -498,6 +498,14 @@ def progress(
 
 
 # --- `train` and `data`: learning from data over many epochs (tutor/cli/train.py) --------------------------
+class PlotFormat(str, Enum):
+    """The formats of `tutor.views.plots.PLOT_FORMATS` (spelled out: matplotlib stays out of start-up)."""
+
+    png = "png"
+    svg = "svg"
+    pdf = "pdf"
+
+
 @app.command(cls=_Command)
 def train(
     problem: Annotated[Optional[str], typer.Argument(
@@ -556,7 +564,11 @@ def train(
     show_all: Annotated[bool, typer.Option("--all", help="Show every sample's prediction, not the first 10.")] = False,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", metavar="DIR", help="Write learning_curve.png, and for two features comparison.png and "
-                                      "decision_boundary.png, into DIR.")] = None,
+                                      "decision_boundary.png, into DIR (needs the plot extra: pip install "
+                                      "'backprop-tutor[plot]').")] = None,
+    plot_format: Annotated[PlotFormat, choice_option(
+        "--plot-format", help="The figures' format: png (150 dpi), or svg or pdf (vector files for a report).",
+        choices=PlotFormat)] = PlotFormat.png,
     save: Annotated[Optional[str], typer.Option(
         "--save", metavar="FILE.yaml", help="Write the trained network as a problem file (open it with solve or "
                                             "quiz: its step is the next step of training).")] = None,
@@ -577,7 +589,8 @@ def train(
             output_activation=output_activation, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
             schedule=schedule, init=init, seed=seed,
             targets=tuple(target or ()), batch_size=batch_size, shuffle=shuffle, validation=validation,
-            patience=patience, log_every=log_every, show_all=show_all, plot=plot, save=save,
+            patience=patience, log_every=log_every, show_all=show_all, plot=plot, plot_format=plot_format.value,
+            save=save,
             checkpoint_every=checkpoint_every, force=force, output=output.value))
         if code:
             raise typer.Exit(code)

@@ -44,6 +44,7 @@ class TrainCommand:
     log_every: int | None = None
     show_all: bool = False
     plot: str | None = None
+    plot_format: str = "png"  # png, svg or pdf
     save: str | None = None
     checkpoint_every: int | None = None
     force: bool = False
@@ -110,6 +111,10 @@ def _check_options(command: TrainCommand) -> None:
         raise UserError("--target names columns of a CSV file: give it with --data FILE.csv")
     if command.checkpoint_every is not None and command.save is None:
         raise UserError("--checkpoint-every needs --save FILE (checkpoints are named after it)")
+    if command.plot is not None:
+        from tutor.views.plots import require_matplotlib
+
+        require_matplotlib()
     if command.problem is None and command.shape is None:
         raise UserError("give a PROBLEM file, or make a network with --shape (such as --shape 2-4-4-1)")
     if command.problem is not None:
@@ -420,7 +425,8 @@ def _finish(command, setup, result, training, targets, held, held_targets, optio
         from tutor.views.plots import write_plots
 
         written = write_plots(command.plot, result.history, result.validation_history, training.features,
-                              training.labels, outputs, lambda x: predict(network, x), training.feature_names)
+                              training.labels, outputs, lambda x: predict(network, x), training.feature_names,
+                              command.plot_format)
     if command.output == "json":
         from tutor.views.training import final_parameters
 
