@@ -56,6 +56,22 @@ def as_written(value: float) -> str:
     return number_formatter(17)(value)
 
 
+#: The most significant digits a number written by hand has; a given number with more was written by a
+#: program (a saved file's full-precision weights) and obeys --digits like a computed one.
+HAND_WRITTEN_DIGITS = 10
+
+
+def given_formatter(digits: int) -> Formatter:
+    """Given numbers: as written (0.15, 0.125 at any --digits), unless written to more than
+    HAND_WRITTEN_DIGITS figures (0.22055969253310245), which are rounded to `digits` as computed ones are."""
+    rounded = number_formatter(digits)
+
+    def fmt(value: float) -> str:
+        return as_written(value) if shortest_digits(value) <= HAND_WRITTEN_DIGITS else rounded(value)
+
+    return fmt
+
+
 class TextView:
     """Renders traces as styled lines to a sink (coloured on a terminal, plain elsewhere)."""
 
@@ -63,7 +79,7 @@ class TextView:
         self.sink = sink
         self.digits = digits
         self.fmt = number_formatter(digits)
-        self.given = as_written  # numbers given in the problem file print as written
+        self.given = given_formatter(digits)  # numbers given in the problem file print as written
         self.plain = plain
 
     def style(self, name: str) -> str:
@@ -144,7 +160,7 @@ class TextView:
         biases = "biases updated" if problem.update_biases else "biases kept"
         line = (f"Network {problem.shape_text}: " + " -> ".join(parts) +
                 f"\nLoss {problem.loss.name} ({problem.loss.formula}), {samples}, learning rate (eta) "
-                f"{as_written(problem.learning_rate)}, {biases}")
+                f"{given_formatter(self.digits)(problem.learning_rate)}, {biases}")
         if not problem.plain_descent:
             line += f"\nOptimizer {problem.optimizer.describe()}, schedule {problem.schedule.describe()}, step t = " \
                     f"{problem.first_step}"
@@ -246,12 +262,12 @@ class TextView:
 
     def given_numbers(self, trace: Trace) -> None:
         """Given numbers print as written, except at a later step of a run, where they were computed."""
-        self.given = as_written if trace.shown == 1 else self.fmt
+        self.given = given_formatter(self.digits) if trace.shown == 1 else self.fmt
 
     def step_rate(self, problem: Problem) -> str:
         """The learning rate of the step shown: as written in the file, unless a schedule changed it."""
         if problem.schedule.name == "constant":
-            return as_written(problem.learning_rate)
+            return given_formatter(self.digits)(problem.learning_rate)
         return self.fmt(problem.step_rate)
 
     def summary(self, trace: Trace, every: int | None = None) -> None:
