@@ -385,12 +385,12 @@ def template(
     """Write a blank answer sheet for PROBLEM: each asked key, with its label and what it is."""
 
     def action() -> None:
-        from tutor.teach.grader import asked_quantities, select, template_text
+        from tutor.teach.grader import asked_quantities, in_ask_order, select, template_text
         from tutor.trace.keys import split_keys
         from tutor.solver import open_problem
 
         trace = open_problem(problem, step)
-        asked = asked_quantities(trace)
+        asked = in_ask_order(trace, asked_quantities(trace))
         if only is not None:
             asked = select(asked, trace, split_keys(only))
         text = template_text(trace, asked)

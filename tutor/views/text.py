@@ -81,6 +81,7 @@ class TextView:
         self.fmt = number_formatter(digits)
         self.given = given_formatter(digits)  # numbers given in the problem file print as written
         self.plain = plain
+        self.marked: frozenset[str] = frozenset()  # keys the problem's `ask:` names: marked `(asked)` in tables
 
     def style(self, name: str) -> str:
         """A rich style, or none at all in plain output."""
@@ -101,10 +102,10 @@ class TextView:
         self.sink.write(render_table(columns, rows, self.sink.width, ascii_only=self.plain, title=title,
                                      header_style=self.style("bold"), rule="─" if self.sink.unicode else "-"))
 
-    def quantity_table(self, quantities: Sequence[Quantity], title: str = "") -> None:
-        """quantity | formula | value, one row per quantity (long tables elided in the middle)."""
+    def quantity_table(self, quantities: Sequence[Quantity], title: str = "", elide: bool = True) -> None:
+        """quantity | formula | value, one row per quantity (long tables elided in the middle, unless not `elide`)."""
         rows = []
-        for q in _elide(quantities):
+        for q in _elide(quantities) if elide else quantities:
             if q is None:
                 more = f"{len(quantities) - MAX_ROWS} more rows (see --only KEY or --format json)"
                 rows.append([cell("..."), cell(more), cell("")])
@@ -116,6 +117,8 @@ class TextView:
         lines: Cell = [(q.label, self.style("bold"))]
         if q.key != q.label:
             lines.append((q.key, self.style("dim")))
+        if q.key in self.marked:
+            lines.append(("(asked)", self.style("bold yellow")))
         return lines
 
     def formula_cell(self, q: Quantity) -> Cell:
@@ -131,8 +134,10 @@ class TextView:
     # -- the worked solution -------------------------------------------------------------------------
 
     def solution(self, trace: Trace, every: int | None = None) -> None:
-        """Everything: network, forward pass, loss, backward pass, updates and a summary."""
+        """Everything: network, forward pass, loss, backward pass, updates and a summary; the quantities the
+        problem asks are marked `(asked)`, and their values close the summary."""
         self.given_numbers(trace)
+        self.marked = frozenset(asked_keys(trace))
         if trace.problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
             from tutor.views.image import image_solution
 
@@ -280,7 +285,16 @@ class TextView:
             big = _largest_weight_gradient(trace)
             lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
         self.lines("\n".join(lines))
+        asked = asked_keys(trace)
+        if asked:
+            self.answers([trace[key] for key in asked], "The quantities the problem asks")
         self.loss_history(trace, every)
+
+    def answers(self, quantities: Sequence[Quantity], title: str = "") -> None:
+        """quantity | value: chosen quantities' values, in the order they were asked (not marked again)."""
+        rows = [[[(q.label, self.style("bold")), *([(q.key, self.style("dim"))] if q.key != q.label else [])],
+                 cell(self.fmt(q.value))] for q in quantities]
+        self.print_table([Column("quantity"), Column("value", justify="right")], rows, title)
 
     def loss_history(self, trace: Trace, every: int | None = None) -> None:
         """The loss over several steps (nothing for a single step), and whether it diverged."""
@@ -317,14 +331,29 @@ class TextView:
     # -- chosen derivations -----------------------------------------------------------------------------
 
     def derivations(self, trace: Trace, keys: Iterable[str]) -> None:
+        """Each chosen quantity's derivation (a weight's with its path-sum). With several, the quantities two or
+        more of them use are shown once, first; each derivation then shows only its own; the answers close it."""
         from tutor.trace.pathsum import MAX_PATHS, path_sum  # only needed here
 
         self.given_numbers(trace)
-        for name in keys:
-            key = trace.resolve(name)
+        chosen = list(dict.fromkeys(trace.resolve(name) for name in keys))
+        shared = shared_quantities(trace, chosen)
+        if shared:
+            users = "both derivations" if len(chosen) == 2 else f"two or more of the {len(chosen)} derivations"
+            self.heading(f"Shared: the quantities {users} use")
+            self.quantity_table(shared, elide=False)
+        shared_keys = {q.key for q in shared}
+        shown = set(shared_keys)
+        for key in chosen:
             target = trace[key]
+            chain = trace.closure([key])
+            own = [q for q in chain if q.key not in shown]
+            earlier = any(q.key in shown and q.key not in shared_keys for q in chain)
+            shown.update(q.key for q in own)
             self.heading(f"{target.label}  ({key})")
-            self.quantity_table(trace.closure([key]))
+            if shared:
+                self.note("With the shared quantities above" + (" and the derivations before it." if earlier else "."))
+            self.quantity_table(own, elide=False)
             if target.kind not in ("grad_weight", "new_weight") or target.layer is None:
                 continue
             paths = path_sum(trace, target.layer, *target.index)
@@ -333,6 +362,9 @@ class TextView:
                           "the path-sum is not listed; the delta form above gives the same sum.")
                 continue
             self.path_table(paths)
+        if len(chosen) > 1:
+            self.heading("Answers")
+            self.answers([trace[key] for key in chosen])
 
     def path_table(self, paths) -> None:
         mean = f", averaged over {paths.mean_over} samples" if paths.mean_over > 1 else ""
@@ -348,6 +380,31 @@ class TextView:
         columns = [Column("#", "right"), Column("path and its product of local derivatives", wrap=True),
                    Column("value", "right")]
         self.print_table(columns, rows, f"Path-sum: {paths.label} over {paths.count} {noun}{mean}")
+
+
+def shared_quantities(trace: Trace, keys: Sequence[str]) -> list[Quantity]:
+    """The quantities that two or more of `keys`' derivations use, in solution order; none of `keys` itself
+    (each chosen quantity is derived under its own heading)."""
+    uses: dict[str, int] = {}
+    for key in keys:
+        for q in trace.closure([key]):
+            uses[q.key] = uses.get(q.key, 0) + 1
+    chosen = set(keys)
+    return [q for q in trace.closure(list(keys)) if uses[q.key] > 1 and q.key not in chosen]
+
+
+def asked_keys(trace: Trace) -> list[str]:
+    """The keys of the problem's `ask:` section, in its order (a name the trace does not know is left out: `check`
+    and `grade` report it)."""
+    from tutor.errors import UserError
+
+    keys = []
+    for name, _points in trace.problem.ask or ():
+        try:
+            keys.append(trace.resolve(name))
+        except UserError:
+            continue
+    return list(dict.fromkeys(keys))
 
 
 def in_notation(text: str, out: str) -> str:
