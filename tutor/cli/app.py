@@ -51,6 +51,15 @@ class _Command(TyperCommand):
     def collect_usage_pieces(self, ctx) -> list[str]:
         return [_unbraced(piece) for piece in super().collect_usage_pieces(ctx)]
 
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The command's line in `--help`: its `short_help` (a short sentence), else its help's first sentence,
+        whole (click would cut it at `limit` with "...")."""
+        if self.short_help:
+            return super().get_short_help_str(limit)
+        text = " ".join((self.help or "").split())
+        end = text.find(". ")
+        return text if end < 0 else text[:end + 1]
+
 
 def _unbraced(piece: str) -> str:
     """A required argument's metavar without the braces some typer releases put around it."""
@@ -142,7 +151,7 @@ ShowStepOption = step_option("--show-step", f"Show {STEP_HELP}, in full (K is at
 StepOption = step_option("--step", f"Use the quantities of {STEP_HELP} (as `solve --show-step K`).")
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Show one step of PROBLEM, number by number.")
 def solve(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM",
@@ -205,7 +214,7 @@ def solve(
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Validate problem files.")
 def check(
     problems: Annotated[list[str], typer.Argument(
         metavar="PROBLEM...", help="Problem files (or bundled problem names) to validate.", show_default=False)],
@@ -217,13 +226,16 @@ def check(
         from tutor.errors import UserError
         from tutor.problem.loader import load_problem
         from tutor.solver import check as check_problem
+        from tutor.views.layout import wrapped
+        from tutor.views.output import output_width
 
         failed = 0
         for name in problems:
             try:
                 problem_ = load_problem(find_problem(name))
                 check_problem(problem_)
-                typer.echo(f"{name}: ok, {problem_.summary()}")
+                for line in wrapped(f"{name}: ok, {problem_.summary()}", output_width(sys.stdout)):
+                    typer.echo(line)
             except UserError as exc:
                 failed += 1
                 typer.echo(f"error: {exc}", err=True)
@@ -234,7 +246,7 @@ def check(
     _run(action)
 
 
-@app.command(cls=_Command, name="list")
+@app.command(cls=_Command, short_help="List the bundled problems.", name="list")
 def list_problems() -> None:
     """List the bundled problems, each with a one-line description."""
 
@@ -254,7 +266,7 @@ def list_problems() -> None:
 
 
 # --- `new`: generated practice problems (tutor/problem/generate.py) ---------------------------------------
-@app.command(cls=_Command, epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
+@app.command(cls=_Command, short_help="Write a fresh practice problem.", epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
 def new(
     seed: Annotated[Optional[int], whole_number_option(
         "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same "
@@ -325,7 +337,7 @@ MinFiguresOption = Annotated[Optional[int], whole_number_option(
     help="Fewest significant figures an answer needs (default: the problem's, else 2).")]
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Grade answer sheets against the engine.")
 def grade(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name) the sheets answer.",
@@ -370,7 +382,7 @@ def grade(
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Write a blank answer sheet for PROBLEM.")
 def template(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name).", show_default=False)],
@@ -409,7 +421,7 @@ class Focus(str, Enum):
     updates = "updates"
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Practise a problem step by step.")
 def quiz(
     problem: Annotated[Optional[str], typer.Argument(
         metavar="[PROBLEM]", show_default=False,
@@ -476,7 +488,7 @@ def quiz(
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Show your quiz history and weakest kinds.")
 def progress(
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
@@ -506,7 +518,7 @@ class PlotFormat(str, Enum):
     pdf = "pdf"
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Train a network on data over many epochs.")
 def train(
     problem: Annotated[Optional[str], typer.Argument(
         metavar="[PROBLEM]", show_default=False,
@@ -598,7 +610,7 @@ def train(
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Write a course data set as CSV.")
 def data(
     name: Annotated[str, typer.Argument(
         help="linear, xor-easy (the lab's two sets) or spirals (three classes).", show_default=False)],

@@ -461,7 +461,7 @@ def _print_text(command, result, training, targets, outputs, train_accuracy, val
         lines += [""] + (curve.splitlines() if sink.unicode else [])
     lines += [""] + summary_lines(epochs=result.epochs_run, stopped=result.stopped, history=result.history,
                                   accuracy=train_accuracy, samples=training.size, validation=validation, seed=seed)
-    from tutor.views.layout import paragraph
+    from tutor.views.layout import paragraph, styled_paragraph
 
     sink.write([styled for line in lines for styled in paragraph(line, sink.width)] + [[("", "")]])
     sink.write(predictions_table(training.features, training.feature_names, outputs, targets, training.labels,
@@ -472,9 +472,11 @@ def _print_text(command, result, training, targets, outputs, train_accuracy, val
     if paths.checkpoints:
         notes.append(f"wrote {len([e for e in paths.checkpoints if e <= result.epochs_run])} checkpoints beside it")
     if written:
-        notes.append("wrote " + ", ".join(str(p) for p in written))
-    if notes:
-        sink.write([[("", "")]] + [[(note, "")] for note in notes])
+        folder = written[0].parent
+        notes.append(f"wrote into {folder}{'/' if str(folder) != '/' else ''}: " + ", ".join(p.name for p in written))
+    if notes:  # wrapped at spaces only: a path stays whole, to be copied
+        sink.write([[("", "")]] + [line for note in notes
+                                   for line in styled_paragraph([(note, "")], sink.width, indent="    ")])
 
 
 def _save(path: Path, setup, moment, training, targets, options, epochs_done: int, rule: UpdateRule) -> None:
