@@ -13,7 +13,16 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from rich.cells import cell_len
+
+def cell_len(text: str) -> int:
+    """Columns `text` takes on a terminal: its length for ASCII (nearly every cell), else rich's measure (wide
+    characters take two), whose tables are loaded only then."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len as measured
+
+    return measured(text)
+
 
 #: A space that never breaks a line (printed as a plain space): keeps ``w5 = 0.4 (h1 -> o1)`` together.
 NBSP = "\u00a0"
