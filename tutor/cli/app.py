@@ -266,7 +266,8 @@ def list_problems() -> None:
 
 
 # --- `new`: generated practice problems (tutor/problem/generate.py) ---------------------------------------
-@app.command(cls=_Command, short_help="Write a fresh practice problem.", epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
+@app.command(cls=_Command, short_help="Write a fresh practice problem.",
+             epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
 def new(
     seed: Annotated[Optional[int], whole_number_option(
         "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same "
@@ -602,8 +603,7 @@ def train(
             schedule=schedule, init=init, seed=seed,
             targets=tuple(target or ()), batch_size=batch_size, shuffle=shuffle, validation=validation,
             patience=patience, log_every=log_every, show_all=show_all, plot=plot, plot_format=plot_format.value,
-            save=save,
-            checkpoint_every=checkpoint_every, force=force, output=output.value))
+            save=save, checkpoint_every=checkpoint_every, force=force, output=output.value))
         if code:
             raise typer.Exit(code)
 

@@ -102,10 +102,10 @@ class TextView:
         self.sink.write(render_table(columns, rows, self.sink.width, ascii_only=self.plain, title=title,
                                      header_style=self.style("bold"), rule="─" if self.sink.unicode else "-"))
 
-    def quantity_table(self, quantities: Sequence[Quantity], title: str = "", elide: bool = True) -> None:
-        """quantity | formula | value, one row per quantity (long tables elided in the middle, unless not `elide`)."""
+    def quantity_table(self, quantities: Sequence[Quantity], title: str = "") -> None:
+        """quantity | formula | value, one row per quantity (long tables elided in the middle)."""
         rows = []
-        for q in _elide(quantities) if elide else quantities:
+        for q in _elide(quantities):
             if q is None:
                 more = f"{len(quantities) - MAX_ROWS} more rows (see --only KEY or --format json)"
                 rows.append([cell("..."), cell(more), cell("")])
@@ -341,7 +341,7 @@ class TextView:
         if shared:
             users = "both derivations" if len(chosen) == 2 else f"two or more of the {len(chosen)} derivations"
             self.heading(f"Shared: the quantities {users} use")
-            self.quantity_table(shared, elide=False)
+            self.quantity_table(shared)
         shared_keys = {q.key for q in shared}
         shown = set(shared_keys)
         for key in chosen:
@@ -353,7 +353,7 @@ class TextView:
             self.heading(f"{target.label}  ({key})")
             if shared:
                 self.note("With the shared quantities above" + (" and the derivations before it." if earlier else "."))
-            self.quantity_table(own, elide=False)
+            self.quantity_table(own)
             if target.kind not in ("grad_weight", "new_weight") or target.layer is None:
                 continue
             paths = path_sum(trace, target.layer, *target.index)
