@@ -139,12 +139,16 @@ def figures_written(value: float, decimals: int, old: float | None) -> int:
 
 def assert_rounded_sheet_accepted(trace, result, values: dict[str, float], decimals: int) -> None:
     """Every value rounded at every step is correct, except those whose digits carry fewer than 2 significant
-    figures (of the change, for an update): those are wrong with a note saying so, and nothing else."""
+    figures (wrong with a note saying so, and nothing else) and updates written so short that they are the old
+    value (wrong, update_not_applied, with a note asking for more decimals)."""
     rows = {r.key: r for r in result.results}
     for q in trace:
         old = q.formula[0].value if q.kind in ("new_weight", "new_bias") else None
         row = rows[q.key]
-        if figures_written(values[q.key], decimals, old) >= 2 or values[q.key] == q.value:
+        if old is not None and values[q.key] == round(old, decimals) and q.value != old:
+            assert (row.verdict, row.diagnosis.id) == ("wrong", "update_not_applied"), q.key
+            assert "write enough decimals to show the change" in row.judgement.note
+        elif figures_written(values[q.key], decimals, None) >= 2 or values[q.key] == q.value:
             assert row.verdict == "correct", (q.key, row.given, row.expected, row.verdict)
         else:
             assert (row.verdict, row.diagnosis) == ("wrong", None) and "at least 2 significant" in row.judgement.note
@@ -246,12 +250,14 @@ def test_follow_through_cannot_be_gamed(grader):
     assert grades(result) == {"out1_1": "wrong", "net2_1": "follow_through"}
 
 
-def test_values_that_are_not_asked_do_not_count_for_follow_through():
+def test_values_that_are_not_asked_are_work_and_count_for_follow_through():
     grader = mazur_with("ask: [net_o1]\n")
     chain = slipped_chain()
     result = grader.grade_text(sheet({"out1_1": chain["out1_1"], "net2_1": chain["net2_1"]}))
-    assert grades(result) == {"net2_1": "wrong"}
-    assert any("'out1_1' (out1_1) is not asked" in p for p in result.problems)
+    assert grades(result) == {"net2_1": "follow_through"} and result.problems == []
+    (work,) = result.work  # the slip, judged and shown, without points
+    assert (work.key, work.verdict, work.points, work.asked.points) == ("out1_1", "wrong", 0, 0)
+    assert (result.score, result.max_score) == (1, 1)
 
 
 # -- diagnosis ----------------------------------------------------------------------------------------------------
@@ -490,14 +496,12 @@ def test_values_that_use_each_other_by_name_are_each_invalid_naming_the_cycle(gr
     assert [p.split(":")[0] for p in result.problems] == ["line 2", "line 3", "line 4"]
 
 
-def test_a_value_not_asked_is_not_used_by_name(mazur):
+def test_a_value_not_asked_is_work_and_may_be_used_by_name(mazur):
     grader = Grader(mazur, asked=[Asked(mazur["w5+"])])
     result = grader.grade_text("dE_total/dw5: 0.082167\nw5+: w5 - eta*dE_total/dw5\n")
-    assert grades(result) == {"new_w2_1_1": "invalid"}
-    assert result.problems == [
-        "line 1: 'dE_total/dw5' (dL_dw2_1_1) is not asked in this problem; it is not graded",
-        "line 2: w5+: 'dE_total/dw5' is not asked in this problem, so its value on this sheet is not used: write "
-        "the number itself"]
+    assert grades(result) == {"new_w2_1_1": "correct"} and result.problems == []
+    assert result.results[0].given == 0.40 - 0.5 * 0.082167
+    assert [(r.key, r.verdict, r.points) for r in result.work] == [("dL_dw2_1_1", "correct", 0)]
 
 
 _NAMES = ["net_h1", "out_h1", "delta_o1", "dE_total/dw5", "w5+", "w5", "eta", "net1_1", "zz", "E_total"]

@@ -117,9 +117,13 @@ def test_rounding_to_decimals_at_every_step_is_accepted(trace, places):
     for q in trace:
         j = result[q.key]
         old = old_value(q) if old_value(q) != q.value else None  # a zero update: judged as written
-        if figures_of(texts[q.key], old) >= 2 or float(texts[q.key]) == q.value:
+        written = float(texts[q.key])
+        if old is not None and written == round(old, places):  # the update does not show at these decimals
+            assert (j.verdict, j.diagnosis.id, j.follows_from) == ("wrong", "update_not_applied", ()), q.key
+            assert "write enough decimals to show the change" in j.note
+        elif figures_of(texts[q.key], None) >= 2 or written == q.value:
             assert j.verdict == "correct", (q.key, texts[q.key], q.value)
-        else:  # too few digits for the quantity (or its update) to show: said so, nothing else
+        else:  # too few digits for the quantity: said so, nothing else
             assert (j.verdict, j.diagnosis, j.follows_from) == ("wrong", None, ()), q.key
             assert "at least 2 significant figures" in j.note
 
@@ -190,3 +194,76 @@ def test_any_number_at_any_precision_gets_a_verdict(value, decimals, index):
     with np.errstate(all="ignore"):  # a huge answer overflows what follows from it: a verdict all the same
         (j,) = Judge(MAZUR).judge({q.key: Answer(q.key, value, f"{value!r}", decimals)})
     assert j.verdict in ("correct", "follow_through", "wrong")
+
+
+def decimals_written(text: str) -> int:
+    """The decimal place of the last digit written: `0.149` -> 3, `2.403e-07` -> 10."""
+    mantissa, _, exponent = text.lower().partition("e")
+    return (len(mantissa.split(".")[1]) if "." in mantissa else 0) - int(exponent or 0)
+
+
+@pytest.mark.parametrize("figures", [3, 4])
+def test_a_class_rounding_every_value_to_figures_is_right_where_the_update_shows(trace, figures):
+    """Each value rounded to 3 or 4 significant figures of itself (an update too: 0.149 for 0.149395), each
+    computed from the student's own rounded values: correct, except an update whose written decimals give
+    back the old weight (wrong, update_not_applied, and a note asking for more decimals)."""
+    texts = by_hand(trace, lambda q, exact: significant(exact, figures))
+    result = judged(trace, texts)
+    for q in trace:
+        j, text = result[q.key], texts[q.key]
+        old = old_value(q) if old_value(q) != q.value else None
+        if old is not None and float(text) == round(old, decimals_written(text)):
+            assert (j.verdict, j.diagnosis.id) == ("wrong", "update_not_applied"), (q.key, text)
+            assert "write enough decimals to show the change" in j.note
+        else:
+            assert j.verdict == "correct", (q.key, text, q.value, j.note)
+
+
+def test_the_decimals_policy_on_values_rounded_at_every_step(trace):
+    """Every value rounded to 4 decimals from the student's own rounded values, judged with the 4-decimals
+    policy: correct, even with no significant figure left, except an update that is the old weight at 4
+    decimals (update_not_applied); the exact values are all correct too."""
+    texts = by_hand(trace, lambda q, exact: f"{exact:.4f}")
+    result = judged(trace, texts, Tolerance(decimals=4))
+    for q in trace:
+        j, text = result[q.key], texts[q.key]
+        old = old_value(q) if old_value(q) != q.value else None
+        if old is not None and float(text) == round(old, 4):
+            assert (j.verdict, j.diagnosis.id) == ("wrong", "update_not_applied"), (q.key, text)
+        else:
+            assert j.verdict == "correct", (q.key, text, q.value, j.note)
+    exact = judged(trace, {q.key: full(q.value) for q in trace}, Tolerance(decimals=4))
+    assert {j.verdict for j in exact.values()} == {"correct"}
+
+
+@pytest.mark.parametrize("rounding", ["3 figures", "4 figures", "4 decimals"])
+def test_a_slip_then_rounding_at_every_step(trace, rounding):
+    """The first value slipped, every later one rounded (3 or 4 significant figures, or 4 decimals with the
+    decimals policy) from the student's own rounded values: the slip is wrong; every later value is correct
+    only when right at its precision, follow-through only when it is not, and never wrong, except an update
+    whose decimals give back the old weight (update_not_applied)."""
+    first = trace.quantities[0]
+    policy = Tolerance(decimals=4) if rounding == "4 decimals" else Tolerance()
+    figures = int(rounding[0])
+
+    def write(q, exact: float) -> str:
+        value = exact * 1.5 + 0.1 if q is first else exact
+        return f"{value:.4f}" if rounding == "4 decimals" else significant(value, figures)
+
+    texts = by_hand(trace, write)
+    result = judged(trace, texts, policy)
+    assert result[first.key].verdict == "wrong"
+    for q in trace.quantities[1:]:
+        j, text = result[q.key], texts[q.key]
+        unit = 10.0 ** -decimals_written(text) if rounding != "4 decimals" else 1e-4
+        off = abs(float(text) - q.value)
+        old = old_value(q) if old_value(q) != q.value else None
+        if old is not None and float(text) == round(old, decimals_written(text)):
+            assert (j.verdict, j.diagnosis.id) == ("wrong", "update_not_applied"), (q.key, text)
+        elif j.verdict == "correct":  # right at its precision, or from their own accepted (rounded) values
+            own = q.compute(*[float(texts[d]) for d in q.depends_on])
+            near = min(off, abs(float(text) - own))
+            assert near <= 1.5 * unit * (1 + 1e-9) + 1e-12, (q.key, text, q.value, own)
+            assert not j.follows_from
+        else:
+            assert j.verdict == "follow_through" and off > 0.5 * unit, (q.key, text, q.value, j.verdict)

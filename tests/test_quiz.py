@@ -501,7 +501,8 @@ def test_tolerance_options(invoke, db):
     either = quiz_json(invoke, MAZUR, "--only", "out_h1", "--db", str(db), "--tolerance-mode", "either",
                        input=lines("0.597"))
     assert [(r["verdict"], r["tries"]) for r in either["results"]] == [("correct", 1)]
-    assert either["tolerance"] == {"mode": "either", "relative": 0.01, "absolute": 0.0005, "min_figures": 2}
+    assert either["tolerance"] == {"mode": "either", "relative": 0.01, "absolute": 0.0005, "min_figures": 2,
+                                   "decimals": None}
 
 
 # -- choosing questions --------------------------------------------------------------------------------

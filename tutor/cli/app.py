@@ -336,6 +336,10 @@ AbsoluteOption = Annotated[Optional[float], number_option(
 MinFiguresOption = Annotated[Optional[int], whole_number_option(
     "--min-figures", metavar="N", minimum=1, maximum=15,
     help="Fewest significant figures an answer needs (default: the problem's, else 2).")]
+DecimalsOption = Annotated[Optional[int], whole_number_option(
+    "--decimals", metavar="N", minimum=0, maximum=15,
+    help="Judge every answer to N decimal places (right when the true value rounds to it; no minimum of "
+         "figures), instead of at the precision written (default: the problem's grading section).")]
 
 
 @app.command(cls=_Command, short_help="Grade answer sheets against the engine.")
@@ -360,6 +364,11 @@ def grade(
     relative: RelativeOption = None,
     absolute: AbsoluteOption = None,
     min_figures: MinFiguresOption = None,
+    decimals: DecimalsOption = None,
+    score_work: Annotated[Optional[bool], typer.Option(
+        "--score-work", help="Values written but not asked earn points too (default: the problem's grading "
+                             "section; else they are judged and shown, without points).",
+        show_default=False)] = None,
     follow_through_credit: Annotated[Optional[float], number_option(
         "--follow-through-credit", metavar="X", minimum=0, maximum=1,
         help="Share of a key's points a follow-through earns (default: the problem's, else 1).")] = None,
@@ -368,6 +377,8 @@ def grade(
                                                "sheet's other values still count for follow-through.")] = None,
     reveal: Annotated[bool, typer.Option(
         "--reveal", help="Show the expected values in the students' feedback files.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite the results already in --out DIR.")] = False,
     step: StepOption = None,
 ) -> None:
     """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points."""
@@ -378,7 +389,7 @@ def grade(
         grade_command(problem, sheets, out=out, output=output.value, digits=digits,
                       mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
                       follow_through_credit=follow_through_credit, reveal=reveal, min_figures=min_figures,
-                      only=only, step=step)
+                      only=only, step=step, decimals=decimals, score_work=score_work, force=force)
 
     _run(action)
 
@@ -465,6 +476,7 @@ def quiz(
     relative: RelativeOption = None,
     absolute: AbsoluteOption = None,
     min_figures: MinFiguresOption = None,
+    decimals: DecimalsOption = None,
     step: StepOption = None,
 ) -> None:
     """Practise a problem step by step: each intermediate value in solution order, checked, explained and saved.
@@ -482,7 +494,7 @@ def quiz(
             allow_saturated=allow_saturated, focus=focus.value,
             only=only, limit=limit, review=review, answers=answers, output=output.value, db=db,
             tolerance_mode=tolerance_mode.value if tolerance_mode else None, relative=relative, absolute=absolute,
-            min_figures=min_figures, step=step))
+            min_figures=min_figures, decimals=decimals, step=step))
         if code:
             raise typer.Exit(code)
 

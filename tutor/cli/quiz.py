@@ -36,6 +36,7 @@ class QuizOptions:
     relative: float | None = None
     absolute: float | None = None
     min_figures: int | None = None
+    decimals: int | None = None  # every answer judged to this many decimal places
     step: int | None = None  # step K of the run instead of the first (as `solve --show-step K`)
 
 
@@ -77,7 +78,8 @@ def run_quiz(options: QuizOptions) -> int:
 
     trace, note, extra = load_trace(options)
     tolerance = settings_for(trace.problem, mode=options.tolerance_mode, relative=options.relative,
-                             absolute=options.absolute, min_figures=options.min_figures).tolerance
+                             absolute=options.absolute, min_figures=options.min_figures,
+                             decimals=options.decimals).tolerance
     judge = Judge(trace, tolerance)
     only = split_keys(options.only)
     path = options.db or default_db_path()

@@ -38,7 +38,7 @@ OPTIMIZER_STATE_KEYS = ("t", "epoch", "layers")
 REQUIRED_KEYS = ("inputs", "layers", "loss", "learning_rate")
 LAYER_KEYS = ("weights", "biases", "activation")
 NOTATION_KEYS = ("inputs", "neurons", "weights", "biases", "out", "loss")
-GRADING_KEYS = ("tolerance", "follow_through_credit")
+GRADING_KEYS = ("tolerance", "follow_through_credit", "decimals", "score_work")
 TOLERANCE_KEYS = ("mode", "relative", "absolute", "min_figures")
 
 
@@ -424,7 +424,7 @@ class _Reader:
 
     def grading(self, value: Any) -> Grading:
         path = ["grading"]
-        value = self.mapping(value, path, "grading settings (tolerance, follow_through_credit)")
+        value = self.mapping(value, path, "grading settings (tolerance, follow_through_credit, decimals, score_work)")
         self.check_keys(value, path, GRADING_KEYS, ())
         mode = relative = absolute = credit = figures = None
         if value.get("tolerance") is not None:
@@ -452,8 +452,25 @@ class _Reader:
             if not 0 <= credit <= 1:
                 self.fail(where, f"expected a number from 0 to 1 (the share of a key's points a follow-through "
                                  f"earns), got {credit:g}")
+        decimals = score_work = None
+        if value.get("decimals") is not None:
+            decimals = value["decimals"]
+            if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 15:
+                self.fail([*path, "decimals"], "expected the decimal places every answer is judged to, a whole "
+                                               f"number from 0 to 15, got {describe_value(decimals)}")
+            if mode not in (None, "precision"):
+                self.fail([*path, "decimals"], f"decimals judges answers to decimal places; it cannot be combined "
+                                               f"with tolerance mode '{mode}' (leave the mode out)")
+            if figures is not None:
+                self.fail([*path, "decimals"], "decimals replaces the minimum of significant figures; give either "
+                                               "decimals or tolerance.min_figures, not both")
+        if value.get("score_work") is not None:
+            score_work = value["score_work"]
+            if not isinstance(score_work, bool):
+                self.fail([*path, "score_work"], "expected true or false (whether values written but not asked "
+                                                 f"earn points), got {describe_value(score_work)}")
         return Grading(mode=mode, relative=relative, absolute=absolute, follow_through_credit=credit,
-                       min_figures=figures)
+                       min_figures=figures, decimals=decimals, score_work=score_work)
 
     def non_negative(self, value: Any, path: FieldPath, what: str) -> float:
         number = self.number(value, path, what)

@@ -165,6 +165,8 @@ class Grading:
     absolute: float | None = None
     follow_through_credit: float | None = None
     min_figures: int | None = None  # fewest significant figures an answer needs
+    decimals: int | None = None  # every answer judged to this many decimal places instead
+    score_work: bool | None = None  # values written but not asked earn points too
 
 
 def default_weight_name(layer: int, j: int, i: int) -> str:

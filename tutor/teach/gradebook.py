@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import IO, Callable, Iterator, Sequence
 
 from tutor.errors import UserError
-from tutor.teach.sheets import clean, short
+from tutor.teach.sheets import clean
 from tutor.teach.grader import Grader, KeyResult, SheetResult, _points_text, problem_title
 from tutor.views.layout import Cell, Column, StyledLine, cell, paragraph, render_table
 from tutor.views.text import number_formatter
 
 GRADEBOOK = "gradebook.csv"
+#: Longest answer shown as written in a terminal table (the feedback files show it whole).
+TABLE_GIVEN = 11
 SHEET_SUFFIXES = (".yaml", ".yml")
 #: Longest student id (file names of feedback files are the id plus ".md").
 MAX_ID = 64
@@ -82,13 +84,31 @@ def student_ids(stems: Sequence[str]) -> list[str]:
 
 def list_sheets(folder: Path) -> list[Path]:
     """The answer sheets of a folder: its *.yaml and *.yml files, sorted by name (not recursive)."""
+    return folder_entries(folder)[0]
+
+
+def folder_entries(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """A folder's answer sheets (sorted by name, not recursive), and the entries it skips with why."""
     try:
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
     except PermissionError:
         raise UserError("permission denied reading the folder", source=str(folder)) from None
     except OSError as exc:
         raise UserError(f"cannot read the folder: {exc.strerror or exc}", source=str(folder)) from None
-    return [p for p in entries if p.suffix.lower() in SHEET_SUFFIXES and p.is_file()]
+    sheets: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for path in entries:
+        if path.name.startswith("."):
+            continue  # hidden files (an editor's, the file system's) are nobody's submission
+        if path.is_dir():
+            skipped.append((path, "a folder; subfolders are not read"))
+        elif path.suffix.lower() not in SHEET_SUFFIXES:
+            skipped.append((path, "not .yaml/.yml"))
+        elif not path.is_file():
+            skipped.append((path, "not a regular file"))
+        else:
+            sheets.append(path)
+    return sheets, skipped
 
 
 def prepare_out(out: str | Path) -> Path:
@@ -157,25 +177,32 @@ def _number(value: float | None) -> float | None:
 # -- one sheet as data ---------------------------------------------------------------------------------------
 
 
+def _row_dict(r: KeyResult) -> dict:
+    return {
+        "key": r.key,
+        "label": r.label,
+        "given": _number(r.given),
+        "written": r.judgement.answer.text,
+        "expected": _number(r.expected),
+        "verdict": r.verdict,
+        "diagnosis": r.diagnosis.id if r.diagnosis else None,
+        "explanation": r.diagnosis.explanation if r.diagnosis else None,
+        "note": r.judgement.note,
+        "follows_from": list(r.judgement.follows_from),
+        "message": r.message,
+        "points": r.points,
+        "max_points": r.asked.points,
+    }
+
+
 def sheet_to_dict(result: SheetResult) -> dict:
-    """One sheet's grade for programs (an LMS): every number at full precision."""
+    """One sheet's grade for programs (an LMS): every number at full precision; `work` holds the values
+    written but not asked."""
     return {
         "student": result.student,
         "source": result.source,
-        "results": [{
-            "key": r.key,
-            "label": r.label,
-            "given": _number(r.given),
-            "expected": _number(r.expected),
-            "verdict": r.verdict,
-            "diagnosis": r.diagnosis.id if r.diagnosis else None,
-            "explanation": r.diagnosis.explanation if r.diagnosis else None,
-            "note": r.judgement.note,
-            "follows_from": list(r.judgement.follows_from),
-            "message": r.message,
-            "points": r.points,
-            "max_points": r.asked.points,
-        } for r in result.results],
+        "results": [_row_dict(r) for r in result.results],
+        "work": [_row_dict(r) for r in result.work],
         "score": result.score,
         "max_score": result.max_score,
         "problems": result.problems,
@@ -199,13 +226,15 @@ def notes(result: SheetResult, grader: Grader, fmt: Callable[[float], str]) -> l
     Why a value is invalid is among the sheet's format problems, with its line.
     """
     out: list[tuple[KeyResult, str]] = []
-    if not any(r.diagnosis is not None or r.judgement.note or r.verdict == "follow_through" for r in result.results):
+    rows = result.rows()
+    if not any(r.diagnosis is not None or r.judgement.note or r.verdict == "follow_through" for r in rows):
         return out
-    own = {r.key: r for r in result.results}
+    own = {r.key: r for r in rows}
     credit = grader.settings.follow_through_credit
-    for r in result.results:
+    for r in rows:
         if r.verdict == "wrong" and r.diagnosis is not None:
-            out.append((r, f"{r.diagnosis.id}: {r.diagnosis.explanation}"))
+            note = f"{r.diagnosis.id}: {r.diagnosis.explanation}"
+            out.append((r, note + (f"; {r.judgement.note}" if r.judgement.note else "")))
         elif r.verdict == "wrong" and r.judgement.note:
             out.append((r, r.judgement.note))
         elif r.verdict == "follow_through":
@@ -213,10 +242,26 @@ def notes(result: SheetResult, grader: Grader, fmt: Callable[[float], str]) -> l
             for key in r.judgement.follows_from:
                 mine = own.get(key)
                 label = grader.trace[key].label
-                used.append(f"{label} = {fmt(mine.given)}" if mine is not None and mine.given is not None else label)
-            share = "" if credit == 1 else f" (follow-through earns {credit:g} of the points)"
+                used.append(f"{label} = {mine.written(fmt)}" if mine is not None and mine.given is not None
+                            else label)
+            share = "" if credit == 1 or (r.work and not r.asked.points) else \
+                f" (follow-through earns {credit:g} of the points)"
             out.append((r, f"consistent with your {', '.join(used)}{share}"))
     return out
+
+
+def _cut(text: str, limit: int, unicode: bool) -> str:
+    """An answer as written, its end cut off (never rounded) past `limit` characters to keep tables narrow."""
+    if len(text) <= limit:
+        return text
+    return text[:limit - 1] + "…" if unicode else text[:limit - 3] + "..."
+
+
+def _points_cell(r: KeyResult, weighted: bool) -> str:
+    """The points a row earned; "work" for a value written but not asked that earns none."""
+    if r.work and not r.asked.points:
+        return "work"
+    return _points_text(r.points) + (f"/{_points_text(r.asked.points)}" if weighted else "")
 
 
 # -- one sheet on the terminal ---------------------------------------------------------------------------------
@@ -260,16 +305,21 @@ class SheetView:
     def table(self, result: SheetResult) -> None:
         weighted = any(r.asked.points != 1 for r in result.results)
         rows: list[list[Cell]] = []
-        for r in result.results:
-            given = self.fmt(r.given) if r.given is not None else (r.text or "") if r.verdict == "invalid" else "-"
-            points = _points_text(r.points) + (f"/{_points_text(r.asked.points)}" if weighted else "")
+        for r in result.rows():
+            answer = r.judgement.answer
+            arithmetic = answer.value is not None and answer.text is not None and answer.decimals is None
+            given = self.fmt(answer.value) if arithmetic else _cut(r.written(self.fmt), TABLE_GIVEN, self.sink.unicode)
+            given = given or "-"
             rows.append([cell(r.label), cell(r.key), cell(given), cell(self.fmt(r.expected)),
-                         cell((r.verdict, self.style(VERDICT_STYLES[r.verdict]))), cell(points)])
+                         cell((r.verdict, self.style(VERDICT_STYLES[r.verdict]))), cell(_points_cell(r, weighted))])
         columns = [Column("quantity"), Column("key"), Column("given", "right"), Column("expected", "right"),
                    Column("verdict"), Column("points", "right")]
         self.write([[]])
         self.write(render_table(columns, rows, self.sink.width, ascii_only=self.plain,
                                 header_style=self.style("bold"), rule="─" if self.sink.unicode else "-"))
+        if result.work and not result.work[0].asked.points:
+            self.text("work: written but not asked, judged to show where a slip was; no points",
+                      self.style("dim"))
 
     def notes(self, result: SheetResult) -> None:
         found = notes(result, self.grader, self.fmt)
@@ -286,16 +336,25 @@ class SheetView:
         self.write([[(line, style)] for line in lines])
 
 
-def folder_lines(results: Sequence[SheetResult]) -> list[str]:
-    """One line per student: id, score and, for a sheet that could not be read, why."""
-    width = max((len(r.student) for r in results), default=0)
+def folder_lines(results: Sequence[SheetResult], width: int = 80) -> list[str]:
+    """One line per student: id, score and, for a sheet that could not be read, why (wrapped to `width`,
+    its continuation lines indented)."""
+    id_width = max((len(r.student) for r in results), default=0)
     lines = []
     for r in results:
-        line = f"{r.student.ljust(width)}  {_points_text(r.score):>6} / {_points_text(r.max_score)}"
+        line = f"{r.student.ljust(id_width)}  {_points_text(r.score):>6} / {_points_text(r.max_score)}"
         if r.error is not None:
-            line += f"  (invalid sheet: {short(r.error, 60)})"
-        lines.append(line)
+            line += f"  (invalid sheet: {r.error})"
+        elif r.problems:
+            line += f"  ({_count(len(r.problems), 'format problem')})"
+        lines += _wrap(line, width)
     return lines
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """A line wrapped to `width` columns, continuation lines indented by four (a path is never cut)."""
+    return textwrap.wrap(text, max(20, width), subsequent_indent="    ", break_on_hyphens=False,
+                         break_long_words=False) or [""]
 
 
 # -- summary -------------------------------------------------------------------------------------------------
@@ -309,7 +368,8 @@ class Summary:
     max_score: float
     diagnoses: list[tuple[str, int, int]]  # id, answers, students
 
-    def lines(self) -> list[str]:
+    def lines(self, width: int = 80) -> list[str]:
+        """The summary, each line wrapped to `width` columns."""
         if not self.students:
             return ["no answer sheets"]
         share = f" ({100 * self.mean / self.max_score:.1f}%)" if self.max_score else ""
@@ -317,8 +377,9 @@ class Summary:
         lines = [f"students: {self.students}{invalid}",
                  f"mean score: {_mean_text(self.mean)} / {_points_text(self.max_score)}{share}"]
         if self.diagnoses:
-            common = ", ".join(f"{d} ({_count(n, 'answer')}, {_count(s, 'student')})" for d, n, s in self.diagnoses)
-            lines.append(f"most common mistakes: {common}")
+            lines.append("most common mistakes:")
+            for d, n, s in self.diagnoses:
+                lines += _wrap(f"  {d} ({_count(n, 'answer')}, {_count(s, 'student')})", width)
         return lines
 
 
@@ -335,7 +396,7 @@ def summarise(results: Sequence[SheetResult], top: int = 5) -> Summary:
     answers: Counter[str] = Counter()
     students: Counter[str] = Counter()
     for result in results:
-        ids = [r.diagnosis.id for r in result.results if r.diagnosis is not None]
+        ids = [r.diagnosis.id for r in result.rows() if r.diagnosis is not None]
         answers.update(ids)
         students.update(set(ids))
     ranked = sorted(answers, key=lambda d: (-answers[d], -students[d], d))[:top]
@@ -373,11 +434,12 @@ def feedback_markdown(result: SheetResult, grader: Grader, digits: int = 6, reve
         return "\n".join(out)
     header = ["key", "quantity", "given", *(["expected"] if reveal else []), "verdict", "points"]
     out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for r in result.results:
-        given = fmt(r.given) if r.given is not None else markdown_text(r.text or "") if r.verdict == "invalid" else ""
+    for r in result.rows():
+        given = markdown_text(r.written(fmt))
         expected = f"{fmt(r.expected)} | " if reveal else ""
-        out.append(f"{_row_start(r.key, r.label)}{given} | {expected}{_VERDICT_SHOWN[r.verdict]} | "
-                   f"{_points_text(r.points)} / {_points_text(r.asked.points)} |")
+        points = "work (not asked)" if r.work and not r.asked.points else \
+            f"{_points_text(r.points)} / {_points_text(r.asked.points)}"
+        out.append(f"{_row_start(r.key, r.label)}{given} | {expected}{_VERDICT_SHOWN[r.verdict]} | {points} |")
     found = notes(result, grader, fmt)
     if found:
         out += ["", "## Notes", ""]
@@ -393,6 +455,20 @@ def feedback_markdown(result: SheetResult, grader: Grader, digits: int = 6, reve
 def _row_start(key: str, label: str) -> str:
     """The start of a feedback row: the same for every student."""
     return f"| `{key}` | {markdown_text(label)} | "
+
+
+def check_out(out: str | Path, students: Sequence[str], force: bool) -> None:
+    """Refuse (a `UserError`) to overwrite results already in `out` (the gradebook or a student's feedback
+    file) without `force`."""
+    folder = Path(out)
+    if force or not folder.is_dir():
+        return
+    names = [GRADEBOOK, *(f"{student}.md" for student in students)]
+    there = [name for name in names if os.path.lexists(folder / name)]
+    if there:
+        more = f" and {_count(len(there) - 1, 'other file')}" if len(there) > 1 else ""
+        raise UserError(f"already holds results ({clean(there[0])}{more}); add --force to overwrite them",
+                        source=str(out))
 
 
 def write_results(out: str | Path, results: Sequence[SheetResult], grader: Grader, *, digits: int = 6,
@@ -429,9 +505,11 @@ def wants_progress(stream: IO[str]) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and os.environ.get("TERM") != "dumb"
 
 
-def grade_folder(grader: Grader, folder: Path, *, progress: bool = False) -> list[SheetResult]:
-    """Grade every sheet of a folder; a sheet that cannot be read is graded invalid, the rest go on."""
-    paths = list_sheets(folder)
+def grade_folder(grader: Grader, folder: Path, *, progress: bool = False,
+                 paths: Sequence[Path] | None = None) -> list[SheetResult]:
+    """Grade every sheet of a folder (or `paths`, its sheets); a sheet that cannot be read is graded invalid,
+    the rest go on."""
+    paths = list_sheets(folder) if paths is None else list(paths)
     if not paths:
         raise UserError("no answer sheets (*.yaml, *.yml) in this folder", source=str(folder))
     results = []
@@ -448,17 +526,20 @@ def grade_folder(grader: Grader, folder: Path, *, progress: bool = False) -> lis
 def grade_command(problem_name: str, target: str, *, out: str | None = None, output: str = "text", digits: int = 6,
                   mode: str | None = None, relative: float | None = None, absolute: float | None = None,
                   follow_through_credit: float | None = None, reveal: bool = False, min_figures: int | None = None,
-                  only: str | None = None, step: int | None = None) -> None:
-    """`backprop-tutor grade`: grade one sheet or a folder, print the result, write files with `out`; `step`:
-    against step K of the run (as `solve --show-step K`)."""
+                  only: str | None = None, step: int | None = None, decimals: int | None = None,
+                  score_work: bool | None = None, force: bool = False) -> None:
+    """`backprop-tutor grade`: grade one sheet or a folder, print the result, write files with `out` (results
+    already there only with `force`); `step`: against step K of the run (as `solve --show-step K`)."""
     from tutor.teach.grader import settings_for
     from tutor.solver import open_problem
+    from tutor.views.output import output_width
 
     stdout, stderr = sys.stdout, sys.stderr
     trace = open_problem(problem_name, step)
     problem = trace.problem
     settings = settings_for(problem, mode=mode, relative=relative, absolute=absolute,
-                            follow_through_credit=follow_through_credit, min_figures=min_figures)
+                            follow_through_credit=follow_through_credit, min_figures=min_figures,
+                            decimals=decimals, score_work=score_work)
     path = Path(target)
     if not path.exists():
         raise UserError("no such answer sheet or folder", source=target)
@@ -467,19 +548,30 @@ def grade_command(problem_name: str, target: str, *, out: str | None = None, out
     grader = Grader(trace, settings, only=split_keys(only) if only is not None else None)
     folder = path.is_dir()
     if folder:
-        results = grade_folder(grader, path, progress=wants_progress(stderr))
+        paths, skipped = folder_entries(path)
+        if paths and out is not None:
+            check_out(out, student_ids([p.stem for p in paths]), force)
+        results = grade_folder(grader, path, progress=wants_progress(stderr), paths=paths)
+        columns = output_width(stderr)
+        for entry, why in skipped:
+            stderr.write("".join(line + "\n" for line in _wrap(f"skipped: {clean(entry.name)} ({why})", columns)))
         for result in results:
             if result.error is not None:
-                stderr.write(f"warning: {clean(result.source)}: {result.error} (every asked key graded invalid)\n")
+                warning = f"warning: {clean(result.source)}: {result.error} (every asked key graded invalid)"
+                stderr.write("".join(line + "\n" for line in _wrap(warning, columns)))
     else:
         results = [grader.grade_file(path, sanitise(path.stem))]
+        if out is not None:
+            check_out(out, [results[0].student], force)
     written: list[Path] = []
     if out is not None:
         where, written = write_results(out, results, grader, digits=digits, reveal=reveal)
     if output == "json":
         stdout.write(results_json(results, folder))
     elif folder:
-        stdout.write("".join(line + "\n" for line in [*folder_lines(results), "", *summarise(results).lines()]))
+        width = output_width(stdout)
+        lines = [*folder_lines(results, width), "", *summarise(results).lines(width)]
+        stdout.write("".join(line + "\n" for line in lines))
     else:
         from tutor.views.output import make_sink
 

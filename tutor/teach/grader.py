@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from tutor.teach.sheets import SHEET_MAX_BYTES, Sheet, SheetReader, clean, read_sheet, short
 from tutor.errors import ProblemError, UserError
@@ -39,17 +39,22 @@ class Settings:
 
     tolerance: Tolerance = field(default_factory=Tolerance)
     follow_through_credit: float = DEFAULT_FOLLOW_THROUGH_CREDIT
+    #: Values written but not asked (work) earn points like asked ones; else they are judged, without points.
+    score_work: bool = False
 
     def describe(self) -> str:
-        return f"tolerance {self.tolerance.describe()}; follow-through credit {self.follow_through_credit:g}"
+        work = "; work not asked scored" if self.score_work else ""
+        return f"tolerance {self.tolerance.describe()}; follow-through credit {self.follow_through_credit:g}{work}"
 
 
 def settings_for(problem: Problem, *, mode: str | None = None, relative: float | None = None,
                  absolute: float | None = None, follow_through_credit: float | None = None,
-                 min_figures: int | None = None) -> Settings:
+                 min_figures: int | None = None, decimals: int | None = None,
+                 score_work: bool | None = None) -> Settings:
     """The problem file's `grading:` settings, each overridden by the command line where given.
 
-    `grade` and `quiz` both judge with these, so a problem is judged the same way by either.
+    `grade` and `quiz` both judge with these, so a problem is judged the same way by either. The decimals
+    policy (`decimals`) replaces the minimum of significant figures, and works in the precision mode only.
     """
     grading = problem.grading
 
@@ -57,11 +62,22 @@ def settings_for(problem: Problem, *, mode: str | None = None, relative: float |
         return override if override is not None else from_file if from_file is not None else default
 
     mode = pick(mode, grading.mode, DEFAULT_MODE)
-    figures = pick(min_figures, grading.min_figures, DEFAULT_MIN_FIGURES)
+    places = pick(decimals, grading.decimals, None)
+    if decimals is not None and min_figures is not None:
+        raise UserError("--decimals replaces the minimum of significant figures; give --decimals or "
+                        "--min-figures, not both")
+    figures = pick(min_figures, grading.min_figures if places is None else None, DEFAULT_MIN_FIGURES)
+    if min_figures is not None or (mode != "precision" and decimals is None):
+        places = None  # the command line's figures or loose mode win over the file's decimals
     if not 1 <= figures <= 15:
         raise UserError(f"the minimum number of significant figures must be from 1 to 15, got {figures}")
     if mode not in TOLERANCE_MODES:
         raise UserError(f"unknown tolerance mode '{mode}' (choose from {', '.join(TOLERANCE_MODES)})")
+    if places is not None and not 0 <= places <= 15:
+        raise UserError(f"the decimal places must be from 0 to 15, got {places}")
+    if places is not None and mode != "precision":
+        raise UserError(f"decimals judges answers to decimal places; it cannot be combined with the tolerance mode "
+                        f"'{mode}'")
     values = {"relative": pick(relative, grading.relative, DEFAULT_RELATIVE),
               "absolute": pick(absolute, grading.absolute, DEFAULT_ABSOLUTE),
               "follow-through credit": pick(follow_through_credit, grading.follow_through_credit,
@@ -73,8 +89,8 @@ def settings_for(problem: Problem, *, mode: str | None = None, relative: float |
         raise UserError(f"the follow-through credit is a share of the points, from 0 to 1; got "
                         f"{values['follow-through credit']:g}")
     return Settings(Tolerance(relative=values["relative"], absolute=values["absolute"], mode=mode,
-                              min_figures=figures),
-                    values["follow-through credit"])
+                              min_figures=figures, decimals=places),
+                    values["follow-through credit"], bool(pick(score_work, grading.score_work, False)))
 
 
 @dataclass(frozen=True)
@@ -167,6 +183,7 @@ class KeyResult:
     judgement: Judgement
     points: float
     line: int | None = None  # where the sheet gives it
+    work: bool = False  # written but not asked: judged as the student's work (points only with score_work)
     key: str = field(init=False)
     label: str = field(init=False)
     verdict: str = field(init=False)
@@ -197,6 +214,16 @@ class KeyResult:
         text = self.judgement.answer.text
         return None if text is None else short(clean(text))
 
+    def written(self, fmt: Callable[[float], str]) -> str:
+        """The answer as the student wrote it (arithmetic with its value); "" when nothing was given."""
+        answer = self.judgement.answer
+        if answer.value is None:
+            return self.text or "" if self.verdict == "invalid" else ""
+        if answer.text is None:
+            return fmt(answer.value)
+        text = short(clean(answer.text))
+        return text if answer.decimals is not None else f"{text} = {fmt(answer.value)}"
+
 
 @dataclass
 class SheetResult:
@@ -207,24 +234,36 @@ class SheetResult:
     results: list[KeyResult]
     problems: list[str] = field(default_factory=list)  # format problems, each prefixed with its line
     error: str | None = None  # why the whole sheet is invalid
+    work: list[KeyResult] = field(default_factory=list)  # values written but not asked, in solution order
+    solution_order: tuple[str, ...] = ()  # every key of the trace in solution order (to merge the work in)
 
     @property
     def score(self) -> float:
-        return _tidy(sum(r.points for r in self.results))
+        return _tidy(sum(r.points for r in self.results) + sum(r.points for r in self.work))
 
     @property
     def max_score(self) -> float:
-        return _tidy(sum(r.asked.points for r in self.results))
+        return _tidy(sum(r.asked.points for r in self.results) + sum(r.asked.points for r in self.work))
 
     def verdicts(self) -> dict[str, str]:
         return {r.key: r.verdict for r in self.results}
 
+    def rows(self) -> list[KeyResult]:
+        """The asked values and the work, in solution order."""
+        if not self.work:
+            return self.results
+        order = {key: n for n, key in enumerate(self.solution_order)}
+        return sorted([*self.results, *self.work], key=lambda r: order.get(r.key, len(order)))
+
     @property
     def status(self) -> str:
-        """ok; unreadable (the whole sheet could not be read); empty (not one asked value given)."""
+        """ok; format problems: N; unreadable (the whole sheet could not be read); empty (not one asked value
+        given)."""
         if self.error is not None:
             return "unreadable"
-        return "empty" if all(r.verdict == "missing" for r in self.results) else "ok"
+        if all(r.verdict == "missing" for r in self.results):
+            return "empty"
+        return f"format problems: {len(self.problems)}" if self.problems else "ok"
 
 
 # -- the grader ----------------------------------------------------------------------------------------------
@@ -242,9 +281,11 @@ class Grader:
         every = list(asked) if asked is not None else asked_quantities(trace)
         self.asked = select(every, trace, only) if only is not None else every
         self.asked_keys = frozenset(a.key for a in self.asked)
-        self.read_keys = frozenset(a.key for a in every)
+        self.every_asked = frozenset(a.key for a in every)
+        self.narrowed = only is not None  # with --only, the rest of the sheet only feeds follow-through
         self.judge = Judge(trace, self.settings.tolerance)
-        self.reader = SheetReader(trace, self.read_keys)
+        self.solution_order = tuple(trace.keys())
+        self.reader = SheetReader(trace)  # every value on the sheet is the student's work
 
     @property
     def max_score(self) -> float:
@@ -281,22 +322,31 @@ class Grader:
 
     def grade_answers(self, answers: Mapping[str, Answer], *, source: str = "<sheet>", student: str = "student",
                       lines: Mapping[str, int] | None = None, problems: Sequence[str] = ()) -> SheetResult:
-        """Judge answers (by key) to the asked quantities and award points."""
-        answers = {k: a for k, a in answers.items() if k in self.read_keys}
-        judgements = {j.key: j for j in self.judge.judge(answers, self.asked_keys)}
-        credit = self.settings.follow_through_credit
+        """Judge answers (by key) to the asked quantities and award points; every value on the sheet is the
+        student's world (follow-through), and the values written but not asked are judged as their work."""
+        answers = {k: a for k, a in answers.items() if k in self.judge.order}
+        work_keys = set() if self.narrowed else {k for k, a in answers.items()
+                                                 if k not in self.every_asked and (a.given or a.error is not None)}
+        judgements = {j.key: j for j in self.judge.judge(answers, self.asked_keys | work_keys)}
         lines = lines or {}
-        results = []
-        for asked in self.asked:
-            judgement = judgements[asked.key]
-            if judgement.verdict == "correct":
-                points = asked.points
-            elif judgement.verdict == "follow_through":
-                points = _tidy(asked.points * credit)
-            else:
-                points = 0.0
-            results.append(KeyResult(asked, judgement, points, lines.get(asked.key)))
-        return SheetResult(source, student, results, list(problems))
+        results = [self._result(asked, judgements[asked.key], lines) for asked in self.asked]
+        work_points = 1.0 if self.settings.score_work else 0.0
+        work = [self._result(Asked(q, work_points), judgements[q.key], lines, work=True)
+                for q in self.trace.quantities if q.key in work_keys]
+        return SheetResult(source, student, results, list(problems), work=work,
+                           solution_order=self.solution_order)
+
+    def _result(self, asked: Asked, judgement: Judgement, lines: Mapping[str, int], work: bool = False
+                ) -> KeyResult:
+        """The points a judgement earns: all for correct, the follow-through credit's share for a
+        follow-through, none otherwise."""
+        if judgement.verdict == "correct":
+            points = asked.points
+        elif judgement.verdict == "follow_through":
+            points = _tidy(asked.points * self.settings.follow_through_credit)
+        else:
+            points = 0.0
+        return KeyResult(asked, judgement, points, lines.get(asked.key), work)
 
 
 # -- blank sheets --------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from typing import Iterable, Mapping, Sequence
 
 from tutor.teach.expression import CONSTANTS, FUNCTIONS, decimals_given
 from tutor.teach.mistakes import CATALOGUE, Mistake
+from tutor.trace.keys import UPDATE_KINDS
 from tutor.trace.trace import Quantity, Trace
 
 VERDICTS = ("correct", "follow_through", "wrong", "missing", "invalid")
@@ -61,7 +62,6 @@ _MOST_DECIMALS = 30
 _CACHE_LIMIT = 200_000
 #: A number in an arithmetic answer (not the digits of a name such as log10).
 _LITERAL = re.compile(r"(?<![A-Za-z_0-9.])(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))(?:[eE][+-]?[0-9]+)?")
-_UPDATES = ("new_weight", "new_bias", "filter_new", "filter_bias_new")
 #: A name in an arithmetic answer: a function, a constant, or a quantity used by name.
 _NAME = re.compile(r"(?<![0-9.])[A-Za-z_][A-Za-z0-9_]*")
 _KNOWN_NAMES = frozenset(name.lower() for name in (*FUNCTIONS, *CONSTANTS))
@@ -81,6 +81,9 @@ class Tolerance:
     absolute: float = DEFAULT_ABSOLUTE
     mode: str = DEFAULT_MODE
     min_figures: int = DEFAULT_MIN_FIGURES
+    #: The decimals policy: every answer judged to this many decimal places (right when the true value rounds
+    #: to it), with no minimum of significant figures; None: at the precision written.
+    decimals: int | None = None
 
     @property
     def loose(self) -> bool:
@@ -101,9 +104,12 @@ class Tolerance:
         """`given`, written to `decimals` (None: full precision), counts as `expected` in this mode."""
         if self.loose:
             return self.close(given, expected)
-        return Reading.of(Answer("", given, decimals=decimals)).matches(expected)
+        return Reading.of(Answer("", given, decimals=decimals), places=self.decimals).matches(expected)
 
     def describe(self) -> str:
+        if self.decimals is not None:
+            places = f"{self.decimals} decimal place{'s' if self.decimals != 1 else ''}"
+            return f"to {places} (an update: to decimals that show its change)"
         figures = f"at least {self.min_figures} significant figure{'s' if self.min_figures != 1 else ''}"
         if self.mode == "relative":
             return f"within {self.relative:.4g} relative ({figures})"
@@ -111,7 +117,7 @@ class Tolerance:
             return f"within {self.absolute:.4g} ({figures})"
         if self.mode == "either":
             return f"within {self.relative * 100:.4g}% or {self.absolute:.4g} ({figures})"
-        return f"to the precision given ({figures}; an update by its change)"
+        return f"to the precision given ({figures}; an update: to decimals that show its change)"
 
 
 @dataclass(frozen=True)
@@ -133,49 +139,75 @@ class Answer:
 class Reading:
     """How precisely an answer was written: the place of its last digit and its significant figures.
 
-    For an updated weight or bias (`old` set) the figures are those of the change, w+ minus w.
+    For an updated weight or bias (`old` set) the old value written at the same place (`old_written`) must
+    not pass for the true value: the precision must tell the update apart from the weight left as it was.
     """
 
     value: float
-    unit: float | None  # the place of the last digit written; None: full precision
-    figures: int
+    unit: float | None  # the place of the last digit written (or the decimals policy's); None: full precision
+    figures: int  # significant figures of the value (of an update written as arithmetic: of its change)
     old: float | None = None
+    off_by_one: bool = False  # the last digit may be off by one (three or more figures; an update: of its change)
+    old_written: float | None = None  # an update's old value written at the student's own precision
+    old_slack: float = 0.0  # how far from the truth that old value may be and still pass
     slack: float = field(init=False, repr=False, compare=False)  # `allowance()`, computed once
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slack", self.allowance())
 
     @classmethod
-    def of(cls, answer: Answer, old: float | None = None) -> "Reading":
+    def of(cls, answer: Answer, old: float | None = None, places: int | None = None) -> "Reading":
+        """`places`: the decimals policy (every answer judged to that many decimals, no minimum of figures)."""
         value = float(answer.value)  # type: ignore[arg-type]
-        counted = value - old if old is not None else value
         decimals = answer.decimals
         if decimals is None and answer.text:
             decimals = decimals_given(answer.text)
-        if decimals is not None and decimals <= _MOST_DECIMALS:
+        if decimals is not None and decimals > _MOST_DECIMALS:
+            decimals = None
+        written = cls._written(value, decimals, answer.text, old)
+        if places is None:
+            return written
+        unit = 10.0 ** -places
+        policy = cls(value, unit, _UNLIMITED, old)
+        if old is None:
+            return policy
+        return replace(policy, old_written=written.old_written, old_slack=written.old_slack) \
+            if written.unit is not None else policy
+
+    @classmethod
+    def _written(cls, value: float, decimals: int | None, text: str | None, old: float | None) -> "Reading":
+        """The reading at the precision the student wrote."""
+        if decimals is not None:
             unit = 10.0 ** -decimals
-            ratio = abs(counted) / unit
-            if not math.isfinite(ratio):  # a huge number written to many decimals
+            figures = _figures(value, unit)
+            if figures is None:  # a huge number written to many decimals
                 return cls(value, None, _UNLIMITED, old)
-            units = round(ratio)
-            return cls(value, unit, len(str(units)) if units else 0, old)
-        figures = _literal_figures(answer.text) if answer.text and decimals is None else None
+            if old is None:
+                return cls(value, unit, figures, None, figures >= 3)
+            change = _figures(value - old, unit)
+            off_by_one = change is None or change >= 3
+            old_written = round(old / unit) * unit
+            return cls(value, unit, figures, old, off_by_one, old_written, unit * (1.5 if off_by_one else 0.5))
+        figures = _literal_figures(text) if text else None
+        counted = value - old if old is not None else value
         if figures is None:
-            return cls(value, None, _UNLIMITED if counted else 0, old)
+            return cls(value, None, _UNLIMITED if value else 0, old)
         if counted == 0 or not math.isfinite(counted):
             return cls(value, None, 0, old)
+        # arithmetic: as many figures as its most precise number has (an update's: in its change, which the
+        # rounded numbers in it carry)
         unit = 10.0 ** (math.floor(math.log10(abs(counted))) - figures + 1)
-        return cls(value, unit, figures, old)
+        return cls(value, unit, figures, old, figures >= 3)
 
     def floor(self, expected: float) -> float:
         """The difference that counts as none: full precision, and the float rounding of the values."""
         return FULL_PRECISION * max(abs(expected), abs(self.value))
 
     def allowance(self) -> float:
-        """Half a unit of the last digit; one and a half with three or more figures (off by one)."""
+        """Half a unit of the last digit; one and a half when the last digit may be off by one."""
         if self.unit is None:
             return 0.0
-        return self.unit * (1.5 if self.figures >= 3 else 0.5) * (1 + 1e-9)
+        return self.unit * (1.5 if self.off_by_one else 0.5) * (1 + 1e-9)
 
     def matches(self, expected: float) -> bool:
         """`expected` is what the answer says, at the precision written."""
@@ -186,6 +218,27 @@ class Reading:
     def exact(self, expected: float) -> bool:
         """The answer is `expected` itself, to full precision."""
         return math.isfinite(expected) and abs(self.value - expected) <= self.floor(expected)
+
+    def shows_update(self, expected: float) -> bool:
+        """The precision written tells `expected` (an updated value) from the old value: that old value,
+        written at the same precision, would not pass for it."""
+        if self.old_written is None:
+            return True
+        difference = abs(self.old_written - expected)
+        return difference >= self.old_slack * (1 - 1e-9)  # a tie (half a unit each way) tells them apart
+
+    def is_old(self) -> bool:
+        """The answer is the old value itself, at the precision written."""
+        return self.old is not None and self.old_written is not None and self.exact(self.old_written)
+
+
+def _figures(value: float, unit: float) -> int | None:
+    """Significant figures of `value` written to the place `unit`; None when that is not a finite count."""
+    ratio = abs(value) / unit
+    if not math.isfinite(ratio):
+        return None
+    units = round(ratio)
+    return len(str(units)) if units else 0
 
 
 def _literal_figures(text: str) -> int | None:
@@ -205,7 +258,7 @@ def _literal_figures(text: str) -> int | None:
 
 def old_value(q: Quantity) -> float | None:
     """The value before the update, for an updated weight or bias."""
-    return q.parameter.value if q.kind in _UPDATES and q.parameter is not None else None
+    return q.parameter.value if q.kind in UPDATE_KINDS and q.parameter is not None else None
 
 
 @dataclass(frozen=True)
@@ -269,10 +322,14 @@ class Judge:
             old = old_value(q)
             if old is not None and math.isclose(q.value, old, rel_tol=FULL_PRECISION, abs_tol=1e-300):
                 old = None  # a zero gradient: the weight stays, and is judged as written
-            cached = Reading.of(answer, old)
+            cached = Reading.of(answer, old, self.tolerance.decimals)
             if len(self._readings) < _CACHE_LIMIT:  # a class's sheets repeat the same answers
                 self._readings[key] = cached
         return cached
+
+    def mistake(self, mistake_id: str) -> Mistake | None:
+        """The catalogued mistake with this id, if the judge knows it."""
+        return next((m for m in self.mistakes if m.id == mistake_id), None)
 
     @cached_property
     def true_values(self) -> dict[str, float]:
@@ -354,13 +411,21 @@ class _Call:
     def _judge(self, q: Quantity, answer: Answer) -> Judgement:
         reading = self.judge_.reading(q, answer)
         loose = self.loose
-        if reading.matches(q.value) and (not loose or self.tolerance.close(reading.value, q.value)):
-            judgement = Judgement(q.key, "correct", q.value, answer)
-            return judgement if reading.figures >= self.wanted else self._enough(judgement, reading, q, q.value)
+        right = reading.matches(q.value) and (not loose or self.tolerance.close(reading.value, q.value))
+        if right and not reading.shows_update(q.value):
+            return self._update_hidden(q, answer, reading)
+        if right and reading.figures >= self.wanted:
+            return Judgement(q.key, "correct", q.value, answer)
         inputs = self.own_inputs(q)
         consistent = self.consistent(q)
+        wrong_inputs = tuple(k for k in inputs if not self.accepted(k))
+        if wrong_inputs and reading.exact(consistent) and not reading.exact(q.value):  # their own, however short
+            return Judgement(q.key, "follow_through", q.value, answer, wrong_inputs, consistent)
+        if right:
+            return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q, q.value)
         if inputs and self.near(reading, consistent):
-            wrong_inputs = tuple(k for k in inputs if not self.accepted(k))
+            if not reading.exact(consistent) and not reading.shows_update(consistent):
+                return self._update_hidden(q, answer, reading, consistent)
             exact = not self.imprecise.intersection(inputs)  # unless it follows from too few figures
             if not wrong_inputs:  # rounding at every step: right from their own accepted values
                 return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q,
@@ -371,6 +436,16 @@ class _Call:
             self.loosely.add(q.key)
             return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q, q.value)
         return Judgement(q.key, "wrong", q.value, answer, (), consistent)
+
+    def _update_hidden(self, q: Quantity, answer: Answer, reading: Reading,
+                       consistent: float | None = None) -> Judgement:
+        """`wrong`: written so short that the old value reads the same; `update_not_applied` when it is the old
+        value, and a note asking for more decimals."""
+        old = reading.old if reading.old is not None else 0.0
+        note = (f"at the decimals written, {q.label} cannot be told from its value before the update "
+                f"({_short_number(old)}); write enough decimals to show the change")
+        mistake = self.judge_.mistake("update_not_applied") if reading.is_old() else None
+        return Judgement(q.key, "wrong", q.value, answer, (), consistent, mistake, note)
 
     def near(self, reading: Reading, expected: float) -> bool:
         """The answer counts as `expected`: at its precision, or within a loose mode's tolerance."""
@@ -418,12 +493,14 @@ class _Call:
 def _too_few(q: Quantity, reading: Reading, wanted: int) -> str:
     """Why an answer that matches is not correct: how many figures are wanted."""
     figures = f"{wanted} significant figure{'s' if wanted != 1 else ''}"
-    if reading.old is not None:
-        return (f"too few digits to show the update: write {q.label} with enough decimals to give its change "
-                f"from {reading.old:g} to at least {figures}")
     if reading.figures == 0:
         return f"{reading.value:g} has no significant figure; give at least {figures}"
     return f"too few significant figures: give at least {figures}"
+
+
+def _short_number(value: float) -> str:
+    """A number as a person writes it (0.3, not 0.30000000000000004)."""
+    return f"{value:.12g}"
 
 
 def _first_different(candidates: list[float], right: float) -> float:

@@ -1,7 +1,7 @@
 """Reading what students give: one typed answer, or a whole answer sheet (YAML: key -> number).
 
 A value may be a number, a number in quotes, or simple arithmetic (`0.5 - 0.5*0.082167`), which may use
-by label or key the givens and the sheet's other asked values (`delta_o1 * out_h1`: `SheetNames`, the
+by label or key the givens and the sheet's other values (`delta_o1 * out_h1`: `SheetNames`, the
 `names` the quiz gives `evaluate` too); keys may be the trace's keys or the problem's display labels
 (`w5+`, `dE_total/dw5`). Anything that is not a number is a format error for that key (verdict
 `invalid`), never a wrong answer, as is a name with no value on the sheet or a cycle of names; a
@@ -114,9 +114,8 @@ class SheetNames(Mapping[str, float | None]):
     """What a sheet's arithmetic may use by name (`evaluate`'s `names`): the givens, and the sheet's own
     values, by label or key; a name with no value on the sheet is a format error naming it."""
 
-    def __init__(self, reader: "SheetReader", answers: Mapping[str, Answer], pending: Iterable[str],
-                 unasked: frozenset[str] = frozenset()) -> None:
-        self.reader, self.answers, self.pending, self.unasked = reader, answers, pending, unasked
+    def __init__(self, reader: "SheetReader", answers: Mapping[str, Answer], pending: Iterable[str]) -> None:
+        self.reader, self.answers, self.pending = reader, answers, pending
         self.base = reader.names()
 
     def __contains__(self, name: object) -> bool:
@@ -138,9 +137,6 @@ class SheetNames(Mapping[str, float | None]):
                 why = "blank" if answer.error is None else "not a number"
                 raise ExpressionError(f"'{short(name)}' has no value to use: its own value on this sheet is {why}")
             return answer.value
-        if key in self.unasked:
-            raise ExpressionError(f"'{short(name)}' is not asked in this problem, so its value on this sheet is not "
-                                  "used: write the number itself")
         value = self.base[name]
         if value is None:
             raise ExpressionError(f"'{short(name)}' has no value to use: it is not on this sheet (by name a value "
@@ -258,15 +254,11 @@ class Sheet:
 
 
 class SheetReader:
-    """Reads sheets for one trace; names, suggestions and plain values are cached (a class's sheets repeat them).
+    """Reads sheets for one trace: every key of the trace (asked or not, all of it is the student's work);
+    names, suggestions and plain values are cached (a class's sheets repeat them)."""
 
-    With `asked`, keys outside it are reported as not asked and left out (they must not feed
-    follow-through); without it, every key of the trace is read.
-    """
-
-    def __init__(self, trace: Trace, asked: Iterable[str] | None = None) -> None:
+    def __init__(self, trace: Trace) -> None:
         self.trace = trace
-        self.asked_keys = frozenset(asked) if asked is not None else frozenset(trace.keys())
         self._names: dict[str, str] = {}
         self._choices: list[str] | None = None
         self._hints: dict[str, str] = {}
@@ -337,7 +329,7 @@ class SheetReader:
 
     def read(self, sheet: Node | list[tuple[str, int, str | None]] | None
              ) -> tuple[dict[str, Answer], dict[str, int], list[str]]:
-        """The answers to asked keys, the line of each, and the format problems found while reading.
+        """The answers by key, the line of each, and the format problems found while reading.
 
         `sheet` is the composed YAML, or the entries of a simple sheet (`simple_entries`).
         """
@@ -355,7 +347,6 @@ class SheetReader:
         first: dict[str, tuple[str, int]] = {}
         problems: list[str] = []
         named: dict[str, str | Node | None] = {}  # values that may use other values by name
-        unasked: set[str] = set()  # keys on the sheet that are not asked (and not graded)
         for name, line, value in entries:
             if name is None:
                 problems.append(f"line {line}: a key must be the name of a quantity, not {value}")
@@ -375,15 +366,9 @@ class SheetReader:
                     message = f"'{shown}' and '{short(clean(earlier))}' (line {at}) are the same quantity ({key}); " \
                               "give each value once"
                 problems.append(f"line {line}: {message}")
-                if key in self.asked_keys:
-                    answers[key] = Answer(key, text=None, error=message)
+                answers[key] = Answer(key, text=None, error=message)
                 continue
             first[key] = (name, line)
-            if key not in self.asked_keys:
-                problems.append(f"line {line}: '{short(clean(name))}' ({key}) is not asked in this problem; "
-                                "it is not graded")
-                unasked.add(key)
-                continue
             answer = self.answer(key, value)
             if answer.error is not None and has_name(answer.text or ""):
                 named[key] = value
@@ -392,19 +377,18 @@ class SheetReader:
             answers[key] = answer
             lines[key] = line
         if named:
-            self.with_names(answers, named, unasked, {key: name for key, (name, _) in first.items()})
+            self.with_names(answers, named, {key: name for key, (name, _) in first.items()})
             problems += [f"line {lines[key]}: {short(clean(first[key][0]))}: {answers[key].error}"
                          for key in named if answers[key].error is not None]
             problems.sort(key=lambda problem: int(problem.split(":", 1)[0].split()[1]))
         return answers, lines, problems
 
     def with_names(self, answers: dict[str, Answer], named: Mapping[str, str | Node | None],
-                   unasked: Iterable[str], written: Mapping[str, str]) -> None:
+                   written: Mapping[str, str]) -> None:
         """Work out the values that use others by name (`delta_o1 * out_h1`), each after those it uses; a cycle
-        is a format error of each of its keys. `unasked`: keys the sheet gives that are not asked (their values
-        are not used). `written`: each key's name as the sheet writes it."""
+        is a format error of each of its keys. `written`: each key's name as the sheet writes it."""
         pending = dict(named)
-        names = SheetNames(self, answers, pending, frozenset(unasked))
+        names = SheetNames(self, answers, pending)
         for start in named:
             stack: list[str] = [start] if start in pending else []
             via: dict[str, str] = {}  # the name through which each key on the stack uses the next
@@ -470,7 +454,7 @@ _LINE_KEY = re.compile(r"\s*['\"]?([^\s:#'\"]+)['\"]?(?:\s*:|\s)").match
 
 def read_sheet(reader: SheetReader, text: str, source: str = "<sheet>") -> Sheet:
     """A sheet's answers; with a YAML syntax error, each line that is valid on its own still counts (a
-    sheet with no asked key on any line stays unreadable as a whole: the error is raised)."""
+    sheet with no key on any line stays unreadable as a whole: the error is raised)."""
     try:
         return reader.read_text(text, source=source)
     except UserError as exc:
@@ -508,7 +492,7 @@ def read_by_line(reader: SheetReader, text: str, source: str = "<sheet>") -> She
     answers, lines, problems = reader.read(entries)  # type: ignore[arg-type]
     for number, line, why in broken:
         match = _LINE_KEY(line)
-        key = _asked_key(reader, match.group(1)) if match else None
+        key = _sheet_key(reader, match.group(1)) if match else None
         if key is None or key in answers:
             problems.append(f"line {number}: {clean(why)}; this line is not graded")
             continue
@@ -520,10 +504,9 @@ def read_by_line(reader: SheetReader, text: str, source: str = "<sheet>") -> She
     return Sheet(source, answers, lines, problems)
 
 
-def _asked_key(reader: SheetReader, name: str) -> str | None:
-    """The asked key a name stands for, or None."""
+def _sheet_key(reader: SheetReader, name: str) -> str | None:
+    """The key a name stands for, or None."""
     try:
-        key = reader.resolve(name)
+        return reader.resolve(name)
     except UserError:
         return None
-    return key if key in reader.asked_keys else None

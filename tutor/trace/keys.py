@@ -30,6 +30,9 @@ KINDS = (
     "dloss_dinput", "filter_new", "filter_bias_new",
 )
 
+#: The kinds of a parameter's new value (w+ = w - ...): judged, and printed, so that the update shows.
+UPDATE_KINDS = ("new_weight", "new_bias", "filter_new", "filter_bias_new")
+
 SECTIONS = ("forward", "loss", "backward", "updates")
 
 SECTION_OF_KIND = {

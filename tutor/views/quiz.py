@@ -78,13 +78,14 @@ def sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def worked_line(q: Quantity, fmt: Callable[[float], str], given: Callable[[float], str] | None = None) -> str:
-    """``out_h1 = sigmoid(net_h1) = sigmoid(0.3775) = 0.59327``."""
+def worked_line(q: Quantity, fmt: Callable[[float], str], given: Callable[[float], str] | None = None,
+                value: str | None = None) -> str:
+    """``out_h1 = sigmoid(net_h1) = sigmoid(0.3775) = 0.59327``; `value`: the result as `solve` prints it."""
     parts = [q.label, q.symbolic()]
     numbers = q.substituted(fmt, given)
     if numbers != parts[-1]:
         parts.append(numbers)
-    value = fmt(q.value)
+    value = value if value is not None else fmt(q.value)
     if value != parts[-1]:
         parts.append(value)
     return " = ".join(parts)
@@ -205,7 +206,8 @@ class QuizView(TextView):
         elif isinstance(event, HintGiven):
             self.hint(event)
         elif isinstance(event, Revealed):
-            self.lines("Worked line: " + worked_line(event.question.quantity, self.fmt, self.given),
+            self.lines("Worked line: " + worked_line(event.question.quantity, self.fmt, self.given,
+                                                       self.value_text(event.question.quantity)),
                        self.style("cyan"))
             if event.question.quantity.note:
                 self.note("(" + event.question.quantity.note + ")")
@@ -295,6 +297,8 @@ class QuizView(TextView):
             self.lines(f"Not quite{tries}.", self.style("red"))
             if j.diagnosis is not None:
                 self.lines(f"Looks like: {j.diagnosis.explanation} [{j.diagnosis.id}]", self.style("yellow"))
+                if j.note is not None:
+                    self.note(sentence(j.note[:1].upper() + j.note[1:]))
             elif j.note is not None:
                 self.lines(f"Right as far as it goes, but {j.note}.", self.style("yellow"))
             if not event.final and self.conversation:
@@ -536,7 +540,7 @@ def outcome_to_dict(outcome: QuizOutcome, trace: Trace, tolerance: Tolerance, ex
         "stopped": outcome.stopped,
         "seconds": round(outcome.seconds, 3),
         "tolerance": {"mode": tolerance.mode, "relative": tolerance.relative, "absolute": tolerance.absolute,
-                      "min_figures": tolerance.min_figures},
+                      "min_figures": tolerance.min_figures, "decimals": tolerance.decimals},
         "sections": outcome.by_section(),
         "mistakes": [{"id": m.id, "explanation": m.explanation, "keys": [r.question.key for r in rs]}
                      for m, rs in outcome.mistakes()],

@@ -16,7 +16,7 @@ import numpy as np
 from tutor.views.layout import Cell, Column, cell, paragraph, render_table
 from tutor.views.output import PlainSink, RichSink
 from tutor.problem.validated import Problem
-from tutor.trace.keys import OPTIMIZER_KINDS
+from tutor.trace.keys import OPTIMIZER_KINDS, UPDATE_KINDS
 from tutor.trace.quantity import Term, operand, substituted, symbolic
 from tutor.trace.trace import Quantity, Trace
 
@@ -51,6 +51,34 @@ def number_formatter(digits: int) -> Formatter:
     return fmt
 
 
+def value_text(value: float, digits: int, figures: int = 2) -> str:
+    """`value` to `digits` significant digits; a value that is not exact keeps at least `figures` of them,
+    trailing zeros included (0.500000 for 0.5000001, which a grader would not take as 0.5; but -0.06 for
+    -0.06000000000000001, exact to a grader's full precision of 1e-9)."""
+    text = number_formatter(digits)(value)
+    if _figures_of(text) < figures and math.isfinite(value) and abs(float(text) - value) > 1e-9 * abs(value):
+        text = f"{value:#.{digits}g}".rstrip(".")
+    return text
+
+
+def update_text(value: float, old: float, digits: int, figures: int = 2) -> str:
+    """An updated weight or bias to `digits` significant digits, or more until its change shows: until the old
+    value, written to the same decimals, would not pass for it (`0.2 -> 0.19999973`, not `0.2 -> 0.2`)."""
+    for more in range(digits, 18):
+        text = value_text(value, more, figures)
+        unit = 10.0 ** -_decimals_of(text)
+        if abs(round(old / unit) * unit - value) >= 0.5 * unit * (1 - 1e-9):
+            return text
+    return repr(value)
+
+
+def _decimals_of(text: str) -> int:
+    """The decimal place of the last digit of a formatted number (`1.5e-05` -> 6, `120` -> 0)."""
+    mantissa, _, exponent = text.lower().partition("e")
+    fraction = mantissa.partition(".")[2]
+    return len(fraction) - int(exponent or 0)
+
+
 def as_written(value: float) -> str:
     """A number given in the problem file, as it was written there (never rounded by --digits)."""
     return number_formatter(17)(value)
@@ -82,6 +110,7 @@ class TextView:
         self.given = given_formatter(digits)  # numbers given in the problem file print as written
         self.plain = plain
         self.marked: frozenset[str] = frozenset()  # keys the problem's `ask:` names: marked `(asked)` in tables
+        self.figures_wanted = 2  # the fewest significant figures a printed value that is not exact shows
 
     def style(self, name: str) -> str:
         """A rich style, or none at all in plain output."""
@@ -110,8 +139,17 @@ class TextView:
                 more = f"{len(quantities) - MAX_ROWS} more rows (see --only KEY or --format json)"
                 rows.append([cell("..."), cell(more), cell("")])
             else:
-                rows.append([self.quantity_cell(q), self.formula_cell(q), cell(self.fmt(q.value))])
+                rows.append([self.quantity_cell(q), self.formula_cell(q), cell(self.value_text(q))])
         self.print_table(QUANTITY_COLUMNS, rows, title)
+
+    def value_text(self, q: Quantity) -> str:
+        """A quantity's value as `solve` prints it: copied onto a sheet as printed, it is graded right. An
+        update shows its change; a value that is not exact keeps the figures a grader asks for (0.500000,
+        not 0.5, for 0.5000001)."""
+        old = q.parameter.value if q.kind in UPDATE_KINDS and q.parameter is not None else None
+        if old is not None and old != q.value:
+            return update_text(q.value, old, self.digits, self.figures_wanted)
+        return value_text(q.value, self.digits, self.figures_wanted)
 
     def quantity_cell(self, q: Quantity) -> Cell:
         lines: Cell = [(q.label, self.style("bold"))]
@@ -225,7 +263,7 @@ class TextView:
         self.rate_note(problem)
         columns = [Column("parameter"), Column("old", "right"), Column("gradient", "right"), Column("new", "right")]
         for l in range(len(problem.layers), 0, -1):
-            quantities = trace.select(("new_weight", "new_bias", "filter_new", "filter_bias_new"), l)
+            quantities = trace.select(UPDATE_KINDS, l)
             if not quantities:  # pooling and flatten layers have no parameters
                 continue
             rows = []
@@ -236,7 +274,7 @@ class TextView:
                 old, grad = q.parameter, q.gradient
                 assert old is not None and grad is not None  # every update quantity has both
                 rows.append([self.quantity_cell(q), cell(self.given(old.value)), cell(self.fmt(grad.value)),
-                             cell(f"{self.given(old.value)} -> {self.fmt(q.value)}")])
+                             cell(f"{self.given(old.value)} -> {self.value_text(q)}")])
             self.print_table(columns, rows, f"Layer {l}")
         if not problem.update_biases:
             self.note("Biases are kept (update_biases: false); their gradients are shown above.")
@@ -266,8 +304,10 @@ class TextView:
                   f"{substituted(parts, self.fmt, self.given)} = {self.fmt(problem.step_rate)}")
 
     def given_numbers(self, trace: Trace) -> None:
-        """Given numbers print as written, except at a later step of a run, where they were computed."""
+        """Given numbers print as written (a program's 17-figure ones at --digits), except at a later step of a
+        run, where they were computed; values keep the figures the problem's grading asks for."""
         self.given = given_formatter(self.digits) if trace.shown == 1 else self.fmt
+        self.figures_wanted = max(2, trace.problem.grading.min_figures or 2)
 
     def step_rate(self, problem: Problem) -> str:
         """The learning rate of the step shown: as written in the file, unless a schedule changed it."""
@@ -283,7 +323,7 @@ class TextView:
             lines.append(f"{name} after the update:  {self.loss_text(history[trace.shown])}")
         if trace.problem.inputs.ndim != 4:  # (filters are not matrices of weights)
             big = _largest_weight_gradient(trace)
-            lines.append(f"largest weight gradient: {big.label} = {self.fmt(big.value)}")
+            lines.append(f"largest weight gradient: {big.label} = {self.value_text(big)}")
         self.lines("\n".join(lines))
         asked = asked_keys(trace)
         if asked:
@@ -293,7 +333,7 @@ class TextView:
     def answers(self, quantities: Sequence[Quantity], title: str = "") -> None:
         """quantity | value: chosen quantities' values, in the order they were asked (not marked again)."""
         rows = [[[(q.label, self.style("bold")), *([(q.key, self.style("dim"))] if q.key != q.label else [])],
-                 cell(self.fmt(q.value))] for q in quantities]
+                 cell(self.value_text(q))] for q in quantities]
         self.print_table([Column("quantity"), Column("value", justify="right")], rows, title)
 
     def loss_history(self, trace: Trace, every: int | None = None) -> None:
@@ -422,6 +462,12 @@ def _largest_weight_gradient(trace: Trace) -> Quantity:
             best = (float(grads[j, i]), l, int(j) + 1, int(i) + 1)
     assert best is not None
     return trace[trace.key_for("grad_weight", best[1], best[2], best[3])]
+
+
+def _figures_of(text: str) -> int:
+    """Significant figures of a formatted number (`0.5` -> 1, `0.000120` -> 3)."""
+    digits = text.lower().partition("e")[0].lstrip("-").replace(".", "").lstrip("0")
+    return len(digits)
 
 
 def _names(names: Sequence[str]) -> str:
