@@ -17,7 +17,7 @@ from tutor.errors import UserError
 
 #: Colours of classes 0, 1, 2, ... in the image files (the same order for points and regions).
 CLASS_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-GRID_POINTS = 300  # per axis, for the decision boundary
+GRID_POINTS = 200  # per axis, for the decision boundary (its lines are interpolated between the points)
 #: The file formats `--plot-format` takes; PNG at this resolution.
 PLOT_FORMATS = ("png", "svg", "pdf")
 PNG_DPI = 150
@@ -193,12 +193,18 @@ def _boundary(Figure, features, labels, predict, names):
     figure = _figure(Figure, (6.0, 5.4))
     axes = figure.add_subplot()
     top = float(np.abs(margins).max()) + 1.0
-    for k in range(margins.shape[1]):
-        field = margins[:, k].reshape(gx.shape)
-        if field.max() > 0:
-            axes.contourf(gx, gy, field, levels=[0.0, top], colors=[_colour(k)], alpha=0.22)
-            if field.min() < 0:
-                axes.contour(gx, gy, field, levels=[0.0], colors="black", linewidths=1.0)
+    if margins.shape[1] == 2:  # two classes: one field, its sign the class (the same line bounds both)
+        field = margins[:, 1].reshape(gx.shape)
+        axes.contourf(gx, gy, field, levels=[-top, 0.0, top], colors=[_colour(0), _colour(1)], alpha=0.22)
+        if field.min() < 0 < field.max():
+            axes.contour(gx, gy, field, levels=[0.0], colors="black", linewidths=1.0)
+    else:
+        for k in range(margins.shape[1]):
+            field = margins[:, k].reshape(gx.shape)
+            if field.max() > 0:
+                axes.contourf(gx, gy, field, levels=[0.0, top], colors=[_colour(k)], alpha=0.22)
+                if field.min() < 0:
+                    axes.contour(gx, gy, field, levels=[0.0], colors="black", linewidths=1.0)
     _scatter(axes, features, labels, names, "Decision boundary")
     axes.plot([], [], color="black", linewidth=1.0, label="boundary")  # the boundary lines' legend entry
     _legend(axes)
