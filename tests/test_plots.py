@@ -26,11 +26,13 @@ def trained_figures(data: Dataset, epochs: int = 40, validation: bool = True) ->
     classes = int(data.labels.max()) + 1
     outputs = 1 if classes == 2 else classes
     shape = (data.features.shape[1], 6, outputs)
-    network = dense_network(initial_weights(shape, "xavier", np.random.default_rng(1)), [np.zeros(6), np.zeros(outputs)],
+    weights = initial_weights(shape, "xavier", np.random.default_rng(1))
+    network = dense_network(weights, [np.zeros(6), np.zeros(outputs)],
                             [make_activation("tanh"), make_activation("sigmoid" if outputs == 1 else "softmax")],
                             make_loss("mse" if outputs == 1 else "cross_entropy"), 0.05)
     targets = data.labels[:, None].astype(float) if outputs == 1 else np.eye(classes)[data.labels]
-    result = train(network, data.features, targets, TrainOptions(epochs=epochs), optimizer=make_optimizer({"name": "adam"}))
+    result = train(network, data.features, targets, TrainOptions(epochs=epochs),
+                   optimizer=make_optimizer({"name": "adam"}))
     held = result.history * 1.1 if validation else None
     return make_figures(result.history, held, data.features, data.labels, predict(result.network, data.features),
                         lambda x: predict(result.network, x), data.feature_names)
