@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = ROOT / "problems"
 BUNDLED = sorted(PROBLEMS.glob("*.yaml"))
+#: The bundled computational graphs (problems/graphs/; tests/test_graph*.py test them).
+BUNDLED_GRAPHS = sorted((PROBLEMS / "graphs").glob("*.yaml"))
 
 #: Fixed width, no colour, no terminal: output is the same on every machine.
 STABLE_ENV = {"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"}

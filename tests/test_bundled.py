@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import BUNDLED
+from tests.conftest import BUNDLED, BUNDLED_GRAPHS
 from tutor.problem.bundled import bundled_problems, find_problem
 from tutor.errors import UserError
 from tutor.problem.loader import load_problem
@@ -30,7 +30,7 @@ def test_bundled_problem_is_complete(path):
 
 
 def test_bundled_problems_are_found_by_name_and_prefix():
-    assert [p.stem for p in bundled_problems()] == [p.stem for p in BUNDLED]
+    assert [p.stem for p in bundled_problems()] == [p.stem for p in BUNDLED + BUNDLED_GRAPHS]
     assert find_problem("mazur-2-2-2").stem == "mazur-2-2-2"
     assert find_problem("ex02").stem == "ex02-3-3-2-2"
     assert find_problem("ex02-3-3-2").stem == "ex02-3-3-2-2"  # its former name

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.conftest import BUNDLED, ROOT
+from tests.conftest import BUNDLED, BUNDLED_GRAPHS, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 CASES = [(p.stem, fmt) for p in BUNDLED for fmt in ("text", "plain")] + [
@@ -20,11 +20,14 @@ CASES = [(p.stem, fmt) for p in BUNDLED for fmt in ("text", "plain")] + [
     ("mazur-momentum-2-2-2", "plain --steps 2 --show-step 2"),
     ("mazur-adam-2-2-2", "plain --steps 3 --show-step 3"),
     ("mazur-adam-2-2-2", "plain --only w5+ --steps 3 --show-step 2"),
+] + [(f"graphs/{p.stem}", fmt) for p in BUNDLED_GRAPHS for fmt in ("text", "plain")] + [
+    ("graphs/micrograd-readme", "plain --only dg_da,dg_db"),
+    ("graphs/cs231n-sigmoid", "plain --steps 3 --show-step 2"),
 ]
 
 
 def _name(stem: str, args: str) -> str:
-    return f"{stem}.{args.replace(' --', '.').replace(' ', '=').replace(',', '+').replace('^', '')}.txt"
+    return f"{stem.replace('/', '-')}.{args.replace(' --', '.').replace(' ', '=').replace(',', '+').replace('^', '')}.txt"
 
 
 @pytest.mark.parametrize(("stem", "args"), CASES, ids=[_name(*c) for c in CASES])

@@ -23,7 +23,7 @@ def solve(problem: Problem | str | Path, steps: int = 1, show: int = 1) -> Trace
     The optimizer's state carries from step to step; for `show` > 1, `trace.problem` is the problem as
     it stands at that step (its parameters, step number and optimizer state).
     """
-    if not isinstance(problem, Problem):
+    if isinstance(problem, (str, Path)):
         from tutor.problem.bundled import find_problem
 
         problem = load_problem(find_problem(str(problem)))
@@ -31,6 +31,14 @@ def solve(problem: Problem | str | Path, steps: int = 1, show: int = 1) -> Trace
         raise ValueError("steps must be at least 1")
     if not 1 <= show <= steps:
         raise ValueError(f"the step to show must be from 1 to {steps}")
+    if not isinstance(problem, Problem):  # a computational graph (tutor/problem/graph.py)
+        from tutor.engine.graph import run as run_graph
+        from tutor.trace.graph import GraphTrace
+
+        graph = run_graph(problem, steps, show)
+        trace = GraphTrace(graph.problem, graph.step, graph.history, shown=show, final=graph.final)
+        trace.quantities  # noqa: B018  (built now: a name that clashes with a key is refused before any output)
+        return trace
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: its loss becomes inf/nan, said in words
         result = run(problem, steps, show)
     return Trace(result.problem, result.step, result.history, shown=show, final=result.final)

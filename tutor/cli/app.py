@@ -294,6 +294,9 @@ def new(
         "--output", "-o", metavar="FILE", help="Write the problem to FILE instead of standard output.")] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Overwrite FILE if it exists.")] = False,
+    graph: Annotated[bool, typer.Option(
+        "--graph", help="A computational graph instead of a network: a short expression of gates (a nonlinearity "
+                        "and a value used twice) to backpropagate through by hand.")] = False,
 ) -> None:
     """Write a fresh practice problem with nice numbers, to a file or to standard output.
 
@@ -306,8 +309,22 @@ def new(
         from tutor.problem.generate import generate_problem, parse_shape
 
         used_seed = secrets.randbelow(1_000_000) if seed is None else seed
-        text = generate_problem(used_seed, parse_shape(shape), activation, loss, output_activation, learning_rate,
-                                allow_saturated)
+        if graph:
+            from tutor.errors import UserError
+            from tutor.problem.generate_graph import generate_graph
+
+            network = [name for name, given in (("--shape", shape != "2-2-2"), ("--activation", activation != "sigmoid"),
+                                                ("--loss", loss != "half_sse"),
+                                                ("--output-activation", output_activation is not None),
+                                                ("--learning-rate", learning_rate is not None),
+                                                ("--allow-saturated", allow_saturated)) if given]
+            if network:
+                raise UserError(f"{', '.join(network)} {'is' if len(network) == 1 else 'are'} for networks; --graph "
+                                "makes a computational graph")
+            text = generate_graph(used_seed)
+        else:
+            text = generate_problem(used_seed, parse_shape(shape), activation, loss, output_activation,
+                                    learning_rate, allow_saturated)
         if _write_or_print(text, output, force):
             typer.echo(f"wrote {output} (seed {used_seed})")
 

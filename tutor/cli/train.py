@@ -134,6 +134,11 @@ def _setup(command: TrainCommand, seed: int) -> Setup:
         from tutor.problem.loader import load_problem
 
         problem = load_problem(find_problem(command.problem), network_only=command.data is not None)
+        from tutor.problem.graph import GraphProblem
+
+        if isinstance(problem, GraphProblem):
+            raise UserError("train takes networks (layers:) on rows of data; this problem is a computational graph "
+                            "(graph:): use solve --steps N on its parameters", source=problem.path)
         if problem.inputs.ndim == 4:
             raise UserError("train takes networks of dense layers on rows of data; this problem's input is an "
                             "image (conv2d, pooling and flatten layers): use solve --steps N", source=problem.path)

@@ -22,9 +22,9 @@ def bundled_dir() -> Path:
 
 
 def bundled_problems() -> list[Path]:
-    """Every bundled problem file, sorted by name."""
+    """Every bundled problem file: the networks sorted by name, then the computational graphs (in `graphs/`)."""
     folder = bundled_dir()
-    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    return sorted(folder.glob("*.yaml")) + sorted((folder / "graphs").glob("*.yaml")) if folder.is_dir() else []
 
 
 def find_problem(name: str) -> Path:

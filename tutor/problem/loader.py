@@ -215,6 +215,13 @@ class _Reader:
             self.fail([], "the file is empty; a problem file is a mapping with inputs, layers, targets, loss "
                           "and learning_rate")
         data = self.mapping(data, [], "a problem")
+        if "graph" in data:  # a computational graph instead of a network (tutor/problem/graph.py)
+            from tutor.problem.graph import read_graph
+
+            if self.network_only:
+                self.fail([], "this is a computational graph (graph:); training needs a network (layers:)",
+                          key="graph")
+            return read_graph(self, data)
         if self.network_only:
             data = self.without_samples(data)
         self.check_keys(data, [], TOP_KEYS, REQUIRED_KEYS)

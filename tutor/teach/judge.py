@@ -288,6 +288,12 @@ class Judge:
     mistakes: Sequence[Mistake] = CATALOGUE
     _readings: dict[tuple, Reading] = field(default_factory=dict, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        if getattr(self.trace, "is_graph", False) and self.mistakes is CATALOGUE:  # a computational graph's
+            from tutor.teach.mistakes import GRAPH_CATALOGUE
+
+            self.mistakes = GRAPH_CATALOGUE
+
     def world(self, answers: Mapping[str, float], mistake: Mistake | None = None,
               skip: str | None = None) -> dict[str, float]:
         """Every quantity as the student has it; `skip` is left out of `answers` (the one being judged)."""

@@ -284,5 +284,30 @@ GENERIC: tuple[Mistake, ...] = (
 OPTIMIZER: tuple[Mistake, ...] = tuple(Mistake(mistake_id, explanation, _optimizer_rule(mistake_id))
                                        for mistake_id, explanation in OPTIMIZER_MISTAKES.items())
 
+
+def _gate_rule(mistake_id: str) -> Rule:
+    """A mistake owned by gates of computational graphs: a gate's wrong local gradient, on the world's values."""
+
+    def rule(trace, q: Quantity, world: World) -> list[float]:
+        return trace.gate_mistake_values(q, world, mistake_id)
+
+    return rule
+
+
+def _graph_mistakes() -> list[Mistake]:
+    """The mistakes of computational graphs: the gates' own (tutor/model/gates), then fan-out and the chain rule's."""
+    from tutor.model.gates import GATES
+    from tutor.trace.graph import GRAPH_MISTAKES
+
+    owned: dict[str, Mistake] = {}
+    for cls in GATES.values():
+        for mistake in cls.mistakes:
+            owned.setdefault(mistake.id, Mistake(mistake.id, mistake.explanation, _gate_rule(mistake.id)))
+    explained = {m.id: m.explanation for m in GENERIC}  # an id shared with networks means the same there
+    return [*owned.values(), *(Mistake(i, explanation or explained[i], rule) for i, explanation, rule in GRAPH_MISTAKES)]
+
+
 CATALOGUE: tuple[Mistake, ...] = (*_owned_mistakes(), *GENERIC, *OPTIMIZER)
+#: The mistakes of computational graphs (tutor/problem/graph.py): the judge uses these for a graph's trace.
+GRAPH_CATALOGUE: tuple[Mistake, ...] = tuple(_graph_mistakes())
 BY_ID: dict[str, Mistake] = {m.id: m for m in CATALOGUE}

@@ -74,6 +74,8 @@ def has_name(text: str) -> bool:
 
 def given_values(trace: Trace) -> dict[str, float | None]:
     """The problem's given numbers by label: inputs, targets, weights, biases and eta (the learning rate)."""
+    if getattr(trace, "is_graph", False):  # a computational graph: its inputs (tutor/trace/graph.py)
+        return trace.given_values()
     problem, labels = trace.problem, trace.labels
     values: dict[str, float | None] = {}
     for s in range(problem.samples):

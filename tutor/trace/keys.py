@@ -28,10 +28,12 @@ KINDS = (
     # layers on images (keys in tutor/trace/conv.py)
     "map_net", "map_out", "map_dloss_dout", "map_dout_dnet", "map_delta", "filter_grad", "filter_bias_grad",
     "dloss_dinput", "filter_new", "filter_bias_new",
+    # computational graphs (keys in tutor/trace/graph.py)
+    "graph_value", "graph_local", "graph_contribution", "graph_grad", "graph_new",
 )
 
 #: The kinds of a parameter's new value (w+ = w - ...): judged, and printed, so that the update shows.
-UPDATE_KINDS = ("new_weight", "new_bias", "filter_new", "filter_bias_new")
+UPDATE_KINDS = ("new_weight", "new_bias", "filter_new", "filter_bias_new", "graph_new")
 
 SECTIONS = ("forward", "loss", "backward", "updates")
 
@@ -42,6 +44,8 @@ SECTION_OF_KIND = {
     "map_net": "forward", "map_out": "forward", "map_dloss_dout": "backward", "map_dout_dnet": "backward",
     "map_delta": "backward", "filter_grad": "backward", "filter_bias_grad": "backward", "dloss_dinput": "backward",
     "filter_new": "updates", "filter_bias_new": "updates",
+    "graph_value": "forward", "graph_local": "backward", "graph_contribution": "backward", "graph_grad": "backward",
+    "graph_new": "updates",
 }
 
 _PREFIX = {

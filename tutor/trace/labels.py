@@ -89,6 +89,8 @@ def describe(trace: "Trace", q: Quantity) -> str:
 
     Used for quiz questions and for the comments of blank answer sheets.
     """
+    if getattr(trace, "is_graph", False):  # a computational graph (tutor/trace/graph.py)
+        return trace.describe(q)
     if trace.problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
         from tutor.trace.conv import describe_image
 

@@ -69,16 +69,30 @@ def symbolic(parts: Sequence[Part]) -> str:
 
 
 def substituted(parts: Sequence[Part], fmt: Callable[[float], str], given: Callable[[float], str] | None = None) -> str:
-    """Formula parts with numbers in place of symbols (see `Quantity.substituted`)."""
+    """Formula parts with numbers in place of symbols (see `Quantity.substituted`); a negative base of a power
+    gets brackets too (``(-7)^2``)."""
     out: list[str] = []
-    for part in parts:
+    for n, part in enumerate(parts):
         if isinstance(part, Term):
             text = (given if given is not None and part.key is None else fmt)(part.value)
             after_operator = bool(out) and out[-1].rstrip()[-1:] in ("*", "/", "+", "-", "^")
-            out.append(operand(text) if after_operator else text)
+            base = n + 1 < len(parts) and isinstance(parts[n + 1], str) and parts[n + 1].startswith("^")
+            out.append(operand(text) if after_operator or base else text)
         else:
             out.append(part)
     return "".join(out)
+
+
+def upstream_keys(keys: Sequence[str], depends_on: Callable[[str], Sequence[str]]) -> set[str]:
+    """`keys` and every key they depend on, directly or not (`depends_on(key)` gives a key's own)."""
+    wanted: set[str] = set()
+    stack = list(keys)
+    while stack:
+        key = stack.pop()
+        if key not in wanted:
+            wanted.add(key)
+            stack.extend(depends_on(key))
+    return wanted
 
 
 def operand(text: str) -> str:

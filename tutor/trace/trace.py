@@ -19,7 +19,7 @@ from tutor.problem.validated import Problem
 from tutor.trace.builder import Builder
 from tutor.trace.keys import make_key
 from tutor.trace.labels import Labels, describe
-from tutor.trace.quantity import Entry, Part, Quantity, Term, WeightBlock, WeightRow
+from tutor.trace.quantity import Entry, Part, Quantity, Term, WeightBlock, WeightRow, upstream_keys
 from tutor.trace.updates import UpdateBlock, UpdateRecord
 
 __all__ = ["Trace", "QuantityView", "Quantity", "Term", "Part", "WeightBlock", "WeightRow", "describe"]
@@ -130,13 +130,7 @@ class Trace:
 
     def closure(self, keys: Sequence[str]) -> list[Quantity]:
         """`keys` and everything they depend on, in solution order."""
-        wanted: set[str] = set()
-        stack = [self.resolve(k) for k in keys]
-        while stack:
-            key = stack.pop()
-            if key not in wanted:
-                wanted.add(key)
-                stack.extend(self._get(key).depends_on)
+        wanted = upstream_keys([self.resolve(k) for k in keys], lambda key: self._get(key).depends_on)
         return [self._get(key) for key in sorted(wanted, key=self._position.__getitem__)]
 
     def records(self) -> Iterator[dict]:

@@ -22,6 +22,10 @@ _QUANTITIES = "\x00quantities\x00"
 
 def trace_to_dict(trace: Trace, *, include_history: bool = False, keys: set[str] | None = None) -> dict[str, Any]:
     """Plain data for one step: the loss, per-layer arrays, every quantity (or those in `keys`), the history."""
+    if getattr(trace, "is_graph", False):  # a computational graph (tutor/views/graph.py)
+        from tutor.views.graph import graph_to_dict
+
+        return _finite_or_null(graph_to_dict(trace, include_history=include_history, keys=keys))
     data = _summary(trace, include_history)
     data["quantities"] = [r for r in trace.records() if keys is None or r["key"] in keys]
     return _finite_or_null(data)
@@ -29,6 +33,9 @@ def trace_to_dict(trace: Trace, *, include_history: bool = False, keys: set[str]
 
 def write_trace_json(trace: Trace, stream: IO[str], *, include_history: bool = False) -> None:
     """Write the whole trace as one JSON document (same content as `trace_to_dict`), fast."""
+    if getattr(trace, "is_graph", False):  # small: written at once
+        stream.write(_dumps(trace_to_dict(trace, include_history=include_history)) + "\n")
+        return
     data = _summary(trace, include_history)
     data["quantities"] = _QUANTITIES
     head, tail = _dumps(data).split(json.dumps(_QUANTITIES))

@@ -36,6 +36,8 @@ KIND_NAMES = {
     "map_dloss_dout": "loss derivatives by feature-map output", "map_dout_dnet": "feature-map activation derivatives",
     "map_delta": "feature-map deltas", "filter_grad": "filter gradients", "filter_bias_grad": "filter bias gradients",
     "dloss_dinput": "input-image gradients", "filter_new": "updated filters", "filter_bias_new": "updated filter biases",
+    "graph_value": "gate values", "graph_local": "local gradients", "graph_contribution": "fan-out contributions",
+    "graph_grad": "gradients through a graph", "graph_new": "updated graph parameters",
 }
 
 STOPPED = {
@@ -132,6 +134,11 @@ class QuizView(TextView):
         problem = trace.problem
         self.trace = trace
         self.given_numbers(trace)
+        if getattr(trace, "is_graph", False):  # a computational graph: its inputs and gates
+            from tutor.views.graph import GraphSolution
+
+            GraphSolution(self, trace).card(note)
+            return
         if problem.inputs.ndim == 4:  # an input image: grids of the image, filters, weights and targets
             from tutor.views.image import ImageSolution
 
@@ -182,6 +189,10 @@ class QuizView(TextView):
     def command_help(self) -> str:
         """What can be typed at the prompt, with a product of names in the problem's own notation."""
         example = "w5*out_h1"
+        if getattr(self.trace, "is_graph", False):
+            from tutor.views.graph import answer_example
+
+            return COMMAND_HELP.format(example=answer_example(self.trace))
         if self.trace is not None:
             labels, layers = self.trace.labels, len(self.trace.problem.layers)
             below = labels.out(layers - 1, 1) if layers > 1 else labels.input(1)

@@ -176,6 +176,10 @@ class TextView:
         problem asks are marked `(asked)`, and their values close the summary."""
         self.given_numbers(trace)
         self.marked = frozenset(asked_keys(trace))
+        if getattr(trace, "is_graph", False):  # a computational graph: gate by gate
+            from tutor.views.graph import GraphSolution
+
+            return GraphSolution(self, trace).solution(every)
         if trace.problem.inputs.ndim == 4:  # an input image: conv2d, pooling and flatten layers
             from tutor.views.image import image_solution
 
@@ -352,10 +356,10 @@ class TextView:
         """A loss value, or `diverged` for one that overflowed."""
         return self.fmt(value) if math.isfinite(value) else "diverged"
 
-    def history(self, history: Sequence[float], every: int | None = None) -> None:
-        """The loss at the first and last steps, or at every `every`-th step (and the last)."""
+    def history(self, history: Sequence[float], every: int | None = None, value: str = "loss") -> None:
+        """The loss (or `value`) at the first and last steps, or at every `every`-th step (and the last)."""
         steps = len(history) - 1
-        self.heading(f"Loss over {steps} steps" + (f", every {every}" if every else ""))
+        self.heading(f"{'Loss' if value == 'loss' else value} over {steps} steps" + (f", every {every}" if every else ""))
         if every:
             shown = [*range(0, steps + 1, every)]
             tail = [steps] if shown[-1] != steps else []
@@ -366,7 +370,7 @@ class TextView:
         if tail and tail[0] > shown[-1] + 1 and not every:
             rows.append([cell("..."), cell("")])
         rows += [[cell(str(k)), cell(self.loss_text(history[k]))] for k in tail]
-        self.print_table([Column("updates so far", "right"), Column("loss", "right")], rows)
+        self.print_table([Column("updates so far", "right"), Column(value, "right")], rows)
 
     # -- chosen derivations -----------------------------------------------------------------------------
 
@@ -376,6 +380,10 @@ class TextView:
         from tutor.trace.pathsum import MAX_PATHS, path_sum  # only needed here
 
         self.given_numbers(trace)
+        if getattr(trace, "is_graph", False):
+            from tutor.views.graph import GraphSolution
+
+            return GraphSolution(self, trace).derivations(keys)
         chosen = list(dict.fromkeys(trace.resolve(name) for name in keys))
         shared = shared_quantities(trace, chosen)
         if shared:
@@ -439,7 +447,7 @@ def asked_keys(trace: Trace) -> list[str]:
     from tutor.errors import UserError
 
     keys = []
-    for name, _points in trace.problem.ask or ():
+    for name, _points in getattr(trace.problem, "ask", None) or ():
         try:
             keys.append(trace.resolve(name))
         except UserError:

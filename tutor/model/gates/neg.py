@@ -1,0 +1,26 @@
+"""-x: local gradient -1 (cs231n draws it as a gate multiplying by -1)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from tutor.model.gates.base import Gate, Part
+
+
+class Neg(Gate):
+    name = "neg"
+    symbol = "-x"
+    description = "-x"
+    rules = ("d(-x)/dx = -1",)
+
+    def compute(self, xs: Sequence[float]) -> float:
+        return -xs[0]
+
+    def local(self, xs: Sequence[float], out: float, p: int) -> float:
+        return -1.0
+
+    def formula(self, parts: Sequence[Part]) -> list[Part]:
+        return ["-", parts[0]]
+
+    def local_parts(self, parts: Sequence[Part], out: Part, p: int) -> list[Part]:
+        return ["-1"]
