@@ -73,6 +73,21 @@ def test_every_screen_fits(runner, monkeypatch, name, fmt, width):
 
 
 @pytest.mark.parametrize("width", [60, 80])
+def test_progress_fits(runner, tmp_path, monkeypatch, width):
+    monkeypatch.chdir(tmp_path)  # a short path: a path longer than the width is never split
+    for answers in ("", "0.3775\n0.1\nquit\n"):
+        if answers:
+            from tutor.cli.app import app
+
+            runner.invoke(app, ["quiz", "mazur", "--db", "p.sqlite3", "--limit", "2"], input=answers,
+                          env={"COLUMNS": str(width), "NO_COLOR": "1"})
+        for fmt in ("text", "plain"):
+            result = run(runner, ["progress", "--db", "p.sqlite3", "-f", fmt], width)
+            assert result.exit_code == 0, result.output
+            assert not too_long(result.stdout, width), too_long(result.stdout, width)
+
+
+@pytest.mark.parametrize("width", [60, 80])
 def test_the_files_train_writes_are_listed_within_the_width(runner, tmp_path, monkeypatch, width):
     monkeypatch.chdir(tmp_path)
     pytest.importorskip("matplotlib")
