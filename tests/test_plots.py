@@ -137,3 +137,19 @@ def test_plot_without_matplotlib_says_how_to_install_it(invoke, tmp_path, monkey
                             "'backprop-tutor[plot]'\n"
     assert result.stdout == "" and not (tmp_path / "f").exists()  # refused before training
     assert invoke("train", "--shape", "2-4-1", "--data", "xor-easy", "--epochs", "5").exit_code == 0
+
+
+def test_a_long_curve_is_drawn_through_its_extremes():
+    from tutor.views.plots import CURVE_POINTS, curve_points
+
+    assert list(curve_points(np.arange(50.0))) == list(range(50))
+    values = np.exp(-np.linspace(0, 5, 20001))
+    values[12345] = 3.0  # a spike of one mini-batch epoch
+    values[777] = -1.0
+    shown = curve_points(values)
+    assert len(shown) <= CURVE_POINTS + 2 and shown[0] == 0 and shown[-1] == 20000
+    assert 12345 in shown and 777 in shown and np.all(np.diff(shown) > 0)
+    figure = make_figures(values, values * 1.1, np.zeros((3, 3)), None, np.zeros((3, 1)), lambda x: x)
+    lines = figure["learning_curve"].axes[0].get_lines()
+    assert [len(line.get_xdata()) for line in lines] == [len(shown)] * 2
+    assert max(line.get_ydata().max() for line in lines) == pytest.approx(3.3)

@@ -101,10 +101,12 @@ def _figure(Figure, size: tuple[float, float]):
 def _learning_curve(Figure, history: np.ndarray, validation: np.ndarray | None):
     figure = _figure(Figure, (6.4, 4.0))
     axes = figure.add_subplot()
-    epochs = np.arange(len(history))
-    axes.plot(epochs, history, color=CLASS_COLOURS[1], label="training loss")
+    shown = curve_points(history)
     if validation is not None:
-        axes.plot(epochs, validation, color=CLASS_COLOURS[3], label="validation loss")
+        shown = np.union1d(shown, curve_points(validation))
+    axes.plot(shown, history[shown], color=CLASS_COLOURS[1], label="training loss")
+    if validation is not None:
+        axes.plot(shown, validation[shown], color=CLASS_COLOURS[3], label="validation loss")
     finite = history[np.isfinite(history)]
     if finite.size and np.all(finite > 0) and finite.max() / max(finite.min(), 1e-300) > 100:
         axes.set_yscale("log")
@@ -114,6 +116,29 @@ def _learning_curve(Figure, history: np.ndarray, validation: np.ndarray | None):
     axes.grid(alpha=0.3)
     axes.legend(loc="upper right", fontsize=8)
     return figure
+
+
+#: The most points a learning curve is drawn with: more than the figure has pixels across.
+CURVE_POINTS = 2000
+
+
+def curve_points(values: np.ndarray, limit: int = CURVE_POINTS) -> np.ndarray:
+    """The epochs a curve is drawn through: all of them up to `limit`, else the first, the last and each
+    stretch's lowest and highest, so a long run draws fast and no spike is lost."""
+    count = len(values)
+    if count <= limit:
+        return np.arange(count)
+    stretch = int(np.ceil(count / (limit // 2)))
+    padded = np.full(stretch * int(np.ceil(count / stretch)), np.nan)
+    padded[:count] = np.where(np.isfinite(values), values, np.nan)
+    blocks = padded.reshape(-1, stretch)
+    with np.errstate(all="ignore"):
+        filled = np.where(np.isnan(blocks), np.inf, blocks)
+        low = filled.argmin(axis=1)
+        high = np.where(np.isnan(blocks), -np.inf, blocks).argmax(axis=1)
+    starts = np.arange(blocks.shape[0]) * stretch
+    chosen = np.concatenate([[0, count - 1], starts + low, starts + high])
+    return np.unique(chosen[chosen < count])
 
 
 def _scatter(axes, features: np.ndarray, classes: np.ndarray, names: tuple[str, ...], title: str) -> None:
