@@ -109,7 +109,11 @@ def _learning_curve(Figure, history: np.ndarray, validation: np.ndarray | None):
         axes.plot(shown, validation[shown], color=CLASS_COLOURS[3], label="validation loss")
     finite = history[np.isfinite(history)]
     if finite.size and np.all(finite > 0) and finite.max() / max(finite.min(), 1e-300) > 100:
-        axes.set_yscale("log")
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        axes.set_yscale("log")  # labelled 0.01, 0.1, 1 (plain text, not typeset powers of ten: faster to measure)
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.yaxis.set_minor_formatter(NullFormatter())
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss")
     axes.set_title("Learning curve")
