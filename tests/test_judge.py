@@ -142,7 +142,11 @@ def test_catalogue_ids_are_stable_and_explained():
         "maxpool_gradient_to_all", "update_sign_flipped", "learning_rate_omitted", "update_not_applied",
         "updated_weights_in_backward",
         "single_path_only", "weight_index_swapped", "bias_correction_omitted", "epsilon_inside_sqrt",
-        "beta_swapped", "adagrad_accumulates_g", "momentum_convention_mixed",
+        "beta_swapped", "adagrad_accumulates_g", "momentum_convention_mixed", "momentum_convention_other",
+        "bias_correction_wrong_t", "second_moment_not_squared", "velocity_not_carried",
+        "nesterov_lookahead_ignored", "nesterov_lookahead_old_velocity", "weight_decay_sign_flipped",
+        "weight_decay_omitted", "weight_decay_halved", "adamw_decay_in_gradient", "previous_step_values",
+        "schedule_wrong_epoch",
     ]
     assert all(m.explanation and not m.explanation.endswith(".") for m in CATALOGUE)
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from tests.netgen import random_spec, to_problem
 from tutor.model.optimizers import make_optimizer
+from tutor.model.schedules import make_schedule
 from tutor.solver import solve
 from tutor.teach.judge import Answer, Judge, Tolerance, old_value
 from tutor.teach.mistakes import CATALOGUE
@@ -41,17 +42,26 @@ OPTIMIZED = [
     (1, {"name": "adagrad", "eps": 0.01}),
     (0, {"name": "momentum", "momentum": 0.9}),
     (5, {"name": "rmsprop", "alpha": 0.9, "eps": 0.01, "weight_decay": 0.1}),
+    # the second step (the state carried), with a schedule: the state's and the rate's mistakes
+    (2, {"name": "nesterov", "momentum": 0.9, "show": 2, "schedule": {"name": "exponential", "gamma": 0.9}}),
+    (3, {"name": "adamw", "weight_decay": 0.1, "eps": 0.01, "show": 2}),
 ]
 CASES = [(n, None) for n in range(len(NETWORKS))] + OPTIMIZED
 
 
 def network_trace(index: int, optimizer: dict | None = None):
-    """The trace of random network `index` (the same numbers each run), with an optimizer if given."""
+    """The trace of random network `index` (the same numbers each run), with an optimizer if given (its spec's
+    `show`: the step shown, `schedule`: the rate's schedule)."""
     activations, loss, sizes, rate = NETWORKS[index]
     rng = np.random.default_rng(1000 + index)
     problem = to_problem(random_spec(rng, activations=activations, loss=loss, samples=1, batch=False, sizes=sizes,
                                      learning_rate=rate))
-    return solve(problem if optimizer is None else replace(problem, optimizer=make_optimizer(optimizer)))
+    if optimizer is None:
+        return solve(problem)
+    spec = {k: v for k, v in optimizer.items() if k not in ("show", "schedule")}
+    problem = replace(problem, optimizer=make_optimizer(spec), schedule=make_schedule(optimizer.get("schedule")))
+    show = optimizer.get("show", 1)
+    return solve(problem, steps=show, show=show)
 
 
 @pytest.fixture(scope="module", params=CASES,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tutor.model.optimizers import OPTIMIZERS, make_optimizer
-from tutor.model.optimizers.base import MISTAKES
+from tutor.model.optimizers.base import MISTAKES, STEP_MISTAKES
 from tutor.model.options import SpecError
 from tutor.model.schedules import SCHEDULES, make_schedule
 from tutor.teach.expression import evaluate
@@ -285,10 +285,11 @@ def test_mistake_ids_are_catalogued():
     for spec, _ in CASES:
         optimizer = make_optimizer(spec)
         names = {rule.name for rule in optimizer.rules}
-        for mistake in optimizer.mistakes():
-            assert mistake.id in MISTAKES and mistake.rule in names
-    used = {m.id for name in OPTIMIZERS for m in make_optimizer(name).mistakes()}
-    assert used == set(MISTAKES)
+        for mistake in optimizer.catalogued_mistakes():
+            assert (mistake.id in MISTAKES or mistake.id in STEP_MISTAKES) and mistake.rule in names
+    used = {m.id for name in OPTIMIZERS
+            for m in make_optimizer({"name": name, "weight_decay": 0.01}).catalogued_mistakes()}
+    assert used == set(MISTAKES) | set(STEP_MISTAKES)
 
 
 def test_adam_mistakes_give_the_wrong_values_by_hand():

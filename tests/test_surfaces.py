@@ -314,8 +314,8 @@ def test_carry_forward_message_says_why_an_answer_counts(mazur_trace_and_view):
     exact = Judgement("out1_1", "correct", 0.59327, Answer("out1_1", 0.59327, "0.59327", 5))
     view(Judged(question, exact, 1, True))
     text = flat(out.getvalue())
-    assert "Correct: 0.5939 is within tolerance of out_h1 = 0.59327. Carry on with your 0.5939:" in text
-    assert "Correct: 0.6 is what your own accepted values give (the exact out_h1 = 0.59327)." in text
+    assert "Correct: 0.5939 (exact out_h1 = 0.59327); carry on with it." in text
+    assert "Correct: 0.6, from your values (exact out_h1 = 0.59327)." in text
     assert "Correct: out_h1 = 0.59327." in text
 
 

@@ -72,7 +72,7 @@ def run_quiz(options: QuizOptions) -> int:
     from tutor.teach.judge import Judge
     from tutor.trace.keys import KINDS, split_keys
     from tutor.views.output import make_sink
-    from tutor.teach.progress import ProgressStore, default_db_path
+    from tutor.teach.progress import PendingSessionLog, ProgressStore, default_db_path
     from tutor.teach.quiz import QuizSession, select_questions, sheet_reader
     from tutor.views.quiz import LineReader, QuizView, TerminalReader, echoing, outcome_to_dict
 
@@ -123,24 +123,24 @@ def run_quiz(options: QuizOptions) -> int:
                     kinds = ", ".join(dict.fromkeys(q.kind for q in questions))
                     view.note(f"Review: {kinds} (due kinds first, the ones you get wrong most first).")
             view.intro(len(questions), tolerance)
-        if mode == "sheet" and not any(answer.given for answer in given.values()):
-            log = None  # a sheet without a single number: nothing to save, no empty session in the history
-            saved_to = None
-        else:
-            log = store.start_session(problem_title(trace), trace.problem.content_hash, mode,
-                                      len(questions))
-            saved_to = str(path)
+        # the session joins the history with its first saved answer: an empty run (end of input, quit at
+        # once, a sheet without a number) saves nothing
+        log = PendingSessionLog(store, problem_title(trace), trace.problem.content_hash, mode, len(questions))
         session = QuizSession(judge, questions, view if show else _ignore, log,
                               max_tries=1 if options.answers is not None else 2, given=given)
-        outcome = session.run(read)
-        if log is not None:
+        try:
+            outcome = session.run(read)
             log.finish(outcome.stopped)
+        finally:
+            log.finish("error")  # a run that failed is closed too, never left in progress
+        saved_to = str(path) if log.started else None
         if show:
             if outcome.stopped == "interrupt" and interactive:
                 stream.write("\n")
             view.summary(outcome, saved_to=saved_to)
             if saved_to is None:
-                view.note("The sheet has no answers: nothing was saved.")
+                view.note("The sheet has no answers: nothing was saved." if mode == "sheet"
+                          else "No answers: nothing was saved.")
         if json_output:
             sys.stdout.write(json.dumps(outcome_to_dict(outcome, trace, tolerance, extra)) + "\n")
         return INTERRUPTED if outcome.stopped == "interrupt" else 0

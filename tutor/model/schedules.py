@@ -16,6 +16,14 @@ from tutor.model.options import Option, read_options, split_spec
 from tutor.trace.quantity import Part, Term
 
 
+#: The catalogued mistake every schedule can show, with its explanation.
+MISTAKES: dict[str, str] = {
+    "schedule_wrong_epoch":
+        "the learning rate of another epoch was used: the schedule's epoch counts from 0 at the first step "
+        "(epoch = t - 1)",
+}
+
+
 class Schedule:
     """The learning rate of each epoch; `formula` shows how it was obtained."""
 
@@ -33,6 +41,13 @@ class Schedule:
     def formula(self, lr0: Term, epoch: Term) -> list[Part]:
         """The rate's formula in terms of the initial rate and the epoch."""
         return [lr0]
+
+    def wrong_rates(self, lr0: float, epoch: int) -> list[float]:
+        """The rates of the epochs next to `epoch` (one before, one after), where they differ from its own:
+        the rates of `schedule_wrong_epoch`."""
+        right = self.rate(lr0, epoch)
+        rates = [self.rate(lr0, e) for e in (epoch - 1, epoch + 1) if e >= 0]
+        return [rate for rate in rates if rate != right]
 
     def describe(self) -> str:
         """The name with its options, e.g. ``inverse_time(decay=0.5)``."""

@@ -234,8 +234,9 @@ def _prepare(text: str) -> tuple[str, list[int]]:
     return source, columns
 
 
-#: Characters a quantity's name may contain (labels such as ``dE_total/dout_o1``, ``net_1^2``, ``w5+``).
-_NAME_CHARS = re.compile(r"[A-Za-z_][A-Za-z0-9_^/@+]*")
+#: Characters a quantity's name may contain (labels such as ``dE_total/dout_o1``, ``net_1^2``, ``w5+``), with
+#: indices in brackets (``m_prev(w5)``, ``x(1,1)``, ``dE/dw^1(1,2)``, ``[2]x(1,1)``).
+_NAME_CHARS = re.compile(r"(?:\[[0-9,]*\])?[A-Za-z_](?:[A-Za-z0-9_^/@+]|\([A-Za-z0-9_^,]*\))*")
 _PLACEHOLDER = "_q{}_"
 
 

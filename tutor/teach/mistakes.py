@@ -17,7 +17,9 @@ from tutor.model.activations import ACTIVATIONS
 from tutor.model.layers import LAYERS
 from tutor.model.losses import LOSSES
 from tutor.model.optimizers.base import MISTAKES as OPTIMIZER_MISTAKES
+from tutor.model.schedules import MISTAKES as SCHEDULE_MISTAKES
 from tutor.trace.trace import Quantity, Trace
+from tutor.trace.updates import rule_name
 
 World = Mapping[str, float]
 Rule = Callable[[Trace, Quantity, World], list[float]]
@@ -138,34 +140,57 @@ def _layer_rule(mistake_id: str) -> Rule:
     return rule
 
 
+_OPTIMIZED = ("new_weight", "new_bias")
+#: Updated filters and their biases: plain gradient descent, outside the optimizer's quantities.
+_FILTERS = ("filter_new", "filter_bias_new")
+
+
+def _rule_inputs(trace: Trace, q: Quantity, world: World, inputs: tuple[str, ...]) -> list[float]:
+    """The values of an optimizer rule's `inputs` for `q`: the world's for quantities, else the given numbers."""
+    given = trace.update_inputs(q)
+    return [world[v] if isinstance(v, str) else v for v in (given[n] for n in inputs)]
+
+
+def _optimizer_values(trace: Trace, q: Quantity, world: World, mistake_id: str) -> list[float]:
+    """What the problem's optimizer's own version of a mistake gives for `q` (an opt_* or new value)."""
+    if not q.kind.startswith("opt_") and q.kind not in _OPTIMIZED:
+        return []
+    name = rule_name(q.kind)
+    owned = [m for m in trace.problem.optimizer.catalogued_mistakes() if m.id == mistake_id and m.rule == name]
+    found: list[float] = []
+    for mistake in owned:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a student's negative v: nan
+            found.extend(float(value) for value in mistake.wrong(*_rule_inputs(trace, q, world, mistake.inputs)))
+    return found
+
+
 def _optimizer_rule(mistake_id: str) -> Rule:
     """A mistake owned by optimizers: the problem's optimizer's own version of it, on the quantity it concerns."""
-
-    def rule(trace: Trace, q: Quantity, world: World) -> list[float]:
-        if not q.kind.startswith("opt_") and q.kind not in ("new_weight", "new_bias"):
-            return []
-        name = q.kind[4:] if q.kind.startswith("opt_") else "new"
-        owned = [m for m in trace.problem.optimizer.mistakes() if m.id == mistake_id and m.rule == name]
-        if not owned:
-            return []
-        given = trace.update_inputs(q)
-        found: list[float] = []
-        for mistake in owned:
-            values = [world[v] if isinstance(v, str) else v for v in (given[n] for n in mistake.inputs)]
-            with np.errstate(invalid="ignore", divide="ignore"):  # a student's negative v: the root is nan
-                found.extend(float(value) for value in mistake.wrong(*values))
-        return found
-
-    return rule
+    return lambda trace, q, world: _optimizer_values(trace, q, world, mistake_id)
 
 
-def _plain_update(trace: Trace) -> bool:
-    """Whether the update is new = old - eta * gradient, with nothing in between (plain sgd)."""
-    return len(trace.problem.optimizer.rules) == 1
+def _wrong_epoch(trace: Trace, q: Quantity, world: World) -> list[float]:
+    """`q` computed with the learning rate of a neighbouring epoch (the schedule says which rates differ)."""
+    problem = trace.problem
+    rates = problem.schedule.wrong_rates(problem.learning_rate, problem.epoch)
+    if not rates:
+        return []
+    if q.kind in _FILTERS:
+        return [value for rate in rates for value in _update(trace, q, world, -1.0, rate)]
+    if not q.kind.startswith("opt_") and q.kind not in _OPTIMIZED:
+        return []
+    rule = problem.optimizer.rule(rule_name(q.kind))
+    if "lr" not in rule.inputs:
+        return []
+    values = _rule_inputs(trace, q, world, rule.inputs)
+    where = rule.inputs.index("lr")
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return [float(rule.compute(*values[:where], rate, *values[where + 1:])) for rate in rates]
 
 
 def _update(trace: Trace, q: Quantity, world: World, sign: float, rate: float | None) -> list[float]:
-    if q.kind not in ("new_weight", "new_bias", "filter_new", "filter_bias_new") or not _plain_update(trace):
+    """An updated filter (or filter bias) by old + sign * rate * gradient (plain gradient descent)."""
+    if q.kind not in _FILTERS:
         return []
     assert q.parameter is not None and q.gradient is not None and q.gradient.key is not None
     old = q.parameter.value
@@ -175,17 +200,22 @@ def _update(trace: Trace, q: Quantity, world: World, sign: float, rate: float | 
 
 
 def _update_sign(trace: Trace, q: Quantity, world: World) -> list[float]:
-    return _update(trace, q, world, +1.0, None)
+    return _update(trace, q, world, +1.0, None) + _optimizer_values(trace, q, world, "update_sign_flipped")
 
 
 def _rate_omitted(trace: Trace, q: Quantity, world: World) -> list[float]:
-    return _update(trace, q, world, -1.0, 1.0)
+    return _update(trace, q, world, -1.0, 1.0) + _optimizer_values(trace, q, world, "learning_rate_omitted")
 
 
 def _not_applied(trace: Trace, q: Quantity, world: World) -> list[float]:
-    if q.kind not in ("new_weight", "new_bias") or q.parameter is None:
+    if q.kind not in (*_OPTIMIZED, *_FILTERS) or q.parameter is None:
         return []
     return [q.parameter.value]
+
+
+def _plain_update(trace: Trace) -> bool:
+    """Whether the update is new = old - eta * gradient, with nothing in between (plain sgd)."""
+    return len(trace.problem.optimizer.rules) == 1
 
 
 def _hidden_terms(trace: Trace, q: Quantity, world: World, weight: Callable[[int], float]) -> list[float]:
@@ -261,13 +291,13 @@ def _owned_mistakes() -> list[Mistake]:
 #: The mistakes every network can show, whatever its activations and loss.
 GENERIC: tuple[Mistake, ...] = (
     Mistake("update_sign_flipped",
-            "the update added the gradient (w + eta * g); gradient descent subtracts it (w - eta * g)",
-            _update_sign),
+            "the update added the gradient, or the optimizer's step (w + eta * g, w + step); gradient descent "
+            "subtracts it (w - eta * g, w - eta * v, w - step)", _update_sign),
     Mistake("learning_rate_omitted",
-            "the update subtracted the gradient itself (w - g); it is scaled by the learning rate (w - eta * g)",
-            _rate_omitted),
+            "the update subtracted the gradient itself (w - g), or a step without the rate; it is scaled by the "
+            "learning rate (w - eta * g, and eta in the optimizer's step)", _rate_omitted),
     Mistake("update_not_applied",
-            "the weight was left as it was; the update changes it by -eta * gradient (w+ = w - eta * g)",
+            "the weight was left as it was; the update changes it by its step (w+ = w - eta * g)",
             _not_applied),
     Mistake("updated_weights_in_backward",
             "a later layer's updated weights were used to backpropagate; every gradient uses the weights the "
@@ -283,6 +313,10 @@ GENERIC: tuple[Mistake, ...] = (
 #: The mistakes optimizers own (each optimizer says which of its quantities they concern).
 OPTIMIZER: tuple[Mistake, ...] = tuple(Mistake(mistake_id, explanation, _optimizer_rule(mistake_id))
                                        for mistake_id, explanation in OPTIMIZER_MISTAKES.items())
+
+#: The mistakes learning-rate schedules own.
+SCHEDULE: tuple[Mistake, ...] = (Mistake("schedule_wrong_epoch", SCHEDULE_MISTAKES["schedule_wrong_epoch"],
+                                         _wrong_epoch),)
 
 
 def _gate_rule(mistake_id: str) -> Rule:
@@ -307,7 +341,7 @@ def _graph_mistakes() -> list[Mistake]:
     return [*owned.values(), *(Mistake(i, explanation or explained[i], rule) for i, explanation, rule in GRAPH_MISTAKES)]
 
 
-CATALOGUE: tuple[Mistake, ...] = (*_owned_mistakes(), *GENERIC, *OPTIMIZER)
+CATALOGUE: tuple[Mistake, ...] = (*_owned_mistakes(), *GENERIC, *OPTIMIZER, *SCHEDULE)
 #: The mistakes of computational graphs (tutor/problem/graph.py): the judge uses these for a graph's trace.
 GRAPH_CATALOGUE: tuple[Mistake, ...] = tuple(_graph_mistakes())
 BY_ID: dict[str, Mistake] = {m.id: m for m in CATALOGUE}

@@ -308,6 +308,33 @@ class SessionLog:
         self.store._finish_session(self.session, stopped)
 
 
+class PendingSessionLog:
+    """A session recorded only once it has an answer to save: a run that ends before any (end of input at
+    the first question, quit at once) leaves nothing in the history."""
+
+    def __init__(self, store: ProgressStore, problem: str, problem_hash: str, mode: str, questions: int) -> None:
+        self.store = store
+        self._start = (problem, problem_hash, mode, questions)
+        self.log: SessionLog | None = None
+        self.finished = False
+
+    @property
+    def started(self) -> bool:
+        """Whether the session is in the database (it has saved an answer)."""
+        return self.log is not None
+
+    def save(self, record: AnswerRecord) -> None:
+        if self.log is None:
+            self.log = self.store.start_session(*self._start)
+        self.log.save(record)
+
+    def finish(self, stopped: str) -> None:
+        """Close the session (once), if it was ever started."""
+        if self.log is not None and not self.finished:
+            self.log.finish(stopped)
+        self.finished = True
+
+
 @dataclass(frozen=True)
 class SessionSummary:
     id: int

@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping, Sequence, Union
 
+import numpy as np
+
 from tutor.teach.sheets import answer_names, has_name, parse_answer
 from tutor.teach.judge import Answer, Judge, Judgement
 from tutor.trace.keys import SECTIONS
@@ -318,8 +320,10 @@ class QuizSession:
         started = self.clock()
         stopped = "end"
         try:
-            for number, question in enumerate(self.questions, start=1):
-                self._ask(number, question, read)
+            # a student's huge or negative numbers overflow in their own world (inf, nan): judged, not warned of
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                for number, question in enumerate(self.questions, start=1):
+                    self._ask(number, question, read)
         except _Quit:
             stopped = "quit"
         except _EndOfInput:
@@ -409,9 +413,16 @@ class QuizSession:
         return QuestionResult(number, question, self._judge(question, answer))
 
     def _judge(self, question: Question, answer: Answer) -> Judgement:
-        answers = {k: a for k, a in self.answers.items() if k != question.key}
-        answers[question.key] = answer
-        return self.judge.judge(answers, [question.key])[0]
+        """`answer` judged in the student's world (their own answers); when that does not accept it, in the
+        world where each value revealed (by `reveal`, or after two wrong tries) replaces their own, as a
+        student may carry on with either."""
+        own = {k: a for k, a in self.answers.items() if k != question.key}
+        judgement = self.judge.judge({**own, question.key: answer}, [question.key])[0]
+        revealed = {k: Answer(k, self.trace[k].value) for k in self.revealed if k != question.key}
+        if judgement.verdict in RIGHT or not revealed or judgement.answer.value is None:
+            return judgement
+        shown = self.judge.judge({**own, **revealed, question.key: answer}, [question.key])[0]
+        return shown if shown.verdict in RIGHT else judgement
 
     def _keep(self, result: QuestionResult) -> None:
         """The result's answer joins the student's own answers (for follow-through), and is saved."""

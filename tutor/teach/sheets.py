@@ -25,6 +25,7 @@ from typing import Iterable, Iterator, Mapping
 from tutor.errors import UserError, closest
 from tutor.teach.expression import ExpressionError, decimals_given, evaluate
 from tutor.teach.judge import Answer
+from tutor.trace.quantity import Term
 from tutor.trace.trace import Trace
 from tutor.problem.yaml_safe import (Mapping as MappingNode, Node, Scalar, Sequence, YamlSyntaxError, compose,
                                      is_bool, is_merge_key, is_null, looks_like_date, read_text)
@@ -73,25 +74,40 @@ def has_name(text: str) -> bool:
 
 
 def given_values(trace: Trace) -> dict[str, float | None]:
-    """The problem's given numbers by label: inputs, targets, weights, biases and eta (the learning rate)."""
+    """The problem's given numbers by label: inputs, targets, weights, biases, eta (the step's learning
+    rate), and every other number the formulas take from the problem (an optimizer's beta2 and eps, the
+    state a step starts from such as v_prev(w5), an image's x(1,1) and a filter's w^1(1,1), t)."""
     if getattr(trace, "is_graph", False):  # a computational graph: its inputs (tutor/trace/graph.py)
         return trace.given_values()
     problem, labels = trace.problem, trace.labels
     values: dict[str, float | None] = {}
-    for s in range(problem.samples):
-        sample = s + 1 if problem.batch else None
-        for i in range(1, problem.shape[0] + 1):
-            values[labels.layer_input(1, i, sample)] = float(problem.inputs[s, i - 1])
-        for j in range(1, problem.layers[-1].size + 1):
-            values[labels.target(j, sample, len(problem.layers))] = float(problem.targets[s, j - 1])
-    for l, layer in enumerate(problem.layers, start=1):
-        for j in range(1, layer.size + 1):
-            for i in range(1, layer.fan_in + 1):
-                values[labels.weight(l, j, i)] = float(layer.weights[j - 1, i - 1])
-        for j in ([None] if layer.shared_bias else range(1, layer.size + 1)):
-            values[labels.bias(l, j)] = float(layer.biases[0 if j is None else j - 1])
-    values["eta"] = float(problem.learning_rate)
+    if problem.inputs.ndim == 2 and all(layer.weights.ndim == 2 for layer in problem.layers):  # vectors only
+        for s in range(problem.samples):
+            sample = s + 1 if problem.batch else None
+            for i in range(1, problem.shape[0] + 1):
+                values[labels.layer_input(1, i, sample)] = float(problem.inputs[s, i - 1])
+            for j in range(1, problem.layers[-1].size + 1):
+                values[labels.target(j, sample, len(problem.layers))] = float(problem.targets[s, j - 1])
+        for l, layer in enumerate(problem.layers, start=1):
+            for j in range(1, layer.size + 1):
+                for i in range(1, layer.fan_in + 1):
+                    values[labels.weight(l, j, i)] = float(layer.weights[j - 1, i - 1])
+            for j in ([None] if layer.shared_bias else range(1, layer.size + 1)):
+                values[labels.bias(l, j)] = float(layer.biases[0 if j is None else j - 1])
+    values["eta"] = float(problem.step_rate)
+    for symbol, value in formula_givens(trace.quantities).items():
+        values.setdefault(symbol, value)
     return values
+
+
+def formula_givens(quantities: Iterable) -> dict[str, float]:
+    """The numbers `quantities`' formulas take from the problem (terms without a key), by symbol."""
+    found: dict[str, float] = {}
+    for q in quantities:
+        for part in q.formula:
+            if isinstance(part, Term) and part.key is None and part.symbol not in found:
+                found[part.symbol] = float(part.value)
+    return found
 
 
 def answer_names(trace: Trace) -> dict[str, float | None]:

@@ -240,7 +240,10 @@ class GraphTrace:
         true = self._known
 
         def compute(*values: float) -> float:
-            return rule({**true, **dict(zip(depends, values))})
+            try:
+                return rule({**true, **dict(zip(depends, values))})
+            except (ArithmeticError, ValueError):  # a student's extreme value: no number follows from it
+                return math.nan
 
         value = rule(true)
         return Quantity(key, kind, None, (), value, label, tuple(formula), depends, compute, note)

@@ -19,6 +19,7 @@ from tutor.teach.progress import ProgressReport
 from tutor.teach.quiz import (HINT_FORMULA, HINT_NUMBERS, HINT_VALUES, Asked, Event, Help, HintGiven, Invalid, Judged,
                               Question, QuizOutcome, Reply, Revealed, Shown, Skipped, _as_given)
 from tutor.views.text import TextView
+from tutor.trace.quantity import Term
 from tutor.trace.trace import Quantity, Trace
 
 PROMPT = "> "
@@ -45,6 +46,7 @@ STOPPED = {
     "quit": "Stopped (quit)",
     "eof": "End of input",
     "interrupt": "Interrupted (Ctrl-C)",
+    "error": "Ended by an error",  # a session closed after the quiz failed (the progress list shows it)
 }
 
 COMMAND_HELP = ("Type a number or an arithmetic expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775)), tanh(0.5), 2^3; "
@@ -106,25 +108,27 @@ class QuizView(TextView):
         # An answer sheet's questions are printed once their answer is read: a run of blank keys as one line.
         self.held: Asked | None = None
         self.blanks: list[Asked] = []
+        self.current: Asked | None = None  # the question being asked, printed again after `show`
 
     # -- before the questions -----------------------------------------------------------------------
 
     def optimizer_rows(self, trace: Trace) -> list[list]:
         """The update's givens: the step's rate, the optimizer's options and the state the step starts from."""
         problem, labels = trace.problem, trace.labels
-        rate = f"eta = {self.step_rate(problem)}"
+        rate = _entry("eta", self.step_rate(problem))
         if problem.schedule.name != "constant":
-            rate += (f" (epoch {problem.epoch} of {problem.schedule.describe()}, eta0 = "
-                     f"{self.given(problem.learning_rate)})")
-        options = ", ".join(f"{k} = {v if isinstance(v, str) else self.given(v)}"
+            rate += (f" (epoch {problem.epoch} of {problem.schedule.describe()}, "
+                     f"{_entry('eta0', self.given(problem.learning_rate))})")
+        options = ", ".join(_entry(k, v if isinstance(v, str) else self.given(v))
                             for k, v in problem.optimizer.values.items())
         rows = [[cell("learning rate"), cell(rate)],
-                [cell("optimizer"), cell(f"{problem.optimizer.name}, step t = {problem.first_step}: {options}")]]
+                [cell("optimizer"), cell(f"{problem.optimizer.name}, {_entry('step t', problem.first_step)}: "
+                                         f"{options}")]]
         for l, state in enumerate(problem.optimizer_state or (), start=1):
             for param, values in state.items():
                 for name, array in values.items():
                     shared = problem.layers[l - 1].shared_bias
-                    entries = ", ".join(f"{labels.optimizer_quantity(name + '_prev', l, j, i)} = {self.given(value)}"
+                    entries = ", ".join(_entry(labels.optimizer_quantity(name + '_prev', l, j, i), self.given(value))
                                         for (j, i), value in _parameter_entries(array, param, shared))
                     rows.append([cell(f"layer {l} {name} ({param})"), cell(entries)])
         return rows
@@ -168,7 +172,7 @@ class QuizView(TextView):
                                for j in indices)
             rows.append([cell(f"layer {l} weights"), cell(weights)])
             rows.append([cell(f"layer {l} biases"), cell(biases)])
-        rows.append([cell("learning rate"), cell(f"eta = {self.given(problem.learning_rate)}")])
+        rows.append([cell("learning rate"), cell(_entry("eta", self.given(problem.learning_rate)))])
         if not problem.plain_descent:
             rows[-1:] = self.optimizer_rows(trace)
         self.print_table([Column("given"), Column("values", wrap=True)], rows)
@@ -193,7 +197,10 @@ class QuizView(TextView):
             from tutor.views.graph import answer_example
 
             return COMMAND_HELP.format(example=answer_example(self.trace))
-        if self.trace is not None:
+        if self.trace is not None and self.trace.problem.inputs.ndim == 4:  # an image: names from the first formula
+            first = [p.symbol for p in self.trace.quantities[0].formula if isinstance(p, Term) and p.key is None]
+            example = "*".join(first[:2]) or example
+        elif self.trace is not None:
             labels, layers = self.trace.labels, len(self.trace.problem.layers)
             below = labels.out(layers - 1, 1) if layers > 1 else labels.input(1)
             example = f"{labels.weight(layers, 1, 1)}*{below}"
@@ -229,6 +236,8 @@ class QuizView(TextView):
         elif isinstance(event, Shown) and self.trace is not None:
             self.sink.write([[]])
             self.problem_card(self.trace)
+            if self.current is not None and self.current.question.key == event.question.key:
+                self.print_asked(self.current)  # the question again, under the card
 
     def asked(self, event: Asked) -> None:
         if not self.conversation:  # a sheet: printed with its answer, or among the blank keys
@@ -259,7 +268,9 @@ class QuizView(TextView):
 
     def print_asked(self, event: Asked) -> None:
         q = event.question
-        self.hint_level = 0
+        if self.current is not event:
+            self.hint_level = 0
+        self.current = event
         pieces = [(f"[{event.number}/{event.total}] ", self.style("dim")), (q.description, self.style("bold")),
                   (f" ({q.label})", self.style("cyan")), (f"  [key{NBSP}{q.key}]", self.style("dim"))]
         self.sink.write([[], *styled_paragraph(pieces, self.sink.width, indent="  ")])
@@ -288,11 +299,11 @@ class QuizView(TextView):
         j, q = event.judgement, event.question
         exact = f"{q.label} = {self.fmt(j.expected)}"
         if j.verdict == "correct" and j.answer.value is not None and self.fmt(j.answer.value) != self.fmt(j.expected):
-            yours = _as_given(j.answer)
-            why = (f"is what your own accepted values give (the exact {exact})" if j.consistent_value is not None
-                   else f"is within tolerance of {exact}")
-            self.lines(f"Correct: {yours} {why}. Carry on with your {yours}: later answers are judged by what "
-                       "follows from it (or from the exact value).", self.style("green"))
+            yours = _as_given(j.answer)  # one line: later answers are judged by what follows from it
+            if j.consistent_value is not None:
+                self.lines(f"Correct: {yours}, from your values (exact {exact}).", self.style("green"))
+            else:
+                self.lines(f"Correct: {yours} (exact {exact}); carry on with it.", self.style("green"))
         elif j.verdict == "correct":
             self.lines(f"Correct: {exact}.", self.style("green"))
         elif j.verdict == "follow_through":
@@ -574,6 +585,11 @@ def report_to_dict(report: ProgressReport) -> dict:
         "weakest": report.weakest,
         "mistakes": [{"id": m, "count": n} for m, n in report.mistakes],
     }
+
+
+def _entry(name: str, value: object) -> str:
+    """``name = value`` that a wrapped line never splits (a name stays beside its value)."""
+    return f"{name} = {value}".replace(" ", NBSP)
 
 
 def _parameter_entries(array, param: str, shared: bool):

@@ -78,8 +78,26 @@ class Adam(Optimizer):
             RuleMistake("bias_correction_omitted", "step", ("lr", "m", "v"),
                         lambda lr, m, second: [lr * m / (float(np.sqrt(second)) + eps)]),
             eps_inside(eps, "m_hat", "v_hat"),
+            RuleMistake("second_moment_not_squared", "v", ("v_prev", g),
+                        lambda prev, grad: [v["beta2"] * prev + (1.0 - v["beta2"]) * grad]),
+            *self.wrong_t_first(),
+            RuleMistake("bias_correction_wrong_t", "v_hat", ("v", "t"), _wrong_t(v["beta2"])),
         )
 
     def uncorrected_first(self) -> tuple[RuleMistake, ...]:
         """m_hat taken as m itself."""
         return (RuleMistake("bias_correction_omitted", "m_hat", ("m",), lambda value: [value]),)
+
+    def wrong_t_first(self) -> tuple[RuleMistake, ...]:
+        """m_hat corrected with t - 1 or t + 1 for t."""
+        return (RuleMistake("bias_correction_wrong_t", "m_hat", ("m", "t"), _wrong_t(self.values["beta1"])),)
+
+
+def wrong_steps(t: int) -> list[int]:
+    """The step numbers taken for t by mistake: t - 1 (when it is a step) and t + 1."""
+    return [n for n in (t - 1, t + 1) if n >= 1]
+
+
+def _wrong_t(beta: float):
+    """``value / (1 - beta^n)`` for each wrong step number n."""
+    return lambda value, t: [value / (1.0 - beta ** n) for n in wrong_steps(int(t))]

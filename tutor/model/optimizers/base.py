@@ -74,7 +74,39 @@ MISTAKES: dict[str, str] = {
     "momentum_convention_mixed":
         "two momentum conventions were mixed: PyTorch's v = mu v + g, w - lr v; the lecture's "
         "v = beta v + (1 - beta) g, w - lr v; the lab's v = mu v - lr g, w + v",
+    "momentum_convention_other":
+        "the velocity was kept in another course's convention throughout (the lab's v = mu v - lr g, w + v; "
+        "PyTorch's v = mu v + g, w - lr v; the lecture's v = beta v + (1 - beta) g): use the problem's form",
+    "bias_correction_wrong_t":
+        "the bias correction used the wrong step number: m_hat = m / (1 - beta1^t) with t the number of this "
+        "step (1 for the first), not t - 1 or t + 1",
+    "second_moment_not_squared":
+        "the second moment was built from the gradient g; it is a running mean of the squared gradient g^2",
+    "velocity_not_carried":
+        "the velocity did not carry the previous one: v = mu * v_prev + g keeps mu of the last step's velocity",
+    "nesterov_lookahead_ignored":
+        "Nesterov's look-ahead mu * v was left out: the step follows d = g + mu * v, not the gradient g alone",
+    "nesterov_lookahead_old_velocity":
+        "Nesterov's look-ahead used the previous velocity (a plain momentum step): d = g + mu * v with this "
+        "step's new v, not v_prev",
+    "weight_decay_sign_flipped":
+        "the weight decay was subtracted from the gradient; L2 adds weight_decay * w (g = dL/dw + wd * w)",
+    "weight_decay_omitted":
+        "the weight decay was left out; with L2 the gradient is g = dL/dw + weight_decay * w (AdamW: w also "
+        "shrinks by lr * weight_decay * w)",
+    "weight_decay_halved":
+        "the weight decay was halved: the problem's weight_decay is the factor of w itself (g = dL/dw + wd * w), "
+        "the derivative of (wd / 2) * w^2",
+    "adamw_decay_in_gradient":
+        "AdamW's decay was added to the gradient (Adam's L2); AdamW keeps it out of m and v and shrinks w "
+        "directly: w - lr * wd * w - step",
+    "previous_step_values":
+        "a value of the previous step was copied: the state (m, v, s or the velocity) is updated at every step "
+        "from the one the step starts from",
 }
+
+#: The catalogued mistakes of every optimizer's update (their explanations are the catalogue's own).
+STEP_MISTAKES = ("update_sign_flipped", "learning_rate_omitted")
 
 
 class Optimizer(ABC):
@@ -92,6 +124,7 @@ class Optimizer(ABC):
         self.values: dict[str, Any] = values
         self.weight_decay: float = values.get("weight_decay", 0.0)
         self.l1: float = values.get("l1", 0.0)
+        self._catalogued: tuple[RuleMistake, ...] | None = None
 
     @classmethod
     def all_options(cls) -> tuple[Option, ...]:
@@ -156,8 +189,41 @@ class Optimizer(ABC):
         """The optimizer's own quantities, reading the gradient as `g`; the last must be ``new``."""
 
     def mistakes(self) -> tuple[RuleMistake, ...]:
-        """The catalogued mistakes that apply to this optimizer's quantities."""
+        """The catalogued mistakes particular to this optimizer's quantities."""
         return ()
+
+    def catalogued_mistakes(self) -> tuple[RuleMistake, ...]:
+        """Every catalogued mistake on this optimizer's quantities: its own, then those of any update (the
+        sign, the rate), of its state (copied from the previous step) and of its weight decay (built once)."""
+        if self._catalogued is None:
+            self._catalogued = (*self.mistakes(), *self.step_mistakes(), *self.state_mistakes(),
+                                *self.decay_mistakes())
+        return self._catalogued
+
+    def step_mistakes(self) -> tuple[RuleMistake, ...]:
+        """The update's sign flipped (w + step for w - step) and the learning rate left out (taken as 1)."""
+        new = self.rule("new")
+        flipped = RuleMistake("update_sign_flipped", "new", new.inputs,
+                              lambda *given: [2.0 * given[new.inputs.index("theta")] - new.compute(*given)])
+        return (flipped, *(_rate_one(rule) for rule in self.rules if "lr" in rule.inputs))
+
+    def state_mistakes(self) -> tuple[RuleMistake, ...]:
+        """Each state entry left at the value the step started from."""
+        return tuple(RuleMistake("previous_step_values", name, (f"{name}_prev",), lambda prev: [prev])
+                     for name in self.state_names)
+
+    def decay_mistakes(self) -> tuple[RuleMistake, ...]:
+        """L2 weight decay added with the wrong sign, left out or halved, in the penalised gradient g."""
+        decay, l1 = self.coupled_decay, self.l1
+        if not decay:
+            return ()
+
+        def with_decay(factor: float) -> Callable[[float, float], list[float]]:
+            return lambda grad, theta: [grad + factor * decay * theta + l1 * float(np.sign(theta))]
+
+        return tuple(RuleMistake(mistake, "g", ("grad", "theta"), with_decay(factor))
+                     for mistake, factor in (("weight_decay_sign_flipped", -1.0), ("weight_decay_omitted", 0.0),
+                                             ("weight_decay_halved", 0.5)))
 
     def _regularised(self) -> Rule:
         decay, l1 = self.coupled_decay, self.l1
@@ -189,6 +255,16 @@ class Optimizer(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.describe()}>"
+
+
+def _rate_one(rule: Rule) -> RuleMistake:
+    """Rule `rule` computed with the learning rate left out (as 1)."""
+    where = rule.inputs.index("lr")
+
+    def wrong(*given: float) -> list[float]:
+        return [float(rule.compute(*given[:where], 1.0, *given[where + 1:]))]
+
+    return RuleMistake("learning_rate_omitted", rule.name, rule.inputs, wrong)
 
 
 def _text(value: Any) -> str:

@@ -69,21 +69,34 @@ class Momentum(Optimizer):
         return velocity, new
 
     def mistakes(self) -> tuple[RuleMistake, ...]:
-        mu = self.values["momentum"]
-        others = [f for f in FORMS if f != self.form]
+        mu, form = self.values["momentum"], self.form
+        others = [f for f in FORMS if f != form]
         velocities = [_velocity(f, mu) for f in others]
-        right_new = _new(self.form)
-        news = [lambda theta, v, lr: theta - lr * v, lambda theta, v, lr: theta + v,
-                lambda theta, v, lr: theta - v, lambda theta, v, lr: theta + lr * v]
+        right_v, right_new = _velocity(form, mu), _new(form)
+        # the other conventions' step: the lab's w + v for the others' w - lr v, and the other way round
+        other_new = (lambda theta, v, lr: theta - lr * v) if form == "classical" else (lambda theta, v, lr: theta + v)
 
-        def wrong_velocity(prev: float, g: float, lr: float) -> list[float]:
+        def mixed_velocity(prev: float, g: float, lr: float) -> list[float]:
             return [f(prev, g, lr) for f in velocities]
 
-        def wrong_new(theta: float, v: float, lr: float) -> list[float]:
-            right = right_new(theta, v, lr)
-            return [value for value in (f(theta, v, lr) for f in news) if value != right]
+        def other_velocity(prev: float, g: float, lr: float) -> list[float]:
+            right = right_v(prev, g, lr)
+            return [_convert(right, form, other, mu, lr) for other in others]
+
+        def uncarried(prev: float, g: float, lr: float) -> list[float]:
+            return [g, right_v(0.0, g, lr)]
 
         return (
-            RuleMistake("momentum_convention_mixed", "v", ("v_prev", self.gradient_name, "lr"), wrong_velocity),
-            RuleMistake("momentum_convention_mixed", "new", ("theta", "v", "lr"), wrong_new),
+            RuleMistake("momentum_convention_mixed", "v", ("v_prev", self.gradient_name, "lr"), mixed_velocity),
+            RuleMistake("momentum_convention_mixed", "new", ("theta", "v", "lr"),
+                        lambda theta, v, lr: [other_new(theta, v, lr)]),
+            RuleMistake("momentum_convention_other", "v", ("v_prev", self.gradient_name, "lr"), other_velocity),
+            RuleMistake("velocity_not_carried", "v", ("v_prev", self.gradient_name, "lr"), uncarried),
         )
+
+
+def _convert(v: float, form: str, other: str, mu: float, lr: float) -> float:
+    """A velocity of convention `form` as convention `other` has it after the same steps (from v = 0, at a
+    constant rate): the ema's is (1 - beta) times PyTorch's, the lab's -lr times PyTorch's."""
+    scale = {"pytorch": 1.0, "ema": 1.0 - mu, "classical": -lr}
+    return v / scale[form] * scale[other] if scale[form] else float("nan")

@@ -7,7 +7,7 @@ With mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay)) and P_t = mu_1 * ... *
 
 from __future__ import annotations
 
-from tutor.model.optimizers.adam import ADAM_OPTIONS, Adam
+from tutor.model.optimizers.adam import ADAM_OPTIONS, Adam, wrong_steps
 from tutor.model.optimizers.base import Rule, RuleMistake
 from tutor.model.options import Option
 from tutor.trace.quantity import Part, Term
@@ -55,3 +55,8 @@ class NAdam(Adam):
         mu = self.mu
         return (RuleMistake("bias_correction_omitted", "m_hat", ("m", self.gradient_name, "t"),
                             lambda m, grad, t: [mu(t + 1) * m + (1.0 - mu(t)) * grad]),)
+
+    def wrong_t_first(self) -> tuple[RuleMistake, ...]:
+        right = self.first_corrected(self.gradient_name).compute
+        return (RuleMistake("bias_correction_wrong_t", "m_hat", ("m", self.gradient_name, "t"),
+                            lambda m, grad, t: [right(m, grad, n) for n in wrong_steps(int(t))]),)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tutor.model.optimizers.base import Optimizer, Rule
+from tutor.model.optimizers.base import Optimizer, Rule, RuleMistake
 from tutor.model.options import Option
 from tutor.trace.quantity import Term
 
@@ -26,4 +26,12 @@ class Nesterov(Optimizer):
                  lambda grad, v: grad + mu * v, lambda grad, v: [grad, " + ", m, " * ", v]),
             Rule("new", "new", "the parameter after the step", ("theta", "lr", "d"),
                  lambda theta, lr, d: theta - lr * d, lambda theta, lr, d: [theta, " - ", lr, " * ", d]),
+        )
+
+    def mistakes(self) -> tuple[RuleMistake, ...]:
+        mu, g = self.values["momentum"], self.gradient_name
+        return (
+            RuleMistake("velocity_not_carried", "v", ("v_prev", g), lambda prev, grad: [grad]),
+            RuleMistake("nesterov_lookahead_ignored", "d", (g, "v"), lambda grad, v: [grad]),
+            RuleMistake("nesterov_lookahead_old_velocity", "d", (g, "v_prev"), lambda grad, prev: [grad + mu * prev]),
         )

@@ -29,4 +29,7 @@ class RMSprop(Optimizer):
 
     def mistakes(self) -> tuple[RuleMistake, ...]:
         g = self.gradient_name
-        return swapped_mean("v", self.values["alpha"], g, squared=True), eps_inside(self.values["eps"], g, "v")
+        alpha = self.values["alpha"]
+        return (swapped_mean("v", alpha, g, squared=True), eps_inside(self.values["eps"], g, "v"),
+                RuleMistake("second_moment_not_squared", "v", ("v_prev", g),
+                            lambda prev, grad: [alpha * prev + (1.0 - alpha) * grad]))
