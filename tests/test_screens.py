@@ -8,7 +8,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-COMMANDS = ["solve", "check", "list", "new", "grade", "template", "quiz", "progress", "train", "data"]
+COMMANDS = ["solve", "draw", "check", "list", "new", "grade", "template", "assign", "export", "quiz", "progress", "train",
+            "data"]
 
 
 def run(runner, args: list[str], width: int):

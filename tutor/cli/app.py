@@ -262,7 +262,7 @@ class PictureFormat(str, Enum):
     png = "png"
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Draw PROBLEM as an SVG or PNG picture.")
 def draw(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="A problem file (YAML), or the name of a bundled problem.", show_default=False)],
@@ -555,7 +555,7 @@ def template(
 
 
 # --- `assign` and `export`: per-student variants and learning-management systems (tutor/teach/assign.py) ----
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Give each student of a roster a variant.")
 def assign(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM_OR_SHAPE", help="A problem file (or bundled name), whose numbers each variant moves, or a "
@@ -600,7 +600,7 @@ def assign(
 EXPORT_TARGETS = ("gradescope", "moodle")
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Hand an assignment to Gradescope or Moodle.")
 def export(
     target: Annotated[str, typer.Argument(
         metavar="SYSTEM", help="gradescope: the autograder zip (setup.sh, run_autograder and every variant), which "
