@@ -56,8 +56,26 @@ def _shown_outputs() -> list[tuple[str, str, list[str]]]:
     return out
 
 
+ROSTER = "id,name,email\ns1,Ada Lovelace,ada@example.org\ns2,Alan Turing,alan@example.org\n" \
+         "s3,Grace Hopper,grace@example.org\n"
+
+
+def _assignment(folder: Path) -> None:
+    """The instructors' examples' files: an assignment `hw` of the roster, and sheets of it in `hw-sheets`:
+    s1 hands in the key, s2 the key with one slip, s3 the key of s1."""
+    from tutor.teach.assign import make_assignment
+
+    make_assignment("mazur-2-2-2", folder / "roster.csv", folder / "hw", "course-2026")
+    sheets = folder / "hw-sheets"
+    sheets.mkdir()
+    key = {s: (folder / "hw" / s / "key.yaml").read_text() for s in ("s1", "s2")}
+    (sheets / "s1.yaml").write_text(key["s1"])
+    (sheets / "s2.yaml").write_text(re.sub(r"(?m)^out2_1: .*$", "out2_1: 0.5", key["s2"]))
+    (sheets / "s3.yaml").write_text(key["s1"].replace("# id: s1", "# id: s3"))
+
+
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Path:
     """A folder with the files the examples name: the bundled problems, sheets and a class's submissions."""
     shutil.copytree(ROOT / "problems", tmp_path / "problems")
     shutil.copy(ROOT / "problems" / "mazur-2-2-2.yaml", tmp_path / "my-homework.yaml")
@@ -67,6 +85,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "submissions").mkdir()
     (tmp_path / "submissions" / "alice.yaml").write_text("new_w1_1_1: 0.1\n")
     (tmp_path / "submissions" / "bob.yaml").write_text("new_w1_1_1: 0.2\nnew_w3_2_2: 0.5\n")
+    (tmp_path / "roster.csv").write_text(ROSTER)
+    if " hw" in request.node.name and "--out hw" not in request.node.name:  # only the examples that use it
+        _assignment(tmp_path)
     monkeypatch.chdir(tmp_path)
     for key, value in STABLE_ENV.items():
         monkeypatch.setenv(key, value)

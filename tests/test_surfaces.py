@@ -203,7 +203,7 @@ def test_list_columns_line_up_at_60_and_80_columns(runner, monkeypatch, width):
 @pytest.mark.parametrize(("args", "message"), [
     (["solve", MAZUR, "--steps", "abc"], "error: --steps expects a whole number of at least 1, not 'abc'"),
     (["solve", MAZUR, "--steps", "0"], "error: --steps expects a whole number of at least 1, not '0'"),
-    (["solve", MAZUR, "-f", "xml"], "error: --format expects one of text, plain, json, not 'xml'"),
+    (["solve", MAZUR, "-f", "xml"], "error: --format expects one of text, plain, json, markdown, latex, html, not 'xml'"),
     (["solve"], "error: Missing argument 'PROBLEM' (see `backprop-tutor solve --help`)"),
     (["grade", MAZUR, "x.yaml", "--follow-through-credit", "3"],
      "error: --follow-through-credit expects a number from 0 to 1, not '3'"),

@@ -16,7 +16,7 @@ from tutor.problem.loader import load_problem
 from tutor.solver import solve
 
 ROOT = Path(__file__).resolve().parent.parent
-READERS = sorted([*(ROOT / "tutor" / "views").glob("*.py"), *(ROOT / "tutor" / "teach").glob("*.py")])
+READERS = sorted([*(ROOT / "tutor" / "views").rglob("*.py"), *(ROOT / "tutor" / "teach").rglob("*.py")])
 
 #: The engine's own field names (those with an underscore: `net`, `out` or `weights` are common words).
 ENGINE_FIELDS = sorted({f.name for cls in (LayerStep, Step) for f in fields(cls) if "_" in f.name})

@@ -51,6 +51,15 @@ class _Command(TyperCommand):
     def collect_usage_pieces(self, ctx) -> list[str]:
         return [_unbraced(piece) for piece in super().collect_usage_pieces(ctx)]
 
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The command's line in `--help`: its `short_help` (a short sentence), else its help's first sentence,
+        whole (click would cut it at `limit` with "...")."""
+        if self.short_help:
+            return super().get_short_help_str(limit)
+        text = " ".join((self.help or "").split())
+        end = text.find(". ")
+        return text if end < 0 else text[:end + 1]
+
 
 def _unbraced(piece: str) -> str:
     """A required argument's metavar without the braces some typer releases put around it."""
@@ -80,6 +89,17 @@ class OutputFormat(str, Enum):
     text = "text"
     plain = "plain"
     json = "json"
+
+
+class SolveFormat(str, Enum):
+    """`solve`'s formats: the terminal's, and the documents a course publishes (tutor/views/document)."""
+
+    text = "text"
+    plain = "plain"
+    json = "json"
+    markdown = "markdown"
+    latex = "latex"
+    html = "html"
 
 
 def _version(value: bool) -> None:
@@ -142,7 +162,7 @@ ShowStepOption = step_option("--show-step", f"Show {STEP_HELP}, in full (K is at
 StepOption = step_option("--step", f"Use the quantities of {STEP_HELP} (as `solve --show-step K`).")
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Show one step of PROBLEM, number by number.")
 def solve(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM",
@@ -155,9 +175,15 @@ def solve(
     digits: Annotated[int, whole_number_option(
         "--digits", metavar="N", minimum=1, maximum=17,
         help="Significant digits shown (JSON is always full precision).")] = 6,
-    output: Annotated[OutputFormat, choice_option(
+    output: Annotated[SolveFormat, choice_option(
         "--format", "-f", help="text: tables (coloured on a terminal); plain: ASCII tables, no colour; "
-                               "json: the whole trace for programs.", choices=OutputFormat)] = OutputFormat.text,
+                               "json: the whole trace for programs; markdown, latex, html: the worked solution "
+                               "as a document to publish (label = formula = numbers = value, by section).",
+        choices=SolveFormat)] = SolveFormat.text,
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the output to FILE instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite FILE if it exists.")] = False,
     steps: Annotated[Optional[int], whole_number_option(
         "--steps", metavar="N", minimum=1, help="Run this many gradient-descent steps: the loss history, and the full "
                                "trace of the first step.")] = None,
@@ -179,7 +205,13 @@ def solve(
         trace = open_problem(problem, show_step, steps)
         for key in keys:
             trace.resolve(key)  # report a wrong key before printing anything
-        if output is OutputFormat.json:
+        if output in (SolveFormat.markdown, SolveFormat.latex, SolveFormat.html):
+            from tutor.views.document import render
+
+            if _write_or_print(render(trace, output.value, keys, digits), output_file, force):
+                typer.echo(f"wrote {output_file}")
+            return
+        if output is SolveFormat.json:
             from tutor.views.json import trace_to_dict, write_trace_json
 
             history = steps is not None or show_step is not None
@@ -194,7 +226,7 @@ def solve(
         from tutor.views.output import make_sink
         from tutor.views.text import TextView
 
-        plain = output is OutputFormat.plain
+        plain = output is SolveFormat.plain
         view = TextView(make_sink(sys.stdout, plain=plain), digits=digits, plain=plain)
         if keys:
             view.derivations(trace, keys)
@@ -202,10 +234,81 @@ def solve(
         else:
             view.solution(trace, every)
 
+    documents = (SolveFormat.markdown, SolveFormat.latex, SolveFormat.html)
+    _run(action if output_file is None or output in documents else lambda: _write_captured(action, output_file, force))
+
+
+def _write_captured(show: Callable[[], None], output_file: str, force: bool) -> None:
+    """What `show` prints to standard output, written to `output_file` instead."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        show()
+    if _write_or_print(buffer.getvalue(), output_file, force):
+        typer.echo(f"wrote {output_file}")
+
+
+class GradeFormat(str, Enum):
+    text = "text"
+    plain = "plain"
+    json = "json"
+    gradescope = "gradescope"
+
+
+class PictureFormat(str, Enum):
+    svg = "svg"
+    png = "png"
+
+
+@app.command(cls=_Command, short_help="Draw PROBLEM as an SVG or PNG picture.")
+def draw(
+    problem: Annotated[str, typer.Argument(
+        metavar="PROBLEM", help="A problem file (YAML), or the name of a bundled problem.", show_default=False)],
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the picture to FILE (needed for png; svg goes to standard "
+                                               "output without it).")] = None,
+    picture: Annotated[PictureFormat, choice_option(
+        "--format", "-f", help="svg: written directly, no dependency; png: drawn by matplotlib.",
+        choices=PictureFormat)] = PictureFormat.svg,
+    backward: Annotated[bool, typer.Option(
+        "--backward", help="Also show each neuron's delta and each weight's gradient (a graph: the gradient "
+                           "along each wire).")] = False,
+    sample: Annotated[int, whole_number_option(
+        "--sample", metavar="S", minimum=1, help="For a batch: the sample whose values are shown.")] = 1,
+    digits: Annotated[int, whole_number_option(
+        "--digits", metavar="N", minimum=1, maximum=17, help="Significant digits of computed values.")] = 4,
+    show_step: ShowStepOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Draw PROBLEM: a network's neurons with their net inputs and outputs and its weights on their edges, or a
+    graph's circuit with the value on each wire (SVG or PNG)."""
+
+    def action() -> None:
+        from tutor.errors import UserError
+        from tutor.solver import open_problem
+        from tutor.views.svg import draw_scene, to_png, to_svg
+
+        scene = draw_scene(open_problem(problem, show_step), backward, sample, digits)
+        if picture is PictureFormat.svg:
+            if _write_or_print(to_svg(scene), output_file, force):
+                typer.echo(f"wrote {output_file}")
+            return
+        if output_file is None:
+            raise UserError("--format png needs --output FILE (a picture is not written to a terminal)")
+        try:
+            import matplotlib  # noqa: F401  (the plot extra)
+        except ImportError:
+            raise UserError("--format png needs matplotlib (pip install 'backprop-tutor[plot]'); --format svg "
+                            "needs nothing") from None
+        _write_bytes(to_png(scene), output_file, force)
+        typer.echo(f"wrote {output_file}")
+
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Validate problem files.")
 def check(
     problems: Annotated[list[str], typer.Argument(
         metavar="PROBLEM...", help="Problem files (or bundled problem names) to validate.", show_default=False)],
@@ -217,13 +320,16 @@ def check(
         from tutor.errors import UserError
         from tutor.problem.loader import load_problem
         from tutor.solver import check as check_problem
+        from tutor.views.layout import wrapped
+        from tutor.views.output import output_width
 
         failed = 0
         for name in problems:
             try:
                 problem_ = load_problem(find_problem(name))
                 check_problem(problem_)
-                typer.echo(f"{name}: ok, {problem_.summary()}")
+                for line in wrapped(f"{name}: ok, {problem_.summary()}", output_width(sys.stdout)):
+                    typer.echo(line)
             except UserError as exc:
                 failed += 1
                 typer.echo(f"error: {exc}", err=True)
@@ -234,7 +340,7 @@ def check(
     _run(action)
 
 
-@app.command(cls=_Command, name="list")
+@app.command(cls=_Command, short_help="List the bundled problems.", name="list")
 def list_problems() -> None:
     """List the bundled problems, each with a one-line description."""
 
@@ -254,7 +360,8 @@ def list_problems() -> None:
 
 
 # --- `new`: generated practice problems (tutor/problem/generate.py) ---------------------------------------
-@app.command(cls=_Command, epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
+@app.command(cls=_Command, short_help="Write a fresh practice problem.",
+             epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
 def new(
     seed: Annotated[Optional[int], whole_number_option(
         "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same "
@@ -346,7 +453,7 @@ DecimalsOption = Annotated[Optional[int], whole_number_option(
          "figures), instead of at the precision written (default: the problem's grading section).")]
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Grade answer sheets against the engine.")
 def grade(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name) the sheets answer.",
@@ -357,10 +464,11 @@ def grade(
     out: Annotated[Optional[str], typer.Option(
         "--out", metavar="DIR", help="Write gradebook.csv and one Markdown feedback file per student into DIR "
                                      "(created if needed; nothing is written outside it).")] = None,
-    output: Annotated[OutputFormat, choice_option(
+    output: Annotated[GradeFormat, choice_option(
         "--format", "-f", help="text: a table per sheet (coloured on a terminal), or a line per student for a "
-                               "folder; plain: no colour; json: results for programs.",
-        choices=OutputFormat)] = OutputFormat.text,
+                               "folder; plain: no colour; json: results for programs; gradescope: one sheet's "
+                               "results.json for Gradescope's autograder.",
+        choices=GradeFormat)] = GradeFormat.text,
     digits: Annotated[int, whole_number_option(
         "--digits", metavar="N", minimum=1, maximum=17,
         help="Significant digits shown (JSON is always full precision).")] = 6,
@@ -384,10 +492,28 @@ def grade(
     force: Annotated[bool, typer.Option(
         "--force", help="Overwrite the results already in --out DIR.")] = False,
     step: StepOption = None,
+    long: Annotated[bool, typer.Option(
+        "--long", help="The gradebook's long form: a CSV row per student and key (student, key, given, expected, "
+                       "verdict, diagnosis, points), printed, or with --out written as gradebook-long.csv.")] = False,
 ) -> None:
-    """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points."""
+    """Grade an answer sheet, or a folder of them, against the engine: verdicts, diagnoses and points.
+
+    PROBLEM may be an assignment folder (from `assign`): each sheet is then graded against its own student's
+    variant, found by the sheet's id: line or its file name (<id>.yaml).
+    """
 
     def action() -> None:
+        from tutor.teach.assign import is_assignment
+
+        if is_assignment(problem) or long or output is GradeFormat.gradescope:
+            from tutor.teach.batch import Judging, grade_assignment, grade_problem, report
+
+            judging = Judging(tolerance_mode.value if tolerance_mode else None, relative, absolute,
+                              follow_through_credit, min_figures, only, step, decimals, score_work)
+            graded = (grade_assignment(problem, sheets, judging) if is_assignment(problem)
+                      else grade_problem(problem, sheets, judging))
+            report(graded, out=out, output=output.value, digits=digits, reveal=reveal, long=long, force=force)
+            return
         from tutor.teach.gradebook import grade_command
 
         grade_command(problem, sheets, out=out, output=output.value, digits=digits,
@@ -398,7 +524,7 @@ def grade(
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Write a blank answer sheet for PROBLEM.")
 def template(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name).", show_default=False)],
@@ -413,12 +539,12 @@ def template(
     """Write a blank answer sheet for PROBLEM: each asked key, with its label and what it is."""
 
     def action() -> None:
-        from tutor.teach.grader import asked_quantities, select, template_text
+        from tutor.teach.grader import asked_quantities, in_ask_order, select, template_text
         from tutor.trace.keys import split_keys
         from tutor.solver import open_problem
 
         trace = open_problem(problem, step)
-        asked = asked_quantities(trace)
+        asked = in_ask_order(trace, asked_quantities(trace))
         if only is not None:
             asked = select(asked, trace, split_keys(only))
         text = template_text(trace, asked)
@@ -426,6 +552,107 @@ def template(
             typer.echo(f"wrote {output} ({len(asked)} keys)")
 
     _run(action)
+
+
+# --- `assign` and `export`: per-student variants and learning-management systems (tutor/teach/assign.py) ----
+@app.command(cls=_Command, short_help="Give each student of a roster a variant.")
+def assign(
+    problem: Annotated[str, typer.Argument(
+        metavar="PROBLEM_OR_SHAPE", help="A problem file (or bundled name), whose numbers each variant moves, or a "
+                                         "shape such as 2-2-2 for freshly generated problems.",
+        show_default=False)],
+    roster: Annotated[Optional[str], typer.Option(
+        "--roster", metavar="CSV", help="The students (needed): a CSV file with a header naming id, name and email "
+                                        "columns.", show_default=False)] = None,
+    out: Annotated[Optional[str], typer.Option(
+        "--out", metavar="DIR", help="The assignment folder (needed): DIR/<id>/ for each student, and "
+                                     "DIR/assignment.yaml.", show_default=False)] = None,
+    secret: Annotated[Optional[str], typer.Option(
+        "--secret", metavar="S", help="The secret each variant's numbers derive from, with the student's id (the "
+                                      "same secret gives the same variants; default: a random one, shown once)."
+    )] = None,
+    activation: Annotated[str, typer.Option(
+        "--activation", metavar="NAME", help="For a shape: the hidden layers' activation.")] = "sigmoid",
+    loss: Annotated[str, typer.Option("--loss", metavar="NAME", help="For a shape: the loss.")] = "half_sse",
+    force: Annotated[bool, typer.Option("--force", help="Write into DIR even if it is not empty.")] = False,
+) -> None:
+    """Give every student of a roster their own variant: problem, blank sheet, handout and answer key."""
+
+    def action() -> None:
+        import secrets as random_secrets
+
+        from tutor.errors import UserError
+        from tutor.teach.assign import make_assignment
+
+        for name, value in (("--roster CSV", roster), ("--out DIR", out)):
+            if value is None:
+                raise UserError(f"assign needs {name} (see `backprop-tutor assign --help`)")
+        used = secret if secret is not None else random_secrets.token_hex(8)
+        assignment = make_assignment(problem, roster, out, used, activation=activation, loss=loss, force=force)
+        n = len(assignment.students)
+        typer.echo(f"wrote {n} variant{'s' if n != 1 else ''} and assignment.yaml to {out}")
+        if secret is None:
+            typer.echo(f"secret: {used} (give it as --secret to make the same variants again)", err=True)
+
+    _run(action)
+
+
+EXPORT_TARGETS = ("gradescope", "moodle")
+
+
+@app.command(cls=_Command, short_help="Hand an assignment to Gradescope or Moodle.")
+def export(
+    target: Annotated[str, typer.Argument(
+        metavar="SYSTEM", help="gradescope: the autograder zip (setup.sh, run_autograder and every variant), which "
+                               "grades each submission against its student's own variant; moodle: Moodle XML, a "
+                               "numerical question per asked value of each variant, with the catalogued mistakes as "
+                               "0% answers and their feedback.", show_default=False)],
+    assignment: Annotated[str, typer.Argument(metavar="ASSIGNMENT", help="An assignment folder (from `assign`).",
+                                              show_default=False)],
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Where to write it (default: autograder.zip, or quiz.xml).")] = None,
+    requirement: Annotated[str, typer.Option(
+        "--requirement", metavar="SPEC", help="gradescope: what setup.sh installs with pip.")] =
+        f"backprop-tutor=={__version__}",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Hand an assignment to a learning-management system: Gradescope's autograder or Moodle's questions."""
+
+    def action() -> None:
+        from pathlib import Path
+
+        from tutor.errors import UserError
+        from tutor.teach.assign import load_assignment
+
+        if target not in EXPORT_TARGETS:
+            raise UserError(f"export writes for {' or '.join(EXPORT_TARGETS)}, not '{target}'")
+        load_assignment(assignment)  # a broken folder is reported before anything is written
+        if target == "gradescope":
+            from tutor.teach.export.gradescope import autograder_zip
+
+            where = output_file or "autograder.zip"
+            _write_bytes(autograder_zip(Path(assignment), requirement), where, force)
+        else:
+            from tutor.teach.export.moodle import moodle_xml
+
+            where = output_file or "quiz.xml"
+            _write_or_print(moodle_xml(assignment), where, force)
+        typer.echo(f"wrote {where}")
+
+    _run(action)
+
+
+def _write_bytes(data: bytes, output: str, force: bool) -> None:
+    """Write `data` to `output`, never over an existing file unless `force`."""
+    from tutor.errors import UserError
+
+    try:
+        with open(output, "wb" if force else "xb") as file:
+            file.write(data)
+    except FileExistsError:
+        raise UserError(f"{output} already exists; use --force to overwrite it") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 # --- `quiz` and `progress`: practice with feedback, and saved progress (tutor/teach/quiz.py) --------------
@@ -437,7 +664,7 @@ class Focus(str, Enum):
     updates = "updates"
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Practise a problem step by step.")
 def quiz(
     problem: Annotated[Optional[str], typer.Argument(
         metavar="[PROBLEM]", show_default=False,
@@ -505,7 +732,7 @@ def quiz(
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Show your quiz history and weakest kinds.")
 def progress(
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
@@ -527,7 +754,15 @@ def progress(
 
 
 # --- `train` and `data`: learning from data over many epochs (tutor/cli/train.py) --------------------------
-@app.command(cls=_Command)
+class PlotFormat(str, Enum):
+    """The formats of `tutor.views.plots.PLOT_FORMATS` (spelled out: matplotlib stays out of start-up)."""
+
+    png = "png"
+    svg = "svg"
+    pdf = "pdf"
+
+
+@app.command(cls=_Command, short_help="Train a network on data over many epochs.")
 def train(
     problem: Annotated[Optional[str], typer.Argument(
         metavar="[PROBLEM]", show_default=False,
@@ -548,7 +783,8 @@ def train(
     loss: Annotated[Optional[str], typer.Option(
         "--loss", metavar="NAME", help="With --shape: half_sse, sse, mse (default), bce or cross_entropy.")] = None,
     learning_rate: Annotated[Optional[float], number_option(
-        "--learning-rate", metavar="ETA", help="With --shape: the learning rate (default 0.1).")] = None,
+        "--learning-rate", metavar="ETA", help="The learning rate (with a schedule, its initial rate): with --shape "
+                                                "0.1 by default; with PROBLEM, instead of the file's.")] = None,
     optimizer: Annotated[Optional[str], typer.Option(
         "--optimizer", metavar="SPEC",
         help="NAME[:KEY=VALUE,...]: sgd (default, or the problem file's), momentum, nesterov, adagrad, rmsprop, "
@@ -584,7 +820,11 @@ def train(
     show_all: Annotated[bool, typer.Option("--all", help="Show every sample's prediction, not the first 10.")] = False,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", metavar="DIR", help="Write learning_curve.png, and for two features comparison.png and "
-                                      "decision_boundary.png, into DIR.")] = None,
+                                      "decision_boundary.png, into DIR (needs the plot extra: pip install "
+                                      "'backprop-tutor[plot]').")] = None,
+    plot_format: Annotated[PlotFormat, choice_option(
+        "--plot-format", help="The figures' format: png (150 dpi), or svg or pdf (vector files for a report).",
+        choices=PlotFormat)] = PlotFormat.png,
     save: Annotated[Optional[str], typer.Option(
         "--save", metavar="FILE.yaml", help="Write the trained network as a problem file (open it with solve or "
                                             "quiz: its step is the next step of training).")] = None,
@@ -605,15 +845,15 @@ def train(
             output_activation=output_activation, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
             schedule=schedule, init=init, seed=seed,
             targets=tuple(target or ()), batch_size=batch_size, shuffle=shuffle, validation=validation,
-            patience=patience, log_every=log_every, show_all=show_all, plot=plot, save=save,
-            checkpoint_every=checkpoint_every, force=force, output=output.value))
+            patience=patience, log_every=log_every, show_all=show_all, plot=plot, plot_format=plot_format.value,
+            save=save, checkpoint_every=checkpoint_every, force=force, output=output.value))
         if code:
             raise typer.Exit(code)
 
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Write a course data set as CSV.")
 def data(
     name: Annotated[str, typer.Argument(
         help="linear, xor-easy (the lab's two sets) or spirals (three classes).", show_default=False)],
