@@ -197,8 +197,9 @@ def test_check_reports_every_file(invoke, tmp_path):
     bad.write_text("inputs: [1]\n")
     result = invoke("check", MAZUR, str(bad), EX02)
     assert result.exit_code == 2
-    assert f"{MAZUR}: ok, 2-2-2 sigmoid/sigmoid, half_sse, 1 sample, learning rate 0.5" in result.stdout
-    assert f"{EX02}: ok, 3-3-2-2 relu/tanh/sigmoid" in result.stdout
+    shown = " ".join(result.stdout.split())  # each line wrapped to the width
+    assert f"{MAZUR}: ok, 2-2-2 sigmoid/sigmoid, half_sse, 1 sample, learning rate 0.5" in shown
+    assert f"{EX02}: ok, 3-3-2-2 relu/tanh/sigmoid" in shown
     assert "missing key 'layers'" in result.stderr
     assert "1 of 3 problem files are invalid" in result.stderr
 

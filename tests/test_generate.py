@@ -267,7 +267,7 @@ def test_new_writes_a_file_that_check_accepts(invoke, tmp_path):
     assert path.read_text() == generate_problem(7, (3, 3, 2), "relu", "mse")
     checked = invoke("check", str(path))
     assert checked.exit_code == 0, checked.output
-    assert "ok, 3-3-2 relu/sigmoid, mse, 1 sample" in checked.stdout
+    assert "ok, 3-3-2 relu/sigmoid, mse, 1 sample" in " ".join(checked.stdout.split())  # wrapped to the width
     assert invoke("solve", str(path), "-f", "plain").exit_code == 0
 
 

@@ -341,7 +341,8 @@ def test_template_follows_the_problems_ask(invoke, tmp_path):
     problem = tmp_path / "hw.yaml"
     problem.write_text(MAZUR_TEXT + "ask: {w5+: 2, 'dE/dw1': 1}\n")
     out = invoke("template", str(problem)).stdout
-    assert [line.split(":")[0] for line in out.splitlines() if line[0] != "#"] == ["dL_dw1_1_1", "new_w2_1_1"]
+    # in the order the ask: section lists them, not solution order
+    assert [line.split(":")[0] for line in out.splitlines() if line[0] != "#"] == ["new_w2_1_1", "dL_dw1_1_1"]
     assert "[2 points]" in out
 
 
@@ -415,3 +416,17 @@ def test_grade_help_imports_no_numpy():
              "print(sorted(m for m in ('numpy', 'yaml', 'tutor.engine.step', 'tutor.teach.grader') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_expected_update_shows_its_change_beside_the_old_weight(invoke, tmp_path):
+    """EX02's w_31^1 = 0.2 changes by -0.01 * 2.66199e-05: its expected value reads 0.1999997 (as `solve` prints
+    it), never 0.2 beside a student's wrong 0.2000, in the table and in a revealed feedback file."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "ann.yaml").write_text("w_31^1+: 0.2000\n")
+    table = invoke("grade", "ex02-3-3-2-2", str(folder / "ann.yaml"), "--format", "plain").stdout
+    (row,) = [line for line in table.splitlines() if line.startswith("|") and "new_w1_3_1" in line]
+    assert row.split("|")[3:5] == [" 0.2000 ", " 0.1999997 "]
+    result = invoke("grade", "ex02-3-3-2-2", str(folder), "--out", str(tmp_path / "out"), "--reveal")
+    assert result.exit_code == 0, result.output
+    assert "| 0.2000 | 0.1999997 | wrong |" in (tmp_path / "out" / "ann.md").read_text()

@@ -700,3 +700,19 @@ def test_ask_and_grading_are_stored_on_the_problem():
         ("precision", None, 0.5)
     plain = parse_problem(MAZUR_TEXT)
     assert plain.ask is None and plain.grading.mode is None
+
+
+def test_an_extreme_value_on_a_sheet_is_judged_without_numpy_warnings(invoke, tmp_path):
+    """out_h2 = -1e300 overflows out * (1 - out) in the student's world: judged wrong, nothing on stderr."""
+    import json
+    import warnings
+
+    sheet = tmp_path / "huge.yaml"
+    sheet.write_text("out_h2: -1e300\nnet_o1: 1e300\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would fail here
+        result = invoke("grade", "mazur-adam-2-2-2", str(sheet), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    verdicts = {r["key"]: r["verdict"] for r in json.loads(result.stdout)["results"]}
+    assert verdicts["out1_2"] == verdicts["net2_1"] == "wrong"

@@ -215,6 +215,53 @@ def test_random_graphs_and_the_published_examples_agree_with_pytorch():
                 assert trace.gradients[name] == pytest.approx(tensor.grad.item(), rel=1e-9, abs=1e-12)
 
 
+def assert_lines_read_back(trace) -> list[str]:
+    """Each quantity's formula with numbers (full precision) evaluates to its value; the texts, for more checks."""
+    texts = []
+    for q in trace.quantities:
+        text = q.substituted(lambda v: repr(float(v)), lambda v: repr(float(v)))
+        assert evaluate(text, formulas=True) == pytest.approx(q.value, rel=1e-9, abs=1e-12), (q.key, text)
+        texts.append(text)
+    return texts
+
+
+def test_kinks_and_powers_agree_with_pytorch():
+    """relu and abs at 0, x^0 at 0 (the constant 1: gradient 0), x^-1, x^0.5, fan-out and a reassignment; the
+    worked lines read back as their values."""
+    torch = pytest.importorskip("torch")
+    lines = ["c = a * z + a", "c += c + 1", "p = z^0 + a^-1 + b^0.5 + relu(z) + abs(z)", "d = c / b + p * a"]
+    trace = solve(parse_problem(graph(lines, {"a": 2.0, "b": 3.0, "z": 0.0})))
+    a, b, z = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (2.0, 3.0, 0.0))
+    c = a * z + a
+    c = c + (c + 1)
+    p = z ** 0 + a ** -1 + b ** 0.5 + torch.relu(z) + torch.abs(z)
+    d = c / b + p * a
+    d.backward()
+    assert trace.loss == pytest.approx(d.item(), rel=1e-12)
+    for name, tensor in (("a", a), ("b", b), ("z", z)):
+        assert trace.gradients[name] == pytest.approx(tensor.grad.item(), rel=1e-12, abs=1e-12), name
+    assert_lines_read_back(trace)
+
+
+def test_constants_are_shown_as_written_not_to_17_digits():
+    """0.1 is 0.1 (not 0.10000000000000001), and the power rule's n - 1 for n = 1.1 is 0.1; each line still
+    reads back as its value."""
+    trace = solve(parse_problem(graph(["y = a * 0.1 + a^0.3 + a^1.1"], {"a": 2.0})))
+    assert [f"{g} = {trace[g].symbolic()}" for g in trace.problem.statements[0].gates[:2]] == \
+        ["g1 = a * 0.1", "g2 = a^0.3"]
+    local = [q for q in trace.quantities if q.kind == "graph_local" and q.key.startswith("dg4_")]
+    assert [q.symbolic() for q in local] == ["1.1 * a^0.1"]
+    assert local[0].value == pytest.approx(1.1 * 2 ** 0.1, rel=1e-15)
+    assert not [t for t in assert_lines_read_back(trace) if "0000000" in t or "9999999" in t]
+
+
+def test_a_tie_sends_max_and_mins_gradient_to_the_first_argument():
+    """As docs/problem-format.md says: max(a, b) and min(a, b) with a = b = 2 give d/da = 1, d/db = 0."""
+    trace = solve(parse_problem(graph(["y = max(a, b) + 3 * min(b, a)"], {"a": 2.0, "b": 2.0})))
+    assert trace.loss == 8.0
+    assert (trace.gradients["a"], trace.gradients["b"]) == (1.0, 3.0)
+
+
 # -- every gate's local gradient rule --------------------------------------------------------------------------
 
 SAMPLES = {"ln": (0.3, 2.5), "sqrt": (0.3, 2.5), "div": ((-2.0, 0.7), (1.5, -1.3)), "pow": ((1.3, 3.0), (0.8, -1.5)),
@@ -293,6 +340,7 @@ def test_precedence_follows_the_answers_language():
     (["c += a"], "'c +=' updates c, which has no value yet", 10),
     (["c = 2 * 3"], "'c' is a constant", 10),
     (["c = a ! b"], "unexpected character '!'", 16),
+    (["c = exp(-250 * a)"], "exp overflows at the given values", 14),  # e^1000 (a = -4): said once
 ])
 def test_mistakes_in_expressions_are_located(lines, message, column):
     text = f"graph: {json.dumps(lines)}\ninputs: {{a: -4, b: 2}}\n"
@@ -401,14 +449,27 @@ def test_new_graph_is_seeded_and_solvable(invoke, tmp_path):
         assert set(trace.problem.inputs) <= set(trace.gradients)  # every leaf matters
         assert any(len(c) > 1 for c in trace.step.consumers.values())  # a fan-out to add up
         assert all(abs(v) <= 50 for v in trace.values.values())
+        assert all(abs(g) <= 100 for g in trace.gradients.values())  # as docs/commands.md says
     assert "--shape is for networks" in invoke("new", "--graph", "--shape", "2-3").stderr
 
 
 def test_check_and_list_know_graphs(invoke):
     result = invoke("check", "cs231n-sigmoid")
-    assert result.stdout == ("cs231n-sigmoid: ok, graph of 8 gates on w0, x0, w1, x1, w2; output f; parameters w0, "
-                             "w1, w2, learning rate 0.5\n")
+    assert " ".join(result.stdout.split()) == ("cs231n-sigmoid: ok, graph of 8 gates on w0, x0, w1, x1, w2; output f; "
+                                               "parameters w0, w1, w2, learning rate 0.5")  # wrapped to the width
     assert "micrograd-readme      25-gate-graph" in invoke("list").stdout
+
+
+def test_a_one_gate_graph_is_one_gate(invoke, tmp_path):
+    path = tmp_path / "one.yaml"
+    path.write_text(graph(["y = 2 * x"], {"x": 1.5}))
+    assert " ".join(invoke("check", str(path)).stdout.split()) == f"{path}: ok, graph of 1 gate on x; output y"
+    assert "Graph of 1 gate; inputs x = 1.5; output y" in invoke("solve", str(path), "--format", "plain").stdout
+
+
+def test_empty_inputs_are_called_empty():
+    with pytest.raises(ProblemError, match="got an empty mapping"):
+        parse_problem("graph: [y = 2 * x]\ninputs: {}\n", source="hw.yaml")
 
 
 def test_unknown_keys_suggest_the_closest(invoke):
@@ -499,3 +560,14 @@ def test_a_name_that_clashes_with_a_key_is_refused_before_any_output(invoke, tmp
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == (f"error: {path}:2: graph: the name 'dq_dx' is both a node of the graph and the key of a "
                              "gradient; rename that node\n")
+
+
+def test_the_json_docs_nodes_are_the_circuits_own(invoke):
+    """docs/json-output.md's example nodes are `solve cs231n-circuit --format json`'s, line numbers included."""
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "json-output.md").read_text()
+    data = json.loads(invoke("solve", "cs231n-circuit", "--format", "json").stdout)
+    for node in data["nodes"]:
+        if node["op"] != "input":
+            assert "    " + json.dumps(node) in doc, node

@@ -58,9 +58,10 @@ MISTAKE_CASES = {
     # f = a * c: df/da = c = 5, a+ = a - 0.1 * 5
     "update_sign_flipped": (["f = a * c"], {"a": 2, "c": 5}, "new_a", 2 + 0.1 * 5),
     "learning_rate_omitted": (["f = a * c"], {"a": 2, "c": 5}, "new_a", 2 - 5),
+    "update_not_applied": (["f = a * c"], {"a": 2, "c": 5}, "new_a", 2.0),  # 2.0 where a+ = 1.5
 }
 #: The mistakes graphs share with networks: the same wrong rule, under the same id and explanation.
-SHARED = {"update_sign_flipped", "learning_rate_omitted"}
+SHARED = {"update_sign_flipped", "learning_rate_omitted", "update_not_applied"}
 
 
 def _text(lines, inputs) -> str:
@@ -250,3 +251,38 @@ def test_every_value_solve_prints_grades_as_correct(name):
     result = Grader(trace).grade_text(sheet)
     assert {r.verdict for r in result.results} == {"correct"}, [(r.key, r.verdict) for r in result.results
                                                                  if r.verdict != "correct"]
+
+
+def test_a_slip_that_makes_a_gate_undefined_is_graded_not_a_crash(invoke, tmp_path, db):
+    """g6 = -1 (true e^-1) makes the student's g7 = 1 + g6 = 0 and f = 1 / g7 a division by zero: g7 is
+    follow-through, f (undefined from their values) is never; the grader and the quiz both go on."""
+    sheet = tmp_path / "slip.yaml"
+    sheet.write_text("g6: -1\ng7: 0\nf: 5\ndf_dg7: -3\nnew_w0: 2.1\n")
+    result = invoke("grade", SIGMOID, str(sheet), "--format", "json")
+    assert result.exit_code == 0, result.output
+    verdicts = {r["key"]: r["verdict"] for r in json.loads(result.stdout)["results"]}
+    assert (verdicts["g6"], verdicts["g7"], verdicts["f"], verdicts["df_dg7"]) == \
+        ("wrong", "follow_through", "wrong", "wrong")
+    assert verdicts["new_w0"] == "correct"  # 2 - 0.5 * (-0.196612) = 2.098
+    quiz = invoke("quiz", SIGMOID, "--answers", str(sheet), "--format", "json", "--db", str(db))
+    assert quiz.exit_code == 0, quiz.output
+    assert {r["key"]: r["verdict"] for r in json.loads(quiz.stdout)["results"]}["g7"] == "follow_through"
+
+
+def test_a_parameter_left_as_it_was_is_update_not_applied_not_an_upstream_mistake(tmp_path):
+    """cs231n's w0 = 2 and w0+ = 2 - 0.5 * (-0.196612) = 2.098: '2.0' is w0 itself (also what exp's derivative
+    taken as x exp(x - 1) would give far upstream); '2' is too short to show the change."""
+    grader = Grader(solve(SIGMOID))
+    for written, note in (("2.0", False), ("2.00", False), ("2", True)):
+        (row,) = [r for r in grader.grade_text(f"new_w0: {written}\n").results if r.key == "new_w0"]
+        assert (row.verdict, row.judgement.diagnosis.id) == ("wrong", "update_not_applied"), written
+        assert (row.judgement.note is not None) == note
+
+
+def test_a_contribution_is_used_by_its_label_with_spaces(fan_out):
+    """`df/dx via q + df/dx via r` on a sheet is y + z = -3 + 4 = 1 (not 'df/dx' read as the value itself)."""
+    grader = Grader(solve(fan_out))
+    result = grader.grade_text("df/dx via q: -3\ndf/dx via r: 4\ndf/dx: df/dx via q + df/dx via r\n")
+    rows = {r.key: r for r in result.results}
+    assert not result.problems
+    assert (rows["df_dx"].verdict, rows["df_dx"].given) == ("correct", 1.0)

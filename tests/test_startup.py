@@ -41,3 +41,13 @@ def test_python_dash_m_runs_the_cli():
     result = subprocess.run([sys.executable, "-m", "tutor", "--version"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0
     assert result.stdout.startswith("backprop-tutor ")
+
+
+def test_solve_loads_only_what_a_worked_solution_needs():
+    """No OpenSSL for a hash `solve` never shows, no rich's unicode tables for ASCII text, no plot libraries."""
+    code = PROBE.replace('("numpy", "yaml", "tutor.engine.step", "tutor.trace.trace")',
+                         '("_hashlib", "rich.cells", "rich.console", "plotille", "matplotlib", "typer.rich_utils")')
+    code = code.format(args="'solve', 'problems/ex02-3-3-2-2.yaml'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                            env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+    assert result.stdout.strip().splitlines()[-1] == "heavy="

@@ -39,14 +39,16 @@ def read_csv_text(text: str) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
-def test_data_xor_easy_is_the_labs_21_points_exactly(invoke):
+def test_data_xor_easy_is_the_labs_21_points_as_exact_decimals(invoke):
     result = invoke("data", "xor-easy")
     assert result.exit_code == 0
     header, rows = read_csv_text(result.stdout)
     inputs, labels = lab_xor_easy()
     assert header == ["x1", "x2", "label"]
     assert len(rows) == 21
-    assert [[float(a), float(b)] for a, b, _ in rows] == inputs  # bit for bit: 0.1 * 3 is 0.30000000000000004
+    # the lab's points to the last unit (its 0.1 * 3 is 0.30000000000000004), written as the decimals they are
+    np.testing.assert_allclose([[float(a), float(b)] for a, b, _ in rows], inputs, rtol=0, atol=2.5e-16)
+    assert {cell for a, b, _ in rows for cell in (a, b)} == {"0", "1"} | {f"0.{i}" for i in range(1, 10)}
     assert [int(label) for _, _, label in rows] == labels
 
 
@@ -661,3 +663,47 @@ def test_a_diverging_run_stops_and_says_so(invoke, tmp_path):
     assert document["history"][-1] is None and all(v is not None for v in document["history"][:-2])
     text = invoke(*args, "--format", "plain")
     assert text.stderr == "" and "diverged: after" in text.stdout
+
+
+# -- a problem file's rate, optimizer and schedule overridden from the command line ---------------------------
+
+OVERRIDES = [
+    (["--learning-rate", "0.25"], {"learning_rate: 0.5": "learning_rate: 0.25"}),
+    (["--optimizer", "adam:beta1=0.8"], {"format: 1": "format: 2",
+                                          "update_biases: false": "update_biases: false\noptimizer: {name: adam, "
+                                                                  "beta1: 0.8}"}),
+    (["--schedule", "inverse_time:decay=0.5"], {"format: 1": "format: 2",
+                                                 "update_biases: false": "update_biases: false\nschedule: "
+                                                                         "{name: inverse_time, decay: 0.5}"}),
+    (["--learning-rate", "2", "--optimizer", "momentum:momentum=0.9", "--schedule", "exponential:gamma=0.99"],
+     {"format: 1": "format: 2", "learning_rate: 0.5": "learning_rate: 2",
+      "update_biases: false": "update_biases: false\noptimizer: {name: momentum, momentum: 0.9}\n"
+                              "schedule: {name: exponential, gamma: 0.99}"}),
+]
+
+
+@pytest.mark.parametrize("options, edits", OVERRIDES)
+def test_options_override_the_problem_file_as_editing_it_does(invoke, tmp_path, options, edits):
+    from tests.conftest import ROOT
+
+    text = (ROOT / "problems" / "mazur-2-2-2.yaml").read_text()
+    for old, new in edits.items():
+        assert old in text
+        text = text.replace(old, new)
+    edited = write(tmp_path, text, "edited.yaml")
+    overridden = invoke("train", "mazur-2-2-2", *options, "--epochs", "30", "-f", "json")
+    independent = invoke("train", edited, "--epochs", "30", "-f", "json")
+    assert overridden.exit_code == 0 and independent.exit_code == 0, overridden.stderr + independent.stderr
+    ours, theirs = json.loads(overridden.stdout), json.loads(independent.stdout)
+    assert ours["history"] == theirs["history"] and ours["final"] == theirs["final"]
+    plain = json.loads(invoke("train", "mazur-2-2-2", "--epochs", "30", "-f", "json").stdout)
+    assert plain["history"] != ours["history"]  # the options did change the run
+
+
+def test_an_overridden_rate_is_the_saved_files_rate(invoke, tmp_path):
+    saved = tmp_path / "saved.yaml"
+    result = invoke("train", "mazur-2-2-2", "--learning-rate", "0.25", "--epochs", "3", "--save", str(saved))
+    assert result.exit_code == 0, result.stderr
+    assert "learning_rate: 0.25\n" in saved.read_text()
+    bad = invoke("train", "mazur-2-2-2", "--learning-rate", "-1")
+    assert bad.exit_code == 2 and bad.stderr == "error: --learning-rate must be a positive number, got -1\n"

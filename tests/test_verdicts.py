@@ -397,3 +397,11 @@ def test_the_quiz_takes_a_correctly_rounded_weight(invoke, tmp_path):
     short = invoke("quiz", MAZUR, "--only", "w4+", "--db", str(tmp_path / "db.sqlite3"), input="0.30\n0.30\n")
     text = " ".join(short.stdout.split())
     assert "[update_not_applied]" in text and "write enough decimals to show the change." in text
+
+
+def test_the_quiz_summary_gives_an_update_with_its_change(invoke, db):
+    """EX02's w_31^1+ = 0.2 - 0.01 * 2.66199e-05 = 0.1999997: the summary of two wrong 0.2000 says so, not 0.2."""
+    result = invoke("quiz", "ex02-3-3-2-2", "--only", "w_31^1+", "--db", str(db), "--format", "plain",
+                    input="0.2000\n0.2000\n")
+    assert result.exit_code == 0, result.output
+    assert "w_31^1+ [new_w1_3_1]: wrong, you gave 0.2000; it is 0.1999997\n" in result.stdout

@@ -51,6 +51,15 @@ class _Command(TyperCommand):
     def collect_usage_pieces(self, ctx) -> list[str]:
         return [_unbraced(piece) for piece in super().collect_usage_pieces(ctx)]
 
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The command's line in `--help`: its `short_help` (a short sentence), else its help's first sentence,
+        whole (click would cut it at `limit` with "...")."""
+        if self.short_help:
+            return super().get_short_help_str(limit)
+        text = " ".join((self.help or "").split())
+        end = text.find(". ")
+        return text if end < 0 else text[:end + 1]
+
 
 def _unbraced(piece: str) -> str:
     """A required argument's metavar without the braces some typer releases put around it."""
@@ -153,7 +162,7 @@ ShowStepOption = step_option("--show-step", f"Show {STEP_HELP}, in full (K is at
 StepOption = step_option("--step", f"Use the quantities of {STEP_HELP} (as `solve --show-step K`).")
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Show one step of PROBLEM, number by number.")
 def solve(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM",
@@ -253,7 +262,7 @@ class PictureFormat(str, Enum):
     png = "png"
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Draw PROBLEM as an SVG or PNG picture.")
 def draw(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="A problem file (YAML), or the name of a bundled problem.", show_default=False)],
@@ -299,7 +308,7 @@ def draw(
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Validate problem files.")
 def check(
     problems: Annotated[list[str], typer.Argument(
         metavar="PROBLEM...", help="Problem files (or bundled problem names) to validate.", show_default=False)],
@@ -311,13 +320,16 @@ def check(
         from tutor.errors import UserError
         from tutor.problem.loader import load_problem
         from tutor.solver import check as check_problem
+        from tutor.views.layout import wrapped
+        from tutor.views.output import output_width
 
         failed = 0
         for name in problems:
             try:
                 problem_ = load_problem(find_problem(name))
                 check_problem(problem_)
-                typer.echo(f"{name}: ok, {problem_.summary()}")
+                for line in wrapped(f"{name}: ok, {problem_.summary()}", output_width(sys.stdout)):
+                    typer.echo(line)
             except UserError as exc:
                 failed += 1
                 typer.echo(f"error: {exc}", err=True)
@@ -328,7 +340,7 @@ def check(
     _run(action)
 
 
-@app.command(cls=_Command, name="list")
+@app.command(cls=_Command, short_help="List the bundled problems.", name="list")
 def list_problems() -> None:
     """List the bundled problems, each with a one-line description."""
 
@@ -348,7 +360,8 @@ def list_problems() -> None:
 
 
 # --- `new`: generated practice problems (tutor/problem/generate.py) ---------------------------------------
-@app.command(cls=_Command, epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
+@app.command(cls=_Command, short_help="Write a fresh practice problem.",
+             epilog=f"Activations: {ACTIVATIONS.described()}.\n\nLosses: {LOSSES.described()}.")
 def new(
     seed: Annotated[Optional[int], whole_number_option(
         "--seed", metavar="N", help="Seed of the random numbers: the same seed and options always give the same "
@@ -440,7 +453,7 @@ DecimalsOption = Annotated[Optional[int], whole_number_option(
          "figures), instead of at the precision written (default: the problem's grading section).")]
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Grade answer sheets against the engine.")
 def grade(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name) the sheets answer.",
@@ -511,7 +524,7 @@ def grade(
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Write a blank answer sheet for PROBLEM.")
 def template(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM", help="The problem file (or bundled problem name).", show_default=False)],
@@ -526,12 +539,12 @@ def template(
     """Write a blank answer sheet for PROBLEM: each asked key, with its label and what it is."""
 
     def action() -> None:
-        from tutor.teach.grader import asked_quantities, select, template_text
+        from tutor.teach.grader import asked_quantities, in_ask_order, select, template_text
         from tutor.trace.keys import split_keys
         from tutor.solver import open_problem
 
         trace = open_problem(problem, step)
-        asked = asked_quantities(trace)
+        asked = in_ask_order(trace, asked_quantities(trace))
         if only is not None:
             asked = select(asked, trace, split_keys(only))
         text = template_text(trace, asked)
@@ -542,7 +555,7 @@ def template(
 
 
 # --- `assign` and `export`: per-student variants and learning-management systems (tutor/teach/assign.py) ----
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Give each student of a roster a variant.")
 def assign(
     problem: Annotated[str, typer.Argument(
         metavar="PROBLEM_OR_SHAPE", help="A problem file (or bundled name), whose numbers each variant moves, or a "
@@ -587,7 +600,7 @@ def assign(
 EXPORT_TARGETS = ("gradescope", "moodle")
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Hand an assignment to Gradescope or Moodle.")
 def export(
     target: Annotated[str, typer.Argument(
         metavar="SYSTEM", help="gradescope: the autograder zip (setup.sh, run_autograder and every variant), which "
@@ -651,7 +664,7 @@ class Focus(str, Enum):
     updates = "updates"
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Practise a problem step by step.")
 def quiz(
     problem: Annotated[Optional[str], typer.Argument(
         metavar="[PROBLEM]", show_default=False,
@@ -719,7 +732,7 @@ def quiz(
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Show your quiz history and weakest kinds.")
 def progress(
     db: Annotated[Optional[str], typer.Option(
         "--db", metavar="PATH", help="The progress database (default: progress.sqlite3 in "
@@ -741,7 +754,15 @@ def progress(
 
 
 # --- `train` and `data`: learning from data over many epochs (tutor/cli/train.py) --------------------------
-@app.command(cls=_Command)
+class PlotFormat(str, Enum):
+    """The formats of `tutor.views.plots.PLOT_FORMATS` (spelled out: matplotlib stays out of start-up)."""
+
+    png = "png"
+    svg = "svg"
+    pdf = "pdf"
+
+
+@app.command(cls=_Command, short_help="Train a network on data over many epochs.")
 def train(
     problem: Annotated[Optional[str], typer.Argument(
         metavar="[PROBLEM]", show_default=False,
@@ -762,7 +783,8 @@ def train(
     loss: Annotated[Optional[str], typer.Option(
         "--loss", metavar="NAME", help="With --shape: half_sse, sse, mse (default), bce or cross_entropy.")] = None,
     learning_rate: Annotated[Optional[float], number_option(
-        "--learning-rate", metavar="ETA", help="With --shape: the learning rate (default 0.1).")] = None,
+        "--learning-rate", metavar="ETA", help="The learning rate (with a schedule, its initial rate): with --shape "
+                                                "0.1 by default; with PROBLEM, instead of the file's.")] = None,
     optimizer: Annotated[Optional[str], typer.Option(
         "--optimizer", metavar="SPEC",
         help="NAME[:KEY=VALUE,...]: sgd (default, or the problem file's), momentum, nesterov, adagrad, rmsprop, "
@@ -801,7 +823,11 @@ def train(
     show_all: Annotated[bool, typer.Option("--all", help="Show every sample's prediction, not the first 10.")] = False,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", metavar="DIR", help="Write learning_curve.png, and for two features comparison.png and "
-                                      "decision_boundary.png, into DIR.")] = None,
+                                      "decision_boundary.png, into DIR (needs the plot extra: pip install "
+                                      "'backprop-tutor[plot]').")] = None,
+    plot_format: Annotated[PlotFormat, choice_option(
+        "--plot-format", help="The figures' format: png (150 dpi), or svg or pdf (vector files for a report).",
+        choices=PlotFormat)] = PlotFormat.png,
     save: Annotated[Optional[str], typer.Option(
         "--save", metavar="FILE.yaml", help="Write the trained network as a problem file (open it with solve or "
                                             "quiz: its step is the next step of training).")] = None,
@@ -822,15 +848,16 @@ def train(
             output_activation=output_activation, loss=loss, learning_rate=learning_rate, optimizer=optimizer,
             schedule=schedule, init=init, seed=seed,
             targets=tuple(target or ()), batch_size=batch_size, shuffle=shuffle, validation=validation,
-            patience=patience, log_every=log_every, show_all=show_all, plot=plot, save=save,
-            checkpoint_every=checkpoint_every, force=force, output=output.value, clip_norm=clip_norm))
+            patience=patience, log_every=log_every, show_all=show_all, plot=plot, plot_format=plot_format.value,
+            save=save, checkpoint_every=checkpoint_every, force=force, output=output.value,
+            clip_norm=clip_norm))
         if code:
             raise typer.Exit(code)
 
     _run(action)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Write a course data set as CSV.")
 def data(
     name: Annotated[str, typer.Argument(
         help="linear, xor-easy (the lab's two sets) or spirals (three classes).", show_default=False)],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,7 @@ class TrainCommand:
     log_every: int | None = None
     show_all: bool = False
     plot: str | None = None
+    plot_format: str = "png"  # png, svg or pdf
     save: str | None = None
     checkpoint_every: int | None = None
     force: bool = False
@@ -123,12 +124,15 @@ def _check_options(command: TrainCommand) -> None:
         raise UserError("--target names columns of a CSV file: give it with --data FILE.csv")
     if command.checkpoint_every is not None and command.save is None:
         raise UserError("--checkpoint-every needs --save FILE (checkpoints are named after it)")
+    if command.plot is not None:
+        from tutor.views.plots import require_matplotlib
+
+        require_matplotlib()
     if command.problem is None and command.shape is None:
         raise UserError("give a PROBLEM file, or make a network with --shape (such as --shape 2-4-4-1)")
     if command.problem is not None:
         made = {"--shape": command.shape, "--activation": command.activation,
-                "--output-activation": command.output_activation, "--loss": command.loss,
-                "--learning-rate": command.learning_rate, "--init": command.init}
+                "--output-activation": command.output_activation, "--loss": command.loss, "--init": command.init}
         given = [name for name, value in made.items() if value is not None]
         if given:
             raise UserError(f"{', '.join(given)} {'makes' if len(given) == 1 else 'make'} a new network; the "
@@ -149,6 +153,8 @@ def _setup(command: TrainCommand, seed: int) -> Setup:
             raise UserError("train takes networks (layers:) on rows of data; this problem is a computational graph "
                             "(graph:): use solve --steps N on its parameters", source=problem.path)
         network = network_from_problem(problem)
+        if command.learning_rate is not None:  # overrides the file's (its initial rate, with a schedule)
+            network = replace(network, learning_rate=_learning_rate(command.learning_rate))
         data = _load_data(command) if command.data is not None else _problem_data(problem)
         return Setup(network, data, problem.name, f"the network of {problem.path or problem.name}", problem)
     network = _made_network(command, seed)
@@ -185,12 +191,17 @@ def _made_network(command: TrainCommand, seed: int):
     default_output = "softmax" if loss == "cross_entropy" and shape[-1] > 1 else hidden
     output = _choice(command.output_activation or default_output, list(ACTIVATIONS), "--output-activation")
     init = _choice(command.init or "xavier", list(INIT_SCHEMES), "--init")
-    rate = 0.1 if command.learning_rate is None else command.learning_rate
-    if not rate >= 0 or rate == float("inf"):
-        raise UserError(f"--learning-rate must be a positive number, got {rate:g}")
+    rate = _learning_rate(0.1 if command.learning_rate is None else command.learning_rate)
     weights = initial_weights(shape, init, np.random.default_rng(seed))
     activations = [make_activation(hidden)] * (len(shape) - 2) + [make_activation(output)]
     return dense_network(weights, [np.zeros(n) for n in shape[1:]], activations, make_loss(loss), float(rate))
+
+
+def _learning_rate(rate: float) -> float:
+    """--learning-rate, checked: a finite number, 0 or more."""
+    if not rate >= 0 or rate == float("inf"):
+        raise UserError(f"--learning-rate must be a positive number, got {rate:g}")
+    return float(rate)
 
 
 def _choice(value: str, choices: list[str], option: str) -> str:
@@ -429,7 +440,8 @@ def _finish(command, setup, result, training, targets, held, held_targets, optio
         from tutor.views.plots import write_plots
 
         written = write_plots(command.plot, result.history, result.validation_history, training.features,
-                              training.labels, outputs, lambda x: predict(network, x), training.feature_names)
+                              training.labels, outputs, lambda x: predict(network, x), training.feature_names,
+                              command.plot_format)
     if command.output == "json":
         from tutor.views.training import final_parameters
 
@@ -464,7 +476,7 @@ def _print_text(command, result, training, targets, outputs, train_accuracy, val
         lines += [""] + (curve.splitlines() if sink.unicode else [])
     lines += [""] + summary_lines(epochs=result.epochs_run, stopped=result.stopped, history=result.history,
                                   accuracy=train_accuracy, samples=training.size, validation=validation, seed=seed)
-    from tutor.views.layout import paragraph
+    from tutor.views.layout import paragraph, styled_paragraph
 
     sink.write([styled for line in lines for styled in paragraph(line, sink.width)] + [[("", "")]])
     sink.write(predictions_table(training.features, training.feature_names, outputs, targets, training.labels,
@@ -475,9 +487,11 @@ def _print_text(command, result, training, targets, outputs, train_accuracy, val
     if paths.checkpoints:
         notes.append(f"wrote {len([e for e in paths.checkpoints if e <= result.epochs_run])} checkpoints beside it")
     if written:
-        notes.append("wrote " + ", ".join(str(p) for p in written))
-    if notes:
-        sink.write([[("", "")]] + [[(note, "")] for note in notes])
+        folder = written[0].parent
+        notes.append(f"wrote into {folder}{'/' if str(folder) != '/' else ''}: " + ", ".join(p.name for p in written))
+    if notes:  # wrapped at spaces only: a path stays whole, to be copied
+        sink.write([[("", "")]] + [line for note in notes
+                                   for line in styled_paragraph([(note, "")], sink.width, indent="    ")])
 
 
 def _save(path: Path, setup, moment, training, targets, options, epochs_done: int, rule: UpdateRule) -> None:

@@ -9,6 +9,7 @@ from tutor.errors import UserError
 
 #: What follows a bundled problem's name in its file name: its shape, e.g. ``-2-2-2``.
 _SHAPE = re.compile(r"(?:-[0-9]+)+")
+_TRAILING_SHAPE = re.compile(r"(?:-[0-9]+)+$")
 #: Former names of bundled problems, still accepted.
 ALIASES = {"ex02-3-3-2": "ex02-3-3-2-2"}
 
@@ -47,4 +48,14 @@ def find_problem(name: str) -> Path:
     if len(prefixed) > 1:
         names = ", ".join(p.stem for p in prefixed)
         raise UserError(f"'{name}' could mean several bundled problems: {names}", source=name)
-    raise UserError("no such file, and no bundled problem of that name (see `backprop-tutor list`)", source=name)
+    from tutor.errors import closest
+
+    hint = closest(name, _names(candidates))
+    raise UserError(f"no such file, and no bundled problem of that name{hint} (see `backprop-tutor list`)",
+                    source=name)
+
+
+def _names(paths: list[Path]) -> list[str]:
+    """The names a bundled problem answers to: its stem, then (for a suggestion) its name without the shape."""
+    stems = [p.stem for p in paths]
+    return list(dict.fromkeys(stems + [_TRAILING_SHAPE.sub("", stem) or stem for stem in stems]))

@@ -49,15 +49,20 @@ class Dataset:
 
 
 def xor_easy() -> Dataset:
-    """The lab's `generate_XOR_easy`: for i = 0..10, (0.1 i, 0.1 i) is 0 and, unless i = 5, (0.1 i, 1 - 0.1 i) is 1."""
+    """The lab's `generate_XOR_easy`: for i = 0..10, (0.1 i, 0.1 i) is 0 and, unless i = 5, (0.1 i, 1 - 0.1 i) is 1.
+
+    The coordinates are the decimals the lab means (i / 10, the double nearest 0.3), not the lab's float noise
+    (`0.1 * 3` is 0.30000000000000004, `1 - 0.1 * 9` is 0.09999999999999998): at most one unit in the last place
+    away, and written as short as they read.
+    """
     points: list[list[float]] = []
     labels: list[int] = []
     for i in range(11):
-        points.append([0.1 * i, 0.1 * i])
+        points.append([i / 10, i / 10])
         labels.append(0)
-        if 0.1 * i == 0.5:
+        if i == 5:
             continue
-        points.append([0.1 * i, 1 - 0.1 * i])
+        points.append([i / 10, (10 - i) / 10])
         labels.append(1)
     return Dataset(np.array(points), np.array(labels), None, ("x1", "x2"), "xor-easy")
 
@@ -107,8 +112,14 @@ def to_csv(dataset: Dataset) -> str:
         columns.append(dataset.targets)
     lines = [",".join(header + (["label"] if dataset.labels is not None else []))]
     for s in range(dataset.size):
-        cells = [repr(float(v)) for block in columns for v in block[s]]
+        cells = [_shortest(v) for block in columns for v in block[s]]
         if dataset.labels is not None:
             cells.append(str(int(dataset.labels[s])))
         lines.append(",".join(cells))
     return "\n".join(lines) + "\n"
+
+
+def _shortest(value: float) -> str:
+    """The shortest decimal that reads back to the same double: 0.3, 1, 0.7853981633974483, 1e-05."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text

@@ -281,7 +281,7 @@ class GraphProblem:
 
     def summary(self) -> str:
         """One line for `check`: leaves, gates, output, parameters."""
-        line = f"graph of {len(self.gates)} gates on {', '.join(self.inputs)}; output {self.output}"
+        line = f"graph of {gate_count(len(self.gates))} on {', '.join(self.inputs)}; output {self.output}"
         if self.parameters:
             line += f"; parameters {', '.join(self.parameters)}, learning rate {self.learning_rate:g}"
         return line
@@ -468,6 +468,11 @@ class _GraphReader:
         except GraphValueError as error:
             index, offset, place = builder.where[error.node]
             self.fail_at(index, offset, error.message, place)
+
+
+def gate_count(n: int) -> str:
+    """``1 gate``, ``5 gates``."""
+    return f"{n} gate" if n == 1 else f"{n} gates"
 
 
 class _Builder:

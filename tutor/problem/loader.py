@@ -24,7 +24,7 @@ from tutor.model.clipping import CLIPPING_KEYS, Clipping
 from tutor.problem.images import check_notation, is_image_problem, is_layered_problem, \
     read_image, read_image_targets, read_layers
 from tutor.problem.validated import (
-    FORMAT_VERSION, FORMAT_VERSIONS, TOLERANCE_MODES, Grading, Layer, LayerState, Notation, Problem, content_hash,
+    FORMAT_VERSION, FORMAT_VERSIONS, TOLERANCE_MODES, Grading, Layer, LayerState, Notation, Problem,
 )
 from tutor.problem.yaml_safe import DEFAULT_MAX_BYTES, FieldPath, format_path, locate, locate_key, parse_yaml, read_text
 
@@ -73,7 +73,7 @@ def describe_value(value: Any) -> str:
     if isinstance(value, list):
         return f"a list of {len(value)}" if value else "an empty list"
     if isinstance(value, dict):
-        return "a mapping"
+        return "a mapping" if value else "an empty mapping"
     return f"{_shown(value)} ({type(value).__name__})"
 
 
@@ -274,7 +274,7 @@ class _Reader:
             inputs=inputs, targets=targets, batch=batch, layers=layers, loss=loss, learning_rate=learning_rate,
             update_biases=update_biases, notation=notation, name=optional.get("name") or _stem(self.source),
             source=optional.get("source"), description=optional.get("description"), labels=labels,
-            path=None if self.source.startswith("<") else self.source, content_hash=content_hash(self.text),
+            path=None if self.source.startswith("<") else self.source, text=self.text,
             ask=ask, grading=grading, optimizer=optimizer, schedule=schedule, first_step=first_step,
             optimizer_state=state, first_epoch=first_epoch,
             clipping=self.clipping(data["gradient_clipping"]) if data.get("gradient_clipping") is not None else None,

@@ -236,7 +236,7 @@ class Problem:
     description: str | None = None
     labels: tuple[int, ...] | None = None  # class indices, when the file gave labels instead of targets
     path: str | None = None  # the file it was read from
-    content_hash: str = field(default="", compare=False)
+    text: str = field(default="", repr=False, compare=False)  # the file's text (its hash names the problem)
     #: The quantities students must answer, as written in the file (keys or display labels) with their
     #: points, in file order; None: every quantity, one point each. Checked against a trace by the grader.
     ask: tuple[tuple[str, float], ...] | None = None
@@ -290,6 +290,12 @@ class Problem:
     @property
     def samples(self) -> int:
         return int(self.inputs.shape[0])
+
+    @cached_property
+    def content_hash(self) -> str:
+        """A short stable hash of the file's text ("" without one), worked out when first asked for: `solve`
+        never needs it, and hashing loads OpenSSL."""
+        return content_hash(self.text) if self.text else ""
 
     @cached_property
     def parameter_count(self) -> int:

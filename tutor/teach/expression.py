@@ -253,10 +253,12 @@ def _substitute_names(text: str, names: Mapping[str, float | None]) -> tuple[str
     origin: list[int] = []
     named: dict[str, tuple] = {}
     position = 0
+    spaced = sorted((n for n in names if " " in n), key=len, reverse=True) if " via " in text else []
     while position < len(text):
         match = None if position and (text[position - 1].isalnum() or text[position - 1] == "_") \
             else _NAME_CHARS.match(text, position)
-        name = _longest_name(match.group(), names) if match else None
+        name = _spaced_name(text, position, spaced) if match else None
+        name = name or (_longest_name(match.group(), names) if match else None)
         if name is None:
             out.append(text[position])
             origin.append(position + 1)
@@ -268,6 +270,16 @@ def _substitute_names(text: str, names: Mapping[str, float | None]) -> tuple[str
         origin.extend([position + 1] * len(placeholder))
         position += len(name)
     return "".join(out), origin, named
+
+
+def _spaced_name(text: str, position: int, spaced: list[str]) -> str | None:
+    """The longest name with a space in it (a graph's contribution label, ``dg/da via t1``) that `text` has at
+    `position`."""
+    for name in spaced:
+        end = position + len(name)
+        if text.startswith(name, position) and (end == len(text) or not (text[end].isalnum() or text[end] == "_")):
+            return name
+    return None
 
 
 def _longest_name(run: str, names: Mapping[str, float | None]) -> str | None:

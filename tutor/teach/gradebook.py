@@ -30,7 +30,8 @@ from tutor.errors import UserError
 from tutor.teach.sheets import clean
 from tutor.teach.grader import Grader, KeyResult, SheetResult, _points_text, problem_title
 from tutor.views.layout import Cell, Column, StyledLine, cell, paragraph, render_table
-from tutor.views.text import number_formatter
+from tutor.trace.keys import UPDATE_KINDS
+from tutor.views.text import number_formatter, update_text
 
 GRADEBOOK = "gradebook.csv"
 #: Longest answer shown as written in a terminal table (the feedback files show it whole).
@@ -220,6 +221,16 @@ def results_json(results: Sequence[SheetResult], folder: bool) -> str:
 # -- notes shared by the terminal and the feedback files -------------------------------------------------
 
 
+def expected_text(r: KeyResult, digits: int) -> str:
+    """The true value as `solve` prints it: an update with its change showing (0.19999973, not 0.2, beside a
+    student's 0.2000)."""
+    q = r.asked.quantity
+    old = q.parameter.value if q.kind in UPDATE_KINDS and q.parameter is not None else None
+    if old is not None and old != r.expected:
+        return update_text(r.expected, old, digits)
+    return number_formatter(digits)(r.expected)
+
+
 def notes(result: SheetResult, grader: Grader, fmt: Callable[[float], str]) -> list[tuple[KeyResult, str]]:
     """(row, note) for each row with something to say: a diagnosis, too few figures or a follow-through.
 
@@ -274,6 +285,7 @@ class SheetView:
         self.sink = sink
         self.grader = grader
         self.fmt = number_formatter(digits)
+        self.digits = digits
         self.plain = plain
 
     def style(self, name: str) -> str:
@@ -310,7 +322,7 @@ class SheetView:
             arithmetic = answer.value is not None and answer.text is not None and answer.decimals is None
             given = self.fmt(answer.value) if arithmetic else _cut(r.written(self.fmt), TABLE_GIVEN, self.sink.unicode)
             given = given or "-"
-            rows.append([cell(r.label), cell(r.key), cell(given), cell(self.fmt(r.expected)),
+            rows.append([cell(r.label), cell(r.key), cell(given), cell(expected_text(r, self.digits)),
                          cell((r.verdict, self.style(VERDICT_STYLES[r.verdict]))), cell(_points_cell(r, weighted))])
         columns = [Column("quantity"), Column("key"), Column("given", "right"), Column("expected", "right"),
                    Column("verdict"), Column("points", "right")]
@@ -436,7 +448,7 @@ def feedback_markdown(result: SheetResult, grader: Grader, digits: int = 6, reve
     out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in result.rows():
         given = markdown_text(r.written(fmt))
-        expected = f"{fmt(r.expected)} | " if reveal else ""
+        expected = f"{expected_text(r, digits)} | " if reveal else ""
         points = "work (not asked)" if r.work and not r.asked.points else \
             f"{_points_text(r.points)} / {_points_text(r.asked.points)}"
         out.append(f"{_row_start(r.key, r.label)}{given} | {expected}{_VERDICT_SHOWN[r.verdict]} | {points} |")

@@ -129,6 +129,15 @@ def asked_quantities(trace: Trace) -> list[Asked]:
     return [Asked(q, _tidy(chosen[q.key][1])) for q in trace.quantities if q.key in chosen]
 
 
+def in_ask_order(trace: Trace, asked: Sequence[Asked]) -> list[Asked]:
+    """`asked` in the order the problem's `ask:` section lists them (the exercise's order, for a sheet a
+    student fills in); solution order without an `ask:` section."""
+    if trace.problem.ask is None:
+        return list(asked)
+    position = {trace.resolve(name): index for index, (name, _points) in enumerate(trace.problem.ask)}
+    return sorted(asked, key=lambda a: position.get(a.key, len(position)))
+
+
 def _ask_error(problem: Problem, index: int, name: str, message: str) -> ProblemError:
     """A mistake in the problem's `ask:` section, located in its file when the file can be read again."""
     line = column = None

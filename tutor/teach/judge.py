@@ -309,6 +309,12 @@ class Judge:
 
     def judge(self, answers: Mapping[str, Answer], keys: Iterable[str] | None = None) -> list[Judgement]:
         """A judgement for each of `keys` (default: every key answered), in solution order."""
+        import numpy as np
+
+        with np.errstate(all="ignore"):  # a student's extreme value (1e300) overflows in their world: no warning
+            return self._judge(answers, keys)
+
+    def _judge(self, answers: Mapping[str, Answer], keys: Iterable[str] | None) -> list[Judgement]:
         wanted = set(answers) if keys is None else set(keys)
         call = _Call(self, answers)
         verdicts = [call.judge(q, answers.get(q.key) or Answer(q.key))

@@ -32,8 +32,8 @@ MAX_PATHS = 256
 
 def constant_text(value: float) -> str:
     """A constant of an expression as written (2, not 2.0), in brackets when negative."""
-    text = f"{value:.17g}" if not float(value).is_integer() or abs(value) >= 1e16 else str(int(value))
-    text = repr(float(value)) if float(text) != value else text
+    integer = float(value).is_integer() and abs(value) < 1e16
+    text = str(int(value)) if integer else repr(float(value))  # the shortest that reads back: 0.1, not 0.1000...01
     return f"({text})" if value < 0 else text
 
 
@@ -454,6 +454,11 @@ def _update(sign: float, rate: bool) -> Callable[[GraphTrace, Quantity, Mapping[
     return rule
 
 
+def _not_applied(trace: GraphTrace, q: Quantity, world) -> list[float]:
+    """A parameter left as it was: p+ = p."""
+    return [q.parameter.value] if q.kind == "graph_new" and q.parameter is not None else []
+
+
 #: (id, explanation, rule) of the mistakes every graph can show, whatever its gates; an empty explanation is
 #: the networks' mistake of that id (the same wrong rule).
 GRAPH_MISTAKES = (
@@ -465,4 +470,5 @@ GRAPH_MISTAKES = (
      "d o/d gate", _upstream_omitted),
     ("update_sign_flipped", "", _update(+1.0, rate=True)),
     ("learning_rate_omitted", "", _update(-1.0, rate=False)),
+    ("update_not_applied", "", _not_applied),
 )

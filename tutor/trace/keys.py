@@ -72,7 +72,8 @@ _PREFIX = {
 }
 _KIND_OF_PREFIX = {prefix: kind for kind, prefix in _PREFIX.items()}
 
-_KEY = re.compile(
+#: A well-formed key; compiled (and cached by `re`) on first use: `solve` never parses a key it did not make.
+_KEY = (
     r"^(?:(?P<loss>loss)(?:_(?P<lj>[1-9][0-9]*))?"
     r"|(?P<opt>m_hat|v_hat|step|g|v|d|s|m)_(?P<param>w|b)(?P<olayer>[1-9][0-9]*)"
     r"(?:_(?P<oj>[1-9][0-9]*))?(?:_(?P<oi>[1-9][0-9]*))?"
@@ -117,7 +118,7 @@ def make_key(kind: str, layer: int | None = None, j: int | None = None, i: int |
 
 def parse_key(key: str) -> KeyParts | None:
     """The parts of a well-formed key, or None. Whether the problem has it is checked by the trace."""
-    match = _KEY.match(key.strip())
+    match = re.match(_KEY, key.strip())
     if not match:
         return None
     sample = int(match["sample"]) if match["sample"] else None

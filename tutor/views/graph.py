@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from tutor.problem.graph import gate_count
 from tutor.trace.graph import GraphTrace, constant_text
 from tutor.views.layout import NBSP, Column, cell
 from tutor.views.text import TextView, as_written
@@ -46,7 +47,7 @@ class GraphSolution:
     def given_line(self) -> str:
         problem = self.problem
         inputs = ", ".join(f"{name}{NBSP}={NBSP}{self.view.given(value)}" for name, value in problem.inputs.items())
-        line = f"Graph of {len(problem.gates)} gates; inputs {inputs}; output {problem.output}"
+        line = f"Graph of {gate_count(len(problem.gates))}; inputs {inputs}; output {problem.output}"
         if problem.parameters:
             line += (f"; parameters {', '.join(problem.parameters)} (learning rate eta "
                      f"{as_written(problem.learning_rate)})")

@@ -13,7 +13,16 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from rich.cells import cell_len
+
+def cell_len(text: str) -> int:
+    """Columns `text` takes on a terminal: its length for ASCII (nearly every cell), else rich's measure (wide
+    characters take two), whose tables are loaded only then."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len as measured
+
+    return measured(text)
+
 
 #: A space that never breaks a line (printed as a plain space): keeps ``w5 = 0.4 (h1 -> o1)`` together.
 NBSP = "\u00a0"
@@ -31,6 +40,11 @@ def paragraph(text: str, width: int, style: str = "") -> list[StyledLine]:
     Lines break only at spaces: a label, key or path longer than the width stays whole.
     """
     return styled_paragraph([(text, style)], width)
+
+
+def wrapped(text: str, width: int, indent: str = "    ") -> list[str]:
+    """Plain text wrapped at spaces to `width`, continuation lines indented (a path or name stays whole)."""
+    return ["".join(piece for piece, _ in line) for line in styled_paragraph([(text, "")], width, indent=indent)]
 
 
 #: The narrowest the text column of a listing gets (a shape too long for its column moves to a line of its own).
@@ -164,7 +178,10 @@ def render_table(columns: list[Column], rows: list[list[Cell]], width: int, *, a
     frame: StyledLine = [("+" + "+".join("-" * (w + 2) for w in widths) + "+", "")]
     if ascii_only:
         out.append(frame)
-    out.append(_line(columns, widths, [[(c.header, header_style)] for c in columns], 0, ascii_only))
+    headers = [_wrap([(c.header, header_style)], widths[n]) if c.wrap else [(c.header, header_style)]
+               for n, c in enumerate(columns)]  # a squeezed wrap column wraps its header too
+    for index in range(max(len(h) for h in headers)):
+        out.append(_line(columns, widths, headers, index, ascii_only))
     out.append(frame if ascii_only else [(rule * (sum(widths) + 2 * (len(widths) - 1)), "")])
     for row in rows:
         for index in range(max((len(c) for c in row), default=1)):

@@ -385,7 +385,7 @@ class QuizView(TextView):
                 what = r.verdict + (", revealed" if r.revealed else "") + (", skipped" if r.skipped else "")
                 given = f", you gave {r.judgement.answer.text}" if r.judgement.answer.text else ""
                 self.lines(f"{r.question.label} [{r.question.key}]: {what}{given}; it is "
-                           f"{self.fmt(r.judgement.expected)}")
+                           f"{self.value_text(r.question.quantity)}")  # an update with its change showing
         mistakes = outcome.mistakes()
         if mistakes:
             self.heading("Mistakes diagnosed")

@@ -84,6 +84,22 @@ def as_written(value: float) -> str:
     return number_formatter(17)(value)
 
 
+#: The most significant digits a number written by hand has; a given number with more was written by a
+#: program (a saved file's full-precision weights) and obeys --digits like a computed one.
+HAND_WRITTEN_DIGITS = 10
+
+
+def given_formatter(digits: int) -> Formatter:
+    """Given numbers: as written (0.15, 0.125 at any --digits), unless written to more than
+    HAND_WRITTEN_DIGITS figures (0.22055969253310245), which are rounded to `digits` as computed ones are."""
+    rounded = number_formatter(digits)
+
+    def fmt(value: float) -> str:
+        return as_written(value) if shortest_digits(value) <= HAND_WRITTEN_DIGITS else rounded(value)
+
+    return fmt
+
+
 class TextView:
     """Renders traces as styled lines to a sink (coloured on a terminal, plain elsewhere)."""
 
@@ -91,8 +107,9 @@ class TextView:
         self.sink = sink
         self.digits = digits
         self.fmt = number_formatter(digits)
-        self.given = as_written  # numbers given in the problem file print as written
+        self.given = given_formatter(digits)  # numbers given in the problem file print as written
         self.plain = plain
+        self.marked: frozenset[str] = frozenset()  # keys the problem's `ask:` names: marked `(asked)` in tables
         self.figures_wanted = 2  # the fewest significant figures a printed value that is not exact shows
 
     def style(self, name: str) -> str:
@@ -138,6 +155,8 @@ class TextView:
         lines: Cell = [(q.label, self.style("bold"))]
         if q.key != q.label:
             lines.append((q.key, self.style("dim")))
+        if q.key in self.marked:
+            lines.append(("(asked)", self.style("bold yellow")))
         return lines
 
     def formula_cell(self, q: Quantity) -> Cell:
@@ -153,8 +172,10 @@ class TextView:
     # -- the worked solution -------------------------------------------------------------------------
 
     def solution(self, trace: Trace, every: int | None = None) -> None:
-        """Everything: network, forward pass, loss, backward pass, updates and a summary."""
+        """Everything: network, forward pass, loss, backward pass, updates and a summary; the quantities the
+        problem asks are marked `(asked)`, and their values close the summary."""
         self.given_numbers(trace)
+        self.marked = frozenset(asked_keys(trace))
         if getattr(trace, "is_graph", False):  # a computational graph: gate by gate
             from tutor.views.graph import GraphSolution
 
@@ -195,7 +216,7 @@ class TextView:
         biases = "biases updated" if problem.update_biases else "biases kept"
         line = (f"Network {problem.shape_text}: " + " -> ".join(parts) +
                 f"\nLoss {problem.loss.name} ({problem.loss.formula}), {samples}, learning rate (eta) "
-                f"{as_written(problem.learning_rate)}, {biases}")
+                f"{given_formatter(self.digits)(problem.learning_rate)}, {biases}")
         if problem.clipping is not None:
             line += f"\nGradient clipping: {problem.clipping.describe()} (before the optimizer's step)"
         if not problem.plain_descent:
@@ -304,15 +325,15 @@ class TextView:
                   f"{substituted(parts, self.fmt, self.given)} = {self.fmt(problem.step_rate)}")
 
     def given_numbers(self, trace: Trace) -> None:
-        """Given numbers print as written, except at a later step of a run, where they were computed; values
-        keep the figures the problem's grading asks for."""
-        self.given = as_written if trace.shown == 1 else self.fmt
+        """Given numbers print as written (a program's 17-figure ones at --digits), except at a later step of a
+        run, where they were computed; values keep the figures the problem's grading asks for."""
+        self.given = given_formatter(self.digits) if trace.shown == 1 else self.fmt
         self.figures_wanted = max(2, trace.problem.grading.min_figures or 2)
 
     def step_rate(self, problem: Problem) -> str:
         """The learning rate of the step shown: as written in the file, unless a schedule changed it."""
         if problem.schedule.name == "constant":
-            return as_written(problem.learning_rate)
+            return given_formatter(self.digits)(problem.learning_rate)
         return self.fmt(problem.step_rate)
 
     def summary(self, trace: Trace, every: int | None = None) -> None:
@@ -325,7 +346,16 @@ class TextView:
             big = _largest_weight_gradient(trace)
             lines.append(f"largest weight gradient: {big.label} = {self.value_text(big)}")
         self.lines("\n".join(lines))
+        asked = asked_keys(trace)
+        if asked:
+            self.answers([trace[key] for key in asked], "The quantities the problem asks")
         self.loss_history(trace, every)
+
+    def answers(self, quantities: Sequence[Quantity], title: str = "") -> None:
+        """quantity | value: chosen quantities' values, in the order they were asked (not marked again)."""
+        rows = [[[(q.label, self.style("bold")), *([(q.key, self.style("dim"))] if q.key != q.label else [])],
+                 cell(self.value_text(q))] for q in quantities]
+        self.print_table([Column("quantity"), Column("value", justify="right")], rows, title)
 
     def loss_history(self, trace: Trace, every: int | None = None) -> None:
         """The loss over several steps (nothing for a single step), and whether it diverged."""
@@ -362,6 +392,8 @@ class TextView:
     # -- chosen derivations -----------------------------------------------------------------------------
 
     def derivations(self, trace: Trace, keys: Iterable[str]) -> None:
+        """Each chosen quantity's derivation (a weight's with its path-sum). With several, the quantities two or
+        more of them use are shown once, first; each derivation then shows only its own; the answers close it."""
         from tutor.trace.pathsum import MAX_PATHS, path_sum  # only needed here
 
         self.given_numbers(trace)
@@ -369,11 +401,24 @@ class TextView:
             from tutor.views.graph import GraphSolution
 
             return GraphSolution(self, trace).derivations(keys)
-        for name in keys:
-            key = trace.resolve(name)
+        chosen = list(dict.fromkeys(trace.resolve(name) for name in keys))
+        shared = shared_quantities(trace, chosen)
+        if shared:
+            users = "both derivations" if len(chosen) == 2 else f"two or more of the {len(chosen)} derivations"
+            self.heading(f"Shared: the quantities {users} use")
+            self.quantity_table(shared)
+        shared_keys = {q.key for q in shared}
+        shown = set(shared_keys)
+        for key in chosen:
             target = trace[key]
+            chain = trace.closure([key])
+            own = [q for q in chain if q.key not in shown]
+            earlier = any(q.key in shown and q.key not in shared_keys for q in chain)
+            shown.update(q.key for q in own)
             self.heading(f"{target.label}  ({key})")
-            self.quantity_table(trace.closure([key]))
+            if shared:
+                self.note("With the shared quantities above" + (" and the derivations before it." if earlier else "."))
+            self.quantity_table(own)
             if target.kind not in ("grad_weight", "new_weight") or target.layer is None:
                 continue
             paths = path_sum(trace, target.layer, *target.index)
@@ -382,6 +427,9 @@ class TextView:
                           "the path-sum is not listed; the delta form above gives the same sum.")
                 continue
             self.path_table(paths)
+        if len(chosen) > 1:
+            self.heading("Answers")
+            self.answers([trace[key] for key in chosen])
 
     def path_table(self, paths) -> None:
         mean = f", averaged over {paths.mean_over} samples" if paths.mean_over > 1 else ""
@@ -397,6 +445,31 @@ class TextView:
         columns = [Column("#", "right"), Column("path and its product of local derivatives", wrap=True),
                    Column("value", "right")]
         self.print_table(columns, rows, f"Path-sum: {paths.label} over {paths.count} {noun}{mean}")
+
+
+def shared_quantities(trace: Trace, keys: Sequence[str]) -> list[Quantity]:
+    """The quantities that two or more of `keys`' derivations use, in solution order; none of `keys` itself
+    (each chosen quantity is derived under its own heading)."""
+    uses: dict[str, int] = {}
+    for key in keys:
+        for q in trace.closure([key]):
+            uses[q.key] = uses.get(q.key, 0) + 1
+    chosen = set(keys)
+    return [q for q in trace.closure(list(keys)) if uses[q.key] > 1 and q.key not in chosen]
+
+
+def asked_keys(trace: Trace) -> list[str]:
+    """The keys of the problem's `ask:` section, in its order (a name the trace does not know is left out: `check`
+    and `grade` report it)."""
+    from tutor.errors import UserError
+
+    keys = []
+    for name, _points in getattr(trace.problem, "ask", None) or ():
+        try:
+            keys.append(trace.resolve(name))
+        except UserError:
+            continue
+    return list(dict.fromkeys(keys))
 
 
 def in_notation(text: str, out: str) -> str:

@@ -58,9 +58,9 @@ class Gate:
         try:
             result = self.compute(xs)
         except (OverflowError, ZeroDivisionError):
-            raise GateDomainError(f"{self.symbol} overflows at these values") from None
+            raise GateDomainError(f"{self.symbol} overflows") from None
         if not math.isfinite(result):
-            raise GateDomainError(f"{self.symbol} is too large at these values")
+            raise GateDomainError(f"{self.symbol} is too large")
         return result
 
     def compute(self, xs: Sequence[float]) -> float:

@@ -10,7 +10,7 @@ from tutor.model.gates.base import Gate, GateDomainError, GateMistake, Part
 
 def _number(value: float) -> str:
     """An exponent as written: 2, not 2.0; negative ones in brackets."""
-    text = f"{value:.17g}"
+    text = f"{value:.12g}"  # 1.1 - 1 is 0.1, not 0.10000000000000009 (the exponent n - 1 of the power rule)
     return f"({text})" if value < 0 else text
 
 
@@ -45,6 +45,8 @@ class Power(Gate):
         x, n = xs
         if n == 1:
             return 1.0
+        if n == 0:
+            return 0.0  # x^0 is the constant 1, at 0 too (0^0 = 1, as math.pow and PyTorch have it)
         if x == 0 and n < 1:
             raise GateDomainError("the power rule's x^(n - 1) is undefined at 0")
         return n * _power(x, n - 1)
@@ -56,6 +58,8 @@ class Power(Gate):
         n = float(parts[1].strip("()")) if isinstance(parts[1], str) else parts[1].value
         if n == 1:
             return ["1"]
+        if n == 0:
+            return ["0"]
         if n == 2:
             return ["2 * ", parts[0]]
         return [_number(n), " * ", parts[0], "^", _number(n - 1)]
