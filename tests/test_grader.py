@@ -139,8 +139,9 @@ def figures_written(value: float, decimals: int, old: float | None) -> int:
 
 def assert_rounded_sheet_accepted(trace, result, values: dict[str, float], decimals: int) -> None:
     """Every value rounded at every step is correct, except those whose digits carry fewer than 2 significant
-    figures (wrong with a note saying so, and nothing else) and updates written so short that they are the old
-    value (wrong, update_not_applied, with a note asking for more decimals)."""
+    figures (wrong with a note saying so, and nothing else), values computed from those that are not the truth
+    rounded (follow-through from them), and updates written so short that they are the old value (wrong,
+    update_not_applied, with a note asking for more decimals)."""
     rows = {r.key: r for r in result.results}
     for q in trace:
         old = q.formula[0].value if q.kind in ("new_weight", "new_bias") else None
@@ -149,7 +150,13 @@ def assert_rounded_sheet_accepted(trace, result, values: dict[str, float], decim
             assert (row.verdict, row.diagnosis.id) == ("wrong", "update_not_applied"), q.key
             assert "write enough decimals to show the change" in row.judgement.note
         elif figures_written(values[q.key], decimals, None) >= 2 or values[q.key] == q.value:
-            assert row.verdict == "correct", (q.key, row.given, row.expected, row.verdict)
+            if row.verdict == "follow_through":  # computed from a value too short to count: never "correct"
+                assert abs(values[q.key] - q.value) > 0.5 * 10.0 ** -decimals, q.key  # not the truth rounded
+                assert row.judgement.follows_from, q.key
+                for key in row.judgement.follows_from:
+                    assert rows[key].verdict == "follow_through" or "significant" in rows[key].judgement.note, (q.key, key)
+            else:
+                assert row.verdict == "correct", (q.key, row.given, row.expected, row.verdict)
         else:
             assert (row.verdict, row.diagnosis) == ("wrong", None) and "at least 2 significant" in row.judgement.note
 

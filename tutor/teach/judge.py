@@ -404,7 +404,8 @@ class _Call:
         self.numbers = {k: a.value for k, a in answers.items() if a.value is not None}
         self.world = judge.world(self.numbers)
         self.loosely: set[str] = set()  # correct only by a loose mode's tolerance: a diagnosis overrides
-        self.imprecise: set[str] = set()  # right, but with too few figures: still right to compute from
+        self.imprecise: set[str] = set()  # right, but with too few figures
+        self.from_short: set[str] = set()  # follow-through from such values only, not from a slip
         self._verdicts: dict[str, Judgement] = {}
         self.loose = judge.tolerance.loose
         self.wanted = max(1, judge.tolerance.min_figures)  # significant figures
@@ -430,20 +431,27 @@ class _Call:
             return Judgement(q.key, "correct", q.value, answer)
         inputs = self.own_inputs(q)
         consistent = self.consistent(q)
-        wrong_inputs = tuple(k for k in inputs if not self.accepted(k))
+        # slips: inputs judged wrong (or following from a slip); short: right but too short, or following
+        # only from such values. What is computed from either is follow-through, never correct.
+        wrong_inputs = tuple(k for k in inputs if not self.accepted(k) and k not in self.from_short)
         if wrong_inputs and reading.exact(consistent) and not reading.exact(q.value):  # their own, however short
             return Judgement(q.key, "follow_through", q.value, answer, wrong_inputs, consistent)
+        short_inputs = tuple(k for k in inputs if k in self.imprecise or k in self.from_short)
         if right:
             return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q, q.value)
         if inputs and self.near(reading, consistent):
             if not reading.exact(consistent) and not reading.shows_update(consistent):
                 return self._update_hidden(q, answer, reading, consistent)
-            exact = not self.imprecise.intersection(inputs)  # unless it follows from too few figures
-            if not wrong_inputs:  # rounding at every step: right from their own accepted values
+            exact = not short_inputs  # a value that follows from too few figures needs figures of its own
+            follows = tuple(k for k in inputs if k in wrong_inputs or k in short_inputs)
+            if not follows:  # rounding at every step: right from their own accepted values
                 return self._enough(Judgement(q.key, "correct", q.value, answer, (), consistent), reading, q,
                                     consistent, exact)
-            return self._enough(Judgement(q.key, "follow_through", q.value, answer, wrong_inputs, consistent),
-                                reading, q, consistent, exact)
+            judgement = self._enough(Judgement(q.key, "follow_through", q.value, answer, follows, consistent),
+                                     reading, q, consistent, exact)
+            if not wrong_inputs:  # from too few figures only (wrong itself when short too): not a slip
+                self.from_short.add(q.key)
+            return judgement
         if loose and self.near(reading, q.value):  # within the tolerance only: a diagnosis overrides it
             self.loosely.add(q.key)
             return self._enough(Judgement(q.key, "correct", q.value, answer), reading, q, q.value)
