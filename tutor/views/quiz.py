@@ -51,7 +51,7 @@ STOPPED = {
 
 COMMAND_HELP = ("Type a number or an arithmetic expression (0.3*0.1 + 0.2, 1/(1+exp(-0.3775)), tanh(0.5), 2^3; "
                 "givens and your own answers by name: {example}), or: hint (the formula, then which of your values "
-                "it takes, then with numbers), show (the network and givens again), skip, reveal (the worked line), "
+                "it takes, then with numbers), show (the problem and givens again), skip, reveal (the worked line), "
                 "quit.")
 
 #: After a wrong try: what the next hint gives, by the hint level already shown.
